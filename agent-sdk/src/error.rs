@@ -1,0 +1,132 @@
+//! The one error type of the crate.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong talking to the Claude Code CLI.
+///
+/// Variants are stable names a caller can match on; the `Display` text is
+/// written for a person reading a log.
+///
+/// ```
+/// use agent_sdk::Error;
+///
+/// fn explain(err: &Error) -> &'static str {
+///     match err {
+///         Error::CliNotFound { .. } => "install the CLI",
+///         Error::ControlTimeout { .. } => "the CLI did not answer in time",
+///         _ => "something else",
+///     }
+/// }
+/// # let _ = explain;
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No `claude` executable was found.
+    #[error(
+        "Claude Code CLI not found. Looked in: {}.\nInstall it with `npm install -g @anthropic-ai/claude-code` \
+         (or `npm install @anthropic-ai/claude-code` in your project), or set `AgentOptions::cli_path`.",
+        searched.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+    )]
+    CliNotFound {
+        /// Every place that was checked, in order.
+        searched: Vec<PathBuf>,
+    },
+
+    /// The CLI could not be started.
+    #[error("failed to start Claude Code at {path}: {source}")]
+    Spawn {
+        /// The executable that was run.
+        path: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The working directory given in the options does not exist.
+    #[error("working directory does not exist: {0}")]
+    WorkingDirectoryNotFound(PathBuf),
+
+    /// The CLI exited (or closed its output) while the SDK still needed it.
+    #[error("Claude Code exited{}{}", exit_code.map(|c| format!(" with code {c}")).unwrap_or_default(), stderr_suffix(stderr_tail))]
+    ProcessExited {
+        /// The exit code, when the process exited normally.
+        exit_code: Option<i32>,
+        /// The last lines the CLI wrote on stderr.
+        stderr_tail: String,
+    },
+
+    /// A line on stdout starting with `{` was not valid JSON, or a message did not fit its type.
+    #[error("could not decode a message from the CLI: {reason} (line starts: {excerpt:?})")]
+    JsonDecode {
+        /// What serde said.
+        reason: String,
+        /// The first characters of the offending line.
+        excerpt: String,
+    },
+
+    /// One line on stdout grew past the configured limit.
+    #[error("a line from the CLI exceeded the maximum buffer size of {limit} bytes")]
+    LineTooLong {
+        /// The limit in bytes (`AgentOptions::max_buffer_size`).
+        limit: usize,
+    },
+
+    /// The CLI answered one of our control requests with an error.
+    #[error("control request `{subtype}` failed: {message}")]
+    ControlRequestFailed {
+        /// The request subtype, e.g. `set_model`.
+        subtype: String,
+        /// The CLI's error text.
+        message: String,
+    },
+
+    /// The CLI did not answer one of our control requests in time.
+    #[error("control request `{subtype}` timed out after {timeout:?}")]
+    ControlTimeout {
+        /// The request subtype, e.g. `initialize`.
+        subtype: String,
+        /// How long we waited.
+        timeout: std::time::Duration,
+    },
+
+    /// A method that needs a running CLI was called before `connect` or after `disconnect`.
+    #[error("not connected: call `connect` first (or the session was already disconnected)")]
+    NotConnected,
+
+    /// The session ended in an error `result` (for example `error_max_turns`).
+    #[error("Claude Code returned an error result ({subtype}): {message}")]
+    Result {
+        /// The result subtype, e.g. `error_max_turns` or `success` for an API error.
+        subtype: String,
+        /// The error text: joined `errors`, else `result`, else the subtype.
+        message: String,
+        /// The HTTP status of a model API error, when the CLI reported one.
+        api_error_status: Option<u16>,
+        /// The session the result belongs to.
+        session_id: String,
+    },
+
+    /// The options contradict each other or hold a value the CLI refuses.
+    #[error("invalid options: {0}")]
+    InvalidOptions(String),
+
+    /// Structured output was asked for but could not be produced as the requested type.
+    #[error("structured output: {0}")]
+    StructuredOutput(String),
+
+    /// Writing to or reading from the CLI failed.
+    #[error("I/O error talking to the CLI: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+fn stderr_suffix(tail: &str) -> String {
+    if tail.trim().is_empty() {
+        String::new()
+    } else {
+        format!("; stderr: {}", tail.trim_end())
+    }
+}
+
+/// `Result` with the crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

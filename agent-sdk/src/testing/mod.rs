@@ -1,0 +1,1 @@
+//! Offline testing: a scripted fake Anthropic Messages API (skeleton).

@@ -1,0 +1,1 @@
+//! Shared setup of the examples: offline model unless ANTHROPIC_API_KEY is set.

@@ -1,0 +1,1 @@
+//! Compile-time tests of the agent-sdk macros live in `tests/`.
