@@ -135,7 +135,8 @@ impl AgentOptions {
 /// Builder of [`AgentOptions`].
 #[derive(Default)]
 pub struct AgentOptionsBuilder {
-    options: AgentOptions,
+    /// Other modules add their builder methods (`mcp_server`, `hook`, ...) in their own `impl` blocks.
+    pub(crate) options: AgentOptions,
 }
 
 impl AgentOptionsBuilder {
