@@ -48,10 +48,17 @@ pub enum Error {
     WorkingDirectoryNotFound(PathBuf),
 
     /// The CLI exited (or closed its output) while the SDK still needed it.
-    #[error("Claude Code exited{}{}", exit_code.map(|c| format!(" with code {c}")).unwrap_or_default(), stderr_suffix(stderr_tail))]
+    #[error(
+        "Claude Code exited{}{}{}",
+        exit_code.map(|c| format!(" with code {c}")).unwrap_or_default(),
+        signal.map(|s| format!(" (killed by signal {s})")).unwrap_or_default(),
+        stderr_suffix(stderr_tail)
+    )]
     ProcessExited {
         /// The exit code, when the process exited normally.
         exit_code: Option<i32>,
+        /// The signal that ended the process, if any.
+        signal: Option<i32>,
         /// The last lines the CLI wrote on stderr.
         stderr_tail: String,
     },

@@ -98,6 +98,11 @@ impl Message {
         matches!(self, Message::System(s) if s.data.get("sdk_host_only").and_then(Value::as_bool) == Some(true))
     }
 
+    /// An assistant or stream_event frame of the main thread (no `parent_tool_use_id`).
+    pub(crate) fn is_main_thread_turn_frame(&self) -> bool {
+        matches!(self, Message::Assistant(a) if a.message.get("parent_tool_use_id").is_none())
+    }
+
     /// For `system/session_state_changed`: the new state.
     pub(crate) fn session_state(&self) -> Option<&str> {
         match self {

@@ -1,1 +1,447 @@
-//! The control protocol core (skeleton).
+//! The control protocol core: one [`Session`] per CLI process.
+//!
+//! Three tasks serve a session, and data flows one way through each:
+//! - the **writer** owns the CLI's stdin and writes queued lines in order;
+//! - the **router** owns stdout: it frames lines, completes our pending
+//!   requests, starts a task for every request the CLI sends us, and forwards
+//!   conversation messages to the reader of the session;
+//! - the **supervisor** owns the process: it reports how it exited and stops it
+//!   (grace, SIGTERM, SIGKILL) when the session shuts down or is dropped.
+//!
+//! Nothing waits for "its" answer inside the router: the CLI sends
+//! `mcp_message` requests before it answers our `initialize`.
+
+mod incoming;
+mod router;
+mod wire;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
+use tokio::task::AbortHandle;
+use tracing::Instrument;
+
+use crate::error::{Error, Result};
+use crate::message::Message;
+use crate::options::AgentOptions;
+use crate::transport::{ChildProcess, ExitReport, Transport};
+
+/// How the session decides when to close the CLI's stdin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum InputMode {
+    /// A `Client`: stdin stays open until `disconnect`.
+    Interactive,
+    /// A one-shot `query()`: close stdin once the run is over (spec 1.7).
+    OneShot,
+}
+
+/// A line for the writer task.
+enum WriterCommand {
+    Line(Vec<u8>),
+    /// Close stdin (EOF for the CLI).
+    Close,
+}
+
+/// What the CLI may call back into, taken from the options.
+pub(crate) struct Handlers {
+    pub hooks: crate::hooks::HookRegistry,
+    pub permission: Option<crate::permission::DynPermissionHandler>,
+    pub servers: HashMap<String, crate::mcp::SdkMcpServer>,
+}
+
+/// Why the session can no longer send requests.
+#[derive(Clone)]
+enum Closed {
+    Disconnected,
+    Exited(ExitReport),
+}
+
+impl Closed {
+    fn to_error(&self) -> Error {
+        match self {
+            Closed::Disconnected => Error::NotConnected,
+            Closed::Exited(report) => process_exited(report),
+        }
+    }
+}
+
+pub(crate) fn process_exited(report: &ExitReport) -> Error {
+    Error::ProcessExited {
+        exit_code: report.code,
+        signal: report.signal,
+        stderr_tail: report.stderr_tail.clone(),
+    }
+}
+
+type ResponseSender = oneshot::Sender<Result<Value>>;
+
+#[derive(Default)]
+struct PendingTable {
+    closed: Option<Closed>,
+    waiting: HashMap<String, (String, ResponseSender)>,
+}
+
+/// Where a one-shot run stands, for the stdin-closing rule of spec 1.7.
+#[derive(Default)]
+struct RunState {
+    close_requested: bool,
+    input_closed: bool,
+    result_seen: bool,
+    last_state: Option<String>,
+}
+
+/// State shared by the session handle, the router and the request handlers.
+struct Shared {
+    writer: mpsc::UnboundedSender<WriterCommand>,
+    pending: Mutex<PendingTable>,
+    /// Requests from the CLI being handled, by request id (`None` until the task is spawned).
+    inflight: Mutex<HashMap<String, Option<AbortHandle>>>,
+    handlers: Handlers,
+    next_request: AtomicU64,
+    request_salt: u32,
+    run: Mutex<RunState>,
+    shutdown: Notify,
+    disconnecting: AtomicBool,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding one of these locks leaves plain data behind: keep going.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Shared {
+    fn send_line(&self, line: Vec<u8>) -> Result<()> {
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            tracing::debug!(frame = %String::from_utf8_lossy(line.trim_ascii_end()), "sdk -> cli");
+        }
+        self.writer
+            .send(WriterCommand::Line(line))
+            .map_err(|_| Error::NotConnected)
+    }
+
+    fn close_input(&self) {
+        let mut run = lock(&self.run);
+        if !run.input_closed {
+            run.input_closed = true;
+            tracing::debug!("closing the CLI's stdin");
+            let _ = self.writer.send(WriterCommand::Close);
+        }
+    }
+
+    /// Fails every pending request and refuses new ones.
+    fn close_pending(&self, closed: Closed) {
+        let waiting = {
+            let mut table = lock(&self.pending);
+            table.closed.get_or_insert(closed.clone());
+            std::mem::take(&mut table.waiting)
+        };
+        for (_, (_, sender)) in waiting {
+            let _ = sender.send(Err(closed.to_error()));
+        }
+    }
+
+    fn abort_inflight(&self) {
+        for (_, handle) in lock(&self.inflight).drain() {
+            if let Some(handle) = handle {
+                handle.abort();
+            }
+        }
+    }
+}
+
+/// One running CLI process and the protocol spoken with it.
+pub(crate) struct Session {
+    shared: Arc<Shared>,
+    messages: tokio::sync::Mutex<mpsc::UnboundedReceiver<Result<Message>>>,
+    exit: watch::Receiver<Option<ExitReport>>,
+    router: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    control_timeout: Duration,
+    server_info: Value,
+    mode: InputMode,
+}
+
+impl Session {
+    /// Starts the transport, the three tasks, and performs the `initialize` handshake.
+    pub(crate) async fn start(
+        options: &AgentOptions,
+        transport: Box<dyn Transport>,
+        mode: InputMode,
+    ) -> Result<Session> {
+        let connection = transport.connect().await?;
+        let (writer_tx, writer_rx) = mpsc::unbounded_channel();
+        let (messages_tx, messages_rx) = mpsc::unbounded_channel();
+        let (exit_tx, exit_rx) = watch::channel(None);
+
+        let handlers = Handlers {
+            hooks: options.hooks.clone(),
+            permission: options.can_use_tool.clone(),
+            servers: options
+                .sdk_mcp_servers()
+                .map(|(name, server)| (name.to_owned(), server.clone()))
+                .collect(),
+        };
+        let shared = Arc::new(Shared {
+            writer: writer_tx,
+            pending: Mutex::default(),
+            inflight: Mutex::default(),
+            handlers,
+            next_request: AtomicU64::new(1),
+            request_salt: random_salt(),
+            run: Mutex::default(),
+            shutdown: Notify::new(),
+            disconnecting: AtomicBool::new(false),
+        });
+
+        tokio::spawn(write_loop(connection.writer, writer_rx));
+        tokio::spawn(supervise(connection.process, shared.clone(), exit_tx));
+        let router = tokio::spawn(router::route(
+            connection.reader,
+            shared.clone(),
+            messages_tx,
+            exit_rx.clone(),
+            router::RouterConfig {
+                max_line: options.max_buffer_size(),
+                mode,
+            },
+        ));
+
+        let mut session = Session {
+            shared,
+            messages: tokio::sync::Mutex::new(messages_rx),
+            exit: exit_rx,
+            router: Mutex::new(Some(router)),
+            control_timeout: options.control_timeout(),
+            server_info: Value::Null,
+            mode,
+        };
+
+        let mut init = options.initialize_fields();
+        init.insert("hooks".into(), options.hooks.initialize_config());
+        let timeout = initialize_timeout(session.control_timeout);
+        match session
+            .request_with_timeout("initialize", init, timeout)
+            .await
+        {
+            Ok(info) => session.server_info = info,
+            Err(err) => {
+                session.shutdown().await;
+                return Err(err);
+            }
+        }
+        Ok(session)
+    }
+
+    /// The cached answer to `initialize`.
+    pub(crate) fn server_info(&self) -> &Value {
+        &self.server_info
+    }
+
+    /// Sends a control request and waits for its answer (with the configured timeout).
+    pub(crate) async fn request(&self, subtype: &str, body: Map<String, Value>) -> Result<Value> {
+        self.request_with_timeout(subtype, body, self.control_timeout)
+            .await
+    }
+
+    async fn request_with_timeout(
+        &self,
+        subtype: &str,
+        mut body: Map<String, Value>,
+        timeout: Duration,
+    ) -> Result<Value> {
+        let shared = &self.shared;
+        let n = shared.next_request.fetch_add(1, Ordering::Relaxed);
+        let request_id = format!(
+            "req_{n}_{:08x}",
+            shared.request_salt ^ (n as u32).wrapping_mul(0x9E37_79B9)
+        );
+        let span = tracing::debug_span!("control_request", subtype, request_id = %request_id);
+        async {
+            body.insert("subtype".into(), Value::String(subtype.to_owned()));
+            let (tx, rx) = oneshot::channel();
+            {
+                let mut table = lock(&shared.pending);
+                if let Some(closed) = &table.closed {
+                    return Err(closed.to_error());
+                }
+                table
+                    .waiting
+                    .insert(request_id.clone(), (subtype.to_owned(), tx));
+            }
+            let line = wire::to_line(&wire::OutgoingRequest {
+                kind: "control_request",
+                request_id: &request_id,
+                request: &body,
+            });
+            if let Err(err) = shared.send_line(line) {
+                lock(&shared.pending).waiting.remove(&request_id);
+                return Err(err);
+            }
+            match tokio::time::timeout(timeout, rx).await {
+                Ok(Ok(answer)) => answer,
+                Ok(Err(_)) => Err(Error::NotConnected),
+                Err(_) => {
+                    lock(&shared.pending).waiting.remove(&request_id);
+                    tracing::warn!(subtype, "control request timed out");
+                    Err(Error::ControlTimeout {
+                        subtype: subtype.to_owned(),
+                        timeout,
+                    })
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Writes one frame (a `user` message) to the CLI.
+    pub(crate) fn send_frame(&self, frame: &Value) -> Result<()> {
+        if let Some(closed) = &lock(&self.shared.pending).closed {
+            return Err(closed.to_error());
+        }
+        if lock(&self.shared.run).input_closed {
+            return Err(Error::NotConnected);
+        }
+        self.shared.send_line(wire::to_line(frame))
+    }
+
+    /// One-shot mode: close stdin once the run is over (at once when the CLI cannot call us back).
+    pub(crate) fn end_input_when_done(&self, bidirectional: bool) {
+        debug_assert_eq!(self.mode, InputMode::OneShot);
+        if !bidirectional {
+            self.shared.close_input();
+            return;
+        }
+        let ended = {
+            let mut run = lock(&self.shared.run);
+            run.close_requested = true;
+            run.result_seen && run.last_state.as_deref().is_none_or(|s| s == "idle")
+        };
+        if ended {
+            self.shared.close_input();
+        }
+    }
+
+    /// The next message from the CLI; `None` once the session has ended.
+    pub(crate) async fn next_message(&self) -> Option<Result<Message>> {
+        self.messages.lock().await.recv().await
+    }
+
+    /// Locks the message receiver for a streaming reader.
+    pub(crate) async fn lock_messages(
+        &self,
+    ) -> tokio::sync::MutexGuard<'_, mpsc::UnboundedReceiver<Result<Message>>> {
+        self.messages.lock().await
+    }
+
+    /// Closes stdin, stops the process (grace, SIGTERM, SIGKILL) and waits for the tasks.
+    pub(crate) async fn shutdown(&self) {
+        self.shared.disconnecting.store(true, Ordering::SeqCst);
+        self.shared.close_input();
+        self.shared.shutdown.notify_one();
+        let mut exit = self.exit.clone();
+        let _ = exit.wait_for(Option::is_some).await;
+        let router = lock(&self.router).take();
+        if let Some(router) = router {
+            let _ = router.await;
+        }
+        self.shared.close_pending(Closed::Disconnected);
+        self.shared.abort_inflight();
+    }
+
+    /// True once the process has exited.
+    pub(crate) fn has_exited(&self) -> bool {
+        self.exit.borrow().is_some()
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // Dropped without `disconnect`: stop the process in the background; the
+        // supervisor task escalates to SIGKILL, and `kill_on_drop` covers a runtime that is gone.
+        if !self.has_exited() {
+            self.shared.disconnecting.store(true, Ordering::SeqCst);
+            self.shared.close_input();
+            self.shared.shutdown.notify_one();
+        }
+        self.shared.abort_inflight();
+    }
+}
+
+fn initialize_timeout(configured: Duration) -> Duration {
+    // Like the official SDKs, honour CLAUDE_CODE_STREAM_CLOSE_TIMEOUT (ms) when it asks for more.
+    std::env::var("CLAUDE_CODE_STREAM_CLOSE_TIMEOUT")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(Duration::from_millis)
+        .map_or(configured, |env| env.max(configured))
+}
+
+fn random_salt() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    hasher.finish() as u32
+}
+
+/// The writer task: the only place that touches the CLI's stdin.
+async fn write_loop(
+    mut stdin: Box<dyn tokio::io::AsyncWrite + Send + Unpin>,
+    mut queue: mpsc::UnboundedReceiver<WriterCommand>,
+) {
+    use tokio::io::AsyncWriteExt;
+    let mut broken = false;
+    while let Some(command) = queue.recv().await {
+        match command {
+            WriterCommand::Line(line) if !broken => {
+                // A CLI that stopped reading blocks only this task, never the router.
+                if let Err(err) = stdin.write_all(&line).await {
+                    tracing::debug!(%err, "writing to the CLI failed");
+                    broken = true;
+                    continue;
+                }
+                if queue.is_empty() {
+                    if let Err(err) = stdin.flush().await {
+                        tracing::debug!(%err, "flushing the CLI's stdin failed");
+                        broken = true;
+                    }
+                }
+            }
+            WriterCommand::Line(_) => {}
+            WriterCommand::Close => break,
+        }
+    }
+    let _ = stdin.shutdown().await;
+}
+
+/// The supervisor task: owns the process, reports its exit, stops it on request.
+async fn supervise(
+    mut process: Box<dyn ChildProcess>,
+    shared: Arc<Shared>,
+    exit: watch::Sender<Option<ExitReport>>,
+) {
+    let exited = tokio::select! {
+        report = process.wait() => Some(report),
+        () = shared.shutdown.notified() => None,
+    };
+    let report = match exited {
+        Some(report) => report,
+        None => process.terminate().await,
+    };
+    tracing::debug!(code = ?report.code, signal = ?report.signal, "the CLI exited");
+    drop(shared);
+    let _ = exit.send(Some(report));
+}
+
+#[cfg(test)]
+mod tests;

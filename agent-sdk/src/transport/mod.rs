@@ -1,5 +1,110 @@
-//! Transports: how the SDK reaches the CLI. [`SubprocessTransport`] runs the `claude` executable.
+//! Transports: how the SDK reaches the CLI.
 //!
-//! (Skeleton.)
+//! A [`Transport`] hands the protocol core two byte pipes (the CLI's stdout and
+//! stdin) and a [`ChildProcess`] that reports how the other side ended and can
+//! stop it. [`SubprocessTransport`] runs the real `claude` executable; tests and
+//! embedders can supply their own (for example over in-memory pipes).
 
 pub(crate) mod command;
+pub(crate) mod framing;
+mod subprocess;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+
+pub use subprocess::SubprocessTransport;
+
+use crate::error::Result;
+
+/// A boxed, sendable future.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Something that can start a CLI session and hand over its pipes.
+///
+/// ```
+/// use agent_sdk::transport::{BoxFuture, Connection, Transport};
+///
+/// struct MyTransport;
+///
+/// impl Transport for MyTransport {
+///     fn connect(self: Box<Self>) -> BoxFuture<'static, agent_sdk::Result<Connection>> {
+///         Box::pin(async { Err(agent_sdk::Error::NotConnected) })
+///     }
+/// }
+/// ```
+pub trait Transport: Send + 'static {
+    /// Starts the other side and returns its pipes.
+    fn connect(self: Box<Self>) -> BoxFuture<'static, Result<Connection>>;
+}
+
+/// The pipes and process handle of a started transport.
+#[non_exhaustive]
+pub struct Connection {
+    /// What the CLI writes (its stdout): newline-delimited JSON.
+    pub reader: Box<dyn AsyncRead + Send + Unpin>,
+    /// What the CLI reads (its stdin).
+    pub writer: Box<dyn AsyncWrite + Send + Unpin>,
+    /// The process behind the pipes.
+    pub process: Box<dyn ChildProcess>,
+}
+
+impl Connection {
+    /// Bundles the parts of a connection.
+    ///
+    /// ```
+    /// # use agent_sdk::transport::{Connection, ChildProcess, ExitReport, BoxFuture};
+    /// struct Gone;
+    /// impl ChildProcess for Gone {
+    ///     fn wait(&mut self) -> BoxFuture<'_, ExitReport> { Box::pin(async { ExitReport::default() }) }
+    ///     fn terminate(&mut self) -> BoxFuture<'_, ExitReport> { Box::pin(async { ExitReport::default() }) }
+    /// }
+    /// let (a, _b) = tokio::io::duplex(64);
+    /// let connection = Connection::new(Box::new(tokio::io::empty()), Box::new(a), Box::new(Gone));
+    /// # let _ = connection;
+    /// ```
+    pub fn new(
+        reader: Box<dyn AsyncRead + Send + Unpin>,
+        writer: Box<dyn AsyncWrite + Send + Unpin>,
+        process: Box<dyn ChildProcess>,
+    ) -> Self {
+        Self {
+            reader,
+            writer,
+            process,
+        }
+    }
+}
+
+/// The process on the other side of a [`Connection`].
+pub trait ChildProcess: Send + 'static {
+    /// Resolves when the process has exited.
+    fn wait(&mut self) -> BoxFuture<'_, ExitReport>;
+    /// Stops the process: a grace period for it to exit on its own (stdin is
+    /// already closed), then SIGTERM, then SIGKILL. Resolves once it is gone.
+    fn terminate(&mut self) -> BoxFuture<'_, ExitReport>;
+}
+
+/// How a CLI process ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ExitReport {
+    /// The exit code, if it exited normally.
+    pub code: Option<i32>,
+    /// The signal that ended it, if any.
+    pub signal: Option<i32>,
+    /// The last lines it wrote on stderr.
+    pub stderr_tail: String,
+}
+
+impl ExitReport {
+    /// True for exit code 0.
+    ///
+    /// ```
+    /// assert!(!agent_sdk::transport::ExitReport::default().success());
+    /// ```
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+}

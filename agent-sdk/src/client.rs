@@ -1,0 +1,274 @@
+//! [`Client`]: a long-lived, bidirectional session with the CLI.
+
+use futures_core::Stream;
+use serde_json::{Map, Value, json};
+
+use crate::error::Result;
+use crate::message::Message;
+use crate::options::{AgentOptions, PermissionMode};
+use crate::protocol::{InputMode, Session};
+use crate::transport::{SubprocessTransport, Transport};
+
+/// The `session_id` a client puts on the user frames it sends (as the official SDKs do).
+const DEFAULT_SESSION: &str = "default";
+
+/// A multi-turn conversation with the CLI.
+///
+/// All methods take `&self`, so a `Client` can be shared (for example in an
+/// `Arc`) between a task that reads messages and one that calls
+/// [`interrupt`](Client::interrupt). Dropping a client stops the CLI process.
+///
+/// ```no_run
+/// use agent_sdk::{AgentOptions, Client, Message};
+/// use futures_util::StreamExt;
+///
+/// # async fn run() -> agent_sdk::Result<()> {
+/// let client = Client::connect(AgentOptions::builder().build()?).await?;
+/// client.query("Name three prime numbers.").await?;
+/// let mut replies = std::pin::pin!(client.receive_response());
+/// while let Some(message) = replies.next().await {
+///     match message? {
+///         Message::Assistant(reply) => print!("{}", reply.text()),
+///         Message::Result(result) => println!("\n(cost: {:?})", result.total_cost_usd),
+///         _ => {}
+///     }
+/// }
+/// client.disconnect().await?;
+/// # Ok(())
+/// # }
+/// ```
+pub struct Client {
+    session: Session,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Starts the CLI and performs the `initialize` handshake.
+    pub async fn connect(options: AgentOptions) -> Result<Client> {
+        let transport = SubprocessTransport::new(&options)?;
+        Self::connect_with_transport(options, transport).await
+    }
+
+    /// Starts the CLI and sends a first prompt.
+    ///
+    /// ```no_run
+    /// # async fn run() -> agent_sdk::Result<()> {
+    /// let client = agent_sdk::Client::connect_with_prompt(agent_sdk::AgentOptions::default(), "Hello!").await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn connect_with_prompt(
+        options: AgentOptions,
+        prompt: impl Into<String>,
+    ) -> Result<Client> {
+        let client = Self::connect(options).await?;
+        client.query(prompt).await?;
+        Ok(client)
+    }
+
+    /// Like [`connect`](Client::connect), over a transport of your own.
+    pub async fn connect_with_transport(
+        options: AgentOptions,
+        transport: impl Transport,
+    ) -> Result<Client> {
+        let session = Session::start(&options, Box::new(transport), InputMode::Interactive).await?;
+        Ok(Client { session })
+    }
+
+    /// Sends a user prompt; read the answer with [`receive_response`](Client::receive_response).
+    pub async fn query(&self, prompt: impl Into<String>) -> Result<()> {
+        self.query_in_session(prompt, DEFAULT_SESSION).await
+    }
+
+    /// Sends a user prompt tagged with a session id of your choice.
+    pub async fn query_in_session(
+        &self,
+        prompt: impl Into<String>,
+        session_id: &str,
+    ) -> Result<()> {
+        let _span = tracing::info_span!("turn", session_id).entered();
+        self.session
+            .send_frame(&user_frame(Value::String(prompt.into()), session_id))
+    }
+
+    /// Sends raw `user` frames (for example with image blocks), as the CLI expects them.
+    /// A frame without `session_id` gets the client's default.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &agent_sdk::Client) -> agent_sdk::Result<()> {
+    /// let frame = serde_json::json!({
+    ///     "type": "user",
+    ///     "message": {"role": "user", "content": [{"type": "text", "text": "hi"}]},
+    ///     "parent_tool_use_id": null,
+    /// });
+    /// client.send_frames([frame]).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn send_frames(&self, frames: impl IntoIterator<Item = Value>) -> Result<()> {
+        for mut frame in frames {
+            if let Some(object) = frame.as_object_mut() {
+                object
+                    .entry("session_id")
+                    .or_insert_with(|| Value::String(DEFAULT_SESSION.into()));
+            }
+            self.session.send_frame(&frame)?;
+        }
+        Ok(())
+    }
+
+    /// Every message from the CLI, until the session ends.
+    ///
+    /// Only one reader at a time: a second call waits until the first stream is dropped.
+    pub fn receive_messages(&self) -> impl Stream<Item = Result<Message>> + Send + '_ {
+        futures_util::stream::unfold(None, move |guard| async move {
+            let mut guard = match guard {
+                Some(guard) => guard,
+                None => self.session.lock_messages().await,
+            };
+            let item = guard.recv().await?;
+            Some((item, Some(guard)))
+        })
+    }
+
+    /// Messages up to and including the next [`Message::Result`]: one turn's answer.
+    pub fn receive_response(&self) -> impl Stream<Item = Result<Message>> + Send + '_ {
+        futures_util::stream::unfold((None, false), move |(guard, done)| async move {
+            if done {
+                return None;
+            }
+            let mut guard = match guard {
+                Some(guard) => guard,
+                None => self.session.lock_messages().await,
+            };
+            let item = guard.recv().await?;
+            let done = matches!(item, Ok(Message::Result(_)));
+            Some((item, (Some(guard), done)))
+        })
+    }
+
+    /// Interrupts the current turn; the turn ends with an `error_during_execution` result.
+    pub async fn interrupt(&self) -> Result<()> {
+        self.session
+            .request("interrupt", Map::new())
+            .await
+            .map(drop)
+    }
+
+    /// Switches the permission mode; a `system/status` message with the new mode follows.
+    pub async fn set_permission_mode(&self, mode: PermissionMode) -> Result<()> {
+        self.session
+            .request(
+                "set_permission_mode",
+                object(json!({ "mode": mode.as_str() })),
+            )
+            .await
+            .map(drop)
+    }
+
+    /// Switches the model (`None` resets to the default). Returns the model id the CLI resolved.
+    pub async fn set_model(&self, model: Option<&str>) -> Result<Option<String>> {
+        let answer = self
+            .session
+            .request("set_model", object(json!({ "model": model })))
+            .await?;
+        Ok(answer
+            .get("model")
+            .and_then(Value::as_str)
+            .map(str::to_owned))
+    }
+
+    /// Sets the thinking budget (`None` clears it).
+    pub async fn set_max_thinking_tokens(&self, tokens: Option<u32>) -> Result<()> {
+        self.session
+            .request(
+                "set_max_thinking_tokens",
+                object(json!({ "max_thinking_tokens": tokens })),
+            )
+            .await
+            .map(drop)
+    }
+
+    /// Rewinds files changed since the given user message (needs file checkpointing).
+    pub async fn rewind_files(&self, user_message_id: &str) -> Result<Value> {
+        self.session
+            .request(
+                "rewind_files",
+                object(json!({ "user_message_id": user_message_id })),
+            )
+            .await
+    }
+
+    /// The status of every MCP server (`{"mcpServers":[{name,status,tools,...}]}`).
+    pub async fn mcp_status(&self) -> Result<Value> {
+        self.session.request("mcp_status", Map::new()).await
+    }
+
+    /// Reconnects an MCP server by name.
+    pub async fn reconnect_mcp_server(&self, server_name: &str) -> Result<()> {
+        self.session
+            .request(
+                "mcp_reconnect",
+                object(json!({ "serverName": server_name })),
+            )
+            .await
+            .map(drop)
+    }
+
+    /// Enables or disables an MCP server by name.
+    pub async fn toggle_mcp_server(&self, server_name: &str, enabled: bool) -> Result<()> {
+        self.session
+            .request(
+                "mcp_toggle",
+                object(json!({ "serverName": server_name, "enabled": enabled })),
+            )
+            .await
+            .map(drop)
+    }
+
+    /// Stops a background task (agent or shell) by id.
+    pub async fn stop_task(&self, task_id: &str) -> Result<()> {
+        self.session
+            .request("stop_task", object(json!({ "task_id": task_id })))
+            .await
+            .map(drop)
+    }
+
+    /// How the context window is used (categories, totals, model).
+    pub async fn context_usage(&self) -> Result<Value> {
+        self.session.request("get_context_usage", Map::new()).await
+    }
+
+    /// The CLI's answer to `initialize` (commands, models, account, version...), cached.
+    pub fn server_info(&self) -> &Value {
+        self.session.server_info()
+    }
+
+    /// Closes stdin, lets the CLI exit (SIGTERM, then SIGKILL if it lingers) and waits for it.
+    /// Calling it twice is harmless; other methods fail with [`Error::NotConnected`](crate::Error::NotConnected) afterwards.
+    pub async fn disconnect(&self) -> Result<()> {
+        self.session.shutdown().await;
+        Ok(())
+    }
+}
+
+pub(crate) fn user_frame(content: Value, session_id: &str) -> Value {
+    json!({
+        "type": "user",
+        "message": { "role": "user", "content": content },
+        "parent_tool_use_id": null,
+        "session_id": session_id,
+    })
+}
+
+fn object(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}

@@ -1,0 +1,404 @@
+//! Protocol core tests over in-memory pipes with a scripted fake CLI.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream};
+use tokio::sync::oneshot;
+
+use crate::error::Error;
+use crate::message::Message;
+use crate::options::AgentOptions;
+use crate::transport::{BoxFuture, ChildProcess, Connection, ExitReport, Transport};
+use crate::{Client, query};
+
+/// The CLI side of the pipes.
+struct FakeCli {
+    from_sdk: tokio::io::Lines<BufReader<DuplexStream>>,
+    to_sdk: DuplexStream,
+    exit: Option<oneshot::Sender<ExitReport>>,
+}
+
+impl FakeCli {
+    async fn read(&mut self) -> Value {
+        let line = tokio::time::timeout(Duration::from_secs(5), self.from_sdk.next_line())
+            .await
+            .expect("the SDK wrote nothing in time")
+            .unwrap()
+            .expect("the SDK closed stdin");
+        serde_json::from_str(&line).unwrap()
+    }
+
+    async fn read_eof(&mut self) {
+        let next = tokio::time::timeout(Duration::from_secs(5), self.from_sdk.next_line())
+            .await
+            .expect("no EOF in time");
+        assert!(next.unwrap().is_none(), "expected stdin to be closed");
+    }
+
+    async fn write(&mut self, frame: Value) {
+        self.write_raw(format!("{frame}\n").as_bytes()).await;
+    }
+
+    async fn write_raw(&mut self, bytes: &[u8]) {
+        self.to_sdk.write_all(bytes).await.unwrap();
+        self.to_sdk.flush().await.unwrap();
+    }
+
+    /// Answers our `initialize`.
+    async fn handshake(&mut self) {
+        let init = self.read().await;
+        assert_eq!(init["request"]["subtype"], "initialize");
+        let id = init["request_id"].as_str().unwrap().to_owned();
+        self.write(json!({"type":"control_response","response":{"subtype":"success","request_id":id,"response":{"pid":1}}}))
+            .await;
+    }
+
+    /// Closes stdout and exits with `code`.
+    async fn exit(mut self, code: i32, stderr: &str) {
+        self.to_sdk.shutdown().await.unwrap();
+        drop(self.to_sdk);
+        let _ = self.exit.take().unwrap().send(ExitReport {
+            code: Some(code),
+            signal: None,
+            stderr_tail: stderr.into(),
+        });
+    }
+}
+
+struct FakeProcess {
+    exit: Option<oneshot::Receiver<ExitReport>>,
+}
+
+impl ChildProcess for FakeProcess {
+    fn wait(&mut self) -> BoxFuture<'_, ExitReport> {
+        Box::pin(async move {
+            match self.exit.take() {
+                Some(rx) => rx.await.unwrap_or_default(),
+                None => std::future::pending().await,
+            }
+        })
+    }
+    fn terminate(&mut self) -> BoxFuture<'_, ExitReport> {
+        Box::pin(async {
+            ExitReport {
+                code: Some(143),
+                signal: None,
+                stderr_tail: String::new(),
+            }
+        })
+    }
+}
+
+struct FakeTransport(Connection);
+
+impl Transport for FakeTransport {
+    fn connect(self: Box<Self>) -> BoxFuture<'static, crate::Result<Connection>> {
+        Box::pin(async move { Ok(self.0) })
+    }
+}
+
+fn pipes() -> (FakeTransport, FakeCli) {
+    let (sdk_out, cli_in) = tokio::io::duplex(1 << 20);
+    let (cli_out, sdk_in) = tokio::io::duplex(1 << 20);
+    let (exit_tx, exit_rx) = oneshot::channel();
+    let connection = Connection::new(
+        Box::new(sdk_in),
+        Box::new(sdk_out),
+        Box::new(FakeProcess {
+            exit: Some(exit_rx),
+        }),
+    );
+    let cli = FakeCli {
+        from_sdk: BufReader::new(cli_in).lines(),
+        to_sdk: cli_out,
+        exit: Some(exit_tx),
+    };
+    (FakeTransport(connection), cli)
+}
+
+fn options() -> AgentOptions {
+    AgentOptions::builder().build().unwrap()
+}
+
+fn result_frame(is_error: bool, subtype: &str) -> Value {
+    json!({"type":"result","subtype":subtype,"is_error":is_error,"num_turns":1,"duration_ms":1,"duration_api_ms":1,
+           "session_id":"s1","result":"done","errors":[]})
+}
+
+#[tokio::test]
+async fn requests_from_the_cli_are_served_while_initialize_is_pending() {
+    let (transport, mut cli) = pipes();
+    let connect = tokio::spawn(Client::connect_with_transport(options(), transport));
+    let init = cli.read().await;
+    assert_eq!(init["request"]["subtype"], "initialize");
+    assert_eq!(init["request"]["hooks"], Value::Null);
+    // Before answering initialize, the CLI asks about an MCP server.
+    cli.write(json!({"type":"control_request","request_id":"cli-1","request":{"subtype":"mcp_message","server_name":"nope",
+        "message":{"jsonrpc":"2.0","id":0,"method":"initialize","params":{}}}}))
+        .await;
+    let answer = cli.read().await;
+    assert_eq!(answer["response"]["request_id"], "cli-1");
+    assert_eq!(answer["response"]["subtype"], "success");
+    assert_eq!(
+        answer["response"]["response"]["mcp_response"]["error"]["code"],
+        -32601
+    );
+    assert_eq!(
+        answer["response"]["response"]["mcp_response"]["error"]["message"],
+        "Server 'nope' not found"
+    );
+    let id = init["request_id"].as_str().unwrap();
+    cli.write(json!({"type":"control_response","response":{"subtype":"success","request_id":id,"response":{"pid":7}}})).await;
+    let client = connect.await.unwrap().unwrap();
+    assert_eq!(client.server_info()["pid"], 7);
+}
+
+#[tokio::test]
+async fn unknown_request_subtype_gets_an_error_answer_and_cancel_writes_nothing() {
+    let (transport, mut cli) = pipes();
+    let connect = tokio::spawn(Client::connect_with_transport(options(), transport));
+    cli.handshake().await;
+    let client = connect.await.unwrap().unwrap();
+    cli.write(json!({"type":"control_request","request_id":"u1","request":{"subtype":"teleport"}}))
+        .await;
+    let answer = cli.read().await;
+    assert_eq!(answer["response"]["subtype"], "error");
+    assert_eq!(
+        answer["response"]["error"],
+        "Unsupported control request subtype: teleport"
+    );
+    // A can_use_tool without a handler is answered with an error too.
+    cli.write(json!({"type":"control_request","request_id":"p1","request":{"subtype":"can_use_tool","tool_name":"Bash","input":{}}}))
+        .await;
+    let answer = cli.read().await;
+    assert_eq!(
+        answer["response"]["error"],
+        "canUseTool callback is not provided"
+    );
+    // A cancel for a finished request is ignored; our next request still flows.
+    cli.write(json!({"type":"control_cancel_request","request_id":"p1"}))
+        .await;
+    let interrupt = tokio::spawn(async move {
+        let result = client.interrupt().await;
+        (client, result)
+    });
+    let request = cli.read().await;
+    assert_eq!(request["request"]["subtype"], "interrupt");
+    let id = request["request_id"].as_str().unwrap();
+    cli.write(json!({"type":"control_response","response":{"subtype":"success","request_id":id,"response":{"still_queued":[]}}}))
+        .await;
+    let (_client, result) = interrupt.await.unwrap();
+    result.unwrap();
+}
+
+#[tokio::test]
+async fn control_error_answers_and_timeouts_are_typed() {
+    let (transport, mut cli) = pipes();
+    let options = AgentOptions {
+        control_timeout: Some(Duration::from_millis(200)),
+        ..options()
+    };
+    let connect = tokio::spawn(Client::connect_with_transport(options, transport));
+    cli.handshake().await;
+    let client = std::sync::Arc::new(connect.await.unwrap().unwrap());
+    let c = client.clone();
+    let set_mode = tokio::spawn(async move {
+        c.set_permission_mode(crate::options::PermissionMode::Plan)
+            .await
+    });
+    let request = cli.read().await;
+    assert_eq!(
+        request["request"],
+        json!({"subtype":"set_permission_mode","mode":"plan"})
+    );
+    let id = request["request_id"].as_str().unwrap();
+    cli.write(json!({"type":"control_response","response":{"subtype":"error","request_id":id,"error":"nope"}})).await;
+    match set_mode.await.unwrap() {
+        Err(Error::ControlRequestFailed { subtype, message }) => {
+            assert_eq!(subtype, "set_permission_mode");
+            assert_eq!(message, "nope");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    // Nobody answers: a typed timeout naming the subtype.
+    match client.set_model(Some("haiku")).await {
+        Err(Error::ControlTimeout { subtype, .. }) => assert_eq!(subtype, "set_model"),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_dying_cli_fails_pending_requests_at_once_with_exit_code_and_stderr() {
+    let (transport, mut cli) = pipes();
+    let connect = tokio::spawn(Client::connect_with_transport(options(), transport));
+    cli.handshake().await;
+    let client = std::sync::Arc::new(connect.await.unwrap().unwrap());
+    let c = client.clone();
+    let pending = tokio::spawn(async move { c.mcp_status().await });
+    let _request = cli.read().await;
+    cli.exit(3, "fatal: out of cheese").await;
+    let started = std::time::Instant::now();
+    match pending.await.unwrap() {
+        Err(Error::ProcessExited {
+            exit_code,
+            stderr_tail,
+            ..
+        }) => {
+            assert_eq!(exit_code, Some(3));
+            assert!(stderr_tail.contains("out of cheese"));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(2));
+    // The message stream reports the exit too, then ends.
+    let messages: Vec<_> = client.receive_messages().collect().await;
+    assert!(
+        matches!(
+            messages.as_slice(),
+            [Err(Error::ProcessExited {
+                exit_code: Some(3),
+                ..
+            })]
+        ),
+        "{messages:?}"
+    );
+    // Later calls fail fast.
+    assert!(matches!(
+        client.interrupt().await,
+        Err(Error::ProcessExited { .. })
+    ));
+}
+
+#[tokio::test]
+async fn initialize_fails_when_the_cli_exits_before_answering() {
+    let (transport, mut cli) = pipes();
+    let connect = tokio::spawn(Client::connect_with_transport(options(), transport));
+    let _init = cli.read().await;
+    cli.exit(1, "--dangerously-skip-permissions cannot be used with root")
+        .await;
+    match connect.await.unwrap() {
+        Err(Error::ProcessExited {
+            exit_code: Some(1),
+            stderr_tail,
+            ..
+        }) => assert!(stderr_tail.contains("root")),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn bad_lines_are_reported_and_lose_nothing_after_them() {
+    let (transport, mut cli) = pipes();
+    let options = AgentOptions {
+        max_buffer_size: Some(160),
+        ..options()
+    };
+    let connect = tokio::spawn(Client::connect_with_transport(options, transport));
+    cli.handshake().await;
+    let client = connect.await.unwrap().unwrap();
+    cli.write_raw(b"[SandboxDebug] not json\n").await;
+    cli.write_raw(format!("{{\"type\":\"x\",\"pad\":\"{}\"}}\n", "a".repeat(200)).as_bytes())
+        .await;
+    cli.write_raw(b"{\"type\":\"assistant\",broken\n").await;
+    // A frame split across writes.
+    cli.write_raw(b"{\"type\":\"keep_alive\"}\n{\"type\":\"command_lif")
+        .await;
+    cli.write_raw(b"ecycle\",\"state\":\"queued\"}\n").await;
+    cli.write(result_frame(false, "success")).await;
+    let mut stream = std::pin::pin!(client.receive_response());
+    assert!(matches!(
+        stream.next().await,
+        Some(Err(Error::LineTooLong { limit: 160 }))
+    ));
+    assert!(matches!(
+        stream.next().await,
+        Some(Err(Error::JsonDecode { .. }))
+    ));
+    assert!(
+        matches!(stream.next().await, Some(Ok(Message::Unknown(v))) if v["type"] == "command_lifecycle")
+    );
+    assert!(matches!(stream.next().await, Some(Ok(Message::Result(_)))));
+    assert!(
+        stream.next().await.is_none(),
+        "receive_response stops after the result"
+    );
+}
+
+#[tokio::test]
+async fn one_shot_query_closes_stdin_after_writing_the_prompt_without_callbacks() {
+    let (transport, mut cli) = pipes();
+    let stream = crate::query::query_with_transport("hello", options(), transport);
+    let reader = tokio::spawn(stream.collect::<Vec<_>>());
+    cli.handshake().await;
+    let user = cli.read().await;
+    assert_eq!(
+        user,
+        json!({"type":"user","message":{"role":"user","content":"hello"},"parent_tool_use_id":null,"session_id":""})
+    );
+    cli.read_eof().await;
+    cli.write(result_frame(false, "success")).await;
+    cli.exit(0, "").await;
+    let messages = reader.await.unwrap();
+    assert_eq!(messages.len(), 1);
+    assert!(matches!(&messages[0], Ok(Message::Result(r)) if r.result.as_deref() == Some("done")));
+}
+
+#[tokio::test]
+async fn one_shot_error_result_is_followed_by_a_typed_result_error() {
+    let (transport, mut cli) = pipes();
+    let reader =
+        tokio::spawn(query::query_with_transport("go", options(), transport).collect::<Vec<_>>());
+    cli.handshake().await;
+    let _user = cli.read().await;
+    let mut frame = result_frame(true, "error_max_turns");
+    frame["errors"] = json!(["Reached maximum number of turns (1)"]);
+    cli.write(frame).await;
+    cli.exit(1, "").await;
+    let messages = reader.await.unwrap();
+    assert!(matches!(&messages[0], Ok(Message::Result(r)) if r.subtype == "error_max_turns"));
+    match &messages[1] {
+        Err(Error::Result {
+            subtype, message, ..
+        }) => {
+            assert_eq!(subtype, "error_max_turns");
+            assert_eq!(message, "Reached maximum number of turns (1)");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(messages.len(), 2);
+}
+
+#[tokio::test]
+async fn sdk_host_only_frames_are_consumed() {
+    let (transport, mut cli) = pipes();
+    let connect = tokio::spawn(Client::connect_with_transport(options(), transport));
+    cli.handshake().await;
+    let client = connect.await.unwrap().unwrap();
+    cli.write(json!({"type":"system","subtype":"session_state_changed","state":"running","sdk_host_only":true,"session_id":"s","uuid":"u"}))
+        .await;
+    cli.write(json!({"type":"system","subtype":"session_state_changed","state":"idle","session_id":"s","uuid":"u2"})).await;
+    cli.write(result_frame(false, "success")).await;
+    let messages: Vec<_> = client.receive_response().collect().await;
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert!(matches!(&messages[0], Ok(Message::System(s)) if s.subtype == "session_state_changed"));
+}
+
+#[tokio::test]
+async fn disconnect_closes_stdin_and_later_calls_fail() {
+    let (transport, mut cli) = pipes();
+    let connect = tokio::spawn(Client::connect_with_transport(options(), transport));
+    cli.handshake().await;
+    let client = connect.await.unwrap().unwrap();
+    let disconnect = tokio::spawn(async move {
+        client.disconnect().await.unwrap();
+        client.disconnect().await.unwrap();
+        let after = client.query("more").await;
+        (client, after)
+    });
+    cli.read_eof().await;
+    cli.exit(0, "").await;
+    let (_client, after) = disconnect.await.unwrap();
+    assert!(matches!(after, Err(Error::NotConnected)), "{after:?}");
+}

@@ -1,0 +1,143 @@
+//! Control protocol envelopes as they travel on the wire (spec section 3.1).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// `{"type":"control_response","response":{...}}` sent by the CLI.
+#[derive(Deserialize)]
+pub(super) struct ControlResponseFrame {
+    pub response: ControlResponseBody,
+}
+
+#[derive(Deserialize)]
+pub(super) struct ControlResponseBody {
+    pub subtype: String,
+    pub request_id: String,
+    #[serde(default)]
+    pub response: Option<Value>,
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// `{"type":"control_request","request_id":...,"request":{...}}` sent by the CLI.
+#[derive(Deserialize)]
+pub(super) struct ControlRequestFrame {
+    pub request_id: String,
+    pub request: Value,
+}
+
+/// `{"type":"control_cancel_request","request_id":...}` sent by the CLI.
+#[derive(Deserialize)]
+pub(super) struct ControlCancelFrame {
+    pub request_id: String,
+}
+
+/// A control request we send.
+#[derive(Serialize)]
+pub(super) struct OutgoingRequest<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub request_id: &'a str,
+    pub request: &'a serde_json::Map<String, Value>,
+}
+
+/// Our answer to a CLI request.
+#[derive(Serialize)]
+pub(super) struct OutgoingResponse<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub response: OutgoingResponseBody<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(tag = "subtype", rename_all = "lowercase")]
+pub(super) enum OutgoingResponseBody<'a> {
+    Success {
+        request_id: &'a str,
+        response: &'a Value,
+    },
+    Error {
+        request_id: &'a str,
+        error: &'a str,
+    },
+}
+
+/// Serializes an answer to a CLI request as one NDJSON line.
+pub(super) fn response_line(request_id: &str, outcome: &Result<Value, String>) -> Vec<u8> {
+    let response = match outcome {
+        Ok(payload) => OutgoingResponseBody::Success {
+            request_id,
+            response: payload,
+        },
+        Err(error) => OutgoingResponseBody::Error { request_id, error },
+    };
+    to_line(&OutgoingResponse {
+        kind: "control_response",
+        response,
+    })
+}
+
+/// Serializes any frame as one NDJSON line (with the trailing `\n`).
+pub(super) fn to_line(frame: &impl Serialize) -> Vec<u8> {
+    let mut line = serde_json::to_vec(frame).expect("control frames always serialize");
+    line.push(b'\n');
+    line
+}
+
+/// The `type` of a frame. The CLI writes `{"type":"...` first, so look there
+/// before falling back to a full (borrowing) parse.
+pub(super) fn frame_type(line: &[u8]) -> Option<std::borrow::Cow<'_, str>> {
+    const PREFIX: &[u8] = b"{\"type\":\"";
+    if let Some(rest) = line.strip_prefix(PREFIX) {
+        if let Some(end) = rest.iter().position(|&b| b == b'"' || b == b'\\') {
+            if rest[end] == b'"' {
+                return std::str::from_utf8(&rest[..end])
+                    .ok()
+                    .map(std::borrow::Cow::Borrowed);
+            }
+        }
+    }
+    #[derive(Deserialize)]
+    struct Peek<'a> {
+        #[serde(borrow, rename = "type")]
+        kind: Option<std::borrow::Cow<'a, str>>,
+    }
+    serde_json::from_slice::<Peek<'_>>(line)
+        .ok()
+        .and_then(|p| p.kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_type_fast_and_slow_paths() {
+        assert_eq!(
+            frame_type(br#"{"type":"assistant","x":1}"#).as_deref(),
+            Some("assistant")
+        );
+        assert_eq!(
+            frame_type(br#"{ "x": 1, "type": "result"}"#).as_deref(),
+            Some("result")
+        );
+        assert_eq!(frame_type(br#"{"x":1}"#), None);
+        assert_eq!(frame_type(br#"{"type":"a\"b"}"#).as_deref(), Some("a\"b"));
+    }
+
+    #[test]
+    fn responses_have_the_wire_shape() {
+        let ok = response_line("r1", &Ok(serde_json::json!({"a": 1})));
+        let ok: Value = serde_json::from_slice(&ok).unwrap();
+        assert_eq!(
+            ok,
+            serde_json::json!({"type":"control_response","response":{"subtype":"success","request_id":"r1","response":{"a":1}}})
+        );
+        let err = response_line("r2", &Err("boom".into()));
+        let err: Value = serde_json::from_slice(&err).unwrap();
+        assert_eq!(
+            err,
+            serde_json::json!({"type":"control_response","response":{"subtype":"error","request_id":"r2","error":"boom"}})
+        );
+    }
+}

@@ -1,0 +1,154 @@
+//! Newline framing of the CLI's stdout with a per-line size limit.
+//!
+//! Bytes arrive in arbitrary chunks: a line may span many reads and one read
+//! may hold many lines. A line longer than the limit is reported once and then
+//! skipped up to its newline, so the good lines after it are never lost and
+//! memory stays bounded by the limit.
+
+/// One item produced by the framer.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Framed<'a> {
+    /// A complete line, without its `\n`.
+    Line(&'a [u8]),
+    /// A line grew past the limit; its bytes were dropped.
+    TooLong,
+}
+
+/// Splits a byte stream into lines of at most `limit` bytes.
+#[derive(Debug)]
+pub(crate) struct LineFramer {
+    pending: Vec<u8>,
+    limit: usize,
+    /// Inside an over-long line: drop bytes until the next newline.
+    discarding: bool,
+}
+
+impl LineFramer {
+    pub(crate) fn new(limit: usize) -> Self {
+        Self {
+            pending: Vec::new(),
+            limit,
+            discarding: false,
+        }
+    }
+
+    /// Feeds one chunk; `emit` is called for every complete line (or overflow) in order.
+    pub(crate) fn push(&mut self, mut chunk: &[u8], mut emit: impl FnMut(Framed<'_>)) {
+        while let Some(newline) = chunk.iter().position(|&b| b == b'\n') {
+            let (segment, rest) = (&chunk[..newline], &chunk[newline + 1..]);
+            chunk = rest;
+            if std::mem::take(&mut self.discarding) {
+                continue;
+            }
+            if self.pending.is_empty() {
+                // Fast path: the whole line is inside this chunk, no copy.
+                if segment.len() > self.limit {
+                    emit(Framed::TooLong);
+                } else {
+                    emit(Framed::Line(segment));
+                }
+            } else if self.pending.len() + segment.len() > self.limit {
+                self.pending.clear();
+                emit(Framed::TooLong);
+            } else {
+                self.pending.extend_from_slice(segment);
+                emit(Framed::Line(&self.pending));
+                self.pending.clear();
+            }
+        }
+        if chunk.is_empty() || self.discarding {
+            return;
+        }
+        if self.pending.len() + chunk.len() > self.limit {
+            self.pending.clear();
+            self.pending.shrink_to(64 * 1024);
+            self.discarding = true;
+            emit(Framed::TooLong);
+        } else {
+            self.pending.extend_from_slice(chunk);
+        }
+    }
+
+    /// End of stream: a final line without a newline, if any.
+    pub(crate) fn finish(&mut self) -> Option<Vec<u8>> {
+        self.discarding = false;
+        (!self.pending.is_empty()).then(|| std::mem::take(&mut self.pending))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame_all(chunks: &[&[u8]], limit: usize) -> Vec<Result<String, ()>> {
+        let mut framer = LineFramer::new(limit);
+        let mut out = Vec::new();
+        for chunk in chunks {
+            framer.push(chunk, |item| {
+                out.push(match item {
+                    Framed::Line(line) => Ok(String::from_utf8(line.to_vec()).unwrap()),
+                    Framed::TooLong => Err(()),
+                })
+            });
+        }
+        if let Some(last) = framer.finish() {
+            out.push(Ok(String::from_utf8(last).unwrap()));
+        }
+        out
+    }
+
+    #[test]
+    fn several_lines_in_one_read() {
+        assert_eq!(
+            frame_all(&[b"{\"a\":1}\n{\"b\":2}\n"], 100),
+            vec![Ok("{\"a\":1}".into()), Ok("{\"b\":2}".into())]
+        );
+    }
+
+    #[test]
+    fn one_line_over_many_reads() {
+        assert_eq!(
+            frame_all(&[b"{\"a\"", b":", b"1}", b"\n"], 100),
+            vec![Ok("{\"a\":1}".into())]
+        );
+    }
+
+    #[test]
+    fn final_line_without_newline_is_kept() {
+        assert_eq!(
+            frame_all(&[b"{\"a\":1}\n{\"b\""], 100),
+            vec![Ok("{\"a\":1}".into()), Ok("{\"b\"".into())]
+        );
+    }
+
+    #[test]
+    fn too_long_line_is_reported_once_and_the_next_line_survives() {
+        let long = vec![b'x'; 50];
+        let out = frame_all(&[&long[..20], &long[20..], b"yyy\n{\"ok\":1}\n"], 16);
+        assert_eq!(out, vec![Err(()), Ok("{\"ok\":1}".into())]);
+    }
+
+    #[test]
+    fn too_long_line_inside_one_chunk() {
+        let mut data = vec![b'x'; 40];
+        data.extend_from_slice(b"\nok\n");
+        assert_eq!(frame_all(&[&data], 16), vec![Err(()), Ok("ok".into())]);
+    }
+
+    #[test]
+    fn line_exactly_at_limit_passes() {
+        assert_eq!(
+            frame_all(&[b"12345678", b"\n"], 8),
+            vec![Ok("12345678".into())]
+        );
+        assert_eq!(frame_all(&[b"1234", b"56789\n"], 8), vec![Err(())]);
+    }
+
+    #[test]
+    fn empty_lines_are_emitted_as_empty() {
+        assert_eq!(
+            frame_all(&[b"\n\n"], 8),
+            vec![Ok(String::new()), Ok(String::new())]
+        );
+    }
+}

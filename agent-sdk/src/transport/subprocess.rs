@@ -1,0 +1,226 @@
+//! The subprocess transport: runs the `claude` executable with explicit argv (never a shell).
+
+use std::collections::VecDeque;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::AsyncReadExt;
+use tokio::process::{Child, Command};
+
+use super::command::{CommandSpec, build_command};
+use super::framing::{Framed, LineFramer};
+use super::{BoxFuture, ChildProcess, Connection, ExitReport, Transport};
+use crate::error::{Error, Result};
+use crate::options::{AgentOptions, StderrCallback};
+
+/// How long the CLI gets to exit on its own after stdin closes, and after SIGTERM.
+const EXIT_GRACE: Duration = Duration::from_secs(5);
+/// How much of stderr is kept for error messages.
+const STDERR_TAIL_LINES: usize = 20;
+
+/// Runs the `claude` CLI as a child process.
+///
+/// ```no_run
+/// use agent_sdk::{AgentOptions, transport::SubprocessTransport};
+/// let transport = SubprocessTransport::new(&AgentOptions::builder().build()?)?;
+/// # Ok::<(), agent_sdk::Error>(())
+/// ```
+pub struct SubprocessTransport {
+    spec: CommandSpec,
+    stderr_callback: Option<StderrCallback>,
+    max_line: usize,
+}
+
+impl std::fmt::Debug for SubprocessTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SubprocessTransport")
+            .field("program", &self.spec.program)
+            .field("args", &self.spec.args)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SubprocessTransport {
+    /// Finds the CLI and builds its command line from `options`.
+    pub fn new(options: &AgentOptions) -> Result<Self> {
+        Ok(Self {
+            spec: build_command(options)?,
+            stderr_callback: options.stderr.clone(),
+            max_line: options.max_buffer_size(),
+        })
+    }
+
+    fn spawn(self) -> Result<Connection> {
+        let spec = self.spec;
+        if let Some(dir) = &spec.cwd {
+            if !dir.is_dir() {
+                return Err(Error::WorkingDirectoryNotFound(dir.clone()));
+            }
+        }
+        let mut command = Command::new(&spec.program);
+        command
+            .args(&spec.args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        for key in &spec.env_remove {
+            command.env_remove(key);
+        }
+        command.envs(spec.env.iter().map(|(k, v)| (k, v)));
+        if let Some(dir) = &spec.cwd {
+            command.current_dir(dir);
+        }
+        tracing::debug!(program = %spec.program.display(), args = ?spec.args, "starting the Claude Code CLI");
+        let mut child = command.spawn().map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                Error::CliNotFound {
+                    searched: vec![spec.program.clone()],
+                }
+            } else {
+                Error::Spawn {
+                    path: spec.program.clone(),
+                    source,
+                }
+            }
+        })?;
+        let stdin = child.stdin.take().expect("stdin is piped");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let tail = Arc::new(Mutex::new(VecDeque::new()));
+        let stderr_task = tokio::spawn(pump_stderr(
+            stderr,
+            tail.clone(),
+            self.stderr_callback,
+            self.max_line,
+        ));
+        Ok(Connection::new(
+            Box::new(stdout),
+            Box::new(stdin),
+            Box::new(CliProcess {
+                child,
+                tail,
+                stderr_task: Some(stderr_task),
+            }),
+        ))
+    }
+}
+
+impl Transport for SubprocessTransport {
+    fn connect(self: Box<Self>) -> BoxFuture<'static, Result<Connection>> {
+        Box::pin(async move { self.spawn() })
+    }
+}
+
+/// Reads stderr line by line: keeps a tail, hands each line to the callback.
+async fn pump_stderr(
+    mut stderr: tokio::process::ChildStderr,
+    tail: Arc<Mutex<VecDeque<String>>>,
+    callback: Option<StderrCallback>,
+    max_line: usize,
+) {
+    let mut framer = LineFramer::new(max_line);
+    let mut buf = vec![0u8; 8192];
+    let deliver = |line: &[u8]| {
+        let text = String::from_utf8_lossy(line);
+        let text = text.trim_end();
+        if text.is_empty() {
+            return;
+        }
+        match &callback {
+            // A panicking callback must not take the transport down with it.
+            Some(cb) => {
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cb(text)));
+            }
+            None => tracing::debug!(target: "agent_sdk::cli_stderr", "{text}"),
+        }
+        let mut tail = tail.lock().unwrap_or_else(|e| e.into_inner());
+        if tail.len() == STDERR_TAIL_LINES {
+            tail.pop_front();
+        }
+        tail.push_back(text.chars().take(2000).collect());
+    };
+    loop {
+        match stderr.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => framer.push(&buf[..n], |item| match item {
+                Framed::Line(line) => deliver(line),
+                Framed::TooLong => deliver(b"[stderr line over the buffer limit dropped]"),
+            }),
+        }
+    }
+    if let Some(rest) = framer.finish() {
+        deliver(&rest);
+    }
+}
+
+struct CliProcess {
+    child: Child,
+    tail: Arc<Mutex<VecDeque<String>>>,
+    stderr_task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl CliProcess {
+    async fn report(&mut self, status: std::io::Result<std::process::ExitStatus>) -> ExitReport {
+        // Let the stderr reader drain what the process wrote before exiting.
+        if let Some(task) = self.stderr_task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(1), task).await;
+        }
+        let stderr_tail = self
+            .tail
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n");
+        let (code, signal) = match status {
+            Ok(status) => {
+                use std::os::unix::process::ExitStatusExt;
+                (status.code(), status.signal())
+            }
+            Err(_) => (None, None),
+        };
+        ExitReport {
+            code,
+            signal,
+            stderr_tail,
+        }
+    }
+
+    fn signal(&self, signal: libc::c_int) {
+        if let Some(pid) = self.child.id() {
+            // SAFETY: kill(2) with a pid we own and a valid signal number has no memory effects.
+            unsafe {
+                libc::kill(pid as libc::pid_t, signal);
+            }
+        }
+    }
+}
+
+impl ChildProcess for CliProcess {
+    fn wait(&mut self) -> BoxFuture<'_, ExitReport> {
+        Box::pin(async move {
+            let status = self.child.wait().await;
+            self.report(status).await
+        })
+    }
+
+    fn terminate(&mut self) -> BoxFuture<'_, ExitReport> {
+        Box::pin(async move {
+            if let Ok(status) = tokio::time::timeout(EXIT_GRACE, self.child.wait()).await {
+                return self.report(status).await;
+            }
+            tracing::debug!("the CLI did not exit after stdin closed; sending SIGTERM");
+            self.signal(libc::SIGTERM);
+            if let Ok(status) = tokio::time::timeout(EXIT_GRACE, self.child.wait()).await {
+                return self.report(status).await;
+            }
+            tracing::warn!("the CLI ignored SIGTERM; sending SIGKILL");
+            let _ = self.child.start_kill();
+            let status = self.child.wait().await;
+            self.report(status).await
+        })
+    }
+}
