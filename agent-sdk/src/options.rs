@@ -388,3 +388,6 @@ fn dedup(names: &[String]) -> Vec<String> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests;

@@ -826,3 +826,103 @@ fn not_found_lists_every_place_searched() {
     let message = Error::CliNotFound { searched }.to_string();
     assert!(message.contains("/usr/local/bin/claude"), "{message}");
 }
+
+// ---- the real CLI ----
+
+/// Starts the real CLI with the maximal argv and environment built here, sends
+/// `initialize` and expects a success answer. Needs the CLI: set `AGENT_SDK_CLI`
+/// to its path (default: the probe install in `/tmp/clitest`), then run with `--ignored`.
+#[test]
+#[ignore = "needs the real claude CLI; run with --ignored (AGENT_SDK_CLI=<path>)"]
+fn real_cli_accepts_maximal_argv() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+    use std::time::Duration;
+
+    let cli = std::env::var_os("AGENT_SDK_CLI")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from("/tmp/clitest/node_modules/@anthropic-ai/claude-code/bin/claude.exe")
+        });
+    assert!(cli.is_file(), "real CLI not found at {}", cli.display());
+    let scratch = tempfile::tempdir().unwrap();
+    let home = scratch.path().join("home");
+    let work = scratch.path().join("work");
+    let plugin = scratch.path().join("plugin");
+    for dir in [&home, &work, &plugin] {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    let options = maximal()
+        .cli_path(&cli)
+        .cwd(&work)
+        .plugin(Plugin::local(&plugin))
+        .mcp_config(McpConfigSource::Json(
+            r#"{"mcpServers":{"raw":{"type":"stdio","command":"/bin/true"}}}"#.into(),
+        ))
+        .env("HOME", home.to_str().unwrap())
+        .env("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")
+        .env("ANTHROPIC_API_KEY", "dummy")
+        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+        .env("DISABLE_AUTOUPDATER", "1")
+        .client_app("agent-sdk-tests")
+        .enable_file_checkpointing(true)
+        .build()
+        .unwrap();
+    let spec = build_command(&options).unwrap();
+    let mut command = Command::new(&spec.program);
+    command
+        .args(&spec.args)
+        .current_dir(spec.cwd.as_ref().unwrap())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for key in &spec.env_remove {
+        command.env_remove(key);
+    }
+    command.envs(spec.env.iter().map(|(k, v)| (k, v)));
+    let mut child = command.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(b"{\"type\":\"control_request\",\"request_id\":\"req_1\",\"request\":{\"subtype\":\"initialize\",\"hooks\":null}}\n")
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout)
+            .lines()
+            .map_while(std::result::Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut answer = None;
+    while let Ok(line) = rx.recv_timeout(Duration::from_secs(60)) {
+        let Ok(frame) = serde_json::from_str::<Value>(&line) else {
+            continue;
+        };
+        if frame["type"] == "control_response" && frame["response"]["request_id"] == "req_1" {
+            answer = Some(frame);
+            break;
+        }
+    }
+    drop(stdin);
+    let _ = child.kill();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let answer = answer.unwrap_or_else(|| {
+        panic!(
+            "no initialize answer; argv {:?}; stderr: {stderr}",
+            spec.args
+        )
+    });
+    assert_eq!(
+        answer["response"]["subtype"], "success",
+        "{answer}; stderr: {stderr}"
+    );
+    eprintln!(
+        "initialize answered by CLI {}",
+        answer["response"]["response"]["claude_code_version"]
+    );
+}
