@@ -248,3 +248,23 @@ fn external_mcp_config_must_be_an_object_and_names_non_empty() {
             .contains("cannot be empty")
     );
 }
+
+#[test]
+fn windows_session_value_rules() {
+    let ok = AgentOptions::builder()
+        .resume("0f0e-uuid")
+        .session_id("abc")
+        .build()
+        .unwrap();
+    assert!(validate::validate_session_values_for_windows(&ok).is_ok());
+    for bad in [
+        "a&b", "a|b", "a<b", "a>b", "a^b", "%PATH%", "a!b", "a\"b", "a\nb", "a\rb",
+    ] {
+        let options = AgentOptions {
+            resume_drops_turn: Some(bad.into()),
+            ..AgentOptions::default()
+        };
+        let err = validate::validate_session_values_for_windows(&options).unwrap_err();
+        assert!(err.to_string().contains("resume_drops_turn"), "{err}");
+    }
+}

@@ -31,6 +31,9 @@ pub(super) fn validate(options: &AgentOptions) -> Result<()> {
             "max_budget_usd must be a finite, non-negative amount (got {budget})"
         ));
     }
+    if cfg!(windows) {
+        validate_session_values_for_windows(options)?;
+    }
     if let Some(Skills::List(names)) = &options.skills {
         for name in names {
             validate_skill_name(name)?;
@@ -92,6 +95,27 @@ pub(super) fn validate(options: &AgentOptions) -> Result<()> {
     for name in options.agents.keys() {
         if name.is_empty() {
             return invalid("an agent name cannot be empty");
+        }
+    }
+    Ok(())
+}
+
+/// On Windows the command line is re-parsed by the C runtime: ids with shell metacharacters are refused.
+pub(super) fn validate_session_values_for_windows(options: &AgentOptions) -> Result<()> {
+    let values = [
+        ("resume", &options.resume),
+        ("session_id", &options.session_id),
+        ("resume_session_at", &options.resume_session_at),
+        ("resume_drops_turn", &options.resume_drops_turn),
+    ];
+    for (name, value) in values {
+        if let Some(value) = value
+            && value.contains(['&', '|', '<', '>', '^', '%', '!', '"', '\r', '\n'])
+        {
+            return invalid(format!(
+                "{name} {value:?} contains a character that is unsafe on a Windows command line \
+                 (& | < > ^ % ! \" or a line break)"
+            ));
         }
     }
     Ok(())

@@ -28,6 +28,13 @@ pub(crate) struct CommandSpec {
 /// Builds the command line for `options`: discovery, argv and environment.
 pub(crate) fn build_command(options: &AgentOptions) -> Result<CommandSpec> {
     let program = find_cli(options)?;
+    if cfg!(windows) && is_batch_file(&program) {
+        return Err(Error::InvalidOptions(format!(
+            "refusing to run a .bat/.cmd file as the CLI ({}): cmd.exe would interpret its arguments; \
+             point cli_path at claude.exe",
+            program.display()
+        )));
+    }
     let args = build_args(options)?;
     let (env, env_remove) = build_env(options, std::env::vars_os().map(|(key, _)| key));
     if let Some((key, _)) = env
@@ -145,6 +152,18 @@ fn fallback_locations(home: Option<&Path>) -> Vec<PathBuf> {
         places.push(home.join(".local").join("bin").join("claude.exe"));
     }
     places
+}
+
+/// A path with a component naming a batch file (`x.cmd`, `x.bat.`, `x.cmd:stream`), which Windows
+/// would run through cmd.exe with its own argument parsing ("BatBadBut").
+pub(crate) fn is_batch_file(path: &Path) -> bool {
+    path.components().any(|component| {
+        let text = component.as_os_str().to_string_lossy().to_ascii_lowercase();
+        std::iter::once(text.as_str())
+            .chain(text.split(':'))
+            .map(|piece| piece.trim_end_matches(['.', ' ']))
+            .any(|piece| piece.ends_with(".bat") || piece.ends_with(".cmd"))
+    })
 }
 
 #[cfg(unix)]

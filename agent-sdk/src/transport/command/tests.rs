@@ -926,3 +926,24 @@ fn real_cli_accepts_maximal_argv() {
         answer["response"]["response"]["claude_code_version"]
     );
 }
+
+#[test]
+fn batch_files_are_recognised() {
+    for path in [
+        r"C:\tools\claude.cmd",
+        "claude.BAT",
+        "claude.cmd. .",
+        "dir.bat/claude.exe",
+        "claude.cmd:stream",
+    ] {
+        assert!(is_batch_file(Path::new(path)), "{path}");
+    }
+    for path in [
+        "/usr/bin/claude",
+        "claude.exe",
+        "cmd/claude",
+        "batch/claude",
+    ] {
+        assert!(!is_batch_file(Path::new(path)), "{path}");
+    }
+}
