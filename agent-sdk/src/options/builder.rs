@@ -1,0 +1,435 @@
+//! [`AgentOptionsBuilder`]: one method per option, checked together at [`build`](AgentOptionsBuilder::build).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::error::Result;
+
+use super::{
+    AgentDefinition, AgentOptions, Effort, McpConfigSource, PermissionMode, Plugin, SettingSource,
+    Settings, Skills, SystemPrompt, Thinking, Tools,
+};
+
+/// Builder of [`AgentOptions`].
+///
+/// Methods can be chained in any order; [`build`](Self::build) checks the
+/// combination and returns [`Error::InvalidOptions`](crate::Error::InvalidOptions)
+/// for contradictions.
+///
+/// ```
+/// use agent_sdk::AgentOptions;
+/// use agent_sdk::options::{SettingSource, Tools};
+///
+/// let options = AgentOptions::builder()
+///     .tools(Tools::list(["Read", "Edit"]))
+///     .disallowed_tools(["WebFetch"])
+///     .setting_sources([SettingSource::Project])
+///     .cwd("/tmp")
+///     .max_budget_usd(0.5)
+///     .build()?;
+/// # let _ = options;
+///
+/// let err = AgentOptions::builder().model("opus").fallback_model("opus").build().unwrap_err();
+/// assert!(err.to_string().contains("fallback_model"));
+/// # Ok::<(), agent_sdk::Error>(())
+/// ```
+#[derive(Default)]
+pub struct AgentOptionsBuilder {
+    /// Other modules add their builder methods (`mcp_server`, `hook`, ...) in their own `impl` blocks.
+    pub(crate) options: AgentOptions,
+}
+
+impl std::fmt::Debug for AgentOptionsBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("AgentOptionsBuilder")
+            .field(&self.options)
+            .finish()
+    }
+}
+
+fn strings<I, S>(items: I) -> Vec<String>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    items.into_iter().map(Into::into).collect()
+}
+
+impl AgentOptionsBuilder {
+    /// Validates and returns the options.
+    ///
+    /// Refused: `fallback_model` equal to `model`; a permission handler together
+    /// with `permission_prompt_tool_name`; invalid skill names; a zero
+    /// `max_buffer_size` or `control_timeout`; a negative or non-finite budget;
+    /// malformed env names or `extra_args` flags; non-object sandbox, output
+    /// schema or external MCP config. The working directory is checked when connecting.
+    pub fn build(self) -> Result<AgentOptions> {
+        super::validate::validate(&self.options)?;
+        Ok(self.options)
+    }
+
+    // ---- process ----
+
+    /// Path of the `claude` executable (no search is done).
+    pub fn cli_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.options.cli_path = Some(path.into());
+        self
+    }
+
+    /// Working directory of the CLI (also passed as `PWD`).
+    pub fn cwd(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.options.cwd = Some(dir.into());
+        self
+    }
+
+    /// Sets an environment variable for the CLI (merged over the inherited environment).
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.options.env.insert(key.into(), value.into());
+        self
+    }
+
+    /// Sets several environment variables for the CLI.
+    pub fn envs<I, K, V>(mut self, vars: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        self.options
+            .env
+            .extend(vars.into_iter().map(|(k, v)| (k.into(), v.into())));
+        self
+    }
+
+    /// Passes an arbitrary CLI flag, named without its dashes: `None` gives
+    /// `--flag`, a value starting with `-` gives `--flag=value`, else `--flag value`.
+    /// Setting the same flag again replaces its value.
+    ///
+    /// ```
+    /// use agent_sdk::AgentOptions;
+    /// let options = AgentOptions::builder()
+    ///     .extra_arg("debug-to-stderr", None::<String>)
+    ///     .extra_arg("agent", Some("reviewer"))
+    ///     .build()?;
+    /// # let _ = options;
+    /// # Ok::<(), agent_sdk::Error>(())
+    /// ```
+    pub fn extra_arg(mut self, flag: impl Into<String>, value: Option<impl Into<String>>) -> Self {
+        let flag = flag.into();
+        let value = value.map(Into::into);
+        match self.options.extra_args.iter_mut().find(|(f, _)| *f == flag) {
+            Some(entry) => entry.1 = value,
+            None => self.options.extra_args.push((flag, value)),
+        }
+        self
+    }
+
+    /// Per-line limit on the CLI's stdout in bytes (default 1 MiB).
+    pub fn max_buffer_size(mut self, bytes: usize) -> Self {
+        self.options.max_buffer_size = Some(bytes);
+        self
+    }
+
+    /// Timeout of each control request the SDK sends (default 60 s).
+    pub fn control_timeout(mut self, timeout: Duration) -> Self {
+        self.options.control_timeout = Some(timeout);
+        self
+    }
+
+    /// Receives the CLI's stderr line by line (otherwise stderr is inherited).
+    ///
+    /// ```
+    /// use agent_sdk::AgentOptions;
+    /// let options = AgentOptions::builder().stderr(|line| eprintln!("cli: {line}")).build()?;
+    /// # let _ = options;
+    /// # Ok::<(), agent_sdk::Error>(())
+    /// ```
+    pub fn stderr(mut self, callback: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        self.options.stderr = Some(Arc::new(callback));
+        self
+    }
+
+    /// Names the application using the SDK (`CLAUDE_AGENT_SDK_CLIENT_APP`).
+    pub fn client_app(mut self, name: impl Into<String>) -> Self {
+        self.options.client_app = Some(name.into());
+        self
+    }
+
+    /// Lets the CLI checkpoint files so they can be rewound.
+    pub fn enable_file_checkpointing(mut self, enable: bool) -> Self {
+        self.options.enable_file_checkpointing = enable;
+        self
+    }
+
+    // ---- prompt, model, tools ----
+
+    /// The system prompt. Unset means an empty prompt; use [`SystemPrompt::preset`] for Claude Code's.
+    pub fn system_prompt(mut self, prompt: impl Into<SystemPrompt>) -> Self {
+        self.options.system_prompt = Some(prompt.into());
+        self
+    }
+
+    /// The built-in tools the model sees (`--tools`).
+    pub fn tools(mut self, tools: Tools) -> Self {
+        self.options.tools = Some(tools);
+        self
+    }
+
+    /// Tools that run without asking (`--allowedTools`), e.g. `mcp__calc__add` or `Bash(git:*)`.
+    pub fn allowed_tools<I, S>(mut self, tools: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.options.allowed_tools.extend(strings(tools));
+        self
+    }
+
+    /// Tools the model may not use (`--disallowedTools`).
+    pub fn disallowed_tools<I, S>(mut self, tools: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.options.disallowed_tools.extend(strings(tools));
+        self
+    }
+
+    /// Model alias or full name.
+    pub fn model(mut self, model: impl Into<String>) -> Self {
+        self.options.model = Some(model.into());
+        self
+    }
+
+    /// Model used when the main one is overloaded; must differ from `model`.
+    pub fn fallback_model(mut self, model: impl Into<String>) -> Self {
+        self.options.fallback_model = Some(model.into());
+        self
+    }
+
+    /// API beta headers (`--betas`), e.g. `context-1m-2025-08-07`.
+    pub fn betas<I, S>(mut self, betas: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.options.betas.extend(strings(betas));
+        self
+    }
+
+    /// How the model thinks. Wins over [`max_thinking_tokens`](Self::max_thinking_tokens).
+    pub fn thinking(mut self, thinking: Thinking) -> Self {
+        self.options.thinking = Some(thinking);
+        self
+    }
+
+    /// Thinking budget in tokens (0 included).
+    #[deprecated(note = "use `thinking(Thinking::enabled(n))`")]
+    pub fn max_thinking_tokens(mut self, tokens: u32) -> Self {
+        self.options.max_thinking_tokens = Some(tokens);
+        self
+    }
+
+    /// Reasoning effort.
+    pub fn effort(mut self, effort: Effort) -> Self {
+        self.options.effort = Some(effort);
+        self
+    }
+
+    /// Asks for structured output matching this JSON Schema (`--json-schema`).
+    ///
+    /// ```
+    /// use agent_sdk::AgentOptions;
+    /// let options = AgentOptions::builder()
+    ///     .output_schema(serde_json::json!({"type": "object", "properties": {"x": {"type": "string"}}}))
+    ///     .build()?;
+    /// # let _ = options;
+    /// # Ok::<(), agent_sdk::Error>(())
+    /// ```
+    pub fn output_schema(mut self, schema: Value) -> Self {
+        self.options.output_schema = Some(schema);
+        self
+    }
+
+    // ---- limits ----
+
+    /// Limit of agentic turns (0 means no limit, as in the official SDKs).
+    pub fn max_turns(mut self, turns: u32) -> Self {
+        self.options.max_turns = Some(turns);
+        self
+    }
+
+    /// Spending limit of the session in US dollars.
+    pub fn max_budget_usd(mut self, usd: f64) -> Self {
+        self.options.max_budget_usd = Some(usd);
+        self
+    }
+
+    /// Token budget of the task (`--task-budget`).
+    pub fn task_budget(mut self, total_tokens: u64) -> Self {
+        self.options.task_budget = Some(total_tokens);
+        self
+    }
+
+    // ---- permissions ----
+
+    /// The permission mode at start.
+    pub fn permission_mode(mut self, mode: PermissionMode) -> Self {
+        self.options.permission_mode = Some(mode);
+        self
+    }
+
+    /// An MCP tool that answers permission prompts (`--permission-prompt-tool`).
+    /// Not together with a `can_use_tool` handler.
+    pub fn permission_prompt_tool_name(mut self, tool: impl Into<String>) -> Self {
+        self.options.permission_prompt_tool_name = Some(tool.into());
+        self
+    }
+
+    // ---- settings, skills, agents, plugins ----
+
+    /// Another directory the CLI may access (`--add-dir`, repeatable).
+    pub fn add_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.options.add_dirs.push(dir.into());
+        self
+    }
+
+    /// Settings for the CLI: a file path or JSON text.
+    pub fn settings(mut self, settings: Settings) -> Self {
+        self.options.settings = Some(settings);
+        self
+    }
+
+    /// Sandbox settings (a JSON object such as `{"enabled": true}`), merged into
+    /// the settings as key `sandbox`.
+    ///
+    /// ```
+    /// use agent_sdk::AgentOptions;
+    /// let options = AgentOptions::builder()
+    ///     .sandbox(serde_json::json!({"enabled": true, "autoAllowBashIfSandboxed": true}))
+    ///     .build()?;
+    /// # let _ = options;
+    /// # Ok::<(), agent_sdk::Error>(())
+    /// ```
+    pub fn sandbox(mut self, sandbox: Value) -> Self {
+        self.options.sandbox = Some(sandbox);
+        self
+    }
+
+    /// Where the CLI loads settings from. An empty list loads none
+    /// (`--setting-sources=`); unset loads all of them.
+    pub fn setting_sources(mut self, sources: impl IntoIterator<Item = SettingSource>) -> Self {
+        self.options.setting_sources = Some(sources.into_iter().collect());
+        self
+    }
+
+    /// Which skills the model may use.
+    pub fn skills(mut self, skills: Skills) -> Self {
+        self.options.skills = Some(skills);
+        self
+    }
+
+    /// Defines a subagent named `name`.
+    ///
+    /// ```
+    /// use agent_sdk::AgentOptions;
+    /// use agent_sdk::options::AgentDefinition;
+    /// let options = AgentOptions::builder()
+    ///     .agent("reviewer", AgentDefinition::new("Reviews code", "You review code."))
+    ///     .build()?;
+    /// # let _ = options;
+    /// # Ok::<(), agent_sdk::Error>(())
+    /// ```
+    pub fn agent(mut self, name: impl Into<String>, definition: AgentDefinition) -> Self {
+        self.options.agents.insert(name.into(), definition);
+        self
+    }
+
+    /// Loads a plugin.
+    pub fn plugin(mut self, plugin: Plugin) -> Self {
+        self.options.plugins.push(plugin);
+        self
+    }
+
+    // ---- MCP ----
+
+    /// An MCP configuration file or JSON text passed as is (`--mcp-config`),
+    /// besides the typed servers.
+    pub fn mcp_config(mut self, config: McpConfigSource) -> Self {
+        self.options.mcp_config = Some(config);
+        self
+    }
+
+    /// Use only the MCP servers given here, ignoring the user's and project's (`--strict-mcp-config`).
+    pub fn strict_mcp_config(mut self, strict: bool) -> Self {
+        self.options.strict_mcp_config = strict;
+        self
+    }
+
+    // ---- sessions ----
+
+    /// Continue the most recent conversation in `cwd`.
+    pub fn continue_conversation(mut self, continue_: bool) -> Self {
+        self.options.continue_conversation = continue_;
+        self
+    }
+
+    /// Resume the session with this id.
+    pub fn resume(mut self, session_id: impl Into<String>) -> Self {
+        self.options.resume = Some(session_id.into());
+        self
+    }
+
+    /// Use this UUID as the id of the new session.
+    pub fn session_id(mut self, session_id: impl Into<String>) -> Self {
+        self.options.session_id = Some(session_id.into());
+        self
+    }
+
+    /// When resuming, start a new session id instead of appending to the old one.
+    pub fn fork_session(mut self, fork: bool) -> Self {
+        self.options.fork_session = fork;
+        self
+    }
+
+    /// When resuming, keep the history only up to this message UUID.
+    pub fn resume_session_at(mut self, message_id: impl Into<String>) -> Self {
+        self.options.resume_session_at = Some(message_id.into());
+        self
+    }
+
+    /// When resuming, drop the turn of this message UUID (an empty string is forwarded too).
+    pub fn resume_drops_turn(mut self, message_id: impl Into<String>) -> Self {
+        self.options.resume_drops_turn = Some(message_id.into());
+        self
+    }
+
+    // ---- stream shape ----
+
+    /// Stream partial assistant output as `stream_event` messages.
+    pub fn include_partial_messages(mut self, include: bool) -> Self {
+        self.options.include_partial_messages = include;
+        self
+    }
+
+    /// Report hook runs as messages.
+    pub fn include_hook_events(mut self, include: bool) -> Self {
+        self.options.include_hook_events = include;
+        self
+    }
+
+    /// Forward subagents' text output into the stream.
+    pub fn forward_subagent_text(mut self, forward: bool) -> Self {
+        self.options.forward_subagent_text = forward;
+        self
+    }
+
+    /// Send prompts verbatim: the CLI does not expand slash commands or `@` mentions in them.
+    pub fn verbatim_prompts(mut self, verbatim: bool) -> Self {
+        self.options.verbatim_prompts = verbatim;
+        self
+    }
+}

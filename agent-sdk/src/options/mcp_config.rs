@@ -1,0 +1,262 @@
+//! MCP server configurations: in-process servers and external ones the CLI starts or reaches.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde_json::{Map, Value, json};
+
+use crate::mcp::SdkMcpServer;
+
+/// An MCP server the CLI should connect to, keyed by name in [`AgentOptions`](crate::AgentOptions).
+///
+/// The key is the server name the model sees: its tools are `mcp__<key>__<tool>`.
+///
+/// ```
+/// use agent_sdk::options::{McpServerConfig, McpStdioServer, McpHttpServer};
+///
+/// let files = McpServerConfig::Stdio(
+///     McpStdioServer::new("npx").args(["-y", "@modelcontextprotocol/server-filesystem", "/tmp"]),
+/// );
+/// let docs = McpServerConfig::Http(McpHttpServer::new("http://127.0.0.1:8080/mcp").header("Authorization", "Bearer x"));
+/// # let _ = (files, docs);
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum McpServerConfig {
+    /// An in-process server answered by this SDK (`{"type":"sdk","name":<key>}` on the wire).
+    Sdk(SdkMcpServer),
+    /// A server the CLI starts as a child process.
+    Stdio(McpStdioServer),
+    /// A server reached over server-sent events.
+    Sse(McpSseServer),
+    /// A server reached over streamable HTTP.
+    Http(McpHttpServer),
+    /// Any other server config, passed to the CLI verbatim (it must be a JSON object).
+    External(Value),
+}
+
+impl McpServerConfig {
+    /// The JSON the CLI receives inside `--mcp-config` for a server keyed `name`.
+    pub(crate) fn to_cli_json(&self, name: &str) -> Value {
+        match self {
+            McpServerConfig::Sdk(_) => json!({"type": "sdk", "name": name}),
+            McpServerConfig::Stdio(server) => server.to_json(),
+            McpServerConfig::Sse(server) => server.to_json("sse"),
+            McpServerConfig::Http(server) => server.to_json("http"),
+            McpServerConfig::External(value) => value.clone(),
+        }
+    }
+}
+
+impl From<SdkMcpServer> for McpServerConfig {
+    fn from(server: SdkMcpServer) -> Self {
+        McpServerConfig::Sdk(server)
+    }
+}
+
+impl From<McpStdioServer> for McpServerConfig {
+    fn from(server: McpStdioServer) -> Self {
+        McpServerConfig::Stdio(server)
+    }
+}
+
+/// A stdio MCP server: a command the CLI runs.
+///
+/// ```
+/// use agent_sdk::options::McpStdioServer;
+/// let server = McpStdioServer::new("my-server").arg("--verbose").env("TOKEN", "secret");
+/// assert!(!format!("{server:?}").contains("secret"));
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct McpStdioServer {
+    /// The executable.
+    pub command: String,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Environment variables for it.
+    pub env: BTreeMap<String, String>,
+}
+
+impl McpStdioServer {
+    /// A server started as `command`.
+    pub fn new(command: impl Into<String>) -> Self {
+        McpStdioServer {
+            command: command.into(),
+            args: Vec::new(),
+            env: BTreeMap::new(),
+        }
+    }
+
+    /// Adds one argument.
+    pub fn arg(mut self, arg: impl Into<String>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    /// Adds arguments.
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// Sets an environment variable of the server process.
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.insert(key.into(), value.into());
+        self
+    }
+
+    fn to_json(&self) -> Value {
+        let mut object = Map::new();
+        object.insert("type".into(), "stdio".into());
+        object.insert("command".into(), self.command.clone().into());
+        if !self.args.is_empty() {
+            object.insert("args".into(), json!(self.args));
+        }
+        if !self.env.is_empty() {
+            object.insert("env".into(), json!(self.env));
+        }
+        Value::Object(object)
+    }
+}
+
+impl std::fmt::Debug for McpStdioServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("McpStdioServer")
+            .field("command", &self.command)
+            .field("args", &self.args)
+            .field("env", &super::RedactedMap(&self.env))
+            .finish()
+    }
+}
+
+/// An MCP server reached over server-sent events.
+///
+/// ```
+/// use agent_sdk::options::McpSseServer;
+/// let server = McpSseServer::new("http://127.0.0.1:9000/sse");
+/// # let _ = server;
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct McpSseServer {
+    /// The endpoint.
+    pub url: String,
+    /// HTTP headers sent with each request.
+    pub headers: BTreeMap<String, String>,
+}
+
+impl McpSseServer {
+    /// A server at `url`.
+    pub fn new(url: impl Into<String>) -> Self {
+        McpSseServer {
+            url: url.into(),
+            headers: BTreeMap::new(),
+        }
+    }
+
+    /// Adds an HTTP header.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.insert(name.into(), value.into());
+        self
+    }
+
+    fn to_json(&self, kind: &str) -> Value {
+        url_server_json(kind, &self.url, &self.headers)
+    }
+}
+
+impl std::fmt::Debug for McpSseServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("McpSseServer")
+            .field("url", &self.url)
+            .field("headers", &super::RedactedMap(&self.headers))
+            .finish()
+    }
+}
+
+/// An MCP server reached over streamable HTTP.
+///
+/// ```
+/// use agent_sdk::options::McpHttpServer;
+/// let server = McpHttpServer::new("http://127.0.0.1:9000/mcp").header("Authorization", "Bearer t");
+/// # let _ = server;
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct McpHttpServer {
+    /// The endpoint.
+    pub url: String,
+    /// HTTP headers sent with each request.
+    pub headers: BTreeMap<String, String>,
+}
+
+impl McpHttpServer {
+    /// A server at `url`.
+    pub fn new(url: impl Into<String>) -> Self {
+        McpHttpServer {
+            url: url.into(),
+            headers: BTreeMap::new(),
+        }
+    }
+
+    /// Adds an HTTP header.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.insert(name.into(), value.into());
+        self
+    }
+
+    fn to_json(&self, kind: &str) -> Value {
+        url_server_json(kind, &self.url, &self.headers)
+    }
+}
+
+impl std::fmt::Debug for McpHttpServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("McpHttpServer")
+            .field("url", &self.url)
+            .field("headers", &super::RedactedMap(&self.headers))
+            .finish()
+    }
+}
+
+fn url_server_json(kind: &str, url: &str, headers: &BTreeMap<String, String>) -> Value {
+    let mut object = Map::new();
+    object.insert("type".into(), kind.into());
+    object.insert("url".into(), url.into());
+    if !headers.is_empty() {
+        object.insert("headers".into(), json!(headers));
+    }
+    Value::Object(object)
+}
+
+/// An MCP configuration handed to the CLI as is (`--mcp-config <file or JSON>`), besides the typed servers.
+///
+/// ```
+/// use agent_sdk::options::McpConfigSource;
+/// let file = McpConfigSource::Path(".mcp.json".into());
+/// let inline = McpConfigSource::Json(r#"{"mcpServers":{}}"#.into());
+/// # let _ = (file, inline);
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum McpConfigSource {
+    /// A JSON file with an `mcpServers` object.
+    Path(PathBuf),
+    /// JSON text with an `mcpServers` object.
+    Json(String),
+}
+
+impl std::fmt::Debug for McpConfigSource {
+    // Inline configs often carry tokens in `env`/`headers`: never print the text.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            McpConfigSource::Path(path) => f.debug_tuple("Path").field(path).finish(),
+            McpConfigSource::Json(text) => write!(f, "Json(<{} bytes redacted>)", text.len()),
+        }
+    }
+}
