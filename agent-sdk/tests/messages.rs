@@ -640,3 +640,31 @@ proptest! {
         let _ = Message::from_slice(&serde_json::to_vec(&frame).unwrap());
     }
 }
+
+/// Timing check, run by hand (never timed in CI):
+/// `cargo test --release -p agent-sdk --test messages -- --ignored --nocapture parse_speed`
+#[test]
+#[ignore = "timing check, run by hand with --release"]
+fn parse_speed() {
+    // A real assistant frame as the CLI writes it (compact, `type` first).
+    let frame = br#"{"type":"assistant","message":{"id":"msg_0002","type":"message","role":"assistant","model":"claude-opus-5-5","content":[{"type":"tool_use","id":"toolu_0001","name":"mcp__calc__add","input":{"a":2,"b":3}}],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":5,"output_tokens":1,"cache_creation_input_tokens":0,"cache_read_input_tokens":0},"context_management":null},"parent_tool_use_id":null,"session_id":"adb9010a-7831-44af-9ce4-6ad4d733f738","uuid":"6122cdf3-a770-46f6-9120-d779ef090daf","timestamp":"2026-11-21T13:37:48.364Z","tool_use_meta":[{"id":"toolu_0001","display_name":"Add","server_display_name":"calc","tool_name":"add"}]}"#;
+    const N: u32 = 300_000;
+    let rate = |f: &dyn Fn() -> bool| {
+        let start = std::time::Instant::now();
+        let mut ok = 0u32;
+        for _ in 0..N {
+            ok += u32::from(std::hint::black_box(f()));
+        }
+        assert_eq!(ok, N);
+        f64::from(N) / start.elapsed().as_secs_f64()
+    };
+    let value = rate(&|| serde_json::from_slice::<Value>(std::hint::black_box(frame)).is_ok());
+    let typed = rate(&|| {
+        matches!(
+            Message::from_slice(std::hint::black_box(frame)),
+            Ok(Message::Assistant(_))
+        )
+    });
+    println!("serde_json::Value: {value:>9.0} frames/s");
+    println!("Message typed:     {typed:>9.0} frames/s");
+}

@@ -545,55 +545,47 @@ impl<'de> Visitor<'de> for BlockVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ContentBlock, A::Error> {
-        enum State {
-            /// No `type` yet: buffer the fields.
-            Pending(Vec<(Key, Value)>),
-            Known(Kind, Slots),
-            Unknown(Map<String, Value>),
-        }
-        let mut state = State::Pending(Vec::new());
+        // Until `type` is read, fields are buffered in `pending`; after it, a
+        // known kind decodes into `slots` directly, an unknown one into `raw`.
+        let mut kind: Option<Kind> = None;
+        let mut raw: Option<Map<String, Value>> = None;
+        let mut slots = Slots::default();
+        let mut pending: Vec<(Key, Value)> = Vec::new();
         while let Some(key) = map.next_key::<Key>()? {
-            state = match (state, key) {
-                (State::Pending(buffered), Key::Type) => match map.next_value::<Tag>()? {
-                    Tag::Known(kind) => {
-                        let mut slots = Slots::default();
-                        for (key, value) in buffered {
-                            fill(kind, key, &mut slots, FromValue(value, PhantomData))?;
-                        }
-                        State::Known(kind, slots)
-                    }
-                    Tag::Unknown(tag) => {
-                        let mut raw = Map::with_capacity(buffered.len() + 4);
-                        raw.insert("type".to_owned(), tag);
-                        for (key, value) in buffered {
-                            raw.insert(key.into_string(), value);
-                        }
-                        State::Unknown(raw)
-                    }
-                },
-                (State::Pending(mut buffered), key) => {
-                    buffered.push((key, map.next_value()?));
-                    State::Pending(buffered)
-                }
-                (State::Known(..), Key::Type) | (State::Unknown(_), Key::Type) => {
+            if let Key::Type = key {
+                if kind.is_some() || raw.is_some() {
                     return Err(de::Error::duplicate_field("type"));
                 }
-                (State::Known(kind, mut slots), key) => {
-                    fill(kind, key, &mut slots, FromMap(&mut map))?;
-                    State::Known(kind, slots)
+                match map.next_value::<Tag>()? {
+                    Tag::Known(known) => {
+                        for (key, value) in pending.drain(..) {
+                            fill(known, key, &mut slots, FromValue(value, PhantomData))?;
+                        }
+                        kind = Some(known);
+                    }
+                    Tag::Unknown(tag) => {
+                        let mut object = Map::with_capacity(pending.len() + 4);
+                        for (key, value) in pending.drain(..) {
+                            object.insert(key.into_string(), value);
+                        }
+                        object.insert("type".to_owned(), tag);
+                        raw = Some(object);
+                    }
                 }
-                (State::Unknown(mut raw), key) => {
-                    let value = map.next_value()?;
-                    raw.insert(key.into_string(), value);
-                    State::Unknown(raw)
-                }
-            };
+            } else if let Some(known) = kind {
+                fill(known, key, &mut slots, FromMap(&mut map))?;
+            } else if let Some(object) = &mut raw {
+                let value = map.next_value()?;
+                object.insert(key.into_string(), value);
+            } else {
+                pending.push((key, map.next_value()?));
+            }
         }
-        match state {
-            State::Known(kind, slots) => build(kind, slots),
-            State::Unknown(raw) => Ok(ContentBlock::Unknown(Value::Object(raw))),
-            State::Pending(buffered) => Ok(ContentBlock::Unknown(Value::Object(
-                buffered
+        match (kind, raw) {
+            (Some(known), _) => build(known, slots),
+            (None, Some(object)) => Ok(ContentBlock::Unknown(Value::Object(object))),
+            (None, None) => Ok(ContentBlock::Unknown(Value::Object(
+                pending
                     .into_iter()
                     .map(|(key, value)| (key.into_string(), value))
                     .collect(),
