@@ -377,6 +377,25 @@ fn result_error_subtype() {
 }
 
 #[test]
+fn numbers_typed_as_js_number_accept_floats() {
+    let Message::Result(r) = parse(
+        json!({"type":"result","subtype":"success","is_error":false,"num_turns":1,"duration_ms":264.6,"duration_api_ms":51.0,"session_id":"s","ttft_ms":null,"modelUsage":{"m":{"inputTokens":5.0,"contextWindow":null}}}),
+    ) else {
+        panic!()
+    };
+    assert_eq!(
+        (r.duration_ms, r.duration_api_ms, r.ttft_ms),
+        (265, 51, None)
+    );
+    assert_eq!(r.model_usage["m"].input_tokens, 5);
+    assert_eq!(r.model_usage["m"].context_window, None);
+    let err = parse_err(
+        json!({"type":"result","subtype":"success","is_error":false,"num_turns":1,"duration_ms":-1,"duration_api_ms":0,"session_id":"s"}),
+    );
+    assert!(err.contains("invalid value"), "{err}");
+}
+
+#[test]
 fn missing_required_fields_are_clear_errors() {
     let err = parse_err(
         json!({"type":"result","subtype":"success","is_error":false,"duration_ms":1,"duration_api_ms":1,"num_turns":1}),

@@ -28,7 +28,7 @@ pub struct StreamEvent {
     #[serde(default)]
     pub parent_tool_use_id: Option<String>,
     /// Time to first token, in milliseconds.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::serde_util::lenient_opt_u64")]
     pub ttft_ms: Option<u64>,
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::serde_util::null_default;
+use super::serde_util::{lenient_opt_u64, lenient_u64, null_default};
 
 /// The end of a turn: exactly one per turn, after that turn's other frames.
 ///
@@ -31,8 +31,10 @@ pub struct ResultMessage {
     /// Whether the turn failed.
     pub is_error: bool,
     /// Wall time of the turn, in milliseconds.
+    #[serde(deserialize_with = "lenient_u64")]
     pub duration_ms: u64,
     /// Time spent in API calls, in milliseconds.
+    #[serde(deserialize_with = "lenient_u64")]
     pub duration_api_ms: u64,
     /// Model round trips in the turn.
     pub num_turns: u32,
@@ -84,7 +86,7 @@ pub struct ResultMessage {
     #[serde(default, deserialize_with = "null_default")]
     pub user_message_uuids: Vec<String>,
     /// Time to first token, in milliseconds.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient_opt_u64")]
     pub ttft_ms: Option<u64>,
 }
 
@@ -101,21 +103,28 @@ impl ResultMessage {
 #[non_exhaustive]
 pub struct ModelUsage {
     /// `inputTokens`.
+    #[serde(deserialize_with = "lenient_u64")]
     pub input_tokens: u64,
     /// `outputTokens`.
+    #[serde(deserialize_with = "lenient_u64")]
     pub output_tokens: u64,
     /// `cacheReadInputTokens`.
+    #[serde(deserialize_with = "lenient_u64")]
     pub cache_read_input_tokens: u64,
     /// `cacheCreationInputTokens`.
+    #[serde(deserialize_with = "lenient_u64")]
     pub cache_creation_input_tokens: u64,
     /// `webSearchRequests`.
+    #[serde(deserialize_with = "lenient_u64")]
     pub web_search_requests: u64,
     /// `costUSD`.
     #[serde(rename = "costUSD")]
     pub cost_usd: f64,
     /// `contextWindow`.
+    #[serde(deserialize_with = "lenient_opt_u64")]
     pub context_window: Option<u64>,
     /// `maxOutputTokens`.
+    #[serde(deserialize_with = "lenient_opt_u64")]
     pub max_output_tokens: Option<u64>,
 }
 

@@ -12,7 +12,7 @@ use std::ops::Deref;
 use serde::de::{Deserialize, DeserializeOwned, Deserializer, Error as _};
 use serde_json::Value;
 
-use super::serde_util::null_default;
+use super::serde_util::{lenient_u64, null_default};
 
 /// A `system` frame.
 ///
@@ -430,10 +430,13 @@ pub struct TaskStarted {
 #[non_exhaustive]
 pub struct TaskUsage {
     /// Tokens used.
+    #[serde(deserialize_with = "lenient_u64")]
     pub total_tokens: u64,
     /// Tool calls made.
+    #[serde(deserialize_with = "lenient_u64")]
     pub tool_uses: u64,
     /// Run time, in milliseconds.
+    #[serde(deserialize_with = "lenient_u64")]
     pub duration_ms: u64,
 }
 
