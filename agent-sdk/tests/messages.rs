@@ -156,6 +156,92 @@ fn transcript_frames_parse_with_type_not_first() {
     }
 }
 
+fn probe_lines(name: &str) -> Vec<Vec<u8>> {
+    let path = format!(
+        "{}/tests/data/transcripts/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(path)
+        .unwrap()
+        .split(|&b| b == b'\n')
+        .filter(|line| !line.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+#[test]
+fn real_cli_partial_messages_bytes_as_written() {
+    let messages: Vec<Message> = probe_lines("probe_partial_messages.stdout")
+        .iter()
+        .map(|line| Message::from_slice(line).unwrap())
+        .collect();
+    let events: Vec<_> = messages
+        .iter()
+        .filter_map(|m| match m {
+            Message::StreamEvent(e) => Some(e),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(events.len(), 11);
+    assert_eq!(events[0].event_type(), Some("message_start"));
+    assert_eq!(events[0].ttft_ms, Some(19));
+    assert!(
+        events
+            .iter()
+            .all(|e| e.api_message_id.as_deref() == Some("msg_p1"))
+    );
+    assert!(events.iter().all(|e| e.parent_tool_use_id.is_none()));
+    let assistants: Vec<_> = messages
+        .iter()
+        .filter_map(|m| match m {
+            Message::Assistant(a) => Some(a),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(assistants.len(), 2, "one frame per block");
+    assert!(
+        matches!(&assistants[0].content[0], ContentBlock::Thinking(t) if t.signature == "sig123")
+    );
+    assert_eq!(assistants[1].text(), "Hello probe");
+    assert_eq!(assistants[0].message_id, assistants[1].message_id);
+    let system: Vec<_> = messages
+        .iter()
+        .filter_map(|m| match m {
+            Message::System(s) => Some(s.subtype()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(system, ["init", "status", "thinking_tokens"]);
+    let Some(Message::Result(result)) = messages.last() else {
+        panic!()
+    };
+    assert!(result.is_success());
+    assert_eq!(result.result.as_deref(), Some("Hello probe"));
+}
+
+#[test]
+fn real_cli_api_error_is_error_with_subtype_success() {
+    let messages: Vec<Message> = probe_lines("probe_api_error_400.stdout")
+        .iter()
+        .map(|line| Message::from_slice(line).unwrap())
+        .collect();
+    let Message::Assistant(a) = &messages[1] else {
+        panic!("{:?}", messages[1])
+    };
+    assert_eq!(a.model, "<synthetic>");
+    assert_eq!(a.error.as_deref(), Some("unknown"));
+    assert_eq!(a.api_error_status, Some(400));
+    assert!(a.is_api_error_message);
+    assert_eq!(a.text(), "API Error: 400 probe: bad request");
+    let Message::Result(r) = &messages[2] else {
+        panic!()
+    };
+    assert_eq!((r.subtype.as_str(), r.is_error), ("success", true));
+    assert_eq!(r.api_error_status, Some(400));
+    assert_eq!(r.terminal_reason.as_deref(), Some("api_error"));
+    assert!(r.errors.is_empty());
+}
+
 fn assistant(blocks: Value) -> Value {
     json!({"type":"assistant","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":blocks,"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":5,"output_tokens":1}},"parent_tool_use_id":null,"session_id":"s1","uuid":"u1","request_id":"req_1","user_message_uuid":"m1","user_message_uuids":["m1"],"some_future_field":{"x":1}})
 }

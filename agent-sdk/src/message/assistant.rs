@@ -47,6 +47,11 @@ pub struct AssistantMessage {
     /// API error kind when the turn failed (`rate_limit`, `authentication_failed`,
     /// `billing_error`, `invalid_request`, `server_error`, `max_output_tokens`, `unknown`, ...).
     pub error: Option<String>,
+    /// HTTP status of the API error behind a synthetic error frame.
+    pub api_error_status: Option<u16>,
+    /// `is_api_error_message`: the CLI synthesized this frame from an API error
+    /// (`model` is then `<synthetic>`).
+    pub is_api_error_message: bool,
     /// ISO-8601 time the CLI wrote the frame.
     pub timestamp: Option<String>,
     /// The API request id.
@@ -91,6 +96,10 @@ struct AssistantWire {
     uuid: Option<String>,
     #[serde(default)]
     error: Option<String>,
+    #[serde(default)]
+    api_error_status: Option<u16>,
+    #[serde(default, deserialize_with = "null_default")]
+    is_api_error_message: bool,
     #[serde(default)]
     timestamp: Option<String>,
     #[serde(default)]
@@ -143,6 +152,8 @@ impl From<AssistantWire> for AssistantMessage {
             session_id: wire.session_id,
             uuid: wire.uuid,
             error: wire.error,
+            api_error_status: wire.api_error_status,
+            is_api_error_message: wire.is_api_error_message,
             timestamp: wire.timestamp,
             request_id: wire.request_id,
             user_message_uuid: wire.user_message_uuid,

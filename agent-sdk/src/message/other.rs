@@ -27,6 +27,9 @@ pub struct StreamEvent {
     /// The `Task`/agent tool call this belongs to; `None` on the main thread.
     #[serde(default)]
     pub parent_tool_use_id: Option<String>,
+    /// Id of the API message the event belongs to.
+    #[serde(default)]
+    pub api_message_id: Option<String>,
     /// Time to first token, in milliseconds.
     #[serde(default, deserialize_with = "super::serde_util::lenient_opt_u64")]
     pub ttft_ms: Option<u64>,
