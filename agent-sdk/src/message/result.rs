@@ -1,0 +1,155 @@
+//! `result` frames: the end of a turn.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::serde_util::{lenient_opt_u64, lenient_u64, null_default};
+
+/// The end of a turn: exactly one per turn, after that turn's other frames.
+///
+/// `is_error` can be `true` with `subtype == "success"` (an API error: the text
+/// is in `result`, the HTTP status in `api_error_status`).
+///
+/// ```
+/// use agent_sdk::message::Message;
+///
+/// let line = br#"{"type":"result","subtype":"error_max_turns","is_error":true,"duration_ms":10,"duration_api_ms":5,"num_turns":1,"session_id":"s1","errors":["Reached maximum number of turns (1)"],"terminal_reason":"max_turns","modelUsage":{"claude-sonnet-4-5":{"inputTokens":24,"outputTokens":14,"costUSD":0.0002}}}"#;
+/// let Message::Result(result) = Message::from_slice(line)? else { unreachable!() };
+/// assert!(result.is_error);
+/// assert_eq!(result.errors, ["Reached maximum number of turns (1)"]);
+/// assert_eq!(result.model_usage["claude-sonnet-4-5"].output_tokens, 14);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[non_exhaustive]
+pub struct ResultMessage {
+    /// `success`, `error_during_execution`, `error_max_turns`, `error_max_budget_usd`,
+    /// `error_max_structured_output_retries`, ...
+    pub subtype: String,
+    /// Whether the turn failed.
+    pub is_error: bool,
+    /// Wall time of the turn, in milliseconds.
+    #[serde(deserialize_with = "lenient_u64")]
+    pub duration_ms: u64,
+    /// Time spent in API calls, in milliseconds.
+    #[serde(deserialize_with = "lenient_u64")]
+    pub duration_api_ms: u64,
+    /// Model round trips in the turn.
+    pub num_turns: u32,
+    /// Session id.
+    pub session_id: String,
+    /// Final text (success only); the JSON text for structured output.
+    #[serde(default)]
+    pub result: Option<String>,
+    /// Error strings (error subtypes), e.g. `["Reached maximum number of turns (1)"]`.
+    #[serde(default, deserialize_with = "null_default")]
+    pub errors: Vec<String>,
+    /// HTTP status of an API error.
+    #[serde(default)]
+    pub api_error_status: Option<u16>,
+    /// The parsed object, when an output schema was set and the model complied.
+    #[serde(default)]
+    pub structured_output: Option<Value>,
+    /// API stop reason of the last response (`end_turn`, `tool_use`, ...).
+    #[serde(default)]
+    pub stop_reason: Option<String>,
+    /// Why the turn ended: `completed`, `max_turns`, `aborted_tools`, `api_error`, ...
+    #[serde(default)]
+    pub terminal_reason: Option<String>,
+    /// Session cost so far, in US dollars (cumulative).
+    #[serde(default)]
+    pub total_cost_usd: Option<f64>,
+    /// API usage of this turn's main loop, as the CLI wrote it.
+    #[serde(default)]
+    pub usage: Option<Value>,
+    /// `modelUsage`: cumulative usage per model.
+    #[serde(default, rename = "modelUsage", deserialize_with = "null_default")]
+    pub model_usage: BTreeMap<String, ModelUsage>,
+    /// Tool calls denied during the turn.
+    #[serde(default, deserialize_with = "null_default")]
+    pub permission_denials: Vec<PermissionDenial>,
+    /// The tool call a `PreToolUse` hook deferred.
+    #[serde(default)]
+    pub deferred_tool_use: Option<DeferredToolUse>,
+    /// Frame uuid.
+    #[serde(default)]
+    pub uuid: Option<String>,
+    /// `origin` of the turn, as sent.
+    #[serde(default)]
+    pub origin: Option<Value>,
+    /// Uuid of the user message that started the turn.
+    #[serde(default)]
+    pub user_message_uuid: Option<String>,
+    /// Uuids of the user messages folded into the turn.
+    #[serde(default, deserialize_with = "null_default")]
+    pub user_message_uuids: Vec<String>,
+    /// Time to first token, in milliseconds.
+    #[serde(default, deserialize_with = "lenient_opt_u64")]
+    pub ttft_ms: Option<u64>,
+}
+
+impl ResultMessage {
+    /// Whether the turn succeeded: `subtype == "success"` and not `is_error`.
+    pub fn is_success(&self) -> bool {
+        self.subtype == "success" && !self.is_error
+    }
+}
+
+/// Usage of one model (`modelUsage` entry; camelCase on the wire).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+#[non_exhaustive]
+pub struct ModelUsage {
+    /// `inputTokens`.
+    #[serde(deserialize_with = "lenient_u64")]
+    pub input_tokens: u64,
+    /// `outputTokens`.
+    #[serde(deserialize_with = "lenient_u64")]
+    pub output_tokens: u64,
+    /// `cacheReadInputTokens`.
+    #[serde(deserialize_with = "lenient_u64")]
+    pub cache_read_input_tokens: u64,
+    /// `cacheCreationInputTokens`.
+    #[serde(deserialize_with = "lenient_u64")]
+    pub cache_creation_input_tokens: u64,
+    /// `webSearchRequests`.
+    #[serde(deserialize_with = "lenient_u64")]
+    pub web_search_requests: u64,
+    /// `costUSD`.
+    #[serde(rename = "costUSD")]
+    pub cost_usd: f64,
+    /// `contextWindow`.
+    #[serde(deserialize_with = "lenient_opt_u64")]
+    pub context_window: Option<u64>,
+    /// `maxOutputTokens`.
+    #[serde(deserialize_with = "lenient_opt_u64")]
+    pub max_output_tokens: Option<u64>,
+}
+
+/// A tool call the permission policy denied (`permission_denials` entry).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[non_exhaustive]
+pub struct PermissionDenial {
+    /// Tool name.
+    pub tool_name: String,
+    /// Tool-use id.
+    pub tool_use_id: String,
+    /// The arguments of the denied call.
+    #[serde(default)]
+    pub tool_input: Value,
+}
+
+/// A tool call deferred by a `PreToolUse` hook.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[non_exhaustive]
+pub struct DeferredToolUse {
+    /// Tool-use id.
+    pub id: String,
+    /// Tool name.
+    pub name: String,
+    /// The arguments.
+    #[serde(default)]
+    pub input: Value,
+}
