@@ -7,8 +7,8 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use agent_sdk::testing::{
-    Answer, FakeApi, RequestKind, SCRIPT_EXHAUSTED_TEXT, SIDE_REQUEST_TEXT, Script, TestEnv, Turn,
-    ensure_cli,
+    Answer, FakeApi, RequestKind, SCRIPT_EXHAUSTED_TEXT, SIDE_REQUEST_TEXT, STRUCTURED_OUTPUT_TOOL,
+    Script, TestEnv, Turn, ensure_cli,
 };
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -281,117 +281,139 @@ struct CliRun {
     result: Value,
 }
 
-/// Starts the real CLI in stream-json mode against `env`, optionally sends
-/// some control requests first (waiting for each answer), then the prompt,
-/// and reads stdout until the `result` frame.
-async fn run_cli(env: &TestEnv, prompt: &str, controls: &[Value]) -> CliRun {
-    let cli = ensure_cli()
-        .await
-        .expect("the pinned claude CLI must be available");
-    let mut child = Command::new(&cli)
-        .args([
-            "--output-format",
-            "stream-json",
-            "--verbose",
-            "--input-format",
-            "stream-json",
-            "--system-prompt",
-            "",
-            "--allowedTools",
-            "Bash",
-            "--max-turns",
-            "3",
-        ])
-        .envs(env.cli_env())
-        .current_dir(env.cwd())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn the CLI");
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut frames = Vec::new();
+/// The real CLI in stream-json mode, started by hand (no SDK core).
+struct CliSession {
+    child: tokio::process::Child,
+    stdin: Option<tokio::process::ChildStdin>,
+    stdout: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+    frames: Vec<Value>,
+    next_request: u32,
+}
 
-    let write = async |stdin: &mut tokio::process::ChildStdin, frame: Value| {
+/// Bound on every wait for CLI output.
+const CLI_TIMEOUT: Duration = Duration::from_secs(120);
+
+impl CliSession {
+    /// Spawns the CLI against `env` with the common flags plus `extra_args`,
+    /// and performs the `initialize` handshake.
+    async fn start(env: &TestEnv, extra_args: &[&str]) -> CliSession {
+        let cli = ensure_cli()
+            .await
+            .expect("the pinned claude CLI must be available");
+        let mut child = Command::new(&cli)
+            .args([
+                "--output-format",
+                "stream-json",
+                "--verbose",
+                "--input-format",
+                "stream-json",
+                "--system-prompt",
+                "",
+                "--allowedTools",
+                "Bash",
+                "--max-turns",
+                "3",
+            ])
+            .args(extra_args)
+            .envs(env.cli_env())
+            .current_dir(env.cwd())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn the CLI");
+        let mut session = CliSession {
+            stdin: child.stdin.take(),
+            stdout: BufReader::new(child.stdout.take().unwrap()).lines(),
+            child,
+            frames: Vec::new(),
+            next_request: 1,
+        };
+        session
+            .control(json!({"subtype": "initialize", "hooks": null}))
+            .await;
+        session
+    }
+
+    async fn write(&mut self, frame: Value) {
+        let stdin = self.stdin.as_mut().expect("stdin is open");
         stdin
             .write_all(format!("{frame}\n").as_bytes())
             .await
             .unwrap();
         stdin.flush().await.unwrap();
-    };
-    let mut requests = vec![json!({"type": "control_request", "request_id": "req_1",
-        "request": {"subtype": "initialize", "hooks": null}})];
-    requests.extend(controls.iter().cloned());
+    }
 
-    let session = async {
-        for request in requests {
-            let id = request["request_id"].clone();
-            write(&mut stdin, request).await;
-            loop {
-                let line = stdout
-                    .next_line()
-                    .await
-                    .unwrap()
-                    .expect("CLI output before its control_response");
-                let frame: Value = serde_json::from_str(&line).unwrap();
-                frames.push(frame.clone());
-                if frame["type"] == "control_response" && frame["response"]["request_id"] == id {
-                    assert_eq!(frame["response"]["subtype"], "success", "{frame}");
-                    break;
-                }
-            }
-        }
-        write(
-            &mut stdin,
-            json!({"type": "user", "message": {"role": "user", "content": prompt},
-                   "parent_tool_use_id": null, "session_id": ""}),
-        )
-        .await;
+    /// The next JSON frame on stdout (non-JSON lines skipped).
+    async fn next_frame(&mut self) -> Value {
         loop {
-            let line = stdout
-                .next_line()
+            let line = tokio::time::timeout(CLI_TIMEOUT, self.stdout.next_line())
                 .await
+                .expect("the CLI wrote nothing for 120 s")
                 .unwrap()
-                .expect("CLI output before the result");
-            if !line.starts_with('{') {
-                continue;
-            }
-            let frame: Value = serde_json::from_str(&line).unwrap();
-            frames.push(frame.clone());
-            if frame["type"] == "result" {
+                .expect("the CLI closed stdout early");
+            if line.starts_with('{') {
+                let frame: Value = serde_json::from_str(&line).unwrap();
+                self.frames.push(frame.clone());
                 return frame;
             }
         }
-    };
-    let result = match tokio::time::timeout(Duration::from_secs(120), session).await {
-        Ok(result) => result,
-        Err(_) => {
-            let _ = child.start_kill();
-            let mut stderr = String::new();
-            let _ = child
-                .stderr
-                .take()
-                .unwrap()
-                .read_to_string(&mut stderr)
-                .await;
-            panic!(
-                "no result within 120 s; stderr:\n{stderr}\nrequests: {:#?}",
-                env.api().requests()
-            );
-        }
-    };
-    drop(stdin);
-    match tokio::time::timeout(Duration::from_secs(30), child.wait()).await {
-        Ok(status) => {
-            status.unwrap();
-        }
-        Err(_) => {
-            child.start_kill().unwrap();
+    }
+
+    /// Sends a control request and returns its successful `response.response`.
+    async fn control(&mut self, request: Value) -> Value {
+        let id = format!("req_{}", self.next_request);
+        self.next_request += 1;
+        self.write(json!({"type": "control_request", "request_id": id, "request": request}))
+            .await;
+        loop {
+            let frame = self.next_frame().await;
+            if frame["type"] == "control_response" && frame["response"]["request_id"] == id {
+                assert_eq!(frame["response"]["subtype"], "success", "{frame}");
+                return frame["response"]["response"].clone();
+            }
         }
     }
-    CliRun { frames, result }
+
+    async fn send_prompt(&mut self, prompt: &str) {
+        self.write(
+            json!({"type": "user", "message": {"role": "user", "content": prompt},
+                          "parent_tool_use_id": null, "session_id": ""}),
+        )
+        .await;
+    }
+
+    /// Reads until the `result` frame, closes stdin and waits for the exit.
+    async fn finish(mut self) -> CliRun {
+        let result = loop {
+            let frame = self.next_frame().await;
+            if frame["type"] == "result" {
+                break frame;
+            }
+        };
+        drop(self.stdin.take());
+        if tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .is_err()
+        {
+            self.child.start_kill().unwrap();
+        }
+        CliRun {
+            frames: self.frames,
+            result,
+        }
+    }
+}
+
+/// One prompt, read to its result, after `controls` requests.
+async fn run_cli(env: &TestEnv, prompt: &str, controls: &[Value]) -> CliRun {
+    let mut session = CliSession::start(env, &[]).await;
+    for request in controls {
+        session.control(request.clone()).await;
+    }
+    session.send_prompt(prompt).await;
+    session.finish().await
 }
 
 #[tokio::test]
@@ -499,8 +521,7 @@ async fn real_cli_side_request_does_not_consume_the_script() {
     let env = TestEnv::start(Script::new().then(Turn::text("first scripted turn")))
         .await
         .unwrap();
-    let set_model = json!({"type": "control_request", "request_id": "req_2",
-        "request": {"subtype": "set_model", "model": "claude-sonnet-4-5"}});
+    let set_model = json!({"subtype": "set_model", "model": "claude-sonnet-4-5"});
     let run = run_cli(&env, "hi", &[set_model]).await;
     assert_eq!(
         run.result["result"], "first scripted turn",
@@ -515,4 +536,78 @@ async fn real_cli_side_request_does_not_consume_the_script() {
     assert_eq!(main.len(), 1);
     assert_eq!(main[0].answer, Some(Answer::Turn { index: 0 }));
     assert_eq!(main[0].body["model"], "claude-sonnet-4-5");
+}
+
+#[tokio::test]
+async fn real_cli_can_be_interrupted_while_the_model_is_slow() {
+    let script = Script::new().then(Turn::text("too late").with_delay(Duration::from_secs(60)));
+    let env = TestEnv::start(script).await.unwrap();
+    let mut session = CliSession::start(&env, &[]).await;
+    session.send_prompt("hi").await;
+    env.api()
+        .wait_for_main_loop_requests(1, Duration::from_secs(60))
+        .await
+        .unwrap();
+    session.control(json!({"subtype": "interrupt"})).await;
+    let run = session.finish().await;
+    assert_eq!(
+        run.result["subtype"], "error_during_execution",
+        "{}",
+        run.result
+    );
+    assert_eq!(run.result["is_error"], true);
+    assert_ne!(run.result["result"], "too late");
+}
+
+#[tokio::test]
+async fn real_cli_can_be_interrupted_in_the_middle_of_a_stream() {
+    let script = Script::new().then(
+        Turn::text("a long answer streamed slowly, one event at a time")
+            .with_event_interval(Duration::from_millis(500)),
+    );
+    let env = TestEnv::start(script).await.unwrap();
+    let mut session = CliSession::start(&env, &["--include-partial-messages"]).await;
+    session.send_prompt("hi").await;
+    // Wait until the stream has begun (the first text delta reached stdout).
+    loop {
+        let frame = session.next_frame().await;
+        if frame["type"] == "stream_event" && frame["event"]["type"] == "content_block_delta" {
+            break;
+        }
+        assert_ne!(
+            frame["type"], "result",
+            "finished before the interrupt: {frame}"
+        );
+    }
+    session.control(json!({"subtype": "interrupt"})).await;
+    let run = session.finish().await;
+    assert_eq!(
+        run.result["subtype"], "error_during_execution",
+        "{}",
+        run.result
+    );
+    assert_eq!(
+        run.result["terminal_reason"], "aborted_streaming",
+        "{}",
+        run.result
+    );
+}
+
+#[tokio::test]
+async fn real_cli_takes_structured_output_from_the_tool_call() {
+    let script = Script::new().then(Turn::structured_output(json!({"answer": 5})));
+    let env = TestEnv::start(script).await.unwrap();
+    let schema = json!({"type": "object", "properties": {"answer": {"type": "integer"}},
+                        "required": ["answer"], "additionalProperties": false});
+    let mut session = CliSession::start(&env, &["--json-schema", &schema.to_string()]).await;
+    session.send_prompt("what is 2 + 3?").await;
+    let run = session.finish().await;
+    assert_eq!(
+        run.result["structured_output"],
+        json!({"answer": 5}),
+        "{}",
+        run.result
+    );
+    let request = env.api().last_main_loop_request().unwrap();
+    assert!(request.tool_names().contains(&STRUCTURED_OUTPUT_TOOL));
 }

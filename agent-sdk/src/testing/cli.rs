@@ -102,7 +102,7 @@ fn find_or_install(dir: &Path) -> CliResult {
             return Ok(candidate);
         }
     }
-    install(dir)?;
+    install(Path::new("npm"), dir)?;
     check_version(&local)?;
     Ok(local)
 }
@@ -143,10 +143,10 @@ fn check_version(cli: &Path) -> Result<(), TestingError> {
     }
 }
 
-fn install(dir: &Path) -> Result<(), TestingError> {
+fn install(npm: &Path, dir: &Path) -> Result<(), TestingError> {
     std::fs::create_dir_all(dir)?;
     let spec = format!("{CLI_NPM_PACKAGE}@{PINNED_CLI_VERSION}");
-    let mut command = Command::new("npm");
+    let mut command = Command::new(npm);
     command
         .arg("install")
         .arg("--prefix")
@@ -261,6 +261,48 @@ mod tests {
         assert_eq!(tail("abcdef", 3), "def");
         assert_eq!(tail("ab", 10), "ab");
         assert_eq!(tail("aé", 1), "");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_failed_install_reports_the_tail_of_npm_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let npm = dir.path().join("fake-npm");
+        std::fs::write(
+            &npm,
+            "#!/bin/sh\necho \"npm args: $*\"\necho 'npm error code E404' >&2\nexit 1\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&npm, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let prefix = dir.path().join("prefix");
+        let error = install(&npm, &prefix).unwrap_err();
+        let TestingError::CliInstall {
+            dir: got,
+            output_tail,
+        } = &error
+        else {
+            panic!("unexpected {error:?}");
+        };
+        assert_eq!(got, &prefix);
+        assert!(output_tail.contains("npm error code E404"), "{output_tail}");
+        assert!(
+            output_tail.contains(
+                "--no-save --no-package-lock --no-audit --no-fund @anthropic-ai/claude-code@2.1.330"
+            ),
+            "{output_tail}"
+        );
+        assert!(
+            error
+                .to_string()
+                .contains("could not install @anthropic-ai/claude-code@2.1.330")
+        );
+
+        let missing = install(&dir.path().join("no-npm-here"), &prefix).unwrap_err();
+        assert!(
+            missing.to_string().contains("could not run npm"),
+            "{missing}"
+        );
     }
 
     #[test]

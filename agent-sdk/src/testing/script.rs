@@ -60,6 +60,7 @@ pub(crate) enum TurnKind {
 pub struct Turn {
     pub(crate) kind: TurnKind,
     pub(crate) delay: Duration,
+    pub(crate) event_interval: Duration,
 }
 
 impl fmt::Debug for Turn {
@@ -72,7 +73,9 @@ impl fmt::Debug for Turn {
             }
             TurnKind::FromFn(_) => s.field("from_fn", &"<fn>"),
         };
-        s.field("delay", &self.delay).finish()
+        s.field("delay", &self.delay)
+            .field("event_interval", &self.event_interval)
+            .finish()
     }
 }
 
@@ -81,6 +84,7 @@ impl Turn {
         Turn {
             kind,
             delay: Duration::ZERO,
+            event_interval: Duration::ZERO,
         }
     }
 
@@ -231,6 +235,21 @@ impl Turn {
         self
     }
 
+    /// Streams the answer slowly: waits `interval` before each server-sent
+    /// event after the first, e.g. to interrupt the session in the middle of
+    /// a streamed answer. No effect on non-streamed answers.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let turn = agent_sdk::testing::Turn::text("a slow stream")
+    ///     .with_event_interval(Duration::from_millis(400));
+    /// # let _ = turn;
+    /// ```
+    pub fn with_event_interval(mut self, interval: Duration) -> Self {
+        self.event_interval = interval;
+        self
+    }
+
     /// The content blocks of a message turn; `None` for HTTP errors and `from_fn` turns.
     ///
     /// ```
@@ -262,7 +281,11 @@ impl Turn {
             match turn.kind {
                 TurnKind::FromFn(f) => {
                     delay += turn.delay;
+                    let interval = turn.event_interval;
                     turn = f(request);
+                    if turn.event_interval.is_zero() {
+                        turn.event_interval = interval;
+                    }
                 }
                 _ => {
                     turn.delay += delay;

@@ -338,7 +338,8 @@ impl Drop for FakeApi {
 
 /// What the handler decided under the lock; sent after it (and after any delay).
 enum Reply {
-    Message(WireMessage, bool),
+    /// The message, whether to stream it, and the pause between events.
+    Message(WireMessage, bool, Duration),
     Error(u16, String),
     Json(Value),
 }
@@ -409,7 +410,7 @@ async fn handle(
                     body.len(),
                 );
                 (
-                    Reply::Message(message, request.is_streaming()),
+                    Reply::Message(message, request.is_streaming(), Duration::ZERO),
                     Answer::SideText,
                     Duration::ZERO,
                 )
@@ -424,6 +425,7 @@ async fn handle(
                         TurnKind::Message(blocks) => Reply::Message(
                             state.message(&request, blocks, body.len()),
                             request.is_streaming(),
+                            turn.event_interval,
                         ),
                         TurnKind::HttpError { status, message } => Reply::Error(status, message),
                         TurnKind::FromFn(_) => unreachable!("Turn::resolve removes from_fn turns"),
@@ -440,7 +442,7 @@ async fn handle(
                         body.len(),
                     );
                     (
-                        Reply::Message(message, request.is_streaming()),
+                        Reply::Message(message, request.is_streaming(), Duration::ZERO),
                         Answer::ScriptExhausted,
                         Duration::ZERO,
                     )
@@ -459,15 +461,15 @@ async fn handle(
     }
 
     let mut response = match reply {
-        Reply::Message(message, true) => (
+        Reply::Message(message, true, interval) => (
             [
                 (header::CONTENT_TYPE, "text/event-stream; charset=utf-8"),
                 (header::CACHE_CONTROL, "no-cache"),
             ],
-            Body::from(message.to_sse()),
+            sse_body(&message, interval),
         )
             .into_response(),
-        Reply::Message(message, false) => axum::Json(message.to_json()).into_response(),
+        Reply::Message(message, false, _) => axum::Json(message.to_json()).into_response(),
         Reply::Json(value) => axum::Json(value).into_response(),
         Reply::Error(status, message) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -482,6 +484,23 @@ async fn handle(
         response.headers_mut().insert("request-id", value);
     }
     response
+}
+
+/// The SSE body: all at once, or one event every `interval`.
+fn sse_body(message: &WireMessage, interval: Duration) -> Body {
+    if interval.is_zero() {
+        return Body::from(message.to_sse());
+    }
+    let frames: VecDeque<String> = message.to_sse_frames().into();
+    let stream =
+        futures_util::stream::unfold((frames, true), move |(mut frames, first)| async move {
+            let frame = frames.pop_front()?;
+            if !first {
+                tokio::time::sleep(interval).await;
+            }
+            Some((Ok::<_, std::convert::Infallible>(frame), (frames, false)))
+        });
+    Body::from_stream(stream)
 }
 
 fn estimate_tokens(body_len: usize) -> u64 {

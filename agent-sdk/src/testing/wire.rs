@@ -155,12 +155,17 @@ impl WireMessage {
         events
     }
 
-    /// The streamed answer as one `text/event-stream` body.
-    pub fn to_sse(&self) -> String {
+    /// The streamed answer as `text/event-stream` frames, one per event.
+    pub fn to_sse_frames(&self) -> Vec<String> {
         self.to_events()
             .into_iter()
             .map(|(event, data)| format!("event: {event}\ndata: {data}\n\n"))
             .collect()
+    }
+
+    /// The streamed answer as one `text/event-stream` body.
+    pub fn to_sse(&self) -> String {
+        self.to_sse_frames().concat()
     }
 }
 
