@@ -531,6 +531,15 @@ async fn real_cli_side_request_does_not_consume_the_script() {
 
     let side = env.api().side_requests();
     assert!(!side.is_empty(), "{:#?}", env.api().requests());
+    for request in &side {
+        eprintln!(
+            "side request: {} stream={} headers={:?} body={}",
+            request.path,
+            request.is_streaming(),
+            request.headers,
+            request.body
+        );
+    }
     assert!(side.iter().all(|r| r.answer == Some(Answer::SideText)));
     let main = env.api().main_loop_requests();
     assert_eq!(main.len(), 1);
@@ -610,4 +619,24 @@ async fn real_cli_takes_structured_output_from_the_tool_call() {
     );
     let request = env.api().last_main_loop_request().unwrap();
     assert!(request.tool_names().contains(&STRUCTURED_OUTPUT_TOOL));
+}
+
+#[tokio::test]
+async fn real_cli_runs_several_tool_uses_of_one_turn() {
+    let script = Script::new()
+        .then(Turn::tool_uses([
+            ("Bash", json!({"command": "echo one"})),
+            ("Bash", json!({"command": "echo two"})),
+        ]))
+        .then(Turn::text("both ran"));
+    let env = TestEnv::start(script).await.unwrap();
+    let run = run_cli(&env, "run two commands", &[]).await;
+    assert_eq!(run.result["result"], "both ran", "{}", run.result);
+
+    let results = env.api().last_tool_results();
+    let summary: Vec<(&str, &str)> = results
+        .iter()
+        .map(|r| (r.tool_use_id.as_str(), r.text.trim()))
+        .collect();
+    assert_eq!(summary, [("toolu_0001", "one"), ("toolu_0002", "two")]);
 }

@@ -107,7 +107,9 @@ impl TestEnv {
     /// deferred behind ToolSearch), `CLAUDE_CODE_MAX_RETRIES=0` (a scripted
     /// 5xx/429 error fails the turn at once instead of being retried with
     /// backoff for minutes; set it higher after `configure` to test retries)
-    /// and the scratch `HOME`.
+    /// and the scratch `HOME` (with `CLAUDE_CONFIG_DIR` inside it). It also
+    /// turns off `CLAUDE_CODE_USE_BEDROCK`/`_VERTEX`/`_FOUNDRY` in case the
+    /// test process inherited them. Later `.env(..)` calls on the builder win.
     ///
     /// ```no_run
     /// # fn demo(env: &agent_sdk::testing::TestEnv) {
@@ -124,6 +126,14 @@ impl TestEnv {
             ("ENABLE_TOOL_SEARCH", "false".to_owned()),
             ("CLAUDE_CODE_MAX_RETRIES", "0".to_owned()),
             ("HOME", self.home.display().to_string()),
+            (
+                "CLAUDE_CONFIG_DIR",
+                self.home.join(".claude").display().to_string(),
+            ),
+            // An inherited cloud-provider switch would send requests off the machine.
+            ("CLAUDE_CODE_USE_BEDROCK", "0".to_owned()),
+            ("CLAUDE_CODE_USE_VERTEX", "0".to_owned()),
+            ("CLAUDE_CODE_USE_FOUNDRY", "0".to_owned()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
@@ -148,5 +158,40 @@ impl TestEnv {
             .into_iter()
             .fold(builder, |builder, (key, value)| builder.env(key, value))
             .cwd(&self.cwd)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::AgentOptions;
+
+    #[tokio::test]
+    async fn configure_points_the_cli_at_the_fake_api_and_the_scratch_dirs() {
+        let env = TestEnv::start(Script::new()).await.unwrap();
+        let options = env
+            .configure(AgentOptions::builder())
+            .env("CLAUDE_CODE_MAX_RETRIES", "2")
+            .build()
+            .unwrap();
+        assert_eq!(options.env["ANTHROPIC_BASE_URL"], env.api().base_url());
+        assert_eq!(options.env["ANTHROPIC_API_KEY"], DUMMY_API_KEY);
+        assert_eq!(options.env["ENABLE_TOOL_SEARCH"], "false");
+        assert_eq!(options.env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"], "1");
+        assert_eq!(options.env["HOME"], env.home().display().to_string());
+        assert_eq!(
+            options.env["CLAUDE_CODE_MAX_RETRIES"], "2",
+            "later env wins"
+        );
+        assert_eq!(options.cwd.as_deref(), Some(env.cwd()));
+        assert!(env.cwd().is_dir() && env.home().is_dir());
+        assert!(
+            env.cwd().ancestors().all(|dir| !dir.join(".git").exists()),
+            "the scratch cwd must not be inside a git checkout"
+        );
+
+        let scratch = env.cwd().to_path_buf();
+        drop(env);
+        assert!(!scratch.exists(), "scratch dirs are removed on drop");
     }
 }
