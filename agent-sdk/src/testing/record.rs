@@ -74,7 +74,8 @@ pub struct RecordedRequest {
     pub body: Value,
     /// The role the request played.
     pub kind: RequestKind,
-    /// How it was answered; set once the answer is chosen.
+    /// How it was answered: always set in [`FakeApi::requests`](super::FakeApi::requests) and the like;
+    /// `None` only while a [`Turn::from_fn`](super::Turn::from_fn) function looks at the request.
     pub answer: Option<Answer>,
 }
 
