@@ -30,6 +30,7 @@ pub mod message;
 pub mod options;
 pub mod permission;
 mod protocol;
+pub mod tool_inputs;
 pub mod transport;
 
 #[cfg(feature = "testing")]
