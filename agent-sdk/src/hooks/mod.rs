@@ -162,3 +162,6 @@ impl crate::options::AgentOptionsBuilder {
         self
     }
 }
+
+#[cfg(test)]
+mod tests;
