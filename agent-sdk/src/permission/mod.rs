@@ -841,3 +841,6 @@ impl crate::options::AgentOptionsBuilder {
         self
     }
 }
+
+#[cfg(test)]
+mod tests;
