@@ -64,6 +64,22 @@ pub struct HookContext {
     pub tool_use_id: Option<String>,
 }
 
+impl HookContext {
+    /// A context as the SDK builds it, for calling a handler directly (in a unit test).
+    ///
+    /// ```
+    /// use agent_sdk::hooks::HookContext;
+    /// let ctx = HookContext::new("hook_0", Some("toolu_1".into()));
+    /// assert_eq!(ctx.callback_id, "hook_0");
+    /// ```
+    pub fn new(callback_id: impl Into<String>, tool_use_id: Option<String>) -> Self {
+        HookContext {
+            callback_id: callback_id.into(),
+            tool_use_id,
+        }
+    }
+}
+
 /// What a hook may return: its output, or a `Result` of it (an `Err` becomes a control
 /// error answer).
 pub trait IntoHookOutcome<E: HookEvent>: Send {

@@ -105,6 +105,31 @@ impl<E: std::error::Error + Send + Sync + 'static> From<E> for HandlerError {
     }
 }
 
+/// A private error type carrying the message, so `HandlerError` itself can stay out of
+/// `std::error::Error` (which would clash with its blanket `From`).
+#[derive(Debug)]
+struct HandlerErrorMessage(String);
+
+impl fmt::Display for HandlerErrorMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for HandlerErrorMessage {}
+
+impl From<HandlerError> for Box<dyn std::error::Error + Send + Sync + 'static> {
+    fn from(error: HandlerError) -> Self {
+        Box::new(HandlerErrorMessage(error.message))
+    }
+}
+
+impl From<HandlerError> for Box<dyn std::error::Error + 'static> {
+    fn from(error: HandlerError) -> Self {
+        Box::new(HandlerErrorMessage(error.message))
+    }
+}
+
 /// Text of a caught panic payload.
 pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(text) = payload.downcast_ref::<&str>() {
