@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """Generate agent-sdk/src/tool_inputs/generated.rs from the CLI's `sdk-tools.d.ts`.
 
-Usage: python3 gen_tool_inputs.py <path/to/sdk-tools.d.ts> <out.rs> <cli-version>
+Usage (from the repository root, then format):
+    python3 agent-sdk/tools-gen/gen_tool_inputs.py \
+        <node_modules>/@anthropic-ai/claude-code/sdk-tools.d.ts \
+        agent-sdk/src/tool_inputs/generated.rs 2.1.330
+    cargo fmt --all
 
 Reads every interface named in the `ToolInputSchemas` union (except the open
 `McpInput`) and writes one Rust struct per interface, with a nested struct per
