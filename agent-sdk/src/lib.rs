@@ -48,8 +48,8 @@ pub use options::{AgentOptions, AgentOptionsBuilder};
 /// ```
 pub mod prelude {
     pub use crate::error::{Error, Result};
-    pub use crate::message::{AssistantMessage, ContentBlock, Message, ResultMessage};
     pub use crate::hooks::{HookContext, HookEvent, HookHandler, HookMatcher, OnFailure};
+    pub use crate::message::{AssistantMessage, ContentBlock, Message, ResultMessage};
     pub use crate::options::{AgentOptions, PermissionMode};
     pub use crate::permission::{
         HandlerError, PermissionHandler, PermissionRequest, PermissionResult, PermissionUpdate,

@@ -179,3 +179,57 @@ fn a_missing_required_field_is_a_clear_error() {
     .unwrap_err();
     assert!(err.to_string().contains("tool_name"), "{err}");
 }
+
+/// `probe_permission_hooks.jsonl`: our own probe of CLI 2.1.330 with hooks on 12 events and
+/// `can_use_tool` (allow the first Bash call, deny the second). The CLI called back
+/// UserPromptSubmit, PreToolUse, PermissionRequest, PostToolUse, PostToolBatch and Stop.
+#[test]
+fn probed_permission_request_and_post_tool_batch_inputs_parse() {
+    let inputs = hook_inputs("probe_permission_hooks.jsonl");
+    let events: Vec<&str> = inputs
+        .iter()
+        .map(|input| input["hook_event_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "UserPromptSubmit",
+            "PreToolUse",
+            "PermissionRequest",
+            "PostToolUse",
+            "PreToolUse",
+            "PermissionRequest",
+            "PostToolBatch",
+            "Stop"
+        ]
+    );
+    for input in &inputs {
+        match input["hook_event_name"].as_str().unwrap() {
+            "PermissionRequest" => {
+                let typed: PermissionRequestInput = parse_lossless(input);
+                assert_eq!(typed.permission_suggestions.len(), 3);
+                assert!(typed.tool_input_as::<BashInput>().is_some());
+            }
+            "PostToolBatch" => {
+                let typed: PostToolBatchInput = parse_lossless(input);
+                assert_eq!(typed.tool_calls.len(), 2);
+                // A denied call's response is the deny message.
+                assert_eq!(typed.tool_calls[1].tool_response, Some(json!("probe deny")));
+            }
+            "PostToolUse" => {
+                let typed: PostToolUseInput = parse_lossless(input);
+                assert_eq!(typed.tool_response["interrupted"], json!(false));
+            }
+            "PreToolUse" => {
+                parse_lossless::<PreToolUseInput>(input);
+            }
+            "UserPromptSubmit" => {
+                parse_lossless::<UserPromptSubmitInput>(input);
+            }
+            "Stop" => {
+                parse_lossless::<StopInput>(input);
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+}
