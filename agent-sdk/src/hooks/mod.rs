@@ -37,6 +37,10 @@
 //! (observed): `UserPromptSubmit`, `PreToolUse`, `PostToolUse`, `PermissionRequest`,
 //! `PostToolBatch`, `Stop`. `SessionStart` was not called in a fresh session. Each event's
 //! rustdoc says what is known.
+//!
+//! Naming: the event marker [`hooks::PermissionRequest`](PermissionRequest) is not the
+//! `can_use_tool` request type [`permission::PermissionRequest`](crate::permission::PermissionRequest)
+//! (the one in the prelude); import the marker by path when you need both.
 
 mod events;
 mod inputs;
