@@ -216,13 +216,11 @@ impl Message {
     }
 
     /// Frames that exist only for the SDK host (`sdk_host_only: true`): consumed, never shown.
-    #[allow(dead_code)] // called by the protocol core
     pub(crate) fn is_sdk_host_only(&self) -> bool {
         matches!(self, Message::System(s) if s.is_sdk_host_only())
     }
 
     /// For `system/session_state_changed`: the new state.
-    #[allow(dead_code)] // called by the protocol core
     pub(crate) fn session_state(&self) -> Option<&str> {
         match self {
             Message::System(s) => s.session_state(),
@@ -232,7 +230,6 @@ impl Message {
 
     /// An `assistant` or `stream_event` frame of the main thread (no
     /// `parent_tool_use_id`): a main-thread turn is in progress (protocol 1.7).
-    #[allow(dead_code)] // called by the protocol core's stdin-closing logic
     pub(crate) fn is_main_thread_turn_frame(&self) -> bool {
         match self {
             Message::Assistant(m) => m.parent_tool_use_id.is_none(),
@@ -242,7 +239,6 @@ impl Message {
     }
 
     /// The `task_id` of a background agent/workflow task this frame starts.
-    #[allow(dead_code)] // called by the protocol core's stdin-closing logic
     pub(crate) fn tracked_task_started(&self) -> Option<&str> {
         match self {
             Message::System(s) => s.tracked_task_started(),
@@ -251,7 +247,6 @@ impl Message {
     }
 
     /// The `task_id` of a task this frame ends.
-    #[allow(dead_code)] // called by the protocol core's stdin-closing logic
     pub(crate) fn task_ended(&self) -> Option<&str> {
         match self {
             Message::System(s) => s.task_ended(),

@@ -92,6 +92,16 @@ struct RunState {
     input_closed: bool,
     result_seen: bool,
     last_state: Option<String>,
+    /// Background agent/workflow tasks still running: the run is not over while any is.
+    tracked_tasks: std::collections::HashSet<String>,
+}
+
+impl RunState {
+    fn run_ended(&self) -> bool {
+        self.result_seen
+            && self.tracked_tasks.is_empty()
+            && self.last_state.as_deref().is_none_or(|s| s == "idle")
+    }
 }
 
 /// State shared by the session handle, the router and the request handlers.
@@ -164,6 +174,8 @@ pub(crate) struct Session {
     control_timeout: Duration,
     server_info: Value,
     mode: InputMode,
+    /// Mark every user frame `client_composed` (no `@path` expansion, no slash commands).
+    verbatim_prompts: bool,
 }
 
 impl Session {
@@ -219,6 +231,7 @@ impl Session {
             control_timeout: options.control_timeout(),
             server_info: Value::Null,
             mode,
+            verbatim_prompts: options.verbatim_prompts(),
         };
 
         let mut init = options.initialize_fields();
@@ -228,7 +241,13 @@ impl Session {
             .request_with_timeout("initialize", init, timeout)
             .await
         {
-            Ok(info) => session.server_info = info,
+            Ok(info) => {
+                if let Err(err) = check_hooks_applied(options, &info) {
+                    session.shutdown().await;
+                    return Err(err);
+                }
+                session.server_info = info;
+            }
             Err(err) => {
                 session.shutdown().await;
                 return Err(err);
@@ -301,6 +320,17 @@ impl Session {
 
     /// Writes one frame (a `user` message) to the CLI.
     pub(crate) fn send_frame(&self, frame: &Value) -> Result<()> {
+        if self.verbatim_prompts && frame.get("client_composed").is_none() {
+            let mut frame = frame.clone();
+            if let Some(object) = frame.as_object_mut() {
+                object.insert("client_composed".into(), Value::Bool(true));
+            }
+            return self.send_raw_frame(&frame);
+        }
+        self.send_raw_frame(frame)
+    }
+
+    fn send_raw_frame(&self, frame: &Value) -> Result<()> {
         if let Some(closed) = &lock(&self.shared.pending).closed {
             return Err(closed.to_error());
         }
@@ -320,7 +350,7 @@ impl Session {
         let ended = {
             let mut run = lock(&self.shared.run);
             run.close_requested = true;
-            run.result_seen && run.last_state.as_deref().is_none_or(|s| s == "idle")
+            run.run_ended()
         };
         if ended {
             self.shared.close_input();
@@ -371,6 +401,30 @@ impl Drop for Session {
         }
         self.shared.abort_inflight();
     }
+}
+
+/// A hook with `on_failure` other than `continue` needs a CLI that applies it (spec 3.5).
+fn check_hooks_applied(options: &AgentOptions, info: &Value) -> Result<()> {
+    if !options.hooks.requires_on_failure_support() {
+        return Ok(());
+    }
+    if info
+        .get("hook_on_failure_supported")
+        .and_then(Value::as_bool)
+        != Some(true)
+    {
+        return Err(Error::InvalidOptions(
+            "a hook uses `on_failure`, but this CLI does not support it (no `hook_on_failure_supported` in its initialize answer); \
+             upgrade the CLI or drop `on_failure`"
+                .into(),
+        ));
+    }
+    if info.get("hooks_applied").and_then(Value::as_bool) == Some(false) {
+        return Err(Error::InvalidOptions(
+            "the CLI did not apply the registered hooks (`hooks_applied: false`)".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn initialize_timeout(configured: Duration) -> Duration {

@@ -187,25 +187,21 @@ impl Router {
         }
         let close = {
             let mut run = lock(&self.shared.run);
-            match message {
-                Message::Result(_) => {
-                    run.result_seen = true;
-                    run.close_requested && run.last_state.as_deref().is_none_or(|s| s == "idle")
-                }
-                _ => match message.session_state() {
-                    Some(state) => {
-                        run.last_state = Some(state.to_owned());
-                        run.close_requested && run.result_seen && state == "idle"
-                    }
-                    None => {
-                        if message.is_main_thread_turn_frame() {
-                            // A new main-thread turn reopens the run.
-                            run.result_seen = false;
-                        }
-                        false
-                    }
-                },
+            if let Some(task_id) = message.tracked_task_started() {
+                run.tracked_tasks.insert(task_id.to_owned());
+            } else if let Some(task_id) = message.task_ended() {
+                run.tracked_tasks.remove(task_id);
             }
+            if let Some(state) = message.session_state() {
+                run.last_state = Some(state.to_owned());
+            }
+            match message {
+                Message::Result(_) => run.result_seen = true,
+                // A new main-thread turn reopens the run.
+                _ if message.is_main_thread_turn_frame() => run.result_seen = false,
+                _ => {}
+            }
+            run.close_requested && run.run_ended()
         };
         if close {
             self.shared.close_input();

@@ -1,0 +1,166 @@
+//! Permission types on the wire: `PermissionUpdate` per spec section 6, `PermissionResult`
+//! answers, and typed requests.
+
+use agent_sdk::permission::*;
+use agent_sdk::prelude::PermissionMode;
+use agent_sdk::tool_inputs::{BashInput, EditInput, ToolInput};
+use serde_json::{Value, json};
+
+fn wire(update: &PermissionUpdate) -> Value {
+    serde_json::to_value(update).unwrap()
+}
+
+#[test]
+fn updates_serialize_per_spec() {
+    let rules = vec![
+        PermissionRuleValue::tool("Read"),
+        PermissionRuleValue::with_content("Bash", "npm test"),
+    ];
+    // Destination defaults to session; a whole-tool rule has no ruleContent (not null).
+    assert_eq!(
+        wire(&PermissionUpdate::add_rules(
+            rules.clone(),
+            PermissionBehavior::Deny
+        )),
+        json!({"type": "addRules", "destination": "session", "behavior": "deny",
+               "rules": [{"toolName": "Read"}, {"toolName": "Bash", "ruleContent": "npm test"}]})
+    );
+    let replace = PermissionUpdate::ReplaceRules {
+        rules: rules.clone(),
+        behavior: PermissionBehavior::Ask,
+        destination: PermissionUpdateDestination::ProjectSettings,
+    };
+    assert_eq!(wire(&replace)["type"], "replaceRules");
+    assert_eq!(wire(&replace)["destination"], "projectSettings");
+    assert_eq!(wire(&replace)["behavior"], "ask");
+    let remove = PermissionUpdate::RemoveRules {
+        rules,
+        behavior: PermissionBehavior::Allow,
+        destination: PermissionUpdateDestination::UserSettings,
+    };
+    assert_eq!(wire(&remove)["type"], "removeRules");
+    assert_eq!(wire(&remove)["destination"], "userSettings");
+    assert_eq!(
+        wire(&PermissionUpdate::set_mode(PermissionMode::AcceptEdits)),
+        json!({"type": "setMode", "destination": "session", "mode": "acceptEdits"})
+    );
+    assert_eq!(
+        wire(
+            &PermissionUpdate::add_directories(vec!["/srv/a".into()])
+                .with_destination(PermissionUpdateDestination::CliArg)
+        ),
+        json!({"type": "addDirectories", "destination": "cliArg", "directories": ["/srv/a"]})
+    );
+    let remove_dirs = PermissionUpdate::RemoveDirectories {
+        directories: vec!["/tmp".into()],
+        destination: PermissionUpdateDestination::LocalSettings,
+    };
+    assert_eq!(
+        wire(&remove_dirs),
+        json!({"type": "removeDirectories", "destination": "localSettings", "directories": ["/tmp"]})
+    );
+}
+
+#[test]
+fn updates_parse_leniently() {
+    // A missing or null destination reads as session.
+    for raw in [
+        json!({"type": "setMode", "mode": "plan"}),
+        json!({"type": "setMode", "mode": "plan", "destination": null}),
+    ] {
+        let update: PermissionUpdate = serde_json::from_value(raw).unwrap();
+        assert_eq!(
+            update,
+            PermissionUpdate::SetMode {
+                mode: PermissionMode::Plan,
+                destination: PermissionUpdateDestination::Session
+            }
+        );
+    }
+    // An update kind (or mode) this SDK does not know is kept and sent back verbatim.
+    for raw in [
+        json!({"type": "addSandboxRule", "host": "example.test", "destination": "session"}),
+        json!({"type": "setMode", "mode": "turbo", "destination": "session"}),
+    ] {
+        let update: PermissionUpdate = serde_json::from_value(raw.clone()).unwrap();
+        assert_eq!(update, PermissionUpdate::Other(raw.clone()));
+        assert_eq!(update.destination(), None);
+        assert_eq!(wire(&update), raw);
+    }
+}
+
+#[test]
+fn results_serialize_like_the_python_sdk() {
+    let original = json!({"command": "touch x", "description": "touch"});
+    assert_eq!(
+        PermissionResult::allow().to_wire(&original),
+        json!({"behavior": "allow", "updatedInput": original})
+    );
+    let mut edit = EditInput::default();
+    edit.file_path = "/srv/a/x.rs".into();
+    edit.old_string = "a".into();
+    edit.new_string = "b".into();
+    assert_eq!(
+        PermissionResult::allow_with_input(&edit).to_wire(&original),
+        json!({"behavior": "allow", "updatedInput":
+            {"file_path": "/srv/a/x.rs", "old_string": "a", "new_string": "b"}})
+    );
+    assert_eq!(
+        PermissionResult::allow()
+            .with_updated_permissions([PermissionUpdate::set_mode(PermissionMode::AcceptEdits)])
+            .to_wire(&original),
+        json!({"behavior": "allow", "updatedInput": original, "updatedPermissions":
+            [{"type": "setMode", "destination": "session", "mode": "acceptEdits"}]})
+    );
+    assert_eq!(
+        PermissionResult::deny("no touching").to_wire(&original),
+        json!({"behavior": "deny", "message": "no touching"})
+    );
+    assert_eq!(
+        PermissionResult::deny_and_interrupt("stop").to_wire(&original),
+        json!({"behavior": "deny", "message": "stop", "interrupt": true})
+    );
+    // Allow-only modifiers leave a deny alone.
+    let deny = PermissionResult::deny("no")
+        .with_updated_input(json!({}))
+        .with_updated_permissions([PermissionUpdate::set_mode(PermissionMode::Plan)]);
+    assert_eq!(deny, PermissionResult::deny("no"));
+}
+
+#[test]
+fn typed_request_fields() {
+    let request: PermissionRequest = serde_json::from_value(json!({
+        "subtype": "can_use_tool", "tool_name": "Bash", "display_name": "Bash",
+        "input": {"command": "rm -rf /tmp/x", "description": "remove"},
+        "description": "remove", "tool_use_id": "toolu_9", "decision_reason": "rule",
+        "decision_reason_type": "rule", "title": "Run rm?", "agent_id": "agent_1",
+        "classifier_approvable": false,
+        "permission_suggestions": [{"type": "addRules",
+            "rules": [{"toolName": "Bash", "ruleContent": "rm -rf /tmp/x"}],
+            "behavior": "allow", "destination": "localSettings"}]
+    }))
+    .unwrap();
+    assert_eq!(request.tool_name, "Bash");
+    assert_eq!(request.title.as_deref(), Some("Run rm?"));
+    assert_eq!(request.agent_id.as_deref(), Some("agent_1"));
+    assert_eq!(request.decision_reason_type.as_deref(), Some("rule"));
+    assert_eq!(request.extra["classifier_approvable"], json!(false));
+    assert_eq!(
+        request.suggestions[0].destination(),
+        Some(PermissionUpdateDestination::LocalSettings)
+    );
+    let bash = request.tool_input_as::<BashInput>().unwrap();
+    assert_eq!(bash.command, "rm -rf /tmp/x");
+    assert!(request.tool_input_as::<EditInput>().is_none());
+    assert!(BashInput::is_tool("Bash") && !BashInput::is_tool("bash"));
+}
+
+#[test]
+fn handler_errors_convert_from_std_errors() {
+    fn parse(text: &str) -> Result<u32, HandlerError> {
+        Ok(text.parse::<u32>()?)
+    }
+    let err = parse("x").unwrap_err();
+    assert_eq!(err.message(), "invalid digit found in string");
+    assert_eq!(err.to_string(), err.message());
+}
