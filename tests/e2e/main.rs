@@ -1,1 +1,5 @@
-//! End-to-end tests against the real CLI.
+//! End-to-end tests: the real `claude` CLI against the scripted fake Messages API.
+//!
+//! Run with `cargo test -p agent-sdk-e2e`. They install the pinned CLI on first use.
+
+mod core;
