@@ -244,6 +244,20 @@ impl Client {
         self.session.request("get_context_usage", Map::new()).await
     }
 
+    /// Sends any control request by subtype and returns the CLI's answer payload: an escape
+    /// hatch for requests this SDK does not wrap yet (`get_settings`, `mcp_set_servers`, ...).
+    ///
+    /// ```no_run
+    /// # async fn run(client: &agent_sdk::Client) -> agent_sdk::Result<()> {
+    /// let settings = client.send_control_request("get_settings", serde_json::json!({})).await?;
+    /// println!("{}", settings["applied"]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn send_control_request(&self, subtype: &str, fields: Value) -> Result<Value> {
+        self.session.request(subtype, object(fields)).await
+    }
+
     /// The CLI's answer to `initialize` (commands, models, account, version...), cached.
     pub fn server_info(&self) -> &Value {
         self.session.server_info()

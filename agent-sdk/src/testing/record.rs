@@ -264,23 +264,57 @@ fn tool_results_of(message: &Value) -> Vec<ToolResult> {
 }
 
 /// A string content as is; text blocks joined by `\n`.
+/// The user's own words: text blocks without the `<system-reminder>` sections the CLI adds.
 fn content_text(content: &Value) -> String {
-    match content {
-        Value::String(text) => text.clone(),
+    let texts: Vec<&str> = match content {
+        Value::String(text) => vec![text.as_str()],
         Value::Array(blocks) => blocks
             .iter()
             .filter(|b| b["type"] == "text")
             .filter_map(|b| b["text"].as_str())
-            .collect::<Vec<_>>()
-            .join("\n"),
-        _ => String::new(),
+            .collect(),
+        _ => Vec::new(),
+    };
+    texts
+        .into_iter()
+        .map(without_system_reminders)
+        .filter(|t| !t.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn without_system_reminders(text: &str) -> String {
+    const OPEN: &str = "<system-reminder>";
+    const CLOSE: &str = "</system-reminder>";
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find(OPEN) {
+        out.push_str(&rest[..start]);
+        match rest[start..].find(CLOSE) {
+            Some(end) => rest = &rest[start + end + CLOSE.len()..],
+            None => {
+                rest = "";
+                break;
+            }
+        }
     }
+    out.push_str(rest);
+    out.trim().to_owned()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn user_text_leaves_out_system_reminders() {
+        let content = json!([{"type":"text","text":"<system-reminder>\nattribution\n</system-reminder>\n\nSay hello"}]);
+        assert_eq!(content_text(&content), "Say hello");
+        let content = json!([{"type":"text","text":"<system-reminder>x</system-reminder>"},{"type":"text","text":"hi"}]);
+        assert_eq!(content_text(&content), "hi");
+        assert_eq!(content_text(&json!("plain")), "plain");
+    }
 
     fn request(body: Value) -> RecordedRequest {
         let headers = BTreeMap::from([
