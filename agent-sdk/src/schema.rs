@@ -315,6 +315,7 @@ fn collapse_unit_variants(map: &mut Map<String, Value>) {
         return;
     };
     let mut values = Vec::with_capacity(alternatives.len());
+    let mut docs = Vec::new();
     for alt in alternatives {
         let Value::Object(alt) = alt else { return };
         let is_string = alt.get("type").is_none_or(|t| t == "string");
@@ -325,7 +326,12 @@ fn collapse_unit_variants(map: &mut Map<String, Value>) {
             return;
         }
         match (alt.get("const"), alt.get("enum")) {
-            (Some(Value::String(c)), None) => values.push(Value::String(c.clone())),
+            (Some(Value::String(c)), None) => {
+                if let Some(Value::String(doc)) = alt.get("description") {
+                    docs.push(format!("`{c}`: {doc}"));
+                }
+                values.push(Value::String(c.clone()));
+            }
             (None, Some(Value::Array(list))) if list.iter().all(Value::is_string) => {
                 values.extend(list.iter().cloned());
             }
@@ -333,6 +339,15 @@ fn collapse_unit_variants(map: &mut Map<String, Value>) {
         }
     }
     map.remove("oneOf");
+    // Variant docs would be lost in a flat enum: keep them in the description.
+    if !docs.is_empty() {
+        let mut description = match map.remove("description") {
+            Some(Value::String(text)) => text + "\n",
+            _ => String::new(),
+        };
+        description.push_str(&docs.join("\n"));
+        map.insert("description".into(), Value::String(description));
+    }
     map.insert("type".into(), Value::String("string".into()));
     map.insert("enum".into(), Value::Array(values));
 }
