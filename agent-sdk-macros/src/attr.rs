@@ -97,7 +97,10 @@ fn string_value(input: ParseStream<'_>, key: &Ident) -> syn::Result<LitStr> {
     }
     input.parse::<Token![=]>()?;
     input.parse::<LitStr>().map_err(|e| {
-        syn::Error::new(e.span(), format!("`{key}` needs a string literal: `{key} = \"...\"`"))
+        syn::Error::new(
+            e.span(),
+            format!("`{key}` needs a string literal: `{key} = \"...\"`"),
+        )
     })
 }
 

@@ -41,9 +41,9 @@ impl Parse for ServerInput {
                 break;
             }
             let key: Ident = input.parse()?;
-            input.parse::<Token![=]>().map_err(|e| {
-                syn::Error::new(e.span(), format!("expected `=` after `{key}`"))
-            })?;
+            input
+                .parse::<Token![=]>()
+                .map_err(|e| syn::Error::new(e.span(), format!("expected `=` after `{key}`")))?;
             match key.to_string().as_str() {
                 "version" => {
                     duplicate(&key, server.version.is_some())?;
@@ -66,7 +66,10 @@ impl Parse for ServerInput {
 
 fn duplicate(key: &Ident, already: bool) -> syn::Result<()> {
     if already {
-        return Err(syn::Error::new(key.span(), format!("`{key}` is given twice; keep one")));
+        return Err(syn::Error::new(
+            key.span(),
+            format!("`{key}` is given twice; keep one"),
+        ));
     }
     Ok(())
 }

@@ -37,7 +37,10 @@ pub(crate) fn expand(args: ToolArgs, mut function: ItemFn) -> syn::Result<TokenS
         ));
     }
     if let Some(variadic) = &sig.variadic {
-        return Err(syn::Error::new(variadic.span(), "#[tool] functions cannot be variadic"));
+        return Err(syn::Error::new(
+            variadic.span(),
+            "#[tool] functions cannot be variadic",
+        ));
     }
 
     let fn_ident = sig.ident.clone();
@@ -165,7 +168,11 @@ pub(crate) fn expand(args: ToolArgs, mut function: ItemFn) -> syn::Result<TokenS
                 #[allow(non_camel_case_types)]
                 struct __ToolArguments { #(#fields)* }
             };
-            (items, quote!(__ToolArguments), quote!(#fn_ident(#(__arguments.#names),*).await))
+            (
+                items,
+                quote!(__ToolArguments),
+                quote!(#fn_ident(#(__arguments.#names),*).await),
+            )
         }
     };
     let param_checks = params.iter().chain(struct_arg.iter()).map(|p| {
@@ -296,7 +303,13 @@ pub(crate) fn doc_text(attrs: &[Attribute]) -> Option<String> {
             }) = &nv.value
         {
             let value = text.value();
-            lines.push(value.strip_prefix(' ').unwrap_or(&value).trim_end().to_owned());
+            lines.push(
+                value
+                    .strip_prefix(' ')
+                    .unwrap_or(&value)
+                    .trim_end()
+                    .to_owned(),
+            );
         }
     }
     let text = lines.join("\n").trim().to_owned();

@@ -36,10 +36,10 @@ pub mod transport;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use agent_sdk_macros::{create_sdk_mcp_server, tool};
 pub use error::{Error, Result};
 pub use message::Message;
 pub use options::{AgentOptions, AgentOptionsBuilder};
-pub use agent_sdk_macros::{create_sdk_mcp_server, tool};
 
 /// The names most programs need, in one import.
 ///
@@ -49,9 +49,9 @@ pub use agent_sdk_macros::{create_sdk_mcp_server, tool};
 /// ```
 pub mod prelude {
     pub use crate::error::{Error, Result};
+    pub use crate::mcp::{Content, IntoToolResult, Json, SdkMcpServer, ToolError, ToolResult};
     pub use crate::message::{AssistantMessage, ContentBlock, Message, ResultMessage};
     pub use crate::options::{AgentOptions, PermissionMode};
-    pub use crate::mcp::{Content, IntoToolResult, Json, SdkMcpServer, ToolError, ToolResult};
     pub use crate::{create_sdk_mcp_server, tool};
 }
 

@@ -35,7 +35,9 @@ pub enum SchemaError {
         found: String,
     },
     /// The type refers to itself, so it cannot be inlined.
-    #[error("the schema of `{type_name}` is recursive (through `{reference}`), which cannot be inlined")]
+    #[error(
+        "the schema of `{type_name}` is recursive (through `{reference}`), which cannot be inlined"
+    )]
     Recursive {
         /// The Rust type the schema was made for.
         type_name: String,
@@ -319,9 +321,12 @@ fn collapse_unit_variants(map: &mut Map<String, Value>) {
     for alt in alternatives {
         let Value::Object(alt) = alt else { return };
         let is_string = alt.get("type").is_none_or(|t| t == "string");
-        let only_docs = alt
-            .keys()
-            .all(|k| matches!(k.as_str(), "type" | "const" | "enum" | "description" | "title"));
+        let only_docs = alt.keys().all(|k| {
+            matches!(
+                k.as_str(),
+                "type" | "const" | "enum" | "description" | "title"
+            )
+        });
         if !is_string || !only_docs {
             return;
         }

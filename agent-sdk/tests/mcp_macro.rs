@@ -122,13 +122,22 @@ async fn one_struct_argument() {
     let server = create_sdk_mcp_server!("s", tools = [search, r#mut]).unwrap();
     let result = server.call_tool("search", json!({"query": "rust"})).await;
     assert_eq!(result.text_content(), "rust None");
-    assert_eq!(server.call_tool("mut", json!({"value": 1})).await.text_content(), "2");
+    assert_eq!(
+        server
+            .call_tool("mut", json!({"value": 1}))
+            .await
+            .text_content(),
+        "2"
+    );
 }
 
 #[test]
 fn non_object_struct_argument_is_a_typed_error_at_build() {
     let error = create_sdk_mcp_server!("bad", tools = [enum_args]).unwrap_err();
-    assert!(matches!(error, ServerBuildError::Schema { ref tool, .. } if tool == "enum_args"), "{error}");
+    assert!(
+        matches!(error, ServerBuildError::Schema { ref tool, .. } if tool == "enum_args"),
+        "{error}"
+    );
     assert!(error.to_string().contains("not a JSON object"), "{error}");
 }
 
@@ -140,14 +149,23 @@ async fn registry_collects_tools_from_several_modules() {
         server.qualified_tool_names(),
         ["mcp__registry_calc__add", "mcp__registry_calc__multiply"]
     );
-    assert_eq!(server.call_tool("multiply", json!({"a": 6, "b": 7})).await.text_content(), "42");
+    assert_eq!(
+        server
+            .call_tool("multiply", json!({"a": 6, "b": 7}))
+            .await
+            .text_content(),
+        "42"
+    );
     assert_eq!(math::add(1, 2).await, 3);
 }
 
 #[test]
 fn registry_duplicates_are_a_typed_error() {
     let error = create_sdk_mcp_server!("clashing").unwrap_err();
-    assert!(matches!(error, ServerBuildError::DuplicateTool { ref tool, .. } if tool == "same"), "{error}");
+    assert!(
+        matches!(error, ServerBuildError::DuplicateTool { ref tool, .. } if tool == "same"),
+        "{error}"
+    );
     let _ = (more_math::first, more_math::second);
 }
 
@@ -162,6 +180,10 @@ fn explicit_list_keeps_order_and_paths() {
     .unwrap();
     assert_eq!(
         server.qualified_tool_names(),
-        ["mcp__mixed__multiply", "mcp__mixed__add", "mcp__mixed__get_weather"]
+        [
+            "mcp__mixed__multiply",
+            "mcp__mixed__add",
+            "mcp__mixed__get_weather"
+        ]
     );
 }

@@ -173,7 +173,10 @@ fn check<T: JsonSchema>(name: &str) {
     }
     let golden = std::fs::read_to_string(&path)
         .unwrap_or_else(|_| panic!("missing {}; run with UPDATE_GOLDEN=1", path.display()));
-    assert_eq!(pretty, golden, "schema of {name} changed; review and run with UPDATE_GOLDEN=1");
+    assert_eq!(
+        pretty, golden,
+        "schema of {name} changed; review and run with UPDATE_GOLDEN=1"
+    );
 }
 
 /// The rules of DESIGN section 4, checked on every node.
@@ -194,7 +197,10 @@ fn assert_shape_rules(schema: &Value, name: &str) {
             assert!(t.is_string(), "{name}: type array in {node}");
             assert_ne!(t, "null", "{name}: null type in {node}");
         }
-        assert!(!map.get("required").is_some_and(Value::is_null), "{name}: required null");
+        assert!(
+            !map.get("required").is_some_and(Value::is_null),
+            "{name}: required null"
+        );
     });
 }
 

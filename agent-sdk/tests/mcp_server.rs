@@ -92,11 +92,19 @@ async fn initialize_matches_the_recorded_answer() {
         json!({"jsonrpc":"2.0","id":0,"result":{"capabilities":{"tools":{"listChanged":false}},"protocolVersion":"2025-11-25","serverInfo":{"name":"calc","version":"1.0.0"}}})
     );
     let older = server
-        .handle_json_rpc(request(1, "initialize", json!({"protocolVersion": "2025-06-18"})))
+        .handle_json_rpc(request(
+            1,
+            "initialize",
+            json!({"protocolVersion": "2025-06-18"}),
+        ))
         .await;
     assert_eq!(older["result"]["protocolVersion"], "2025-06-18");
     let unknown = server
-        .handle_json_rpc(request(1, "initialize", json!({"protocolVersion": "1999-01-01"})))
+        .handle_json_rpc(request(
+            1,
+            "initialize",
+            json!({"protocolVersion": "1999-01-01"}),
+        ))
         .await;
     assert_eq!(unknown["result"]["protocolVersion"], "2025-11-25");
 }
@@ -104,7 +112,11 @@ async fn initialize_matches_the_recorded_answer() {
 #[tokio::test]
 async fn notifications_are_acknowledged() {
     let server = calc();
-    for method in ["notifications/initialized", "notifications/cancelled", "notifications/whatever"] {
+    for method in [
+        "notifications/initialized",
+        "notifications/cancelled",
+        "notifications/whatever",
+    ] {
         let answer = server
             .handle_json_rpc(json!({"jsonrpc": "2.0", "method": method}))
             .await;
@@ -120,29 +132,42 @@ async fn ping_and_unknown_method() {
         json!({"jsonrpc":"2.0","id":5,"result":{}})
     );
     assert_eq!(
-        server.handle_json_rpc(request(6, "resources/list", json!({}))).await,
+        server
+            .handle_json_rpc(request(6, "resources/list", json!({})))
+            .await,
         json!({"jsonrpc":"2.0","id":6,"error":{"code":-32601,"message":"Method not found","data":"resources/list"}})
     );
 }
 
 #[tokio::test]
 async fn tools_list_has_schemas_annotations_and_meta() {
-    let answer = calc().handle_json_rpc(request(1, "tools/list", json!({}))).await;
+    let answer = calc()
+        .handle_json_rpc(request(1, "tools/list", json!({})))
+        .await;
     let tools = answer["result"]["tools"].as_array().unwrap();
     let names: Vec<_> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["add", "divide", "boom", "slow", "stats", "pictures"]);
+    assert_eq!(
+        names,
+        ["add", "divide", "boom", "slow", "stats", "pictures"]
+    );
     assert_eq!(
         tools[0],
         json!({"name":"add","description":"Add two numbers","inputSchema":{"type":"object","properties":{"a":{"type":"number"},"b":{"type":"number"}},"required":["a","b"]}})
     );
     assert_eq!(tools[1]["annotations"], json!({"readOnlyHint": true}));
-    assert_eq!(tools[1]["_meta"], json!({"anthropic/maxResultSizeChars": 5000}));
+    assert_eq!(
+        tools[1]["_meta"],
+        json!({"anthropic/maxResultSizeChars": 5000})
+    );
     assert_eq!(
         tools[2]["inputSchema"],
         json!({"type":"object","properties":{},"required":[]})
     );
     assert_eq!(tools[4]["title"], "Stats");
-    assert_eq!(tools[4]["annotations"], json!({"title": "Stats", "idempotentHint": true}));
+    assert_eq!(
+        tools[4]["annotations"],
+        json!({"title": "Stats", "idempotentHint": true})
+    );
     assert_eq!(
         tools[4]["outputSchema"],
         json!({"type":"object","properties":{"count":{"type":"integer","minimum":0,"maximum":4294967295u64},"mean":{"type":"number"}},"required":["count","mean"]})
@@ -177,7 +202,10 @@ async fn handler_panic_is_an_is_error_result_and_the_server_lives_on() {
         answer["result"]["content"][0]["text"],
         "Tool 'boom' panicked: kaboom"
     );
-    assert_eq!(call(&server, "add", json!({"a": 1, "b": 1})).await["result"]["content"][0]["text"], "2");
+    assert_eq!(
+        call(&server, "add", json!({"a": 1, "b": 1})).await["result"]["content"][0]["text"],
+        "2"
+    );
 }
 
 #[tokio::test]
@@ -187,7 +215,10 @@ async fn validation_failure_names_the_field() {
     assert_eq!(missing["result"]["isError"], true);
     let text = missing["result"]["content"][0]["text"].as_str().unwrap();
     assert!(text.starts_with("Input validation error: "), "{text}");
-    assert!(text.contains("\"a\": \"two\" is not of type \"number\""), "{text}");
+    assert!(
+        text.contains("\"a\": \"two\" is not of type \"number\""),
+        "{text}"
+    );
     assert!(text.contains("\"b\" is a required property"), "{text}");
     let no_args = server
         .handle_json_rpc(request(3, "tools/call", json!({"name": "add"})))
@@ -232,18 +263,34 @@ async fn content_list_result() {
 async fn calls_run_concurrently() {
     let server = calc();
     let started = std::time::Instant::now();
-    let slow = |id| server.handle_json_rpc(request(id, "tools/call", json!({"name": "slow", "arguments": {"millis": 300}})));
+    let slow = |id| {
+        server.handle_json_rpc(request(
+            id,
+            "tools/call",
+            json!({"name": "slow", "arguments": {"millis": 300}}),
+        ))
+    };
     let (a, b) = (slow(10), slow(11));
     let (a, b) = tokio::join!(a, b);
     assert_eq!(a["result"]["content"][0]["text"], "done");
     assert_eq!(b["result"]["content"][0]["text"], "done");
-    assert!(started.elapsed() < Duration::from_millis(550), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_millis(550),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
 async fn a_reused_in_flight_id_is_refused() {
     let server = calc();
-    let slow = |id| server.handle_json_rpc(request(id, "tools/call", json!({"name": "slow", "arguments": {"millis": 100}})));
+    let slow = |id| {
+        server.handle_json_rpc(request(
+            id,
+            "tools/call",
+            json!({"name": "slow", "arguments": {"millis": 100}}),
+        ))
+    };
     let (first, second) = tokio::join!(slow(4), slow(4));
     assert_eq!(first["result"]["content"][0]["text"], "done");
     assert_eq!(second["error"]["code"], -32600);
@@ -256,7 +303,11 @@ async fn cancelled_notification_aborts_the_call() {
         let server = server.clone();
         tokio::spawn(async move {
             server
-                .handle_json_rpc(request(9, "tools/call", json!({"name": "slow", "arguments": {"millis": 10_000}})))
+                .handle_json_rpc(request(
+                    9,
+                    "tools/call",
+                    json!({"name": "slow", "arguments": {"millis": 10_000}}),
+                ))
                 .await
         })
     };
@@ -265,7 +316,10 @@ async fn cancelled_notification_aborts_the_call() {
         .handle_json_rpc(json!({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":9,"reason":"user"}}))
         .await;
     assert_eq!(ack, json!({"jsonrpc":"2.0","result":{}}));
-    let answer = tokio::time::timeout(Duration::from_secs(2), pending).await.unwrap().unwrap();
+    let answer = tokio::time::timeout(Duration::from_secs(2), pending)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         answer,
         json!({"jsonrpc":"2.0","id":9,"error":{"code":-32800,"message":"Request cancelled"}})
@@ -276,14 +330,22 @@ async fn cancelled_notification_aborts_the_call() {
 async fn dropping_the_call_aborts_the_handler() {
     static FINISHED: AtomicUsize = AtomicUsize::new(0);
     let server = SdkMcpServer::builder("drop")
-        .tool(DynamicTool::new("wait", json!({"type": "object"}), |_| async {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            FINISHED.fetch_add(1, Ordering::SeqCst);
-        }))
+        .tool(DynamicTool::new(
+            "wait",
+            json!({"type": "object"}),
+            |_| async {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                FINISHED.fetch_add(1, Ordering::SeqCst);
+            },
+        ))
         .build()
         .unwrap();
     let call = server.handle_json_rpc(request(1, "tools/call", json!({"name": "wait"})));
-    assert!(tokio::time::timeout(Duration::from_millis(20), call).await.is_err());
+    assert!(
+        tokio::time::timeout(Duration::from_millis(20), call)
+            .await
+            .is_err()
+    );
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(FINISHED.load(Ordering::SeqCst), 0);
 }
@@ -306,31 +368,63 @@ async fn dynamic_tool_validates_against_its_runtime_schema() {
         )
         .build()
         .unwrap();
-    assert_eq!(server.call_tool("echo", json!({"text": "hi"})).await.text_content(), "hi");
+    assert_eq!(
+        server
+            .call_tool("echo", json!({"text": "hi"}))
+            .await
+            .text_content(),
+        "hi"
+    );
     let bad = server.call_tool("echo", json!({"text": 3})).await;
     assert!(bad.is_error);
-    assert_eq!(calls.load(Ordering::SeqCst), 1, "the handler never sees invalid arguments");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "the handler never sees invalid arguments"
+    );
 }
 
 #[test]
 fn duplicate_names_are_a_typed_error() {
-    let make = || DynamicTool::new("same", json!({"type": "object"}), |_| async { ToolResult::text("x") });
-    let error = SdkMcpServer::builder("dup").tool(make()).tool(make()).build().unwrap_err();
-    assert!(matches!(error, ServerBuildError::DuplicateTool { ref tool, .. } if tool == "same"), "{error}");
+    let make = || {
+        DynamicTool::new("same", json!({"type": "object"}), |_| async {
+            ToolResult::text("x")
+        })
+    };
+    let error = SdkMcpServer::builder("dup")
+        .tool(make())
+        .tool(make())
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(error, ServerBuildError::DuplicateTool { ref tool, .. } if tool == "same"),
+        "{error}"
+    );
 }
 
 #[test]
 fn non_object_schema_is_a_typed_error() {
     let error = SdkMcpServer::builder("bad")
-        .tool(DynamicTool::new("t", json!({"type": "string"}), |_| async { "" }))
+        .tool(DynamicTool::new(
+            "t",
+            json!({"type": "string"}),
+            |_| async { "" },
+        ))
         .build()
         .unwrap_err();
     assert!(matches!(error, ServerBuildError::Schema { .. }), "{error}");
     let error = SdkMcpServer::builder("bad")
-        .tool(DynamicTool::new("bad name", json!({"type": "object"}), |_| async { "" }))
+        .tool(DynamicTool::new(
+            "bad name",
+            json!({"type": "object"}),
+            |_| async { "" },
+        ))
         .build()
         .unwrap_err();
-    assert!(matches!(error, ServerBuildError::InvalidToolName { .. }), "{error}");
+    assert!(
+        matches!(error, ServerBuildError::InvalidToolName { .. }),
+        "{error}"
+    );
 }
 
 #[test]
@@ -338,7 +432,14 @@ fn options_take_the_server_under_its_name() {
     let server = calc();
     assert_eq!(
         server.qualified_tool_names(),
-        ["mcp__calc__add", "mcp__calc__divide", "mcp__calc__boom", "mcp__calc__slow", "mcp__calc__stats", "mcp__calc__pictures"]
+        [
+            "mcp__calc__add",
+            "mcp__calc__divide",
+            "mcp__calc__boom",
+            "mcp__calc__slow",
+            "mcp__calc__stats",
+            "mcp__calc__pictures"
+        ]
     );
     let options = AgentOptions::builder().mcp_server(server).build().unwrap();
     let debug = format!("{options:?}");

@@ -37,7 +37,9 @@ mod server;
 mod tool;
 mod validate;
 
-pub use result::{Content, EmbeddedResource, IntoToolResult, Json, ResourceBody, ToolError, ToolResult};
+pub use result::{
+    Content, EmbeddedResource, IntoToolResult, Json, ResourceBody, ToolError, ToolResult,
+};
 #[allow(unused_imports)] // used by the protocol core
 pub(crate) use server::server_not_found;
 pub use server::{

@@ -493,7 +493,9 @@ impl<T: Serialize + JsonSchema> IntoToolResult for Json<T> {
                     is_error: false,
                 }
             }
-            Err(error) => ToolResult::error(format!("could not serialize the tool result: {error}")),
+            Err(error) => {
+                ToolResult::error(format!("could not serialize the tool result: {error}"))
+            }
         }
     }
 

@@ -92,7 +92,12 @@ impl std::fmt::Debug for SdkMcpServer {
             .field("version", &self.inner.version)
             .field(
                 "tools",
-                &self.inner.definitions.iter().map(|d| &d.name).collect::<Vec<_>>(),
+                &self
+                    .inner
+                    .definitions
+                    .iter()
+                    .map(|d| &d.name)
+                    .collect::<Vec<_>>(),
             )
             .finish_non_exhaustive()
     }
@@ -210,10 +215,12 @@ impl SdkMcpServerBuilder {
         let mut tools = HashMap::with_capacity(self.tools.len());
         let mut definitions = Vec::with_capacity(self.tools.len());
         for tool in self.tools {
-            let definition = tool.definition().map_err(|source| ServerBuildError::Schema {
-                tool: schema_error_subject(&source),
-                source,
-            })?;
+            let definition = tool
+                .definition()
+                .map_err(|source| ServerBuildError::Schema {
+                    tool: schema_error_subject(&source),
+                    source,
+                })?;
             if !is_valid_tool_name(&definition.name) {
                 return Err(ServerBuildError::InvalidToolName {
                     name: definition.name,
@@ -234,7 +241,8 @@ impl SdkMcpServerBuilder {
             tools.insert(definition.name.clone(), ToolEntry { tool, validator });
             definitions.push(definition);
         }
-        let tools_list = json!({ "tools": definitions.iter().map(ToolDefinition::to_json).collect::<Vec<_>>() });
+        let tools_list =
+            json!({ "tools": definitions.iter().map(ToolDefinition::to_json).collect::<Vec<_>>() });
         Ok(SdkMcpServer {
             inner: Arc::new(ServerInner {
                 name: self.name,
@@ -400,12 +408,19 @@ impl SdkMcpServer {
         };
         let arguments = params.remove("arguments").unwrap_or(Value::Null);
         let Some(name) = params.get("name").and_then(Value::as_str) else {
-            return error_response(id, INVALID_PARAMS, "Invalid params: missing tool `name`", None);
+            return error_response(
+                id,
+                INVALID_PARAMS,
+                "Invalid params: missing tool `name`",
+                None,
+            );
         };
         let key = RequestKey::of(&id);
         match self.run_tool(name, arguments, Some(key)).await {
             CallOutcome::Done(result) => success(id, result.into_json()),
-            CallOutcome::Cancelled => error_response(id, REQUEST_CANCELLED, "Request cancelled", None),
+            CallOutcome::Cancelled => {
+                error_response(id, REQUEST_CANCELLED, "Request cancelled", None)
+            }
             CallOutcome::DuplicateId => {
                 error_response(id, INVALID_REQUEST, "Request id is already in use", None)
             }
@@ -547,7 +562,10 @@ mod tests {
 
     #[test]
     fn unknown_server_answer() {
-        let answer = server_not_found(&json!({"jsonrpc":"2.0","id":3,"method":"tools/list"}), "missing");
+        let answer = server_not_found(
+            &json!({"jsonrpc":"2.0","id":3,"method":"tools/list"}),
+            "missing",
+        );
         assert_eq!(
             answer,
             json!({"jsonrpc":"2.0","id":3,"error":{"code":-32601,"message":"Server 'missing' not found"}})

@@ -26,7 +26,11 @@ impl ArgumentValidator {
             return Ok(());
         }
         let mut problems = Vec::new();
-        for error in self.validator.iter_errors(arguments).take(MAX_REPORTED_ERRORS) {
+        for error in self
+            .validator
+            .iter_errors(arguments)
+            .take(MAX_REPORTED_ERRORS)
+        {
             let path = error.instance_path().as_str();
             if path.is_empty() {
                 problems.push(error.to_string());
@@ -69,7 +73,10 @@ mod tests {
         let msg = v.check(&json!({"a":1})).unwrap_err();
         assert_eq!(msg, "Input validation error: \"b\" is a required property");
         let msg = v.check(&json!({"a":"two","b":2})).unwrap_err();
-        assert_eq!(msg, "Input validation error: \"a\": \"two\" is not of type \"number\"");
+        assert_eq!(
+            msg,
+            "Input validation error: \"a\": \"two\" is not of type \"number\""
+        );
     }
 
     #[test]
