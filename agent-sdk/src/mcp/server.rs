@@ -49,7 +49,12 @@ const REQUEST_CANCELLED: i64 = -32800;
 #[derive(Clone)]
 pub struct SdkMcpServer {
     inner: Arc<ServerInner>,
+    /// Calls in flight by JSON-RPC id. Shared by clones; [`SdkMcpServer::for_session`]
+    /// gives a session its own, since ids are only unique within one session.
+    in_flight: Arc<InFlightTable>,
 }
+
+type InFlightTable = Mutex<HashMap<RequestKey, AbortHandle>>;
 
 struct ServerInner {
     name: String,
@@ -60,7 +65,6 @@ struct ServerInner {
     definitions: Vec<ToolDefinition>,
     /// The `tools/list` result, built once.
     tools_list: Value,
-    in_flight: Mutex<HashMap<RequestKey, AbortHandle>>,
 }
 
 struct ToolEntry {
@@ -251,8 +255,8 @@ impl SdkMcpServerBuilder {
                 tools,
                 definitions,
                 tools_list,
-                in_flight: Mutex::new(HashMap::new()),
             }),
+            in_flight: Arc::default(),
         })
     }
 }
@@ -269,7 +273,6 @@ fn schema_error_subject(error: &SchemaError) -> String {
 enum CallOutcome {
     Done(ToolResult),
     Cancelled,
-    DuplicateId,
 }
 
 impl SdkMcpServer {
@@ -280,6 +283,16 @@ impl SdkMcpServer {
             version: "1.0.0".to_owned(),
             instructions: None,
             tools: Vec::new(),
+        }
+    }
+
+    /// The same tools with an in-flight table of its own, for one CLI session
+    /// (JSON-RPC ids, and so `notifications/cancelled`, are per session).
+    #[allow(dead_code)] // called by the protocol core
+    pub(crate) fn for_session(&self) -> SdkMcpServer {
+        SdkMcpServer {
+            inner: Arc::clone(&self.inner),
+            in_flight: Arc::default(),
         }
     }
 
@@ -321,9 +334,7 @@ impl SdkMcpServer {
     pub async fn call_tool(&self, name: &str, arguments: Value) -> ToolResult {
         match self.run_tool(name, arguments, None).await {
             CallOutcome::Done(result) => result,
-            CallOutcome::Cancelled | CallOutcome::DuplicateId => {
-                ToolResult::error(format!("Tool '{name}' was cancelled"))
-            }
+            CallOutcome::Cancelled => ToolResult::error(format!("Tool '{name}' was cancelled")),
         }
     }
 
@@ -375,7 +386,6 @@ impl SdkMcpServer {
         };
         let key = RequestKey::of(request_id);
         let in_flight = self
-            .inner
             .in_flight
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
@@ -421,9 +431,6 @@ impl SdkMcpServer {
             CallOutcome::Cancelled => {
                 error_response(id, REQUEST_CANCELLED, "Request cancelled", None)
             }
-            CallOutcome::DuplicateId => {
-                error_response(id, INVALID_REQUEST, "Request id is already in use", None)
-            }
         }
     }
 
@@ -443,26 +450,23 @@ impl SdkMcpServer {
             return CallOutcome::Done(ToolResult::error(message));
         }
         let task = tokio::spawn(entry.tool.call(arguments));
-        let _guard = match key {
-            Some(key) => {
-                let mut in_flight = self
-                    .inner
-                    .in_flight
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner);
-                if in_flight.contains_key(&key) {
-                    task.abort();
-                    return CallOutcome::DuplicateId;
-                }
-                in_flight.insert(key.clone(), task.abort_handle());
-                Some(InFlightGuard {
-                    table: &self.inner.in_flight,
-                    key,
-                    handle: task.abort_handle(),
-                })
+        // A reused in-flight id (another session sharing this server without
+        // `for_session`) still runs; only the first call with the id is cancellable.
+        let _guard = key.and_then(|key| {
+            let mut in_flight = self
+                .in_flight
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if in_flight.contains_key(&key) {
+                return None;
             }
-            None => None,
-        };
+            in_flight.insert(key.clone(), task.abort_handle());
+            Some(InFlightGuard {
+                table: &self.in_flight,
+                key,
+                handle: task.abort_handle(),
+            })
+        });
         match task.await {
             Ok(result) => CallOutcome::Done(result),
             Err(error) if error.is_cancelled() => CallOutcome::Cancelled,
@@ -484,7 +488,7 @@ impl SdkMcpServer {
 /// Removes a call from the in-flight table, and aborts its task when the caller
 /// stops waiting (e.g. the control request was cancelled).
 struct InFlightGuard<'a> {
-    table: &'a Mutex<HashMap<RequestKey, AbortHandle>>,
+    table: &'a InFlightTable,
     key: RequestKey,
     handle: AbortHandle,
 }
@@ -570,5 +574,28 @@ mod tests {
             answer,
             json!({"jsonrpc":"2.0","id":3,"error":{"code":-32601,"message":"Server 'missing' not found"}})
         );
+    }
+
+    #[tokio::test]
+    async fn cancellation_stays_within_its_session() {
+        let tool = super::super::DynamicTool::new("wait", json!({"type": "object"}), |_| async {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            "done"
+        });
+        let shared = SdkMcpServer::builder("s").tool(tool).build().unwrap();
+        let (a, b) = (shared.for_session(), shared.for_session());
+        let call = json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"wait"}});
+        let cancel =
+            json!({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}});
+        let (answer_a, answer_b, _) = tokio::join!(
+            a.handle_message(call.clone()),
+            b.handle_message(call.clone()),
+            async {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                a.handle_message(cancel).await
+            }
+        );
+        assert_eq!(answer_a["error"]["code"], -32800);
+        assert_eq!(answer_b["result"]["content"][0]["text"], "done");
     }
 }
