@@ -214,7 +214,7 @@ pub(crate) fn expand(args: ToolArgs, mut function: ItemFn) -> syn::Result<TokenS
         <#output_ty as #krate::mcp::IntoToolResult>::into_tool_result(__output)
     );
     let output_schema = quote_spanned!(output_span=>
-        <#output_ty as #krate::mcp::IntoToolResult>::output_schema()
+        #private::output_schema::<#output_ty>(#tool_name)?
     );
     let companion_doc = format!(
         "The MCP tool `{tool_name}` made by `#[tool]` from [`{fn_ident}()`]({fn_ident}()): \
@@ -237,12 +237,14 @@ pub(crate) fn expand(args: ToolArgs, mut function: ItemFn) -> syn::Result<TokenS
         }
 
         const _: () = {
-            #args_items
-
+            // First, so a parameter type without `Deserialize`/`JsonSchema` is reported
+            // with our message before the derive's own errors.
             #[allow(dead_code)]
             fn __check_parameters() {
                 #(#param_checks)*
             }
+
+            #args_items
 
             impl #krate::mcp::Tool for #fn_ident {
                 fn definition(&self) -> ::core::result::Result<#krate::mcp::ToolDefinition, #krate::schema::SchemaError> {
@@ -252,7 +254,7 @@ pub(crate) fn expand(args: ToolArgs, mut function: ItemFn) -> syn::Result<TokenS
                         .with_annotations(#krate::mcp::ToolAnnotations::new() #(#annotations)*)
                         #max_chars;
                     if let ::core::option::Option::Some(output_schema) = #output_schema {
-                        definition = definition.with_output_schema(output_schema?);
+                        definition = definition.with_output_schema(output_schema);
                     }
                     ::core::result::Result::Ok(definition)
                 }

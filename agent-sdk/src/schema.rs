@@ -65,7 +65,7 @@ pub enum SchemaError {
 /// assert!(schema.get("$schema").is_none());
 /// ```
 pub fn shaped_schema_for<T: JsonSchema + ?Sized>() -> Result<Value, SchemaError> {
-    let type_name = T::schema_name();
+    let type_name = std::any::type_name::<T>();
     shape_object_schema(raw_schema_for::<T>(), &type_name)
 }
 
@@ -78,7 +78,7 @@ pub fn shaped_schema_for<T: JsonSchema + ?Sized>() -> Result<Value, SchemaError>
 /// assert_eq!(schema["items"]["maximum"], 255);
 /// ```
 pub fn shaped_value_schema_for<T: JsonSchema + ?Sized>() -> Result<Value, SchemaError> {
-    let type_name = T::schema_name();
+    let type_name = std::any::type_name::<T>();
     shape_schema(raw_schema_for::<T>(), &type_name)
 }
 

@@ -51,6 +51,25 @@ enum NotAStruct {
 async fn enum_args(#[args] _value: NotAStruct) {}
 
 #[tool]
+async fn list_output() -> Json<Vec<u8>> {
+    Json(vec![1])
+}
+
+#[derive(serde::Serialize, schemars::JsonSchema)]
+struct Maybe {
+    present: u8,
+    absent: Option<String>,
+}
+
+#[tool]
+async fn maybe() -> Json<Maybe> {
+    Json(Maybe {
+        present: 1,
+        absent: None,
+    })
+}
+
+#[tool]
 async fn r#mut(mut value: i32) -> i32 {
     value += 1;
     value
@@ -186,4 +205,31 @@ fn explicit_list_keeps_order_and_paths() {
             "mcp__mixed__get_weather"
         ]
     );
+}
+
+#[test]
+fn non_object_output_is_a_typed_error_naming_the_tool() {
+    let error = create_sdk_mcp_server!("bad_output", tools = [list_output]).unwrap_err();
+    assert!(
+        matches!(error, ServerBuildError::Schema { ref tool, .. } if tool == "list_output"),
+        "{error}"
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("output type `alloc::vec::Vec<u8>`"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn none_fields_are_absent_from_structured_content() {
+    let server = create_sdk_mcp_server!("maybe", tools = [maybe]).unwrap();
+    assert_eq!(
+        server.tools()[0].output_schema.as_ref().unwrap()["required"],
+        json!(["present"])
+    );
+    let result = server.call_tool("maybe", json!({})).await;
+    assert_eq!(result.structured_content, Some(json!({"present": 1})));
+    assert_eq!(result.text_content(), r#"{"present":1}"#);
 }

@@ -4,7 +4,7 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::result::ToolResult;
+use super::result::{IntoToolResult, ToolResult};
 use crate::schema::SchemaError;
 
 /// Every `#[tool]` parameter type must be deserializable and have a schema.
@@ -59,4 +59,17 @@ pub fn input_schema<T: JsonSchema>(tool_name: &str) -> Result<Value, SchemaError
 pub fn deserialize_arguments<T: DeserializeOwned>(arguments: Value) -> Result<T, ToolResult> {
     serde_json::from_value(arguments)
         .map_err(|error| ToolResult::error(format!("Input validation error: {error}")))
+}
+
+/// The output schema of a tool's return type, if it has one; errors name the tool.
+pub fn output_schema<R: IntoToolResult>(tool_name: &str) -> Result<Option<Value>, SchemaError> {
+    match R::output_schema() {
+        None => Ok(None),
+        Some(Ok(schema)) => Ok(Some(schema)),
+        Some(Err(SchemaError::NotAnObject { type_name, found })) => Err(SchemaError::NotAnObject {
+            type_name: tool_name.to_owned(),
+            found: format!("{found} in its output type `{type_name}`"),
+        }),
+        Some(Err(other)) => Err(other),
+    }
 }

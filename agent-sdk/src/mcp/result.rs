@@ -374,6 +374,18 @@ impl<E: std::error::Error> From<E> for ToolError {
     }
 }
 
+/// Removes object members whose value is `null`, at every depth.
+fn drop_null_fields(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(drop_null_fields);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_null_fields),
+        _ => {}
+    }
+}
+
 /// A structured tool result: `structuredContent` plus a JSON text copy, and an
 /// `outputSchema` derived from `T` in `tools/list`.
 ///
@@ -485,7 +497,10 @@ display_as_text!(
 impl<T: Serialize + JsonSchema> IntoToolResult for Json<T> {
     fn into_tool_result(self) -> ToolResult {
         match serde_json::to_value(&self.0) {
-            Ok(value) => {
+            Ok(mut value) => {
+                // The output schema says "absent" for `None`, never `null`: drop null fields
+                // so `structuredContent` matches it.
+                drop_null_fields(&mut value);
                 let text = value.to_string();
                 ToolResult {
                     content: vec![Content::text(text)],
