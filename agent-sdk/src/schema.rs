@@ -66,7 +66,7 @@ pub enum SchemaError {
 /// ```
 pub fn shaped_schema_for<T: JsonSchema + ?Sized>() -> Result<Value, SchemaError> {
     let type_name = std::any::type_name::<T>();
-    shape_object_schema(raw_schema_for::<T>(), &type_name)
+    shape_object_schema(raw_schema_for::<T>(), type_name)
 }
 
 /// The shaped schema of `T` without the object-root requirement (for nested or
@@ -79,7 +79,7 @@ pub fn shaped_schema_for<T: JsonSchema + ?Sized>() -> Result<Value, SchemaError>
 /// ```
 pub fn shaped_value_schema_for<T: JsonSchema + ?Sized>() -> Result<Value, SchemaError> {
     let type_name = std::any::type_name::<T>();
-    shape_schema(raw_schema_for::<T>(), &type_name)
+    shape_schema(raw_schema_for::<T>(), type_name)
 }
 
 /// Shapes an already generated schema and checks that its root is an object.
