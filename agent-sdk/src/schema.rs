@@ -19,6 +19,12 @@ use schemars::JsonSchema;
 use serde_json::{Map, Value};
 
 /// Why a Rust type has no schema we can hand to Claude.
+///
+/// ```
+/// use agent_sdk::schema::{SchemaError, shaped_schema_for};
+/// let error = shaped_schema_for::<Vec<String>>().unwrap_err();
+/// assert!(matches!(error, SchemaError::NotAnObject { .. }));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SchemaError {

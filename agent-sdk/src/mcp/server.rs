@@ -108,6 +108,14 @@ impl std::fmt::Debug for SdkMcpServer {
 }
 
 /// Why a server could not be built.
+///
+/// ```
+/// use agent_sdk::mcp::{DynamicTool, SdkMcpServer, ServerBuildError};
+/// let tool = || DynamicTool::new("same", serde_json::json!({"type": "object"}), |_| async { "" });
+/// let error = SdkMcpServer::builder("calc").tool(tool()).tool(tool()).build().unwrap_err();
+/// assert!(matches!(error, ServerBuildError::DuplicateTool { .. }));
+/// assert_eq!(error.to_string(), "server 'calc' has two tools named 'same'");
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ServerBuildError {
