@@ -93,8 +93,11 @@ impl std::fmt::Debug for Query {
     }
 }
 
+/// What a query needs before it has started.
+type Pending = (Prompt, AgentOptions, Option<Box<dyn Transport>>);
+
 enum State {
-    Start(Prompt, AgentOptions, Option<Box<dyn Transport>>),
+    Start(Box<Pending>),
     Running(Session),
     Done,
 }
@@ -106,10 +109,11 @@ impl Query {
         transport: Option<Box<dyn Transport>>,
     ) -> Query {
         let stream = futures_util::stream::unfold(
-            State::Start(prompt, options, transport),
+            State::Start(Box::new((prompt, options, transport))),
             |state| async move {
                 match state {
-                    State::Start(prompt, options, transport) => {
+                    State::Start(start) => {
+                        let (prompt, options, transport) = *start;
                         match begin(prompt, &options, transport).await {
                             Ok(session) => next(session).await,
                             Err(err) => Some((Err(err), State::Done)),

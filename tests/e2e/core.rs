@@ -6,7 +6,6 @@ use agent_sdk::options::PermissionMode;
 use agent_sdk::testing::{Script, Turn};
 use agent_sdk::{Client, Error, Message, query};
 use agent_sdk_e2e::{World, assistant_text, collect, last_result};
-use futures_util::StreamExt;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_shot_text_query() {

@@ -86,11 +86,7 @@ async fn handle(shared: &Shared, subtype: &str, mut request: Value) -> Result<Va
                 .ok_or("mcp_message request without `message`")?;
             let response = match shared.handlers.servers.get(&server_name) {
                 Some(server) => server.handle_message(message).await,
-                None => json!({
-                    "jsonrpc": "2.0",
-                    "id": message.get("id").cloned().unwrap_or(Value::Null),
-                    "error": {"code": -32601, "message": format!("Server '{server_name}' not found")},
-                }),
+                None => crate::mcp::server_not_found(&message, &server_name),
             };
             Ok(json!({ "mcp_response": response }))
         }

@@ -464,11 +464,11 @@ async fn write_loop(
                     broken = true;
                     continue;
                 }
-                if queue.is_empty() {
-                    if let Err(err) = stdin.flush().await {
-                        tracing::debug!(%err, "flushing the CLI's stdin failed");
-                        broken = true;
-                    }
+                if queue.is_empty()
+                    && let Err(err) = stdin.flush().await
+                {
+                    tracing::debug!(%err, "flushing the CLI's stdin failed");
+                    broken = true;
                 }
             }
             WriterCommand::Line(_) => {}

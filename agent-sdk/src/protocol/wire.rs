@@ -88,14 +88,13 @@ pub(super) fn to_line(frame: &impl Serialize) -> Vec<u8> {
 /// before falling back to a full (borrowing) parse.
 pub(super) fn frame_type(line: &[u8]) -> Option<std::borrow::Cow<'_, str>> {
     const PREFIX: &[u8] = b"{\"type\":\"";
-    if let Some(rest) = line.strip_prefix(PREFIX) {
-        if let Some(end) = rest.iter().position(|&b| b == b'"' || b == b'\\') {
-            if rest[end] == b'"' {
-                return std::str::from_utf8(&rest[..end])
-                    .ok()
-                    .map(std::borrow::Cow::Borrowed);
-            }
-        }
+    if let Some(rest) = line.strip_prefix(PREFIX)
+        && let Some(end) = rest.iter().position(|&b| b == b'"' || b == b'\\')
+        && rest[end] == b'"'
+    {
+        return std::str::from_utf8(&rest[..end])
+            .ok()
+            .map(std::borrow::Cow::Borrowed);
     }
     #[derive(Deserialize)]
     struct Peek<'a> {

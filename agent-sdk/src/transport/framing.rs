@@ -123,7 +123,7 @@ mod tests {
 
     #[test]
     fn too_long_line_is_reported_once_and_the_next_line_survives() {
-        let long = vec![b'x'; 50];
+        let long = [b'x'; 50];
         let out = frame_all(&[&long[..20], &long[20..], b"yyy\n{\"ok\":1}\n"], 16);
         assert_eq!(out, vec![Err(()), Ok("{\"ok\":1}".into())]);
     }

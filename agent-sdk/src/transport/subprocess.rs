@@ -53,10 +53,10 @@ impl SubprocessTransport {
 
     fn spawn(self) -> Result<Connection> {
         let spec = self.spec;
-        if let Some(dir) = &spec.cwd {
-            if !dir.is_dir() {
-                return Err(Error::WorkingDirectoryNotFound(dir.clone()));
-            }
+        if let Some(dir) = &spec.cwd
+            && !dir.is_dir()
+        {
+            return Err(Error::WorkingDirectoryNotFound(dir.clone()));
         }
         let mut command = Command::new(&spec.program);
         command
