@@ -4,7 +4,9 @@ use futures_core::Stream;
 use serde_json::{Map, Value, json};
 
 use crate::error::Result;
-use crate::message::Message;
+use futures_util::StreamExt;
+
+use crate::message::{Message, UserInput};
 use crate::options::{AgentOptions, PermissionMode};
 use crate::protocol::{InputMode, Session};
 use crate::transport::{SubprocessTransport, Transport};
@@ -67,7 +69,7 @@ impl Client {
         prompt: impl Into<String>,
     ) -> Result<Client> {
         let client = Self::connect(options).await?;
-        client.query(prompt).await?;
+        client.query(prompt.into()).await?;
         Ok(client)
     }
 
@@ -81,23 +83,42 @@ impl Client {
     }
 
     /// Sends a user prompt; read the answer with [`receive_response`](Client::receive_response).
-    pub async fn query(&self, prompt: impl Into<String>) -> Result<()> {
-        self.query_in_session(prompt, DEFAULT_SESSION).await
+    ///
+    /// Takes text or a [`UserInput`] (content blocks such as images, a uuid, a priority...).
+    pub async fn query(&self, prompt: impl Into<UserInput>) -> Result<()> {
+        let _span = tracing::info_span!("turn").entered();
+        self.send(prompt.into())
     }
 
     /// Sends a user prompt tagged with a session id of your choice.
-    pub async fn query_in_session(
-        &self,
-        prompt: impl Into<String>,
-        session_id: &str,
-    ) -> Result<()> {
-        let _span = tracing::info_span!("turn", session_id).entered();
-        self.session
-            .send_frame(&user_frame(Value::String(prompt.into()), session_id))
+    pub async fn query_in_session(&self, prompt: impl Into<UserInput>, session_id: &str) -> Result<()> {
+        self.send(prompt.into().with_session_id(session_id))
     }
 
-    /// Sends raw `user` frames (for example with image blocks), as the CLI expects them.
-    /// A frame without `session_id` gets the client's default.
+    /// Sends every user message of a stream, as it yields them.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &agent_sdk::Client) -> agent_sdk::Result<()> {
+    /// use agent_sdk::message::UserInput;
+    /// let inputs = futures_util::stream::iter([UserInput::text("first"), UserInput::text("second")]);
+    /// client.query_stream(inputs).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn query_stream(&self, inputs: impl Stream<Item = UserInput>) -> Result<()> {
+        let mut inputs = std::pin::pin!(inputs);
+        while let Some(input) = inputs.next().await {
+            self.send(input)?;
+        }
+        Ok(())
+    }
+
+    fn send(&self, input: UserInput) -> Result<()> {
+        self.session.send_frame(&input.to_frame(DEFAULT_SESSION))
+    }
+
+    /// Sends raw `user` frames, as the CLI expects them. A frame without
+    /// `session_id` gets the client's default.
     ///
     /// ```no_run
     /// # async fn run(client: &agent_sdk::Client) -> agent_sdk::Result<()> {
@@ -113,9 +134,7 @@ impl Client {
     pub async fn send_frames(&self, frames: impl IntoIterator<Item = Value>) -> Result<()> {
         for mut frame in frames {
             if let Some(object) = frame.as_object_mut() {
-                object
-                    .entry("session_id")
-                    .or_insert_with(|| Value::String(DEFAULT_SESSION.into()));
+                object.entry("session_id").or_insert_with(|| Value::String(DEFAULT_SESSION.into()));
             }
             self.session.send_frame(&frame)?;
         }
@@ -269,15 +288,6 @@ impl Client {
         self.session.shutdown().await;
         Ok(())
     }
-}
-
-pub(crate) fn user_frame(content: Value, session_id: &str) -> Value {
-    json!({
-        "type": "user",
-        "message": { "role": "user", "content": content },
-        "parent_tool_use_id": null,
-        "session_id": session_id,
-    })
 }
 
 fn object(value: Value) -> Map<String, Value> {

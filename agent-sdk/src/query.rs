@@ -7,9 +7,8 @@ use futures_core::Stream;
 use futures_util::StreamExt;
 use serde_json::Value;
 
-use crate::client::user_frame;
 use crate::error::Result;
-use crate::message::Message;
+use crate::message::{Message, UserInput};
 use crate::options::AgentOptions;
 use crate::protocol::{InputMode, Session};
 use crate::transport::{SubprocessTransport, Transport};
@@ -143,7 +142,8 @@ async fn begin(
     let bidirectional = options.has_bidirectional_needs();
     match prompt {
         Prompt::Text(text) => {
-            session.send_frame(&user_frame(Value::String(text), ""))?;
+            // query() tags its prompt with an empty session id, like the official SDKs.
+            session.send_frame(&UserInput::text(text).to_frame(""))?;
             session.end_input_when_done(bidirectional);
         }
         Prompt::Frames(mut frames) => {
