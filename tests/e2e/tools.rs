@@ -417,6 +417,13 @@ async fn client_sees_the_server_connected_with_its_tools() {
         .collect();
     tools.sort();
     assert_eq!(tools, ["add", "divide", "explode"], "{ours}");
+    // The CLI reports our `readOnlyHint` as `readOnly` here.
+    let add = ours["tools"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["name"] == "add"))
+        .unwrap();
+    assert_eq!(add["annotations"]["readOnly"], true, "{ours}");
+    assert_eq!(ours["transport"], "sdk", "{ours}");
 
     client.query("What is 20 + 22?").await.unwrap();
     let messages = collect(client.receive_response()).await;
