@@ -1,1 +1,117 @@
-//! Procedural macros of `agent-sdk` (skeleton).
+//! Procedural macros of `agent-sdk`: [`macro@tool`] and [`create_sdk_mcp_server!`].
+//!
+//! Use them through `agent_sdk` (`use agent_sdk::prelude::*;`): the generated code
+//! refers to `::agent_sdk::__private` re-exports, so no direct dependency on serde,
+//! schemars or inventory is needed.
+
+mod attr;
+mod server;
+mod tool;
+
+use proc_macro::TokenStream;
+
+/// Turns an async function into an MCP tool.
+///
+/// The function stays an ordinary function; next to it the macro adds a companion
+/// type of the same name (a braced unit struct, in the type namespace) that
+/// implements `agent_sdk::mcp::Tool`. List the function in
+/// `create_sdk_mcp_server!(..., tools = [add])`, or pass `add {}` to
+/// `SdkMcpServerBuilder::tool`.
+///
+/// Arguments: either plain typed parameters (the macro derives the argument struct;
+/// parameter doc comments become property descriptions, and `#[serde(...)]` /
+/// `#[schemars(...)]` on a parameter are kept), or one parameter marked `#[args]`
+/// whose type derives `Deserialize` + `JsonSchema`. Parameter types must be owned.
+///
+/// Return: anything `IntoToolResult` (strings, numbers, `Json<T>`, `Vec<Content>`,
+/// `ToolResult`, `Result<T, E: Display>`).
+///
+/// | argument | meaning | example |
+/// |---|---|---|
+/// | `name = "..."` | tool name (default: the function name); 1-64 of `[A-Za-z0-9_-]` | `#[tool(name = "get_weather")]` |
+/// | `description = "..."` | description (default: the doc comment) | `#[tool(description = "Add two numbers")]` |
+/// | `title = "..."` | human-readable title (`title`, `annotations.title`) | `#[tool(title = "Add")]` |
+/// | `read_only` / `read_only = bool` | `annotations.readOnlyHint`; the CLI may run such tools concurrently | `#[tool(read_only)]` |
+/// | `destructive` / `destructive = bool` | `annotations.destructiveHint` | `#[tool(destructive = false)]` |
+/// | `idempotent` / `idempotent = bool` | `annotations.idempotentHint` | `#[tool(idempotent)]` |
+/// | `open_world` / `open_world = bool` | `annotations.openWorldHint` | `#[tool(open_world)]` |
+/// | `max_result_size_chars = N` | `_meta["anthropic/maxResultSizeChars"]` | `#[tool(max_result_size_chars = 5000)]` |
+/// | `server = "..."` | register for `create_sdk_mcp_server!("...")` without a tool list | `#[tool(server = "calc")]` |
+///
+/// ```
+/// use agent_sdk::prelude::*;
+///
+/// /// Divide `a` by `b`.
+/// #[tool(read_only, title = "Divide")]
+/// async fn divide(
+///     /// The dividend.
+///     a: f64,
+///     /// The divisor; must not be zero.
+///     b: f64,
+/// ) -> Result<f64, ToolError> {
+///     if b == 0.0 {
+///         return Err(ToolError::new("division by zero"));
+///     }
+///     Ok(a / b)
+/// }
+///
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// struct Query {
+///     /// Words to look for.
+///     text: String,
+///     limit: Option<u32>,
+/// }
+///
+/// #[tool(name = "search", server = "docs")]
+/// async fn search_docs(#[args] query: Query) -> String {
+///     format!("{} (limit {:?})", query.text, query.limit)
+/// }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// assert_eq!(divide(1.0, 4.0).await.unwrap(), 0.25);
+/// let docs = create_sdk_mcp_server!("docs").unwrap();
+/// assert_eq!(docs.qualified_tool_names(), ["mcp__docs__search"]);
+/// # }
+/// ```
+#[proc_macro_attribute]
+pub fn tool(args: TokenStream, item: TokenStream) -> TokenStream {
+    let args = syn::parse_macro_input!(args as attr::ToolArgs);
+    let function = syn::parse_macro_input!(item as syn::ItemFn);
+    into_tokens(tool::expand(args, function))
+}
+
+/// Builds an in-process MCP server: `Result<SdkMcpServer, ServerBuildError>`.
+///
+/// | argument | meaning | example |
+/// |---|---|---|
+/// | first, a string literal | server name (the key in `--mcp-config`, the middle of `mcp__calc__add`) | `"calc"` |
+/// | `version = "..."` | `serverInfo.version` (default `1.0.0`); a literal or `env!(...)` | `version = "1.0.0"` |
+/// | `instructions = "..."` | instructions sent in the `initialize` answer | `instructions = "Use add for sums."` |
+/// | `tools = [f, g]` | the `#[tool]` functions, each once (a repeat is a compile error) | `tools = [add, math::divide]` |
+///
+/// Without `tools`, the server holds every `#[tool(server = "<name>")]` of the program,
+/// across modules and crates; a name clash among those is a `ServerBuildError` when built.
+///
+/// ```
+/// use agent_sdk::prelude::*;
+///
+/// /// Add two numbers.
+/// #[tool]
+/// async fn add(a: f64, b: f64) -> f64 { a + b }
+///
+/// # fn main() -> agent_sdk::Result<()> {
+/// let calc = create_sdk_mcp_server!("calc", version = "1.0.0", tools = [add])?;
+/// let options = AgentOptions::builder()
+///     .mcp_server(calc)
+///     .build()?;
+/// # let _ = options; Ok(()) }
+/// ```
+#[proc_macro]
+pub fn create_sdk_mcp_server(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as server::ServerInput);
+    server::expand(input).into()
+}
+
+/// `syn::Result` to tokens, an error becoming `compile_error!` at its span.
+fn into_tokens(result: syn::Result<proc_macro2::TokenStream>) -> TokenStream {
+    result.unwrap_or_else(syn::Error::into_compile_error).into()
+}

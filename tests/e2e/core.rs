@@ -13,7 +13,10 @@ async fn one_shot_text_query() {
     let world = World::start(Script::new().then(Turn::text("Hello from the fake model."))).await;
     let messages = collect(query("Say hello", world.options().build().unwrap())).await;
     assert!(messages.iter().all(Result::is_ok), "{messages:#?}");
-    assert!(matches!(&messages[0], Ok(Message::System(s)) if s.subtype() == "init"), "first is system/init: {messages:#?}");
+    assert!(
+        matches!(&messages[0], Ok(Message::System(s)) if s.subtype() == "init"),
+        "first is system/init: {messages:#?}"
+    );
     assert_eq!(assistant_text(&messages), "Hello from the fake model.");
     let result = last_result(&messages);
     assert_eq!(result.subtype, "success");
@@ -25,12 +28,25 @@ async fn one_shot_text_query() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn multi_turn_client_carries_history() {
-    let world = World::start(Script::new().then(Turn::text("The capital is Paris.")).then(Turn::text("About 2.1 million people.")))
-        .await;
-    let client = Client::connect(world.options().build().unwrap()).await.unwrap();
-    assert!(client.server_info().get("commands").is_some(), "initialize answer cached: {}", client.server_info());
+    let world = World::start(
+        Script::new()
+            .then(Turn::text("The capital is Paris."))
+            .then(Turn::text("About 2.1 million people.")),
+    )
+    .await;
+    let client = Client::connect(world.options().build().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        client.server_info().get("commands").is_some(),
+        "initialize answer cached: {}",
+        client.server_info()
+    );
 
-    client.query("What is the capital of France?").await.unwrap();
+    client
+        .query("What is the capital of France?")
+        .await
+        .unwrap();
     let first = collect(client.receive_response()).await;
     assert_eq!(assistant_text(&first), "The capital is Paris.");
     let session_id = last_result(&first).session_id.clone();
@@ -38,12 +54,19 @@ async fn multi_turn_client_carries_history() {
     client.query("How many people live there?").await.unwrap();
     let second = collect(client.receive_response()).await;
     assert_eq!(assistant_text(&second), "About 2.1 million people.");
-    assert_eq!(last_result(&second).session_id, session_id, "one session across turns");
+    assert_eq!(
+        last_result(&second).session_id,
+        session_id,
+        "one session across turns"
+    );
 
     // The second model request carries the first exchange.
     let request = world.env.api().last_main_loop_request().unwrap();
     let history = serde_json::to_string(request.messages()).unwrap();
-    assert!(history.contains("What is the capital of France?"), "{history}");
+    assert!(
+        history.contains("What is the capital of France?"),
+        "{history}"
+    );
     assert!(history.contains("The capital is Paris."), "{history}");
     assert!(history.contains("How many people live there?"), "{history}");
     client.disconnect().await.unwrap();
@@ -53,13 +76,25 @@ async fn multi_turn_client_carries_history() {
 async fn interrupt_during_a_slow_turn() {
     let world = World::start(
         Script::new()
-            .then(Turn::text("This answer takes a long time to arrive.").with_delay(Duration::from_secs(30)))
+            .then(
+                Turn::text("This answer takes a long time to arrive.")
+                    .with_delay(Duration::from_secs(30)),
+            )
             .then(Turn::text("Back again.")),
     )
     .await;
-    let client = std::sync::Arc::new(Client::connect(world.options().build().unwrap()).await.unwrap());
+    let client = std::sync::Arc::new(
+        Client::connect(world.options().build().unwrap())
+            .await
+            .unwrap(),
+    );
     client.query("Tell me a long story").await.unwrap();
-    world.env.api().wait_for_main_loop_requests(1, Duration::from_secs(30)).await.unwrap();
+    world
+        .env
+        .api()
+        .wait_for_main_loop_requests(1, Duration::from_secs(30))
+        .await
+        .unwrap();
 
     // Interrupt from another task while this one reads.
     let interrupter = client.clone();
@@ -67,7 +102,10 @@ async fn interrupt_during_a_slow_turn() {
     let started = std::time::Instant::now();
     let messages = collect(client.receive_response()).await;
     interrupt.await.unwrap().unwrap();
-    assert!(started.elapsed() < Duration::from_secs(20), "interrupt did not cut the 30 s turn short");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "interrupt did not cut the 30 s turn short"
+    );
     let result = last_result(&messages);
     assert_eq!(result.subtype, "error_during_execution", "{result:#?}");
 
@@ -80,21 +118,41 @@ async fn interrupt_during_a_slow_turn() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn set_model_and_permission_mode_mid_session() {
-    let world = World::start(Script::new().then(Turn::text("first")).then(Turn::text("second"))).await;
-    let client = Client::connect(world.options().build().unwrap()).await.unwrap();
+    let world = World::start(
+        Script::new()
+            .then(Turn::text("first"))
+            .then(Turn::text("second")),
+    )
+    .await;
+    let client = Client::connect(world.options().build().unwrap())
+        .await
+        .unwrap();
     client.query("one").await.unwrap();
     collect(client.receive_response()).await;
 
     let resolved = client.set_model(Some("haiku")).await.unwrap();
-    assert!(resolved.as_deref().is_some_and(|m| m.contains("haiku")), "resolved model: {resolved:?}");
-    client.set_permission_mode(PermissionMode::AcceptEdits).await.unwrap();
+    assert!(
+        resolved.as_deref().is_some_and(|m| m.contains("haiku")),
+        "resolved model: {resolved:?}"
+    );
+    client
+        .set_permission_mode(PermissionMode::AcceptEdits)
+        .await
+        .unwrap();
 
     client.query("two").await.unwrap();
     let messages = collect(client.receive_response()).await;
     assert_eq!(assistant_text(&messages), "second");
     // The next model request uses the new model.
     let request = world.env.api().last_main_loop_request().unwrap();
-    assert!(request.body["model"].as_str().unwrap_or_default().contains("haiku"), "{}", request.body["model"]);
+    assert!(
+        request.body["model"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("haiku"),
+        "{}",
+        request.body["model"]
+    );
     // The turn's init message reports the new permission mode.
     let init = messages
         .iter()
@@ -108,7 +166,10 @@ async fn set_model_and_permission_mode_mid_session() {
     // A mode the CLI refuses is a typed control error naming the subtype.
     let bad = client.set_model(Some("")).await;
     if let Err(err) = &bad {
-        assert!(matches!(err, Error::ControlRequestFailed { subtype, .. } if subtype == "set_model"), "{err:?}");
+        assert!(
+            matches!(err, Error::ControlRequestFailed { subtype, .. } if subtype == "set_model"),
+            "{err:?}"
+        );
     }
     client.disconnect().await.unwrap();
 }
@@ -116,42 +177,77 @@ async fn set_model_and_permission_mode_mid_session() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resume_and_fork_a_session() {
     let world = World::start(
-        Script::new().then(Turn::text("Noted: the code word is PELICAN.")).then(Turn::text("resumed")).then(Turn::text("forked")),
+        Script::new()
+            .then(Turn::text("Noted: the code word is PELICAN."))
+            .then(Turn::text("resumed"))
+            .then(Turn::text("forked")),
     )
     .await;
-    let first = collect(query("Remember the code word PELICAN.", world.options().build().unwrap())).await;
+    let first = collect(query(
+        "Remember the code word PELICAN.",
+        world.options().build().unwrap(),
+    ))
+    .await;
     let session_id = last_result(&first).session_id.clone();
 
     // Resume in a new process: same session id, history sent to the model.
-    let resumed = collect(query("What was the code word?", world.options().resume(&session_id).build().unwrap())).await;
+    let resumed = collect(query(
+        "What was the code word?",
+        world.options().resume(&session_id).build().unwrap(),
+    ))
+    .await;
     assert_eq!(assistant_text(&resumed), "resumed");
     assert_eq!(last_result(&resumed).session_id, session_id);
-    let history = serde_json::to_string(world.env.api().last_main_loop_request().unwrap().messages()).unwrap();
+    let history =
+        serde_json::to_string(world.env.api().last_main_loop_request().unwrap().messages())
+            .unwrap();
     assert!(history.contains("PELICAN"), "resumed history: {history}");
 
     // Fork: a new session id, history kept.
-    let forked =
-        collect(query("And now?", world.options().resume(&session_id).fork_session(true).build().unwrap())).await;
+    let forked = collect(query(
+        "And now?",
+        world
+            .options()
+            .resume(&session_id)
+            .fork_session(true)
+            .build()
+            .unwrap(),
+    ))
+    .await;
     assert_eq!(assistant_text(&forked), "forked");
     let fork_id = &last_result(&forked).session_id;
     assert_ne!(fork_id, &session_id, "a fork gets a new session id");
-    let history = serde_json::to_string(world.env.api().last_main_loop_request().unwrap().messages()).unwrap();
+    let history =
+        serde_json::to_string(world.env.api().last_main_loop_request().unwrap().messages())
+            .unwrap();
     assert!(history.contains("PELICAN"), "forked history: {history}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn max_turns_reached_is_a_typed_error() {
     let world = World::start(
-        Script::new().then(Turn::tool_use("Bash", serde_json::json!({"command": "echo hi", "description": "say hi"}))).then(Turn::text("done")),
+        Script::new()
+            .then(Turn::tool_use(
+                "Bash",
+                serde_json::json!({"command": "echo hi", "description": "say hi"}),
+            ))
+            .then(Turn::text("done")),
     )
     .await;
-    let options = world.options().max_turns(1).allowed_tools(["Bash"]).build().unwrap();
+    let options = world
+        .options()
+        .max_turns(1)
+        .allowed_tools(["Bash"])
+        .build()
+        .unwrap();
     let messages = collect(query("run echo", options)).await;
     let result = last_result(&messages);
     assert_eq!(result.subtype, "error_max_turns", "{result:#?}");
     assert!(result.is_error);
     match messages.last().unwrap() {
-        Err(Error::Result { subtype, message, .. }) => {
+        Err(Error::Result {
+            subtype, message, ..
+        }) => {
             assert_eq!(subtype, "error_max_turns");
             assert!(message.contains("maximum number of turns"), "{message}");
         }
@@ -161,13 +257,20 @@ async fn max_turns_reached_is_a_typed_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_error_from_the_model_api() {
-    let world = World::start(Script::new().then(Turn::http_error(500, "the fake model is down"))).await;
+    let world =
+        World::start(Script::new().then(Turn::http_error(500, "the fake model is down"))).await;
     let messages = collect(query("hello?", world.options().build().unwrap())).await;
     let result = last_result(&messages);
     assert!(result.is_error, "{result:#?}");
     assert_eq!(result.api_error_status, Some(500));
     assert!(
-        matches!(messages.last().unwrap(), Err(Error::Result { api_error_status: Some(500), .. })),
+        matches!(
+            messages.last().unwrap(),
+            Err(Error::Result {
+                api_error_status: Some(500),
+                ..
+            })
+        ),
         "{:?}",
         messages.last()
     );
@@ -175,13 +278,19 @@ async fn http_error_from_the_model_api() {
 
 #[tokio::test]
 async fn cli_not_found_says_where_it_looked_and_how_to_install() {
-    let options = agent_sdk::AgentOptions::builder().cli_path("/nonexistent/claude").build().unwrap();
+    let options = agent_sdk::AgentOptions::builder()
+        .cli_path("/nonexistent/claude")
+        .build()
+        .unwrap();
     let first = collect(query("hi", options)).await;
     match &first[..] {
         [Err(err @ Error::CliNotFound { searched })] => {
             assert!(searched.iter().any(|p| p.ends_with("claude")));
             let text = err.to_string();
-            assert!(text.contains("/nonexistent/claude") && text.contains("npm install"), "{text}");
+            assert!(
+                text.contains("/nonexistent/claude") && text.contains("npm install"),
+                "{text}"
+            );
         }
         other => panic!("expected CliNotFound, got {other:?}"),
     }
@@ -189,29 +298,58 @@ async fn cli_not_found_says_where_it_looked_and_how_to_install() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_killed_mid_turn_gives_a_typed_error_and_no_zombie() {
-    let world = World::start(Script::new().then(Turn::text("never arrives").with_delay(Duration::from_secs(60)))).await;
-    let client = Client::connect(world.options().build().unwrap()).await.unwrap();
-    let pid = client.server_info()["pid"].as_u64().expect("initialize answer carries the CLI pid") as i32;
+    let world = World::start(
+        Script::new().then(Turn::text("never arrives").with_delay(Duration::from_secs(60))),
+    )
+    .await;
+    let client = Client::connect(world.options().build().unwrap())
+        .await
+        .unwrap();
+    let pid = client.server_info()["pid"]
+        .as_u64()
+        .expect("initialize answer carries the CLI pid") as i32;
     client.query("slow please").await.unwrap();
-    world.env.api().wait_for_main_loop_requests(1, Duration::from_secs(30)).await.unwrap();
+    world
+        .env
+        .api()
+        .wait_for_main_loop_requests(1, Duration::from_secs(30))
+        .await
+        .unwrap();
     // SAFETY: kill(2) on the CLI process this test started; no memory is touched.
     unsafe { libc::kill(pid, libc::SIGKILL) };
     let messages = collect(client.receive_messages()).await;
     match messages.last() {
-        Some(Err(Error::ProcessExited { signal: Some(9), .. })) => {}
+        Some(Err(Error::ProcessExited {
+            signal: Some(9), ..
+        })) => {}
         other => panic!("expected ProcessExited by SIGKILL, got {other:?}"),
     }
-    assert!(matches!(client.interrupt().await, Err(Error::ProcessExited { .. })));
-    assert!(live_children_named("claude").is_empty(), "no CLI child left behind");
+    assert!(matches!(
+        client.interrupt().await,
+        Err(Error::ProcessExited { .. })
+    ));
+    assert!(
+        live_children_named("claude").is_empty(),
+        "no CLI child left behind"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropping_a_client_mid_turn_leaves_no_process_behind() {
-    let world = World::start(Script::new().then(Turn::text("slow").with_delay(Duration::from_secs(60)))).await;
-    let client = Client::connect(world.options().build().unwrap()).await.unwrap();
+    let world =
+        World::start(Script::new().then(Turn::text("slow").with_delay(Duration::from_secs(60))))
+            .await;
+    let client = Client::connect(world.options().build().unwrap())
+        .await
+        .unwrap();
     let pid = client.server_info()["pid"].as_u64().unwrap();
     client.query("slow please").await.unwrap();
-    world.env.api().wait_for_main_loop_requests(1, Duration::from_secs(30)).await.unwrap();
+    world
+        .env
+        .api()
+        .wait_for_main_loop_requests(1, Duration::from_secs(30))
+        .await
+        .unwrap();
     drop(client);
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     while std::path::Path::new(&format!("/proc/{pid}")).exists() {
@@ -219,7 +357,10 @@ async fn dropping_a_client_mid_turn_leaves_no_process_behind() {
         if stat.contains(") Z ") {
             break; // exited, about to be reaped by tokio
         }
-        assert!(std::time::Instant::now() < deadline, "the CLI process {pid} outlived its dropped client");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the CLI process {pid} outlived its dropped client"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -237,12 +378,20 @@ async fn stderr_callback_receives_lines() {
         .build()
         .unwrap();
     let messages = collect(query("hi", options)).await;
-    let err = messages.into_iter().find_map(Result::err).expect("the CLI refuses the flag");
+    let err = messages
+        .into_iter()
+        .find_map(Result::err)
+        .expect("the CLI refuses the flag");
     let captured = lines.lock().unwrap().join("\n");
-    assert!(captured.contains("no-such-flag-for-test"), "stderr lines: {captured}");
+    assert!(
+        captured.contains("no-such-flag-for-test"),
+        "stderr lines: {captured}"
+    );
     match err {
-        Error::ProcessExited { stderr_tail, .. } => assert!(stderr_tail.contains("no-such-flag-for-test"), "{stderr_tail}"),
+        Error::ProcessExited { stderr_tail, .. } => assert!(
+            stderr_tail.contains("no-such-flag-for-test"),
+            "{stderr_tail}"
+        ),
         other => panic!("expected ProcessExited, got {other:?}"),
     }
 }
-

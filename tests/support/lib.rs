@@ -21,14 +21,22 @@ impl World {
     /// Starts the fake API with `script` and finds (or installs) the pinned CLI.
     pub async fn start(script: Script) -> World {
         init_tracing();
-        let cli = ensure_cli().await.unwrap_or_else(|err| panic!("the real Claude Code CLI is required for e2e tests: {err}"));
-        let env = TestEnv::start(script).await.expect("fake Messages API starts");
+        let cli = ensure_cli().await.unwrap_or_else(|err| {
+            panic!("the real Claude Code CLI is required for e2e tests: {err}")
+        });
+        let env = TestEnv::start(script)
+            .await
+            .expect("fake Messages API starts");
         World { env, cli }
     }
 
     /// Options wired to the fake API and the real CLI; add what the test needs.
     pub fn options(&self) -> AgentOptionsBuilder {
-        self.env.configure(agent_sdk::AgentOptions::builder().cli_path(&self.cli).control_timeout(Duration::from_secs(30)))
+        self.env.configure(
+            agent_sdk::AgentOptions::builder()
+                .cli_path(&self.cli)
+                .control_timeout(Duration::from_secs(30)),
+        )
     }
 }
 
@@ -37,7 +45,9 @@ pub async fn collect<S, T>(stream: S) -> Vec<T>
 where
     S: Stream<Item = T>,
 {
-    tokio::time::timeout(Duration::from_secs(90), stream.collect::<Vec<_>>()).await.expect("the stream did not end within 90 s")
+    tokio::time::timeout(Duration::from_secs(90), stream.collect::<Vec<_>>())
+        .await
+        .expect("the stream did not end within 90 s")
 }
 
 /// The last `result` of a list of messages.
@@ -76,12 +86,20 @@ pub fn init_tracing() {
 pub fn live_children_named(program_name: &str) -> Vec<u32> {
     let me = std::process::id();
     let mut found = Vec::new();
-    let Ok(entries) = std::fs::read_dir("/proc") else { return found };
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return found;
+    };
     for entry in entries.flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
         // Fields after the `(comm)`: state, ppid, ...
-        let Some(after) = stat.rsplit_once(") ") else { continue };
+        let Some(after) = stat.rsplit_once(") ") else {
+            continue;
+        };
         let mut fields = after.1.split_whitespace();
         let state = fields.next().unwrap_or("");
         let ppid: u32 = fields.next().and_then(|p| p.parse().ok()).unwrap_or(0);

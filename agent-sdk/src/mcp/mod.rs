@@ -1,46 +1,52 @@
 //! The in-process MCP server: tools written in Rust that the CLI calls through `mcp_message`.
 //!
-//! (Skeleton: the tool framework lands with the tool framework issue.)
+//! - [`Tool`]: what a server serves; `#[tool]` implements it for an async fn, and
+//!   [`DynamicTool`] for a schema and handler known only at run time;
+//! - [`IntoToolResult`], [`ToolResult`], [`Content`], [`Json`], [`ToolError`]: what a tool returns;
+//! - [`SdkMcpServer`]: JSON-RPC dispatch (`initialize`, `tools/list`, `tools/call`, `ping`,
+//!   notifications), argument validation with validators compiled once per tool, each call on
+//!   its own task.
+//!
+//! ```
+//! use agent_sdk::prelude::*;
+//!
+//! /// Add two numbers.
+//! #[tool]
+//! async fn add(
+//!     /// The first addend.
+//!     a: f64,
+//!     /// The second addend.
+//!     b: f64,
+//! ) -> f64 {
+//!     a + b
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> agent_sdk::Result<()> {
+//! assert_eq!(add(1.0, 2.0).await, 3.0); // still a plain function
+//! let calc = create_sdk_mcp_server!("calc", version = "1.0.0", tools = [add])?;
+//! assert_eq!(calc.qualified_tool_names(), ["mcp__calc__add"]);
+//! let result = calc.call_tool("add", serde_json::json!({"a": 1, "b": 2})).await;
+//! assert_eq!(result.text_content(), "3");
+//! # Ok(()) }
+//! ```
 
-use std::sync::Arc;
+#[doc(hidden)]
+pub mod private;
+mod result;
+mod server;
+mod tool;
+mod validate;
 
-/// An in-process MCP server, served by the SDK inside its own process.
-#[derive(Clone)]
-pub struct SdkMcpServer {
-    inner: Arc<ServerInner>,
-}
-
-struct ServerInner {
-    name: String,
-    version: String,
-}
-
-impl std::fmt::Debug for SdkMcpServer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SdkMcpServer")
-            .field("name", &self.inner.name)
-            .field("version", &self.inner.version)
-            .finish_non_exhaustive()
-    }
-}
-
-impl SdkMcpServer {
-    /// The server name: the key in `--mcp-config` and the middle of `mcp__<server>__<tool>`.
-    pub fn name(&self) -> &str {
-        &self.inner.name
-    }
-
-    /// Answers one JSON-RPC message from the CLI. Returns the JSON-RPC response
-    /// (for a notification: `{"jsonrpc":"2.0","result":{}}`).
-    pub(crate) async fn handle_message(&self, message: serde_json::Value) -> serde_json::Value {
-        let id = message.get("id").cloned();
-        match id {
-            None => serde_json::json!({"jsonrpc": "2.0", "result": {}}),
-            Some(id) => serde_json::json!({
-                "jsonrpc": "2.0",
-                "id": id,
-                "error": {"code": -32601, "message": "Method not found"}
-            }),
-        }
-    }
-}
+pub use result::{
+    Content, EmbeddedResource, IntoToolResult, Json, ResourceBody, ToolError, ToolResult,
+};
+#[allow(unused_imports)] // used by the protocol core
+pub(crate) use server::server_not_found;
+pub use server::{
+    LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS, SdkMcpServer, SdkMcpServerBuilder,
+    ServerBuildError,
+};
+pub use tool::{
+    BoxFuture, DynamicTool, Tool, ToolAnnotations, ToolDefinition, ToolRegistration,
+    is_valid_tool_name,
+};

@@ -382,7 +382,9 @@ async fn sdk_host_only_frames_are_consumed() {
     cli.write(result_frame(false, "success")).await;
     let messages: Vec<_> = client.receive_response().collect().await;
     assert_eq!(messages.len(), 2, "{messages:?}");
-    assert!(matches!(&messages[0], Ok(Message::System(s)) if s.subtype() == "session_state_changed"));
+    assert!(
+        matches!(&messages[0], Ok(Message::System(s)) if s.subtype() == "session_state_changed")
+    );
 }
 
 #[tokio::test]

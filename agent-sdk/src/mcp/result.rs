@@ -1,0 +1,518 @@
+//! What a tool returns: [`ToolResult`], its [`Content`], and the [`IntoToolResult`]
+//! conversions from ordinary Rust values.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::schema::SchemaError;
+
+/// One block of a tool result.
+///
+/// ```
+/// use agent_sdk::mcp::Content;
+/// let blocks = vec![
+///     Content::text("hello"),
+///     Content::image("iVBORw0KGgo=", "image/png"),
+///     Content::resource_link("file:///tmp/report.txt", "report"),
+/// ];
+/// assert_eq!(blocks.len(), 3);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Content {
+    /// Plain text: `{"type":"text","text":...}`.
+    Text {
+        /// The text.
+        text: String,
+    },
+    /// An image: `{"type":"image","data":<base64>,"mimeType":...}`.
+    Image {
+        /// Base64-encoded bytes.
+        data: String,
+        /// e.g. `image/png`.
+        mime_type: String,
+    },
+    /// A resource embedded in the result: `{"type":"resource","resource":{...}}`.
+    Resource(EmbeddedResource),
+    /// A link to a resource: `{"type":"resource_link","uri":...,"name":...}`.
+    ResourceLink {
+        /// The resource URI.
+        uri: String,
+        /// A short name.
+        name: String,
+        /// What the resource is.
+        description: Option<String>,
+        /// Its MIME type, when known.
+        mime_type: Option<String>,
+    },
+}
+
+/// The body of [`Content::Resource`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct EmbeddedResource {
+    /// The resource URI.
+    pub uri: String,
+    /// Its MIME type, when known.
+    pub mime_type: Option<String>,
+    /// Text or base64 bytes.
+    pub body: ResourceBody,
+}
+
+/// The payload of an [`EmbeddedResource`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ResourceBody {
+    /// Text contents (`"text"` on the wire).
+    Text(String),
+    /// Base64-encoded binary contents (`"blob"` on the wire).
+    Blob(String),
+}
+
+impl Content {
+    /// A text block.
+    ///
+    /// ```
+    /// let c = agent_sdk::mcp::Content::text("4");
+    /// assert_eq!(c.to_json(), serde_json::json!({"type": "text", "text": "4"}));
+    /// ```
+    pub fn text(text: impl Into<String>) -> Self {
+        Content::Text { text: text.into() }
+    }
+
+    /// An image block from base64 data and a MIME type.
+    ///
+    /// ```
+    /// let c = agent_sdk::mcp::Content::image("AAAA", "image/png");
+    /// assert_eq!(c.to_json()["mimeType"], "image/png");
+    /// ```
+    pub fn image(data_base64: impl Into<String>, mime_type: impl Into<String>) -> Self {
+        Content::Image {
+            data: data_base64.into(),
+            mime_type: mime_type.into(),
+        }
+    }
+
+    /// An embedded text resource.
+    ///
+    /// ```
+    /// let c = agent_sdk::mcp::Content::text_resource("file:///a.txt", "hello", Some("text/plain"));
+    /// assert_eq!(c.to_json()["resource"]["text"], "hello");
+    /// ```
+    pub fn text_resource(
+        uri: impl Into<String>,
+        text: impl Into<String>,
+        mime_type: Option<&str>,
+    ) -> Self {
+        Content::Resource(EmbeddedResource {
+            uri: uri.into(),
+            mime_type: mime_type.map(str::to_owned),
+            body: ResourceBody::Text(text.into()),
+        })
+    }
+
+    /// An embedded binary resource (base64 data).
+    ///
+    /// ```
+    /// let c = agent_sdk::mcp::Content::blob_resource("file:///a.bin", "AAAA", "application/octet-stream");
+    /// assert_eq!(c.to_json()["resource"]["blob"], "AAAA");
+    /// ```
+    pub fn blob_resource(
+        uri: impl Into<String>,
+        data_base64: impl Into<String>,
+        mime_type: impl Into<String>,
+    ) -> Self {
+        Content::Resource(EmbeddedResource {
+            uri: uri.into(),
+            mime_type: Some(mime_type.into()),
+            body: ResourceBody::Blob(data_base64.into()),
+        })
+    }
+
+    /// A link to a resource.
+    ///
+    /// ```
+    /// let c = agent_sdk::mcp::Content::resource_link("file:///y", "n").with_description("d");
+    /// assert_eq!(c.to_json()["type"], "resource_link");
+    /// ```
+    pub fn resource_link(uri: impl Into<String>, name: impl Into<String>) -> Self {
+        Content::ResourceLink {
+            uri: uri.into(),
+            name: name.into(),
+            description: None,
+            mime_type: None,
+        }
+    }
+
+    /// Sets the description of a [`Content::ResourceLink`] (other blocks are returned unchanged).
+    ///
+    /// ```
+    /// let c = agent_sdk::mcp::Content::resource_link("file:///y", "n").with_description("d");
+    /// assert_eq!(c.to_json()["description"], "d");
+    /// ```
+    pub fn with_description(mut self, text: impl Into<String>) -> Self {
+        if let Content::ResourceLink { description, .. } = &mut self {
+            *description = Some(text.into());
+        }
+        self
+    }
+
+    /// The MCP wire form of this block.
+    ///
+    /// ```
+    /// let json = agent_sdk::mcp::Content::text("x").to_json();
+    /// assert_eq!(json["type"], "text");
+    /// ```
+    pub fn to_json(&self) -> Value {
+        let mut map = Map::with_capacity(4);
+        match self {
+            Content::Text { text } => {
+                map.insert("type".into(), "text".into());
+                map.insert("text".into(), text.as_str().into());
+            }
+            Content::Image { data, mime_type } => {
+                map.insert("type".into(), "image".into());
+                map.insert("data".into(), data.as_str().into());
+                map.insert("mimeType".into(), mime_type.as_str().into());
+            }
+            Content::Resource(resource) => {
+                let mut inner = Map::with_capacity(3);
+                inner.insert("uri".into(), resource.uri.as_str().into());
+                if let Some(mime) = &resource.mime_type {
+                    inner.insert("mimeType".into(), mime.as_str().into());
+                }
+                match &resource.body {
+                    ResourceBody::Text(text) => inner.insert("text".into(), text.as_str().into()),
+                    ResourceBody::Blob(blob) => inner.insert("blob".into(), blob.as_str().into()),
+                };
+                map.insert("type".into(), "resource".into());
+                map.insert("resource".into(), Value::Object(inner));
+            }
+            Content::ResourceLink {
+                uri,
+                name,
+                description,
+                mime_type,
+            } => {
+                map.insert("type".into(), "resource_link".into());
+                map.insert("uri".into(), uri.as_str().into());
+                map.insert("name".into(), name.as_str().into());
+                if let Some(d) = description {
+                    map.insert("description".into(), d.as_str().into());
+                }
+                if let Some(m) = mime_type {
+                    map.insert("mimeType".into(), m.as_str().into());
+                }
+            }
+        }
+        Value::Object(map)
+    }
+}
+
+/// The result of one tool call: content blocks, optional structured content, and
+/// whether it is an error the model should see (`isError`).
+///
+/// ```
+/// use agent_sdk::mcp::ToolResult;
+/// let ok = ToolResult::text("5");
+/// assert!(!ok.is_error);
+/// let failed = ToolResult::error("division by zero");
+/// assert_eq!(failed.to_json()["isError"], true);
+/// ```
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
+pub struct ToolResult {
+    /// The content blocks the model sees.
+    pub content: Vec<Content>,
+    /// Machine-readable result matching the tool's `outputSchema` (`structuredContent`).
+    pub structured_content: Option<Value>,
+    /// `true` when the call failed; the model sees the content as an error.
+    pub is_error: bool,
+}
+
+impl ToolResult {
+    /// A successful result with these blocks.
+    ///
+    /// ```
+    /// use agent_sdk::mcp::{Content, ToolResult};
+    /// let r = ToolResult::new(vec![Content::text("a"), Content::text("b")]);
+    /// assert_eq!(r.content.len(), 2);
+    /// ```
+    pub fn new(content: Vec<Content>) -> Self {
+        ToolResult {
+            content,
+            structured_content: None,
+            is_error: false,
+        }
+    }
+
+    /// A successful result with one text block.
+    ///
+    /// ```
+    /// assert_eq!(agent_sdk::mcp::ToolResult::text("hi").content.len(), 1);
+    /// ```
+    pub fn text(text: impl Into<String>) -> Self {
+        ToolResult::new(vec![Content::text(text)])
+    }
+
+    /// An error result (`isError: true`) with one text block the model can act on.
+    ///
+    /// ```
+    /// assert!(agent_sdk::mcp::ToolResult::error("nope").is_error);
+    /// ```
+    pub fn error(message: impl Into<String>) -> Self {
+        ToolResult {
+            content: vec![Content::text(message)],
+            structured_content: None,
+            is_error: true,
+        }
+    }
+
+    /// The text of every text block, joined by newlines (handy in tests).
+    ///
+    /// ```
+    /// assert_eq!(agent_sdk::mcp::ToolResult::text("5").text_content(), "5");
+    /// ```
+    pub fn text_content(&self) -> String {
+        let mut out = String::new();
+        for block in &self.content {
+            if let Content::Text { text } = block {
+                if !out.is_empty() {
+                    out.push('\n');
+                }
+                out.push_str(text);
+            }
+        }
+        out
+    }
+
+    /// The MCP `CallToolResult` wire form.
+    ///
+    /// ```
+    /// let json = agent_sdk::mcp::ToolResult::text("5").to_json();
+    /// assert_eq!(json, serde_json::json!({"content": [{"type": "text", "text": "5"}], "isError": false}));
+    /// ```
+    pub fn to_json(&self) -> Value {
+        let mut map = Map::with_capacity(3);
+        map.insert(
+            "content".into(),
+            Value::Array(self.content.iter().map(Content::to_json).collect()),
+        );
+        if let Some(structured) = &self.structured_content {
+            map.insert("structuredContent".into(), structured.clone());
+        }
+        map.insert("isError".into(), Value::Bool(self.is_error));
+        Value::Object(map)
+    }
+
+    /// Like [`ToolResult::to_json`] but consuming, so nothing is cloned.
+    pub(crate) fn into_json(self) -> Value {
+        let mut map = Map::with_capacity(3);
+        let content = self.content.iter().map(Content::to_json).collect();
+        map.insert("content".into(), Value::Array(content));
+        if let Some(structured) = self.structured_content {
+            map.insert("structuredContent".into(), structured);
+        }
+        map.insert("isError".into(), Value::Bool(self.is_error));
+        Value::Object(map)
+    }
+}
+
+/// An error a tool reports to the model (`isError: true`), with a message it can act on.
+///
+/// Any `std::error::Error` converts into it, so `?` works inside a tool.
+///
+/// ```
+/// use agent_sdk::mcp::{IntoToolResult, ToolError};
+///
+/// fn parse(input: &str) -> Result<i64, ToolError> {
+///     let n: i64 = input.parse()?; // ParseIntError -> ToolError
+///     if n < 0 {
+///         return Err(ToolError::new("n must be >= 0"));
+///     }
+///     Ok(n)
+/// }
+/// assert!(parse("-1").into_tool_result().is_error);
+/// assert_eq!(parse("x").unwrap_err().to_string(), "invalid digit found in string");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolError {
+    message: String,
+}
+
+impl ToolError {
+    /// An error with this message.
+    pub fn new(message: impl Into<String>) -> Self {
+        ToolError {
+            message: message.into(),
+        }
+    }
+
+    /// The message the model will see.
+    ///
+    /// ```
+    /// assert_eq!(agent_sdk::mcp::ToolError::new("x").message(), "x");
+    /// ```
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for ToolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl<E: std::error::Error> From<E> for ToolError {
+    fn from(error: E) -> Self {
+        ToolError::new(error.to_string())
+    }
+}
+
+/// A structured tool result: `structuredContent` plus a JSON text copy, and an
+/// `outputSchema` derived from `T` in `tools/list`.
+///
+/// ```
+/// use agent_sdk::mcp::{IntoToolResult, Json};
+///
+/// #[derive(serde::Serialize, schemars::JsonSchema)]
+/// struct Stats { mean: f64 }
+///
+/// let result = Json(Stats { mean: 2.5 }).into_tool_result();
+/// assert_eq!(result.structured_content, Some(serde_json::json!({"mean": 2.5})));
+/// assert_eq!(result.text_content(), r#"{"mean":2.5}"#);
+/// assert!(Json::<Stats>::output_schema().is_some());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Json<T>(pub T);
+
+/// Converts a tool's return value into a [`ToolResult`].
+///
+/// Implemented for strings, numbers, `bool`, `()`, [`Content`], `Vec<Content>`,
+/// [`ToolResult`], [`Json<T>`], `serde_json::Value` and `Result<T, E>` where
+/// `E: Display` (an `Err` becomes an `isError` result).
+///
+/// ```
+/// use agent_sdk::mcp::IntoToolResult;
+/// assert_eq!(4.5_f64.into_tool_result().text_content(), "4.5");
+/// let failed: Result<u32, String> = Err("bad".into());
+/// assert!(failed.into_tool_result().is_error);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be returned from a tool",
+    label = "this return type does not implement `IntoToolResult`",
+    note = "return a String, a number, `Json<T>` (T: Serialize + JsonSchema), `Vec<Content>`, `ToolResult`, or `Result<T, E>` with `E: Display`"
+)]
+pub trait IntoToolResult {
+    /// The result.
+    fn into_tool_result(self) -> ToolResult;
+
+    /// The `outputSchema` this return type announces, if any (only [`Json<T>`] has one).
+    fn output_schema() -> Option<Result<Value, SchemaError>> {
+        None
+    }
+}
+
+impl IntoToolResult for ToolResult {
+    fn into_tool_result(self) -> ToolResult {
+        self
+    }
+}
+
+impl IntoToolResult for Content {
+    fn into_tool_result(self) -> ToolResult {
+        ToolResult::new(vec![self])
+    }
+}
+
+impl IntoToolResult for Vec<Content> {
+    fn into_tool_result(self) -> ToolResult {
+        ToolResult::new(self)
+    }
+}
+
+impl IntoToolResult for () {
+    fn into_tool_result(self) -> ToolResult {
+        ToolResult::new(Vec::new())
+    }
+}
+
+impl IntoToolResult for String {
+    fn into_tool_result(self) -> ToolResult {
+        ToolResult::text(self)
+    }
+}
+
+impl IntoToolResult for &str {
+    fn into_tool_result(self) -> ToolResult {
+        ToolResult::text(self)
+    }
+}
+
+impl IntoToolResult for Cow<'_, str> {
+    fn into_tool_result(self) -> ToolResult {
+        ToolResult::text(self.into_owned())
+    }
+}
+
+impl IntoToolResult for Value {
+    fn into_tool_result(self) -> ToolResult {
+        match self {
+            Value::String(text) => ToolResult::text(text),
+            other => ToolResult::text(other.to_string()),
+        }
+    }
+}
+
+macro_rules! display_as_text {
+    ($($ty:ty),*) => {$(
+        impl IntoToolResult for $ty {
+            fn into_tool_result(self) -> ToolResult {
+                ToolResult::text(self.to_string())
+            }
+        }
+    )*};
+}
+display_as_text!(
+    i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize, f32, f64, bool, char
+);
+
+impl<T: Serialize + JsonSchema> IntoToolResult for Json<T> {
+    fn into_tool_result(self) -> ToolResult {
+        match serde_json::to_value(&self.0) {
+            Ok(value) => {
+                let text = value.to_string();
+                ToolResult {
+                    content: vec![Content::text(text)],
+                    structured_content: Some(value),
+                    is_error: false,
+                }
+            }
+            Err(error) => {
+                ToolResult::error(format!("could not serialize the tool result: {error}"))
+            }
+        }
+    }
+
+    fn output_schema() -> Option<Result<Value, SchemaError>> {
+        Some(crate::schema::shaped_schema_for::<T>())
+    }
+}
+
+impl<T: IntoToolResult, E: fmt::Display> IntoToolResult for Result<T, E> {
+    fn into_tool_result(self) -> ToolResult {
+        match self {
+            Ok(value) => value.into_tool_result(),
+            Err(error) => ToolResult::error(error.to_string()),
+        }
+    }
+
+    fn output_schema() -> Option<Result<Value, SchemaError>> {
+        T::output_schema()
+    }
+}

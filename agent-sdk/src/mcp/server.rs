@@ -1,0 +1,601 @@
+//! [`SdkMcpServer`]: JSON-RPC dispatch for the `mcp_message` control requests.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use serde_json::{Map, Value, json};
+use tokio::task::AbortHandle;
+
+use super::result::ToolResult;
+use super::tool::{Tool, ToolDefinition, is_valid_tool_name, registered_tools};
+use super::validate::ArgumentValidator;
+use crate::schema::SchemaError;
+
+/// The MCP protocol version we prefer (the one the CLI speaks).
+pub const LATEST_PROTOCOL_VERSION: &str = "2025-11-25";
+/// Protocol versions we answer with when the client asks for one of them.
+pub const SUPPORTED_PROTOCOL_VERSIONS: &[&str] =
+    &["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
+
+const METHOD_NOT_FOUND: i64 = -32601;
+const INVALID_REQUEST: i64 = -32600;
+const INVALID_PARAMS: i64 = -32602;
+const REQUEST_CANCELLED: i64 = -32800;
+
+/// An in-process MCP server, served by the SDK inside its own process.
+///
+/// Cheap to clone (an `Arc` inside). Build one with [`create_sdk_mcp_server!`](crate::create_sdk_mcp_server)
+/// or [`SdkMcpServer::builder`], then hand it to
+/// [`AgentOptionsBuilder::mcp_server`](crate::AgentOptionsBuilder::mcp_server).
+///
+/// Calls run concurrently, each on its own tokio task. A handler that panics
+/// answers an `isError` result; `notifications/cancelled` aborts the call's task
+/// and the call answers JSON-RPC error `-32800` "Request cancelled".
+///
+/// ```
+/// use agent_sdk::mcp::{DynamicTool, SdkMcpServer};
+/// use serde_json::json;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let server = SdkMcpServer::builder("calc")
+///     .version("1.0.0")
+///     .tool(DynamicTool::new("zero", json!({"type": "object"}), |_| async { 0 }))
+///     .build()
+///     .unwrap();
+/// let result = server.call_tool("zero", json!({})).await;
+/// assert_eq!(result.text_content(), "0");
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct SdkMcpServer {
+    inner: Arc<ServerInner>,
+    /// Calls in flight by JSON-RPC id. Shared by clones; [`SdkMcpServer::for_session`]
+    /// gives a session its own, since ids are only unique within one session.
+    in_flight: Arc<InFlightTable>,
+}
+
+type InFlightTable = Mutex<HashMap<RequestKey, AbortHandle>>;
+
+struct ServerInner {
+    name: String,
+    version: String,
+    instructions: Option<String>,
+    tools: HashMap<String, ToolEntry>,
+    /// Definitions in the order the tools were given.
+    definitions: Vec<ToolDefinition>,
+    /// The `tools/list` result, built once.
+    tools_list: Value,
+}
+
+struct ToolEntry {
+    tool: Arc<dyn Tool>,
+    validator: ArgumentValidator,
+}
+
+/// A JSON-RPC id as a map key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum RequestKey {
+    Int(i64),
+    Other(String),
+}
+
+impl RequestKey {
+    fn of(id: &Value) -> Self {
+        match id {
+            Value::Number(n) if n.is_i64() => RequestKey::Int(n.as_i64().unwrap_or_default()),
+            Value::String(s) => RequestKey::Other(s.clone()),
+            other => RequestKey::Other(other.to_string()),
+        }
+    }
+}
+
+impl std::fmt::Debug for SdkMcpServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SdkMcpServer")
+            .field("name", &self.inner.name)
+            .field("version", &self.inner.version)
+            .field(
+                "tools",
+                &self
+                    .inner
+                    .definitions
+                    .iter()
+                    .map(|d| &d.name)
+                    .collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a server could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerBuildError {
+    /// The server name is not 1-64 chars of `[A-Za-z0-9_-]`.
+    #[error("invalid MCP server name {name:?}: use 1-64 characters of [A-Za-z0-9_-]")]
+    InvalidServerName {
+        /// The name given.
+        name: String,
+    },
+    /// A tool name is not 1-64 chars of `[A-Za-z0-9_-]`.
+    #[error("invalid tool name {name:?}: use 1-64 characters of [A-Za-z0-9_-]")]
+    InvalidToolName {
+        /// The name given.
+        name: String,
+    },
+    /// Two tools of one server share a name.
+    #[error("server '{server}' has two tools named '{tool}'")]
+    DuplicateTool {
+        /// The server.
+        server: String,
+        /// The repeated tool name.
+        tool: String,
+    },
+    /// A tool's schema could not be shaped (for example its root is not an object).
+    #[error("tool '{tool}': {source}")]
+    Schema {
+        /// The tool.
+        tool: String,
+        /// What is wrong with its schema.
+        #[source]
+        source: SchemaError,
+    },
+    /// A tool's input schema is not a valid JSON Schema.
+    #[error("tool '{tool}': invalid input schema: {reason}")]
+    InvalidInputSchema {
+        /// The tool.
+        tool: String,
+        /// What the schema compiler said.
+        reason: String,
+    },
+}
+
+impl From<ServerBuildError> for crate::Error {
+    fn from(error: ServerBuildError) -> Self {
+        crate::Error::InvalidOptions(error.to_string())
+    }
+}
+
+/// Builder of [`SdkMcpServer`].
+///
+/// ```
+/// use agent_sdk::mcp::SdkMcpServer;
+/// let server = SdkMcpServer::builder("empty").version("0.1.0").build().unwrap();
+/// assert_eq!(server.name(), "empty");
+/// ```
+#[must_use]
+pub struct SdkMcpServerBuilder {
+    name: String,
+    version: String,
+    instructions: Option<String>,
+    tools: Vec<Arc<dyn Tool>>,
+}
+
+impl SdkMcpServerBuilder {
+    /// The version in `serverInfo` (default `1.0.0`).
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.version = version.into();
+        self
+    }
+
+    /// Instructions for the client, sent in the `initialize` answer.
+    pub fn instructions(mut self, instructions: impl Into<String>) -> Self {
+        self.instructions = Some(instructions.into());
+        self
+    }
+
+    /// Adds a tool: a `#[tool]` companion (`.tool(add {})`), a [`DynamicTool`](super::DynamicTool)
+    /// or your own [`Tool`].
+    pub fn tool(mut self, tool: impl Tool) -> Self {
+        self.tools.push(Arc::new(tool));
+        self
+    }
+
+    /// Adds a shared tool.
+    pub fn tool_arc(mut self, tool: Arc<dyn Tool>) -> Self {
+        self.tools.push(tool);
+        self
+    }
+
+    /// Adds every `#[tool(server = "<this server's name>")]` in the program (any module or
+    /// crate), sorted by tool name.
+    pub fn registered_tools(mut self) -> Self {
+        let mut found: Vec<(String, Arc<dyn Tool>)> = registered_tools(&self.name)
+            .map(|tool| {
+                let name = tool.definition().map(|d| d.name).unwrap_or_default();
+                (name, tool)
+            })
+            .collect();
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        self.tools.extend(found.into_iter().map(|(_, tool)| tool));
+        self
+    }
+
+    /// Shapes and checks every schema, compiles the validators, and returns the server.
+    pub fn build(self) -> Result<SdkMcpServer, ServerBuildError> {
+        if !is_valid_tool_name(&self.name) {
+            return Err(ServerBuildError::InvalidServerName { name: self.name });
+        }
+        let mut tools = HashMap::with_capacity(self.tools.len());
+        let mut definitions = Vec::with_capacity(self.tools.len());
+        for tool in self.tools {
+            let definition = tool
+                .definition()
+                .map_err(|source| ServerBuildError::Schema {
+                    tool: schema_error_subject(&source),
+                    source,
+                })?;
+            if !is_valid_tool_name(&definition.name) {
+                return Err(ServerBuildError::InvalidToolName {
+                    name: definition.name,
+                });
+            }
+            if tools.contains_key(&definition.name) {
+                return Err(ServerBuildError::DuplicateTool {
+                    server: self.name,
+                    tool: definition.name,
+                });
+            }
+            let validator = ArgumentValidator::new(&definition.input_schema).map_err(|reason| {
+                ServerBuildError::InvalidInputSchema {
+                    tool: definition.name.clone(),
+                    reason,
+                }
+            })?;
+            tools.insert(definition.name.clone(), ToolEntry { tool, validator });
+            definitions.push(definition);
+        }
+        let tools_list =
+            json!({ "tools": definitions.iter().map(ToolDefinition::to_json).collect::<Vec<_>>() });
+        Ok(SdkMcpServer {
+            inner: Arc::new(ServerInner {
+                name: self.name,
+                version: self.version,
+                instructions: self.instructions,
+                tools,
+                definitions,
+                tools_list,
+            }),
+            in_flight: Arc::default(),
+        })
+    }
+}
+
+fn schema_error_subject(error: &SchemaError) -> String {
+    match error {
+        SchemaError::NotAnObject { type_name, .. } | SchemaError::Recursive { type_name, .. } => {
+            type_name.clone()
+        }
+    }
+}
+
+/// How a call ended when it produced no [`ToolResult`].
+enum CallOutcome {
+    Done(ToolResult),
+    Cancelled,
+}
+
+impl SdkMcpServer {
+    /// Starts a builder for a server with this name (also the key in `--mcp-config`).
+    pub fn builder(name: impl Into<String>) -> SdkMcpServerBuilder {
+        SdkMcpServerBuilder {
+            name: name.into(),
+            version: "1.0.0".to_owned(),
+            instructions: None,
+            tools: Vec::new(),
+        }
+    }
+
+    /// The same tools with an in-flight table of its own, for one CLI session
+    /// (JSON-RPC ids, and so `notifications/cancelled`, are per session).
+    #[allow(dead_code)] // called by the protocol core
+    pub(crate) fn for_session(&self) -> SdkMcpServer {
+        SdkMcpServer {
+            inner: Arc::clone(&self.inner),
+            in_flight: Arc::default(),
+        }
+    }
+
+    /// The server name: the key in `--mcp-config` and the middle of `mcp__<server>__<tool>`.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The version announced in `serverInfo`.
+    pub fn version(&self) -> &str {
+        &self.inner.version
+    }
+
+    /// The tools, as `tools/list` describes them, in the order they were given.
+    pub fn tools(&self) -> &[ToolDefinition] {
+        &self.inner.definitions
+    }
+
+    /// `mcp__<server>__<tool>` for every tool: the names the model sees, for `allowed_tools`.
+    ///
+    /// ```
+    /// use agent_sdk::mcp::{DynamicTool, SdkMcpServer};
+    /// let server = SdkMcpServer::builder("calc")
+    ///     .tool(DynamicTool::new("add", serde_json::json!({"type": "object"}), |_| async { 0 }))
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(server.qualified_tool_names(), ["mcp__calc__add"]);
+    /// ```
+    pub fn qualified_tool_names(&self) -> Vec<String> {
+        self.inner
+            .definitions
+            .iter()
+            .map(|d| format!("mcp__{}__{}", self.inner.name, d.name))
+            .collect()
+    }
+
+    /// Calls a tool directly, as `tools/call` would: validation, its own task, panics
+    /// and unknown names as `isError` results. Handy in tests.
+    pub async fn call_tool(&self, name: &str, arguments: Value) -> ToolResult {
+        match self.run_tool(name, arguments, None).await {
+            CallOutcome::Done(result) => result,
+            CallOutcome::Cancelled => ToolResult::error(format!("Tool '{name}' was cancelled")),
+        }
+    }
+
+    /// Answers one JSON-RPC message from the CLI. Returns the JSON-RPC response
+    /// (for a notification: `{"jsonrpc":"2.0","result":{}}`).
+    #[allow(dead_code)] // called by the protocol core
+    pub(crate) async fn handle_message(&self, message: Value) -> Value {
+        self.handle_json_rpc(message).await
+    }
+
+    /// Answers one JSON-RPC message (the `message` of an `mcp_message` control request)
+    /// with the JSON-RPC response; a notification gets `{"jsonrpc":"2.0","result":{}}`.
+    /// Safe to call concurrently.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let server = agent_sdk::mcp::SdkMcpServer::builder("calc").build().unwrap();
+    /// let answer = server.handle_json_rpc(serde_json::json!({"jsonrpc": "2.0", "id": 7, "method": "ping"})).await;
+    /// assert_eq!(answer, serde_json::json!({"jsonrpc": "2.0", "id": 7, "result": {}}));
+    /// # }
+    /// ```
+    pub async fn handle_json_rpc(&self, mut message: Value) -> Value {
+        let id = message.get_mut("id").map(Value::take);
+        let Some(id) = id else {
+            self.handle_notification(&message);
+            return json!({"jsonrpc": "2.0", "result": {}});
+        };
+        let Some(method) = message.get("method").and_then(Value::as_str) else {
+            return error_response(id, INVALID_REQUEST, "Invalid Request: no method", None);
+        };
+        match method {
+            "tools/call" => self.handle_call(id, &mut message).await,
+            "tools/list" => success(id, self.inner.tools_list.clone()),
+            "initialize" => success(id, self.initialize_result(&message)),
+            "ping" => success(id, Value::Object(Map::new())),
+            other => {
+                let data = Value::String(other.to_owned());
+                error_response(id, METHOD_NOT_FOUND, "Method not found", Some(data))
+            }
+        }
+    }
+
+    fn handle_notification(&self, message: &Value) {
+        if message.get("method").and_then(Value::as_str) != Some("notifications/cancelled") {
+            return;
+        }
+        let Some(request_id) = message.pointer("/params/requestId") else {
+            return;
+        };
+        let key = RequestKey::of(request_id);
+        let in_flight = self
+            .in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(handle) = in_flight.get(&key) {
+            handle.abort();
+        }
+    }
+
+    fn initialize_result(&self, message: &Value) -> Value {
+        let requested = message
+            .pointer("/params/protocolVersion")
+            .and_then(Value::as_str);
+        let version = requested
+            .filter(|v| SUPPORTED_PROTOCOL_VERSIONS.contains(v))
+            .unwrap_or(LATEST_PROTOCOL_VERSION);
+        let mut result = json!({
+            "protocolVersion": version,
+            "capabilities": {"tools": {"listChanged": false}},
+            "serverInfo": {"name": self.inner.name, "version": self.inner.version},
+        });
+        if let Some(instructions) = &self.inner.instructions {
+            result["instructions"] = Value::String(instructions.clone());
+        }
+        result
+    }
+
+    async fn handle_call(&self, id: Value, message: &mut Value) -> Value {
+        let Some(params) = message.get_mut("params").and_then(Value::as_object_mut) else {
+            return error_response(id, INVALID_PARAMS, "Invalid params: missing `params`", None);
+        };
+        let arguments = params.remove("arguments").unwrap_or(Value::Null);
+        let Some(name) = params.get("name").and_then(Value::as_str) else {
+            return error_response(
+                id,
+                INVALID_PARAMS,
+                "Invalid params: missing tool `name`",
+                None,
+            );
+        };
+        let key = RequestKey::of(&id);
+        match self.run_tool(name, arguments, Some(key)).await {
+            CallOutcome::Done(result) => success(id, result.into_json()),
+            CallOutcome::Cancelled => {
+                error_response(id, REQUEST_CANCELLED, "Request cancelled", None)
+            }
+        }
+    }
+
+    async fn run_tool(
+        &self,
+        name: &str,
+        mut arguments: Value,
+        key: Option<RequestKey>,
+    ) -> CallOutcome {
+        let Some(entry) = self.inner.tools.get(name) else {
+            return CallOutcome::Done(ToolResult::error(format!("Tool '{name}' not found")));
+        };
+        if arguments.is_null() {
+            arguments = Value::Object(Map::new());
+        }
+        if let Err(message) = entry.validator.check(&arguments) {
+            return CallOutcome::Done(ToolResult::error(message));
+        }
+        let task = tokio::spawn(entry.tool.call(arguments));
+        // A reused in-flight id (another session sharing this server without
+        // `for_session`) still runs; only the first call with the id is cancellable.
+        let _guard = key.and_then(|key| {
+            let mut in_flight = self
+                .in_flight
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if in_flight.contains_key(&key) {
+                return None;
+            }
+            in_flight.insert(key.clone(), task.abort_handle());
+            Some(InFlightGuard {
+                table: &self.in_flight,
+                key,
+                handle: task.abort_handle(),
+            })
+        });
+        match task.await {
+            Ok(result) => CallOutcome::Done(result),
+            Err(error) if error.is_cancelled() => CallOutcome::Cancelled,
+            Err(error) => {
+                let panic = error.into_panic();
+                let detail = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic payload".to_owned());
+                CallOutcome::Done(ToolResult::error(format!(
+                    "Tool '{name}' panicked: {detail}"
+                )))
+            }
+        }
+    }
+}
+
+/// Removes a call from the in-flight table, and aborts its task when the caller
+/// stops waiting (e.g. the control request was cancelled).
+struct InFlightGuard<'a> {
+    table: &'a InFlightTable,
+    key: RequestKey,
+    handle: AbortHandle,
+}
+
+impl Drop for InFlightGuard<'_> {
+    fn drop(&mut self) {
+        self.handle.abort();
+        self.table
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.key);
+    }
+}
+
+fn success(id: Value, result: Value) -> Value {
+    let mut map = Map::with_capacity(3);
+    map.insert("jsonrpc".into(), Value::String("2.0".into()));
+    map.insert("id".into(), id);
+    map.insert("result".into(), result);
+    Value::Object(map)
+}
+
+fn error_response(id: Value, code: i64, message: &str, data: Option<Value>) -> Value {
+    let mut error = Map::with_capacity(3);
+    error.insert("code".into(), code.into());
+    error.insert("message".into(), message.into());
+    if let Some(data) = data {
+        error.insert("data".into(), data);
+    }
+    let mut map = Map::with_capacity(3);
+    map.insert("jsonrpc".into(), Value::String("2.0".into()));
+    map.insert("id".into(), id);
+    map.insert("error".into(), Value::Object(error));
+    Value::Object(map)
+}
+
+/// The JSON-RPC answer for an `mcp_message` to a server name we do not serve
+/// (`-32601 "Server '<name>' not found"`, a control *success* like the Python SDK).
+#[allow(dead_code)] // called by the protocol core
+pub(crate) fn server_not_found(message: &Value, server_name: &str) -> Value {
+    let id = message.get("id").cloned().unwrap_or(Value::Null);
+    error_response(
+        id,
+        METHOD_NOT_FOUND,
+        &format!("Server '{server_name}' not found"),
+        None,
+    )
+}
+
+impl crate::options::AgentOptionsBuilder {
+    /// Adds an in-process MCP server, keyed by its name (a second server with the
+    /// same name replaces the first).
+    ///
+    /// ```
+    /// use agent_sdk::prelude::*;
+    /// let calc = SdkMcpServer::builder("calc").build()?;
+    /// let options = AgentOptions::builder()
+    ///     .mcp_server(calc)
+    ///     .build()?;
+    /// # let _ = options;
+    /// # Ok::<(), agent_sdk::Error>(())
+    /// ```
+    pub fn mcp_server(mut self, server: SdkMcpServer) -> Self {
+        self.options.mcp_servers.insert(
+            server.name().to_owned(),
+            crate::options::McpServerConfig::Sdk(server),
+        );
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_server_answer() {
+        let answer = server_not_found(
+            &json!({"jsonrpc":"2.0","id":3,"method":"tools/list"}),
+            "missing",
+        );
+        assert_eq!(
+            answer,
+            json!({"jsonrpc":"2.0","id":3,"error":{"code":-32601,"message":"Server 'missing' not found"}})
+        );
+    }
+
+    #[tokio::test]
+    async fn cancellation_stays_within_its_session() {
+        let tool = super::super::DynamicTool::new("wait", json!({"type": "object"}), |_| async {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            "done"
+        });
+        let shared = SdkMcpServer::builder("s").tool(tool).build().unwrap();
+        let (a, b) = (shared.for_session(), shared.for_session());
+        let call = json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"wait"}});
+        let cancel =
+            json!({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}});
+        let (answer_a, answer_b, _) = tokio::join!(
+            a.handle_message(call.clone()),
+            b.handle_message(call.clone()),
+            async {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                a.handle_message(cancel).await
+            }
+        );
+        assert_eq!(answer_a["error"]["code"], -32800);
+        assert_eq!(answer_b["result"]["content"][0]["text"], "done");
+    }
+}

@@ -1,0 +1,15 @@
+use agent_sdk::prelude::*;
+
+#[tool(name = "sum")]
+async fn add(a: f64, b: f64) -> f64 {
+    a + b
+}
+
+#[tool(name = "sum")]
+async fn plus(a: f64, b: f64) -> f64 {
+    a + b
+}
+
+fn main() {
+    let _ = create_sdk_mcp_server!("calc", tools = [add, plus]);
+}

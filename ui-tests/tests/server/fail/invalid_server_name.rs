@@ -1,0 +1,3 @@
+fn main() {
+    let _ = agent_sdk::create_sdk_mcp_server!("my calc");
+}
