@@ -75,7 +75,7 @@ const MAX_REPORTED_VIOLATIONS: usize = 8;
 /// let answer: Answer = schema.decode(&serde_json::json!({"value": 7}))?;
 /// assert_eq!(answer.value, 7);
 /// assert!(schema.validate(&serde_json::json!({"value": 300})).is_err());
-/// # Ok::<(), agent_sdk::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct OutputSchema {
     schema: Value,
