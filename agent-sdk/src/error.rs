@@ -118,9 +118,10 @@ pub enum Error {
     #[error("invalid options: {0}")]
     InvalidOptions(String),
 
-    /// Structured output was asked for but could not be produced as the requested type.
+    /// Structured output was asked for but could not be produced as the requested type:
+    /// the model never complied, the value did not fit, or the session failed.
     #[error("structured output: {0}")]
-    StructuredOutput(String),
+    StructuredOutput(#[from] crate::structured::StructuredOutputError),
 
     /// Writing to or reading from the CLI failed.
     #[error("I/O error talking to the CLI: {0}")]

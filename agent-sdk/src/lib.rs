@@ -33,6 +33,7 @@ pub mod permission;
 mod protocol;
 pub mod query;
 pub mod schema;
+pub mod structured;
 pub mod tool_inputs;
 pub mod transport;
 
@@ -45,6 +46,7 @@ pub use error::{Error, Result};
 pub use message::Message;
 pub use options::{AgentOptions, AgentOptionsBuilder};
 pub use query::{Query, query};
+pub use structured::query_as;
 
 /// The names most programs need, in one import.
 ///
@@ -63,6 +65,7 @@ pub mod prelude {
         HandlerError, PermissionHandler, PermissionRequest, PermissionResult, PermissionUpdate,
     };
     pub use crate::query::query;
+    pub use crate::structured::{OutputSchema, StructuredOutputError, query_as};
     pub use crate::tool_inputs::ToolInput;
     pub use crate::{create_sdk_mcp_server, tool};
 }

@@ -130,6 +130,8 @@ pub struct AgentOptions {
     pub(crate) max_thinking_tokens: Option<u32>,
     pub(crate) effort: Option<Effort>,
     pub(crate) output_schema: Option<Value>,
+    /// Why `output_type::<T>()` could not make a schema; reported by `build()`.
+    pub(crate) output_schema_error: Option<crate::schema::SchemaError>,
 
     // Limits
     pub(crate) max_turns: Option<u32>,

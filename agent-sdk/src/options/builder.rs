@@ -251,6 +251,7 @@ impl AgentOptionsBuilder {
     /// ```
     pub fn output_schema(mut self, schema: Value) -> Self {
         self.options.output_schema = Some(schema);
+        self.options.output_schema_error = None;
         self
     }
 

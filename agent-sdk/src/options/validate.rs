@@ -85,6 +85,9 @@ pub(super) fn validate(options: &AgentOptions) -> Result<()> {
     {
         return invalid(format!("sandbox must be a JSON object, got {sandbox}"));
     }
+    if let Some(error) = &options.output_schema_error {
+        return invalid(format!("output_type: {error}"));
+    }
     if let Some(schema) = &options.output_schema
         && !schema.is_object()
     {
