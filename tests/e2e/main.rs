@@ -3,3 +3,4 @@
 //! Run with `cargo test -p agent-sdk-e2e`. They install the pinned CLI on first use.
 
 mod core;
+mod hooks;
