@@ -384,6 +384,13 @@ async fn a_failing_hook_with_on_failure_block_blocks_the_tool() {
     let results = tool_results(&world);
     assert_eq!(results.len(), 1, "{results:#?}");
     assert!(results[0].is_error, "{results:#?}");
+    // CLI 2.1.330 names the policy, not the handler's error text.
+    assert!(
+        results[0]
+            .text
+            .contains("blocking because onFailure is \"block\""),
+        "{results:#?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
