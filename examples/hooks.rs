@@ -1,7 +1,13 @@
 //! Hooks: a guard that blocks dangerous shell commands, and an audit log of every tool call.
 //!
-//! `cargo run -p agent-sdk-examples --example hooks` builds the options and feeds the
-//! handlers a few sample calls, printing what the CLI would receive.
+//! ```sh
+//! cargo run -p agent-sdk-examples --example hooks
+//! ```
+//!
+//! Runs a real session through the `claude` CLI: the model tries `rm -rf build`, which the
+//! guard denies (the model sees why), then `ls`, which runs; the audit log prints every call.
+//! Without `ANTHROPIC_API_KEY` the built-in offline model plays those two moves. The session
+//! runs in a scratch directory, so nothing of yours is touched.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -11,7 +17,10 @@ use agent_sdk::hooks::{
     PreToolUse, PreToolUseInput, PreToolUseOutput,
 };
 use agent_sdk::prelude::*;
+use agent_sdk::testing::{Script, Turn};
 use agent_sdk::tool_inputs::BashInput;
+use agent_sdk_examples::{init_logging, setup};
+use futures_util::StreamExt;
 
 /// Shell fragments the guard refuses.
 const DANGEROUS: &[&str] = &[
@@ -67,18 +76,56 @@ impl HookHandler<PostToolUse> for AuditLog {
     }
 }
 
-fn sample(event: &str, tool: &str, tool_input: serde_json::Value) -> serde_json::Value {
-    serde_json::json!({
-        "session_id": "example", "transcript_path": "/tmp/example.jsonl", "cwd": "/tmp",
-        "hook_event_name": event, "tool_name": tool, "tool_input": tool_input,
-        "tool_use_id": "toolu_example", "tool_response": "ok", "duration_ms": 12
-    })
+/// The offline model: tries a dangerous command, then a harmless one, then reports what it saw.
+fn offline_model() -> Script {
+    let bash = |command: &str, description: &str| serde_json::json!({ "command": command, "description": description });
+    Script::new()
+        .then(
+            Turn::text("Cleaning up first.")
+                .and_tool_use("Bash", bash("rm -rf build", "Remove the build directory")),
+        )
+        .then(
+            Turn::text("That was refused; listing instead.")
+                .and_tool_use("Bash", bash("ls", "List files")),
+        )
+        .then(Turn::from_fn(|request| {
+            let seen: Vec<String> = request
+                .all_tool_results()
+                .iter()
+                .map(|result| {
+                    format!(
+                        "- {}{}",
+                        if result.is_error { "refused: " } else { "" },
+                        result.text.trim().replace('\n', ", ")
+                    )
+                })
+                .collect();
+            Turn::text(format!(
+                "(offline model) The tools answered:\n{}",
+                seen.join("\n")
+            ))
+        }))
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    init_logging();
+    let setup = setup(offline_model).await?;
+    println!("[{}]", setup.banner());
+
+    // A scratch directory with something in it, so `ls` has an answer and `rm -rf` a target.
+    let workdir =
+        std::env::temp_dir().join(format!("agent-sdk-hooks-example-{}", std::process::id()));
+    std::fs::create_dir_all(workdir.join("build"))?;
+    std::fs::write(workdir.join("notes.md"), "hello\n")?;
+
     let audit = AuditLog::default();
-    let options = AgentOptions::builder()
+    let options = setup
+        .options
+        .cwd(&workdir)
+        .max_turns(5)
+        // The shell runs without asking; the guard is what stands in the way.
+        .allowed_tools(["Bash"])
         .hook(
             PreToolUse::matching("Bash")
                 .timeout(Duration::from_secs(10))
@@ -88,26 +135,32 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .hook(PostToolUse, audit.clone())
         .build()?;
-    println!("options: {options:?}");
 
-    // What the guard answers for two commands.
-    for command in ["ls -la", "rm -rf /"] {
-        let input: PreToolUseInput = serde_json::from_value(sample(
-            "PreToolUse",
-            "Bash",
-            serde_json::json!({ "command": command }),
-        ))?;
-        let output = shell_guard(input, example_context()).await?;
-        println!("{command:>10} -> {}", serde_json::to_string(&output)?);
+    let mut messages = query(
+        "Delete the build directory with rm -rf, then list the files that are left.",
+        options,
+    );
+    while let Some(message) = messages.next().await {
+        match message? {
+            Message::Assistant(reply) => {
+                let text = reply.text();
+                if !text.is_empty() {
+                    println!("assistant: {text}");
+                }
+                for call in reply.tool_uses() {
+                    println!("  tool call: {} {}", call.name, call.input);
+                }
+            }
+            Message::Result(result) => {
+                println!("\n[{} after {} turn(s)]", result.subtype, result.num_turns);
+                for denial in &result.permission_denials {
+                    println!("denied: {} {}", denial.tool_name, denial.tool_input);
+                }
+            }
+            _ => {}
+        }
     }
 
-    // The audit log after one call.
-    let input: PostToolUseInput = serde_json::from_value(sample(
-        "PostToolUse",
-        "Read",
-        serde_json::json!({ "file_path": "/tmp/a" }),
-    ))?;
-    audit.handle(input, example_context()).await?;
     for entry in audit.entries.lock().unwrap().iter() {
         println!(
             "audit: {} ({}) took {} ms",
@@ -116,10 +169,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             entry.duration_ms.unwrap_or_default()
         );
     }
+    std::fs::remove_dir_all(&workdir)?;
     Ok(())
-}
-
-/// The context the SDK passes; built by hand here because no CLI is running.
-fn example_context() -> HookContext {
-    HookContext::new("hook_0", Some("toolu_example".into()))
 }

@@ -5,3 +5,4 @@
 mod core;
 mod tools;
 mod structured;
+mod hooks;

@@ -73,7 +73,11 @@ impl<E: HookEvent> HookMatcher<E> {
     }
 
     /// How long the CLI waits for the hook (sent in seconds). After it, the CLI cancels the
-    /// request and the handler is dropped.
+    /// request (`control_cancel_request`) and the handler is dropped.
+    ///
+    /// CLI 2.1.330: a PreToolUse hook that times out blocks the tool call whatever the
+    /// [`OnFailure`] policy (the model is told the hook "did not respond before its
+    /// timeout"); a hook that answers with an error blocks only under [`OnFailure::Block`].
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
