@@ -91,7 +91,11 @@ impl Client {
     }
 
     /// Sends a user prompt tagged with a session id of your choice.
-    pub async fn query_in_session(&self, prompt: impl Into<UserInput>, session_id: &str) -> Result<()> {
+    pub async fn query_in_session(
+        &self,
+        prompt: impl Into<UserInput>,
+        session_id: &str,
+    ) -> Result<()> {
         self.send(prompt.into().with_session_id(session_id))
     }
 
@@ -134,7 +138,9 @@ impl Client {
     pub async fn send_frames(&self, frames: impl IntoIterator<Item = Value>) -> Result<()> {
         for mut frame in frames {
             if let Some(object) = frame.as_object_mut() {
-                object.entry("session_id").or_insert_with(|| Value::String(DEFAULT_SESSION.into()));
+                object
+                    .entry("session_id")
+                    .or_insert_with(|| Value::String(DEFAULT_SESSION.into()));
             }
             self.session.send_frame(&frame)?;
         }

@@ -508,7 +508,7 @@ impl Client {
     /// ```
     pub async fn query_as<T: DeserializeOwned + JsonSchema + 'static>(
         &self,
-        prompt: impl Into<String>,
+        prompt: impl Into<crate::message::UserInput>,
     ) -> Result<T> {
         let schema = OutputSchema::of::<T>().map_err(StructuredOutputError::from)?;
         self.query(prompt).await?;

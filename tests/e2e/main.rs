@@ -3,6 +3,6 @@
 //! Run with `cargo test -p agent-sdk-e2e`. They install the pinned CLI on first use.
 
 mod core;
-mod tools;
-mod structured;
 mod hooks;
+mod structured;
+mod tools;
