@@ -400,3 +400,49 @@ async fn stderr_callback_receives_lines() {
         other => panic!("expected ProcessExited, got {other:?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_real_cli_accepts_a_maximal_command_line() {
+    use agent_sdk::options::{
+        Effort, Plugin, SettingSource, SystemPrompt, Thinking, ThinkingDisplay, Tools,
+    };
+    let world = World::start(Script::new().then(Turn::text("all options accepted"))).await;
+    let plugin = world.env.home().join("plugin");
+    std::fs::create_dir_all(&plugin).unwrap();
+    let options = world
+        .options()
+        .system_prompt(SystemPrompt::preset().append("Be brief."))
+        .tools(Tools::list(["Read", "Bash"]))
+        .allowed_tools(["Read"])
+        .disallowed_tools(["WebFetch"])
+        .max_turns(3)
+        .max_budget_usd(1.5)
+        .task_budget(100_000)
+        .model("sonnet")
+        .fallback_model("haiku")
+        .permission_mode(PermissionMode::AcceptEdits)
+        .add_dir(world.env.cwd())
+        .include_partial_messages(true)
+        .include_hook_events(true)
+        .setting_sources(Vec::<SettingSource>::new())
+        .plugin(Plugin::local(&plugin))
+        .thinking(Thinking::adaptive().display(ThinkingDisplay::Summarized))
+        .effort(Effort::Low)
+        .client_app("agent-sdk-e2e")
+        .enable_file_checkpointing(true)
+        .build()
+        .unwrap();
+    let messages = collect(query("hi", options)).await;
+    assert!(messages.iter().all(Result::is_ok), "{messages:#?}");
+    assert_eq!(
+        last_result(&messages).result.as_deref(),
+        Some("all options accepted")
+    );
+    // Partial messages were asked for: stream events arrive besides the whole frames.
+    assert!(
+        messages
+            .iter()
+            .any(|m| matches!(m, Ok(Message::StreamEvent(_)))),
+        "no stream_event with include_partial_messages"
+    );
+}
