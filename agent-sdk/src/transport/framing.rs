@@ -151,4 +151,95 @@ mod tests {
             vec![Ok(String::new()), Ok(String::new())]
         );
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        /// Every `cli->sdk` line of the recorded transcripts: real frames as the good lines.
+        fn transcript_lines() -> Vec<Vec<u8>> {
+            let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/transcripts");
+            let mut lines = Vec::new();
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.extension().is_none_or(|e| e != "jsonl") {
+                    continue;
+                }
+                for line in std::fs::read_to_string(&path).unwrap().lines() {
+                    let record: serde_json::Value = serde_json::from_str(line).unwrap();
+                    if record["dir"] == "cli->sdk" {
+                        lines.push(serde_json::to_vec(&record["msg"]).unwrap());
+                    }
+                }
+            }
+            assert!(lines.len() > 100, "transcripts are present");
+            lines
+        }
+
+        /// One line of the stream, without its newline: a real frame (maybe cut to
+        /// fit the limit) or garbage of any length (NUL, invalid UTF-8, `{` ...).
+        fn arb_line(frames: Vec<Vec<u8>>) -> impl Strategy<Value = Vec<u8>> {
+            prop_oneof![
+                3 => prop::sample::select(frames),
+                2 => prop::collection::vec(any::<u8>().prop_filter("no newline", |b| *b != b'\n'), 0..600),
+                1 => (1usize..3000).prop_map(|n| vec![b'x'; n]),
+                1 => Just(Vec::new()),
+            ]
+        }
+
+        /// The lines, the chunk sizes to cut their concatenation into, whether the
+        /// stream ends with a newline, and the line limit.
+        fn arb_stream() -> impl Strategy<Value = (Vec<Vec<u8>>, Vec<usize>, bool, usize)> {
+            let frames = transcript_lines();
+            (
+                prop::collection::vec(arb_line(frames), 0..24),
+                prop::collection::vec(1usize..4096, 1..64),
+                any::<bool>(),
+                prop_oneof![1usize..64, 64usize..2048, Just(1024 * 1024)],
+            )
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 768, ..ProptestConfig::default() })]
+
+            /// Whatever the chunking: every line within the limit arrives intact and in
+            /// order, every longer one is one `TooLong`, and the buffer never outgrows the limit.
+            #[test]
+            fn any_chunking_yields_exactly_the_lines((lines, cuts, terminated, limit) in arb_stream()) {
+                let mut stream = lines.join(&b'\n');
+                if terminated && !lines.is_empty() {
+                    stream.push(b'\n');
+                }
+                let mut expected: Vec<Result<Vec<u8>, ()>> = Vec::new();
+                let pieces: Vec<&[u8]> = stream.split(|b| *b == b'\n').collect();
+                let (complete, last) = pieces.split_at(pieces.len() - 1);
+                for line in complete {
+                    expected.push(if line.len() <= limit { Ok(line.to_vec()) } else { Err(()) });
+                }
+                if !last[0].is_empty() {
+                    expected.push(if last[0].len() <= limit { Ok(last[0].to_vec()) } else { Err(()) });
+                }
+
+                let mut framer = LineFramer::new(limit);
+                let mut got = Vec::new();
+                let mut rest: &[u8] = &stream;
+                let mut cut = cuts.iter().cycle();
+                while !rest.is_empty() {
+                    let n = (*cut.next().unwrap()).min(rest.len());
+                    let (chunk, tail) = rest.split_at(n);
+                    rest = tail;
+                    framer.push(chunk, |item| got.push(match item {
+                        Framed::Line(line) => Ok(line.to_vec()),
+                        Framed::TooLong => Err(()),
+                    }));
+                    prop_assert!(framer.pending.len() <= limit);
+                    prop_assert!(framer.pending.capacity() <= (2 * limit).max(64 * 1024));
+                }
+                if let Some(last) = framer.finish() {
+                    got.push(Ok(last));
+                }
+                prop_assert_eq!(got, expected);
+            }
+        }
+    }
 }

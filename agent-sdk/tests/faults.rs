@@ -1,0 +1,556 @@
+//! Fault injection with a scripted fake CLI (`tests/faults_data/fake_cli.py`): the
+//! other side exits, is killed, stops reading, floods, lies or never answers; our
+//! own handlers panic or hang; the user drops things half way. Every case ends in
+//! a typed error or a defined state within a bounded time and leaves no child
+//! process and no file descriptor behind.
+//!
+//! The cases run one at a time (a process-wide lock), each on a runtime of its
+//! own, so the descriptor count of `/proc/self/fd` before the runtime starts and
+//! after it is gone belongs to the case alone.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use agent_sdk::hooks::{
+    HookContext, UserPromptSubmit, UserPromptSubmitInput, UserPromptSubmitOutput,
+};
+use agent_sdk::permission::{HandlerError, PermissionRequest, PermissionResult};
+use agent_sdk::{AgentOptionsBuilder, Client, Error, Message, create_sdk_mcp_server, query, tool};
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+
+const FAKE_CLI: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/faults_data/fake_cli.py");
+/// No case may take longer than this, whatever goes wrong.
+const CASE_DEADLINE: Duration = Duration::from_secs(30);
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// One fault case: a scratch dir for the fake's pid file.
+struct Case {
+    dir: tempfile::TempDir,
+}
+
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+/// Runs one case on its own runtime, alone, within [`CASE_DEADLINE`], and checks
+/// that it left no descriptor open once its runtime is gone.
+fn run_case<F: std::future::Future<Output = ()>>(case: impl FnOnce() -> F) {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let runtime = || {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+    };
+    // Child-process support opens its process-wide descriptors on first use.
+    runtime().block_on(async { tokio::process::Command::new("true").status().await.unwrap() });
+    let fds_before = open_fds();
+    let rt = runtime();
+    rt.block_on(async {
+        tokio::time::timeout(CASE_DEADLINE, case())
+            .await
+            .expect("the fault case finished within its deadline")
+    });
+    drop(rt);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while open_fds() > fds_before && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        open_fds() <= fds_before,
+        "descriptors leaked: {fds_before} before, {} after",
+        open_fds()
+    );
+}
+
+impl Case {
+    fn new() -> Case {
+        Case {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn options(&self, scenario: &str) -> AgentOptionsBuilder {
+        agent_sdk::AgentOptions::builder()
+            .cli_path(FAKE_CLI)
+            .env("FAKE_SCENARIO", scenario)
+            .env("FAKE_DIR", self.dir.path().to_string_lossy())
+            .control_timeout(Duration::from_secs(5))
+            .stderr(|line| eprintln!("fake cli: {line}"))
+    }
+
+    fn pid(&self) -> u32 {
+        read_pid(self.dir.path())
+    }
+
+    /// The fake CLI is gone (reaped, not a zombie) while the runtime still runs.
+    async fn assert_clean(self) {
+        let pid = self.pid();
+        let proc = PathBuf::from(format!("/proc/{pid}"));
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while proc.exists() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(!proc.exists(), "the fake CLI (pid {pid}) is still there");
+    }
+}
+
+fn read_pid(dir: &Path) -> u32 {
+    let file = dir.join("pid");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&file)
+            && let Ok(pid) = text.trim().parse()
+        {
+            return pid;
+        }
+        assert!(Instant::now() < deadline, "the fake CLI never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Every message of the session until it ends, with a deadline.
+async fn drain(client: &Client) -> Vec<agent_sdk::Result<Message>> {
+    tokio::time::timeout(Duration::from_secs(20), client.receive_messages().collect())
+        .await
+        .expect("the session ends in time")
+}
+
+async fn one_turn(client: &Client) -> Vec<agent_sdk::Result<Message>> {
+    tokio::time::timeout(Duration::from_secs(10), client.receive_response().collect())
+        .await
+        .expect("the turn ends in time")
+}
+
+fn text_of(item: &agent_sdk::Result<Message>) -> Option<String> {
+    match item {
+        Ok(Message::Assistant(reply)) => Some(reply.text()),
+        _ => None,
+    }
+}
+
+fn texts(items: &[agent_sdk::Result<Message>]) -> Vec<String> {
+    items.iter().filter_map(text_of).collect()
+}
+
+#[test]
+fn cli_exits_mid_turn() {
+    run_case(|| async {
+        let case = Case::new();
+        let client = Client::connect(case.options("exit_mid_turn").build().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(client.server_info()["pid"], case.pid());
+        client.query("go").await.unwrap();
+        let items = drain(&client).await;
+        assert_eq!(texts(&items), ["partial"]);
+        assert!(
+            matches!(
+                items.last(),
+                Some(Err(Error::ProcessExited {
+                    exit_code: Some(3),
+                    ..
+                }))
+            ),
+            "{items:?}"
+        );
+        assert!(matches!(
+            client.interrupt().await,
+            Err(Error::ProcessExited {
+                exit_code: Some(3),
+                ..
+            })
+        ));
+        assert!(client.query("again").await.is_err());
+        client.disconnect().await.unwrap();
+        case.assert_clean().await;
+    });
+}
+
+#[test]
+fn cli_killed_by_a_signal() {
+    run_case(|| async {
+        let case = Case::new();
+        let client = Client::connect(case.options("killed").build().unwrap())
+            .await
+            .unwrap();
+        client.query("go").await.unwrap();
+        let items = drain(&client).await;
+        assert_eq!(texts(&items), ["partial"]);
+        assert!(
+            matches!(
+                items.last(),
+                Some(Err(Error::ProcessExited {
+                    signal: Some(libc::SIGKILL),
+                    ..
+                }))
+            ),
+            "{items:?}"
+        );
+        client.disconnect().await.unwrap();
+        case.assert_clean().await;
+    });
+}
+
+#[test]
+fn cli_closes_stdout_but_keeps_running() {
+    run_case(|| async {
+        let case = Case::new();
+        let started = Instant::now();
+        let client = Client::connect(case.options("close_stdout").build().unwrap())
+            .await
+            .unwrap();
+        client.query("go").await.unwrap();
+        let items = drain(&client).await;
+        assert_eq!(texts(&items), ["partial"]);
+        // It ignores stdin EOF, so the SDK escalates to SIGTERM.
+        assert!(
+            matches!(
+                items.last(),
+                Some(Err(Error::ProcessExited {
+                    signal: Some(libc::SIGTERM),
+                    ..
+                }))
+            ),
+            "{items:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(15));
+        client.disconnect().await.unwrap();
+        case.assert_clean().await;
+    });
+}
+
+#[test]
+fn a_10_mib_line_is_dropped_and_the_next_line_arrives() {
+    run_case(|| async {
+        let case = Case::new();
+        let items: Vec<_> = query("go", case.options("huge_line").build().unwrap())
+            .collect()
+            .await;
+        assert!(
+            matches!(items.first(), Some(Err(Error::LineTooLong { .. }))),
+            "{:?}",
+            items.first().map(|i| i.as_ref().map(|_| ()))
+        );
+        assert_eq!(texts(&items), ["after the huge line"]);
+        assert!(matches!(items.last(), Some(Ok(Message::Result(_)))));
+        assert_eq!(items.len(), 3);
+        case.assert_clean().await;
+    });
+}
+
+#[test]
+fn invalid_utf8_is_a_decode_error_and_the_next_line_arrives() {
+    run_case(|| async {
+        let case = Case::new();
+        let items: Vec<_> = query("go", case.options("invalid_utf8").build().unwrap())
+            .collect()
+            .await;
+        // A non-JSON line is skipped; a JSON-looking one with bad bytes is a typed error.
+        assert!(
+            matches!(items[0], Err(Error::JsonDecode { .. })),
+            "{items:?}"
+        );
+        assert_eq!(texts(&items), ["after invalid utf-8"]);
+        assert!(matches!(items.last(), Some(Ok(Message::Result(_)))));
+        assert_eq!(items.len(), 3, "{items:?}");
+        case.assert_clean().await;
+    });
+}
+
+#[test]
+fn garbage_between_good_lines_loses_nothing() {
+    run_case(|| async {
+        let case = Case::new();
+        let items: Vec<_> = query("go", case.options("garbage").build().unwrap())
+            .collect()
+            .await;
+        assert_eq!(texts(&items), ["one", "two"]);
+        let decode_errors = items
+            .iter()
+            .filter(|i| matches!(i, Err(Error::JsonDecode { .. })))
+            .count();
+        assert_eq!(decode_errors, 1, "only `{{not json` is reported: {items:?}");
+        assert!(matches!(items.last(), Some(Ok(Message::Result(_)))));
+        assert_eq!(items.len(), 4, "{items:?}");
+        case.assert_clean().await;
+    });
+}
+
+#[test]
+fn cli_that_stops_reading_blocks_neither_reader_nor_requests() {
+    run_case(|| async {
+        let case = Case::new();
+        let client = Client::connect(
+            case.options("stop_reading")
+                .control_timeout(Duration::from_secs(1))
+                .build()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+        client.query("go").await.unwrap();
+        // 4 MiB of prompts: far more than a pipe holds, so the writer blocks.
+        let big = "z".repeat(256 * 1024);
+        for _ in 0..16 {
+            client.query(big.as_str()).await.unwrap();
+        }
+        let started = Instant::now();
+        let interrupted = client.interrupt().await;
+        assert!(
+            matches!(interrupted, Err(Error::ControlTimeout { ref subtype, .. }) if subtype == "interrupt"),
+            "{interrupted:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(3));
+        let items = one_turn(&client).await;
+        assert_eq!(texts(&items), ["before", "while not reading"]);
+        assert!(matches!(items.last(), Some(Ok(Message::Result(_)))));
+        tokio::time::timeout(Duration::from_secs(15), client.disconnect())
+            .await
+            .expect("disconnect ends even with a blocked writer")
+            .unwrap();
+        case.assert_clean().await;
+    });
+}
+
+#[test]
+fn cli_that_never_answers_initialize_times_out() {
+    run_case(|| async {
+        let case = Case::new();
+        let started = Instant::now();
+        let outcome = Client::connect(
+            case.options("no_init")
+                .control_timeout(Duration::from_millis(500))
+                .build()
+                .unwrap(),
+        )
+        .await;
+        assert!(
+            matches!(outcome, Err(Error::ControlTimeout { ref subtype, .. }) if subtype == "initialize"),
+            "{outcome:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+        case.assert_clean().await;
+    });
+}
+
+#[test]
+fn duplicate_and_unknown_answers_are_ignored() {
+    run_case(|| async {
+        let case = Case::new();
+        let client = Client::connect(case.options("double_answer").build().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(client.mcp_status().await.unwrap(), json!({"n": 1}));
+        assert_eq!(client.mcp_status().await.unwrap(), json!({"n": 2}));
+        client.query("go").await.unwrap();
+        let items = one_turn(&client).await;
+        assert_eq!(texts(&items), ["hello"]);
+        assert!(items.iter().all(Result::is_ok), "{items:?}");
+        client.disconnect().await.unwrap();
+        case.assert_clean().await;
+    });
+}
+
+#[test]
+fn dropping_a_client_mid_turn_stops_the_cli() {
+    run_case(|| async {
+        let case = Case::new();
+        let client = Client::connect(case.options("silent_turn").build().unwrap())
+            .await
+            .unwrap();
+        client.query("go").await.unwrap();
+        drop(client);
+        case.assert_clean().await;
+    });
+}
+
+#[test]
+fn dropping_the_query_stream_after_the_first_message_stops_the_cli() {
+    run_case(|| async {
+        let case = Case::new();
+        let mut stream = query("go", case.options("silent_turn").build().unwrap());
+        // silent_turn answers nothing: ask for the first item with a short deadline.
+        let first = tokio::time::timeout(Duration::from_millis(300), stream.next()).await;
+        assert!(first.is_err(), "nothing arrives in a silent turn");
+        drop(stream);
+        case.assert_clean().await;
+
+        let case = Case::new();
+        let mut stream = query("go", case.options("normal").build().unwrap());
+        let first = stream.next().await.unwrap().unwrap();
+        assert!(matches!(first, Message::Assistant(_)));
+        drop(stream);
+        case.assert_clean().await;
+    });
+}
+
+#[test]
+fn disconnect_twice_then_every_method_says_not_connected() {
+    run_case(|| async {
+        let case = Case::new();
+        let client = Client::connect(case.options("normal").build().unwrap())
+            .await
+            .unwrap();
+        client.disconnect().await.unwrap();
+        client.disconnect().await.unwrap();
+        assert!(matches!(client.query("x").await, Err(Error::NotConnected)));
+        assert!(matches!(client.interrupt().await, Err(Error::NotConnected)));
+        assert!(matches!(
+            client.mcp_status().await,
+            Err(Error::NotConnected)
+        ));
+        assert!(matches!(
+            client.set_model(Some("m")).await,
+            Err(Error::NotConnected)
+        ));
+        let mut messages = std::pin::pin!(client.receive_messages());
+        let next = tokio::time::timeout(Duration::from_secs(2), messages.next())
+            .await
+            .expect("the message stream ends at once");
+        assert!(next.is_none());
+        case.assert_clean().await;
+    });
+}
+
+#[test]
+fn interrupt_concurrently_with_a_read() {
+    run_case(|| async {
+        let case = Case::new();
+        let client = Client::connect(case.options("slow").build().unwrap())
+            .await
+            .unwrap();
+        client.query("go").await.unwrap();
+        let (items, interrupted) = tokio::join!(one_turn(&client), async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            client.interrupt().await
+        });
+        interrupted.unwrap();
+        assert_eq!(texts(&items), ["working"]);
+        match items.last() {
+            Some(Ok(Message::Result(result))) => {
+                assert_eq!(result.result.as_deref(), Some("interrupted"))
+            }
+            other => panic!("{other:?}"),
+        }
+        client.disconnect().await.unwrap();
+        case.assert_clean().await;
+    });
+}
+
+// Handlers that fail: each hang records that its future was dropped (cancelled).
+static TOOL_HANG_DROPPED: AtomicBool = AtomicBool::new(false);
+static PERMISSION_HANG_DROPPED: AtomicBool = AtomicBool::new(false);
+static HOOK_HANG_DROPPED: AtomicBool = AtomicBool::new(false);
+
+struct SetOnDrop(&'static AtomicBool);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+async fn hang_until_dropped(flag: &'static AtomicBool) {
+    let _guard = SetOnDrop(flag);
+    std::future::pending::<()>().await;
+}
+
+#[tool]
+async fn panics() -> String {
+    panic!("tool went wrong")
+}
+
+#[tool]
+async fn hangs() -> String {
+    hang_until_dropped(&TOOL_HANG_DROPPED).await;
+    unreachable!()
+}
+
+#[tool]
+async fn big() -> String {
+    "y".repeat(5 << 20)
+}
+
+#[test]
+fn tool_hook_and_permission_handlers_that_panic_or_hang() {
+    run_case(|| async {
+        let case = Case::new();
+        let options = case
+            .options("handlers")
+            .mcp_server(create_sdk_mcp_server!("faults", tools = [panics, hangs, big]).unwrap())
+            .can_use_tool(|request: PermissionRequest| async move {
+                match request.input["command"].as_str() {
+                    Some("panic") => panic!("permission went wrong"),
+                    Some("hang") => {
+                        hang_until_dropped(&PERMISSION_HANG_DROPPED).await;
+                        unreachable!()
+                    }
+                    _ => PermissionResult::allow(),
+                }
+            })
+            .hook(
+                UserPromptSubmit,
+                |input: UserPromptSubmitInput, _ctx: HookContext| async move {
+                    match input.prompt.as_str() {
+                        "panic" => panic!("hook went wrong"),
+                        "hang" => hang_until_dropped(&HOOK_HANG_DROPPED).await,
+                        _ => {}
+                    }
+                    Ok::<_, HandlerError>(UserPromptSubmitOutput::default())
+                },
+            )
+            .build()
+            .unwrap();
+        let client = Client::connect(options).await.unwrap();
+        client.query("go").await.unwrap();
+        let items = one_turn(&client).await;
+        let report: Value = serde_json::from_str(&texts(&items)[0]).unwrap();
+        println!("{report:#}");
+
+        let tool_panic = &report["tool_panic"]["response"]["mcp_response"]["result"];
+        assert_eq!(tool_panic["isError"], true, "{report:#}");
+        assert!(tool_panic.to_string().contains("panicked"), "{report:#}");
+        assert_eq!(
+            report["tool_hang"]["response"]["mcp_response"]["error"]["code"], -32800,
+            "a cancelled tool call answers `Request cancelled`: {report:#}"
+        );
+        assert!(
+            TOOL_HANG_DROPPED.load(Ordering::SeqCst),
+            "the hanging tool was aborted"
+        );
+        assert_eq!(
+            report["tool_big_len"],
+            5 << 20,
+            "a 5 MiB result arrives whole"
+        );
+
+        assert_eq!(report["permission_panic"]["subtype"], "error", "{report:#}");
+        assert!(
+            report["permission_panic"]["error"]
+                .as_str()
+                .unwrap()
+                .contains("panicked")
+        );
+        assert!(
+            report["permission_hang"].is_null(),
+            "a cancelled request gets no answer"
+        );
+        assert!(PERMISSION_HANG_DROPPED.load(Ordering::SeqCst));
+
+        assert!(
+            report["hook_panic"].to_string().contains("panicked"),
+            "{report:#}"
+        );
+        assert!(report["hook_hang"].is_null());
+        assert!(HOOK_HANG_DROPPED.load(Ordering::SeqCst));
+
+        client.disconnect().await.unwrap();
+        case.assert_clean().await;
+    });
+}
