@@ -454,7 +454,7 @@ impl SdkMcpServer {
         if arguments.is_null() {
             arguments = Value::Object(Map::new());
         }
-        if let Err(message) = entry.validator.check(&arguments) {
+        if let Err(message) = entry.validator.check(&mut arguments) {
             return CallOutcome::Done(ToolResult::error(message));
         }
         let task = tokio::spawn(entry.tool.call(arguments));

@@ -9,22 +9,51 @@ const MAX_REPORTED_ERRORS: usize = 5;
 /// A compiled input schema.
 pub(crate) struct ArgumentValidator {
     validator: jsonschema::Validator,
+    /// Top-level properties not in `required`: a `null` there means "not given".
+    optional: Vec<String>,
 }
 
 impl ArgumentValidator {
     /// Compiles `schema`; the error text says what is wrong with the schema itself.
     pub(crate) fn new(schema: &Value) -> Result<Self, String> {
+        let required: Vec<&str> = schema["required"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        let optional = schema["properties"]
+            .as_object()
+            .into_iter()
+            .flat_map(|properties| properties.keys())
+            .filter(|key| !required.contains(&key.as_str()))
+            .cloned()
+            .collect();
         jsonschema::validator_for(schema)
-            .map(|validator| ArgumentValidator { validator })
+            .map(|validator| ArgumentValidator {
+                validator,
+                optional,
+            })
             .map_err(|error| error.to_string())
     }
 
     /// `Ok` when `arguments` fit, else a message naming each field and its problem.
-    pub(crate) fn check(&self, arguments: &Value) -> Result<(), String> {
+    ///
+    /// Models often send `null` for an optional argument they mean to leave out;
+    /// such properties are removed (read as absent) before the verdict.
+    pub(crate) fn check(&self, arguments: &mut Value) -> Result<(), String> {
         // Fast path: `is_valid` does not build error values.
         if self.validator.is_valid(arguments) {
             return Ok(());
         }
+        if let Value::Object(map) = arguments {
+            let before = map.len();
+            map.retain(|key, value| !(value.is_null() && self.optional.iter().any(|o| o == key)));
+            if map.len() != before && self.validator.is_valid(arguments) {
+                return Ok(());
+            }
+        }
+        let arguments = &*arguments;
         let mut problems = Vec::new();
         for error in self
             .validator
@@ -69,14 +98,25 @@ mod tests {
     #[test]
     fn names_the_missing_field() {
         let v = ArgumentValidator::new(&json!({"type":"object","properties":{"a":{"type":"number"},"b":{"type":"number"}},"required":["a","b"]})).unwrap();
-        assert!(v.check(&json!({"a":1,"b":2})).is_ok());
-        let msg = v.check(&json!({"a":1})).unwrap_err();
+        assert!(v.check(&mut json!({"a":1,"b":2})).is_ok());
+        let msg = v.check(&mut json!({"a":1})).unwrap_err();
         assert_eq!(msg, "Input validation error: \"b\" is a required property");
-        let msg = v.check(&json!({"a":"two","b":2})).unwrap_err();
+        let msg = v.check(&mut json!({"a":"two","b":2})).unwrap_err();
         assert_eq!(
             msg,
             "Input validation error: \"a\": \"two\" is not of type \"number\""
         );
+    }
+
+    #[test]
+    fn null_for_an_optional_argument_reads_as_absent() {
+        let v = ArgumentValidator::new(&json!({"type":"object","properties":{"city":{"type":"string"},"unit":{"type":"string"}},"required":["city"]})).unwrap();
+        let mut args = json!({"city": "Lisbon", "unit": null});
+        assert!(v.check(&mut args).is_ok());
+        assert_eq!(args, json!({"city": "Lisbon"}));
+        // A null for a required argument is still an error that names it.
+        let msg = v.check(&mut json!({"city": null})).unwrap_err();
+        assert!(msg.contains("\"city\""), "{msg}");
     }
 
     #[test]
