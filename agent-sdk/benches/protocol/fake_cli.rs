@@ -144,7 +144,10 @@ fn serve(mode: &str) -> Result<(), Fail> {
             .and_then(|r| r.get("subtype"))
             .and_then(Value::as_str);
         if frame.kind == "control_request" && subtype == Some("initialize") {
-            break frame.request_id.ok_or("initialize without request_id")?.into_owned();
+            break frame
+                .request_id
+                .ok_or("initialize without request_id")?
+                .into_owned();
         }
     };
 
@@ -301,7 +304,11 @@ fn read_call_answer(pipes: &mut Pipes) -> Result<u64, Fail> {
         .text
         .parse()?;
     if result.is_error || sum != (id + 2) as f64 {
-        return Err(format!("wrong answer for call {id}: {}", String::from_utf8_lossy(line)).into());
+        return Err(format!(
+            "wrong answer for call {id}: {}",
+            String::from_utf8_lossy(line)
+        )
+        .into());
     }
     Ok(id)
 }

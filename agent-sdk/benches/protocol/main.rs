@@ -81,7 +81,9 @@ fn main() {
         stream.assistant_messages,
         stream.report["frame_bytes"],
         stream.run_time,
-        stream.report["write_msgs_per_s"].as_f64().unwrap_or(f64::NAN)
+        stream.report["write_msgs_per_s"]
+            .as_f64()
+            .unwrap_or(f64::NAN)
     );
     // CPU spent by the SDK process per operation: the figure to watch on a busy machine,
     // where the wall-clock figures above also measure the wait for a core.
@@ -188,7 +190,13 @@ fn rss_mib() -> f64 {
     status
         .lines()
         .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
         .map_or(f64::NAN, |kib| kib / 1024.0)
 }
 
