@@ -272,12 +272,12 @@ fn calls_from_env() -> u64 {
 
 /// Writes the `tools/call` request for call `id`: `add(a = id, b = 2)`.
 fn write_call(output: &mut impl Write, server: &str, id: u64) -> std::io::Result<()> {
-    write!(
+    writeln!(
         output,
         "{{\"type\":\"control_request\",\"request_id\":\"call-{id}\",\"request\":{{\"subtype\":\"mcp_message\",\
          \"server_name\":\"{server}\",\"message\":{{\"method\":\"tools/call\",\"params\":{{\"name\":\"add\",\
          \"arguments\":{{\"a\":{id},\"b\":2}},\"_meta\":{{\"claudecode/toolUseId\":\"toolu_{id}\",\"progressToken\":{id}}}}},\
-         \"jsonrpc\":\"2.0\",\"id\":{id}}}}}}}\n"
+         \"jsonrpc\":\"2.0\",\"id\":{id}}}}}}}"
     )
 }
 
@@ -387,9 +387,9 @@ const ASSISTANT_TAIL: &str = r#"","name":"mcp__calc__add","input":{"a":2,"b":3}}
 const ASSISTANT_END: &str = r#"","timestamp":"2026-11-21T13:37:48.364Z"}"#;
 
 fn write_assistant(output: &mut impl Write, n: u64) -> std::io::Result<()> {
-    write!(
+    writeln!(
         output,
-        "{ASSISTANT_HEAD}{n:020}{ASSISTANT_MIDDLE}{n:020}{ASSISTANT_TAIL}{n:012}{ASSISTANT_END}\n"
+        "{ASSISTANT_HEAD}{n:020}{ASSISTANT_MIDDLE}{n:020}{ASSISTANT_TAIL}{n:012}{ASSISTANT_END}"
     )
 }
 

@@ -200,7 +200,6 @@ async fn run_session(mode: &str, cli_cpu: usize) -> SessionFigures {
     }
     let run_time = start.elapsed();
     let sdk_cpu = cpu_time().saturating_sub(cpu_start);
-    drop(replies);
     client.disconnect().await.expect("disconnect");
     assert!(!report.is_null(), "the fake CLI sent no bench_report");
     if mode == "stream" {

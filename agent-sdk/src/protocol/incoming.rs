@@ -26,15 +26,14 @@ pub(super) enum Request {
 impl Request {
     /// Parses the `request` of a `control_request` frame.
     pub(super) fn parse(raw: &RawValue) -> Result<Request, serde_json::Error> {
-        if let Ok(head) = serde_json::from_str::<wire::RequestHead<'_>>(raw.get()) {
-            if let (Some("mcp_message"), Some(server_name), Some(message)) =
+        if let Ok(head) = serde_json::from_str::<wire::RequestHead<'_>>(raw.get())
+            && let (Some("mcp_message"), Some(server_name), Some(message)) =
                 (head.subtype.as_deref(), head.server_name, head.message)
-            {
-                return Ok(Request::Mcp {
-                    server_name: server_name.into_owned(),
-                    message: serde_json::from_str(message.get())?,
-                });
-            }
+        {
+            return Ok(Request::Mcp {
+                server_name: server_name.into_owned(),
+                message: serde_json::from_str(message.get())?,
+            });
         }
         serde_json::from_str(raw.get()).map(Request::Other)
     }
