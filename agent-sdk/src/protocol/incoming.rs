@@ -7,18 +7,56 @@
 use std::sync::Arc;
 
 use futures_util::FutureExt;
-use serde_json::{Value, json};
+use serde_json::value::RawValue;
+use serde_json::Value;
 use tracing::Instrument;
 
-use super::{Shared, lock, wire};
+use super::wire::{self, Payload};
+use super::{Shared, lock};
+
+/// A request from the CLI, parsed as far as its handler needs.
+pub(super) enum Request {
+    /// `mcp_message` with its `server_name` and JSON-RPC `message`: the outer
+    /// request never becomes a `Value` (the hot path of every tool call).
+    Mcp { server_name: String, message: Value },
+    /// Any other request (or an `mcp_message` missing a field: its handler says which).
+    Other(Value),
+}
+
+impl Request {
+    /// Parses the `request` of a `control_request` frame.
+    pub(super) fn parse(raw: &RawValue) -> Result<Request, serde_json::Error> {
+        if let Ok(head) = serde_json::from_str::<wire::RequestHead<'_>>(raw.get())
+            && let (Some("mcp_message"), Some(server_name), Some(message)) =
+                (head.subtype.as_deref(), head.server_name, head.message)
+        {
+            return Ok(Request::Mcp {
+                server_name: server_name.into_owned(),
+                message: serde_json::from_str(message.get())?,
+            });
+        }
+        serde_json::from_str(raw.get()).map(Request::Other)
+    }
+
+    fn subtype(&self) -> &str {
+        match self {
+            Request::Mcp { .. } => "mcp_message",
+            Request::Other(request) => request
+                .get("subtype")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+        }
+    }
+}
 
 /// Starts handling one request from the CLI.
-pub(super) fn spawn(shared: &Arc<Shared>, request_id: String, request: Value) {
+pub(super) fn spawn(shared: &Arc<Shared>, request_id: String, request: Request) {
     {
         let mut inflight = lock(&shared.inflight);
         if inflight.contains_key(&request_id) {
             tracing::warn!(%request_id, "the CLI reused the id of a request still in flight");
-            let outcome = Err(format!("duplicate request id: {request_id}"));
+            let outcome: Result<Payload, String> =
+                Err(format!("duplicate request id: {request_id}"));
             let _ = shared.send_line(wire::response_line(&request_id, &outcome));
             return;
         }
@@ -26,11 +64,7 @@ pub(super) fn spawn(shared: &Arc<Shared>, request_id: String, request: Value) {
     }
     let task_shared = shared.clone();
     let task_id = request_id.clone();
-    let subtype = request
-        .get("subtype")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
+    let subtype = request.subtype().to_owned();
     let span = tracing::debug_span!("cli_request", %subtype, %request_id);
     let task = tokio::spawn(
         async move {
@@ -72,8 +106,15 @@ pub(super) fn cancel(shared: &Shared, request_id: &str) {
     }
 }
 
-async fn handle(shared: &Shared, subtype: &str, mut request: Value) -> Result<Value, String> {
-    match subtype {
+async fn handle(shared: &Shared, subtype: &str, request: Request) -> Result<Payload, String> {
+    let mut request = match request {
+        Request::Mcp {
+            server_name,
+            message,
+        } => return Ok(mcp_message(shared, &server_name, message).await),
+        Request::Other(request) => request,
+    };
+    let value = match subtype {
         "mcp_message" => {
             let server_name = request
                 .get("server_name")
@@ -84,11 +125,7 @@ async fn handle(shared: &Shared, subtype: &str, mut request: Value) -> Result<Va
                 .get_mut("message")
                 .map(Value::take)
                 .ok_or("mcp_message request without `message`")?;
-            let response = match shared.handlers.servers.get(&server_name) {
-                Some(server) => server.handle_message(message).await,
-                None => crate::mcp::server_not_found(&message, &server_name),
-            };
-            Ok(json!({ "mcp_response": response }))
+            return Ok(mcp_message(shared, &server_name, message).await);
         }
         "can_use_tool" => match &shared.handlers.permission {
             Some(handler) => handler.handle(request).await,
@@ -115,7 +152,16 @@ async fn handle(shared: &Shared, subtype: &str, mut request: Value) -> Result<Va
                 .await
         }
         other => Err(format!("Unsupported control request subtype: {other}")),
-    }
+    };
+    value.map(Payload::Value)
+}
+
+async fn mcp_message(shared: &Shared, server_name: &str, message: Value) -> Payload {
+    let mcp_response = match shared.handlers.servers.get(server_name) {
+        Some(server) => server.handle_message(message).await,
+        None => crate::mcp::server_not_found(&message, server_name),
+    };
+    Payload::Mcp { mcp_response }
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {

@@ -156,8 +156,9 @@ impl Router {
     }
 
     fn on_control_request(&mut self, line: &[u8]) -> Result<(), serde_json::Error> {
-        let frame: ControlRequestFrame = serde_json::from_slice(line)?;
-        incoming::spawn(&self.shared, frame.request_id, frame.request);
+        let frame: ControlRequestFrame<'_> = serde_json::from_slice(line)?;
+        let request = incoming::Request::parse(frame.request)?;
+        incoming::spawn(&self.shared, frame.request_id, request);
         Ok(())
     }
 

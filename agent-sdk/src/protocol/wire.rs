@@ -1,7 +1,10 @@
 //! Control protocol envelopes as they travel on the wire (spec section 3.1).
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// `{"type":"control_response","response":{...}}` sent by the CLI.
 #[derive(Deserialize)]
@@ -20,10 +23,25 @@ pub(super) struct ControlResponseBody {
 }
 
 /// `{"type":"control_request","request_id":...,"request":{...}}` sent by the CLI.
+///
+/// Borrowed: the request body is parsed later, and for `mcp_message` only its
+/// JSON-RPC `message` becomes a `Value` (the hot path of every tool call).
 #[derive(Deserialize)]
-pub(super) struct ControlRequestFrame {
+pub(super) struct ControlRequestFrame<'a> {
     pub request_id: String,
-    pub request: Value,
+    #[serde(borrow)]
+    pub request: &'a RawValue,
+}
+
+/// The fields of a CLI request the router looks at before handing it over.
+#[derive(Deserialize)]
+pub(super) struct RequestHead<'a> {
+    #[serde(borrow, default)]
+    pub subtype: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub server_name: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub message: Option<&'a RawValue>,
 }
 
 /// `{"type":"control_cancel_request","request_id":...}` sent by the CLI.
@@ -43,18 +61,18 @@ pub(super) struct OutgoingRequest<'a> {
 
 /// Our answer to a CLI request.
 #[derive(Serialize)]
-pub(super) struct OutgoingResponse<'a> {
+pub(super) struct OutgoingResponse<'a, T> {
     #[serde(rename = "type")]
     pub kind: &'static str,
-    pub response: OutgoingResponseBody<'a>,
+    pub response: OutgoingResponseBody<'a, T>,
 }
 
 #[derive(Serialize)]
 #[serde(tag = "subtype", rename_all = "lowercase")]
-pub(super) enum OutgoingResponseBody<'a> {
+pub(super) enum OutgoingResponseBody<'a, T> {
     Success {
         request_id: &'a str,
-        response: &'a Value,
+        response: &'a T,
     },
     Error {
         request_id: &'a str,
@@ -62,8 +80,21 @@ pub(super) enum OutgoingResponseBody<'a> {
     },
 }
 
+/// The success payload of an answer to a CLI request.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub(super) enum Payload {
+    /// Written as is.
+    Value(Value),
+    /// A JSON-RPC response, written as `{"mcp_response": ...}` without building that map.
+    Mcp { mcp_response: Value },
+}
+
 /// Serializes an answer to a CLI request as one NDJSON line.
-pub(super) fn response_line(request_id: &str, outcome: &Result<Value, String>) -> Vec<u8> {
+pub(super) fn response_line<T: Serialize>(
+    request_id: &str,
+    outcome: &Result<T, String>,
+) -> Vec<u8> {
     let response = match outcome {
         Ok(payload) => OutgoingResponseBody::Success {
             request_id,
@@ -132,7 +163,18 @@ mod tests {
             ok,
             serde_json::json!({"type":"control_response","response":{"subtype":"success","request_id":"r1","response":{"a":1}}})
         );
-        let err = response_line("r2", &Err("boom".into()));
+        let mcp = response_line(
+            "r3",
+            &Ok(Payload::Mcp {
+                mcp_response: serde_json::json!({"jsonrpc": "2.0", "id": 1, "result": {}}),
+            }),
+        );
+        let mcp: Value = serde_json::from_slice(&mcp).unwrap();
+        assert_eq!(
+            mcp,
+            serde_json::json!({"type":"control_response","response":{"subtype":"success","request_id":"r3","response":{"mcp_response":{"jsonrpc":"2.0","id":1,"result":{}}}}})
+        );
+        let err = response_line::<Value>("r2", &Err("boom".into()));
         let err: Value = serde_json::from_slice(&err).unwrap();
         assert_eq!(
             err,

@@ -34,7 +34,9 @@ impl LineFramer {
 
     /// Feeds one chunk; `emit` is called for every complete line (or overflow) in order.
     pub(crate) fn push(&mut self, mut chunk: &[u8], mut emit: impl FnMut(Framed<'_>)) {
-        while let Some(newline) = chunk.iter().position(|&b| b == b'\n') {
+        // memchr scans a word (or vector) at a time: `iter().position` was 10% of the
+        // SDK's instructions when parsing a stream of assistant frames.
+        while let Some(newline) = memchr::memchr(b'\n', chunk) {
             let (segment, rest) = (&chunk[..newline], &chunk[newline + 1..]);
             chunk = rest;
             if std::mem::take(&mut self.discarding) {
