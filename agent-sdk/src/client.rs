@@ -234,7 +234,9 @@ impl Client {
         self.session.request("mcp_status", Map::new()).await
     }
 
-    /// Reconnects an MCP server by name.
+    /// Reconnects an external MCP server by name. The CLI refuses it for in-process
+    /// (`sdk`) servers, which live in this process and never disconnect; an unknown
+    /// name is a [`ControlRequestFailed`](crate::Error::ControlRequestFailed) error.
     pub async fn reconnect_mcp_server(&self, server_name: &str) -> Result<()> {
         self.session
             .request(

@@ -446,3 +446,77 @@ async fn the_real_cli_accepts_a_maximal_command_line() {
         "no stream_event with include_partial_messages"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_control_request_reaches_the_cli() {
+    let world = World::start(Script::new().then(Turn::text("hello"))).await;
+    let empty = agent_sdk::mcp::SdkMcpServer::builder("empty")
+        .build()
+        .unwrap();
+    let client = Client::connect(world.options().mcp_server(empty).build().unwrap())
+        .await
+        .unwrap();
+    client.query("hi").await.unwrap();
+    let turn = collect(client.receive_response()).await;
+    let user_message_id = turn
+        .iter()
+        .find_map(|m| match m {
+            Ok(Message::Assistant(a)) => a.user_message_uuid.clone(),
+            _ => None,
+        })
+        .unwrap_or_else(|| "00000000-0000-4000-8000-000000000000".to_owned());
+
+    client.set_max_thinking_tokens(Some(2048)).await.unwrap();
+    client.set_max_thinking_tokens(None).await.unwrap();
+
+    let usage = client.context_usage().await.unwrap();
+    assert!(
+        usage["totalTokens"].is_number() && usage["maxTokens"].is_number(),
+        "{usage}"
+    );
+
+    let status = client.mcp_status().await.unwrap();
+    assert!(status["mcpServers"].is_array(), "{status}");
+
+    // Without file checkpointing the CLI refuses to rewind: a typed error naming the subtype.
+    match client.rewind_files(&user_message_id).await {
+        Err(Error::ControlRequestFailed { subtype, message }) => {
+            assert_eq!(subtype, "rewind_files");
+            assert!(message.contains("not enabled"), "{message}");
+        }
+        other => panic!("expected the CLI to refuse rewind_files, got {other:?}"),
+    }
+
+    // Unknown tasks and servers: the CLI's own answers, surfaced as they are.
+    client.stop_task("no-such-task").await.unwrap();
+    for outcome in [
+        client.reconnect_mcp_server("no-such-server").await,
+        client.toggle_mcp_server("no-such-server", false).await,
+    ] {
+        match outcome {
+            Err(Error::ControlRequestFailed { subtype, message }) => {
+                assert!(
+                    subtype == "mcp_reconnect" || subtype == "mcp_toggle",
+                    "{subtype}"
+                );
+                assert_eq!(message, "Server not found: no-such-server");
+            }
+            other => panic!("expected the CLI to refuse an unknown server, got {other:?}"),
+        }
+    }
+    // Our own in-process server can be switched off and on.
+    client.toggle_mcp_server("empty", false).await.unwrap();
+    client.toggle_mcp_server("empty", true).await.unwrap();
+    // The CLI 2.1.330 refuses to reconnect an in-process server (they live in the SDK's process).
+    match client.reconnect_mcp_server("empty").await {
+        Err(Error::ControlRequestFailed { subtype, message }) => {
+            assert_eq!(subtype, "mcp_reconnect");
+            assert!(message.contains("SDK servers"), "{message}");
+        }
+        other => panic!("expected the CLI to refuse reconnecting an SDK server, got {other:?}"),
+    }
+
+    // The session is still usable after all of that.
+    assert!(client.server_info()["pid"].is_number());
+    client.disconnect().await.unwrap();
+}

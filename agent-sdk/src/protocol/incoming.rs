@@ -7,8 +7,8 @@
 use std::sync::Arc;
 
 use futures_util::FutureExt;
-use serde_json::value::RawValue;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use tracing::Instrument;
 
 use super::wire::{self, Payload};
