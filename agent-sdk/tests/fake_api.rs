@@ -273,6 +273,29 @@ async fn wait_for_requests_returns_or_times_out() {
     assert_eq!(waited.unwrap().len(), 1);
 }
 
+// Security: the fake API is reachable from this machine's loopback only. A wildcard bind
+// (`0.0.0.0` or `[::]`) would also accept on 127.0.0.2 and [::1]; ours refuses both.
+#[tokio::test]
+async fn binds_to_127_0_0_1_only() {
+    let api = FakeApi::start(Script::new()).await.unwrap();
+    let addr = api.addr();
+    assert_eq!(addr.ip(), std::net::Ipv4Addr::LOCALHOST, "{addr}");
+    assert!(addr.ip().is_loopback());
+    assert_eq!(api.base_url(), format!("http://127.0.0.1:{}", addr.port()));
+    assert!(TcpStream::connect(addr).await.is_ok(), "{addr} accepts");
+
+    let port = addr.port();
+    for other in ["127.0.0.2", "[::1]"] {
+        let target = format!("{other}:{port}");
+        let attempt =
+            tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(&target)).await;
+        assert!(
+            matches!(attempt, Ok(Err(_))),
+            "{target} must refuse: {attempt:?}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------- real CLI
 
 /// What one run of the CLI printed.

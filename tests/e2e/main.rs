@@ -4,5 +4,6 @@
 
 mod core;
 mod hooks;
+mod load;
 mod structured;
 mod tools;
