@@ -451,3 +451,67 @@ async fn client_sees_the_server_connected_with_its_tools() {
     assert_eq!(world.env.api().last_tool_results()[0].text, "42");
     client.disconnect().await.unwrap();
 }
+
+/// Set when the slow tool's future is dropped (cancelled) rather than finishing.
+static SLOW_TOOL_DROPPED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+struct DropFlag;
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        SLOW_TOOL_DROPPED.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A tool that hangs far longer than the CLI waits for it.
+#[tool(read_only)]
+async fn hang() -> String {
+    let flag = DropFlag;
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    std::mem::forget(flag);
+    "finished after all".to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tool_hanging_past_the_cli_timeout_is_cancelled_and_the_turn_goes_on() {
+    let world = World::start(
+        Script::new()
+            .then(Turn::tool_use("mcp__slow__hang", json!({})))
+            .then(Turn::text("gave up on the slow tool")),
+    )
+    .await;
+    let server = create_sdk_mcp_server!("slow", tools = [hang]).unwrap();
+    let allowed = server.qualified_tool_names();
+    // The CLI's own limit for MCP tool calls, in milliseconds.
+    let options = world
+        .options()
+        .env("MCP_TOOL_TIMEOUT", "3000")
+        .allowed_tools(allowed)
+        .mcp_server(server)
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let messages = collect(agent_sdk::query("call the slow tool", options)).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "the run waited for the hanging tool"
+    );
+    assert_eq!(assistant_text(&messages), "gave up on the slow tool");
+    assert_eq!(last_result(&messages).subtype, "success");
+    let results = world.env.api().last_tool_results();
+    assert_eq!(results.len(), 1, "{results:?}");
+    assert!(
+        results[0].is_error,
+        "the model is told the call failed: {results:?}"
+    );
+    assert!(results[0].text.contains("timed out"), "{}", results[0].text);
+    // The CLI sent notifications/cancelled (or the session ended): our handler was dropped.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !SLOW_TOOL_DROPPED.load(std::sync::atomic::Ordering::SeqCst) {
+        assert!(
+            Instant::now() < deadline,
+            "the hanging handler was never cancelled"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
