@@ -376,8 +376,12 @@ fn dropping_the_query_stream_after_the_first_message_stops_the_cli() {
         let case = Case::new();
         let mut stream = query("go", case.options("silent_turn").build().unwrap());
         // silent_turn answers nothing: ask for the first item with a short deadline.
-        let first = tokio::time::timeout(Duration::from_millis(300), stream.next()).await;
-        assert!(first.is_err(), "nothing arrives in a silent turn");
+        // Either nothing yet, or the stream already ended: the fake CLI exits when the
+        // one-shot query closes its stdin, which can happen within the deadline.
+        match tokio::time::timeout(Duration::from_millis(300), stream.next()).await {
+            Err(_) | Ok(None) => {}
+            Ok(Some(item)) => panic!("a silent turn produced {item:?}"),
+        }
         drop(stream);
         case.assert_clean().await;
 
