@@ -16,7 +16,8 @@ use crate::transport::framing::{Framed, LineFramer};
 
 /// How long to wait for the process to exit after it closed stdout.
 const EXIT_AFTER_EOF: Duration = Duration::from_secs(3);
-const READ_CHUNK: usize = 64 * 1024;
+/// A quarter of the stdout pipe (see `transport::subprocess`): a few reads drain it.
+const READ_CHUNK: usize = 256 * 1024;
 
 pub(super) struct RouterConfig {
     pub max_line: usize,
