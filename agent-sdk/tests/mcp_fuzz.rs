@@ -10,6 +10,8 @@ use agent_sdk::prelude::*;
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
+mod common;
+
 /// Add two numbers
 #[tool]
 async fn add(a: f64, b: f64) -> f64 {
@@ -68,39 +70,15 @@ fn recorded_messages() -> Vec<Value> {
     messages
 }
 
+/// Arbitrary JSON, with the names of this server's methods, tools and arguments
+/// coming up often.
 fn arb_json() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::from),
-        any::<i64>().prop_map(Value::from),
-        any::<f64>()
-            .prop_filter("finite", |f| f.is_finite())
-            .prop_map(Value::from),
-        prop_oneof![
-            Just("add".to_owned()),
-            Just("tools/call".to_owned()),
-            Just("x".to_owned()),
-            ".{0,8}"
-        ]
-        .prop_map(Value::from),
-    ];
-    leaf.prop_recursive(4, 48, 6, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
-            prop::collection::btree_map(
-                prop_oneof![
-                    Just("a".to_owned()),
-                    Just("b".to_owned()),
-                    Just("x".to_owned()),
-                    Just("points".to_owned()),
-                    ".{0,6}"
-                ],
-                inner,
-                0..6
-            )
-            .prop_map(|m| Value::Object(m.into_iter().collect())),
-        ]
-    })
+    common::arb_json(
+        &["add", "tools/call", "x"],
+        ".{0,8}",
+        &["a", "b", "x", "points"],
+        ".{0,6}",
+    )
 }
 
 /// A JSON-RPC-ish message: known and unknown methods, any id (or none), any params,

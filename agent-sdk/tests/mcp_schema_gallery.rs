@@ -2,13 +2,13 @@
 //! schemars or in the shaping shows up as a diff. Regenerate with
 //! `UPDATE_GOLDEN=1 cargo test -p agent-sdk --test mcp_schema_gallery`.
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
-
 use agent_sdk::schema::{SchemaError, shaped_schema_for};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+
+mod common;
 
 #[allow(dead_code)]
 #[derive(Deserialize, JsonSchema)]
@@ -164,19 +164,7 @@ struct Recursive {
 fn check<T: JsonSchema>(name: &str) {
     let schema = shaped_schema_for::<T>().unwrap_or_else(|e| panic!("{name}: {e}"));
     assert_shape_rules(&schema, name);
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/schemas")
-        .join(format!("{name}.json"));
-    let pretty = serde_json::to_string_pretty(&schema).unwrap() + "\n";
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, &pretty).unwrap();
-    }
-    let golden = std::fs::read_to_string(&path)
-        .unwrap_or_else(|_| panic!("missing {}; run with UPDATE_GOLDEN=1", path.display()));
-    assert_eq!(
-        pretty, golden,
-        "schema of {name} changed; review and run with UPDATE_GOLDEN=1"
-    );
+    common::assert_golden_schema(name, &schema);
 }
 
 /// The rules of DESIGN section 4, checked on every node.

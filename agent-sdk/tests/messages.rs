@@ -6,6 +6,8 @@ use agent_sdk::message::{
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
+mod common;
+
 fn parse(value: Value) -> Message {
     Message::from_slice(&serde_json::to_vec(&value).unwrap())
         .unwrap_or_else(|e| panic!("{e}: {value}"))
@@ -682,42 +684,21 @@ fn blocks_round_trip_through_serialize() {
     assert_eq!(serde_json::to_value(&parsed).unwrap(), blocks);
 }
 
-/// Arbitrary JSON values, a few levels deep.
+/// Arbitrary JSON values, with the message vocabulary coming up often.
 fn arb_json() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::from),
-        any::<i64>().prop_map(Value::from),
-        any::<f64>()
-            .prop_filter("finite", |f| f.is_finite())
-            .prop_map(Value::from),
-        prop_oneof![
-            Just("text".to_owned()),
-            Just("tool_result".to_owned()),
-            Just("init".to_owned()),
-            ".{0,8}"
-        ]
-        .prop_map(Value::from),
-    ];
-    leaf.prop_recursive(4, 48, 6, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
-            prop::collection::btree_map(
-                prop_oneof![
-                    Just("type".to_owned()),
-                    Just("text".to_owned()),
-                    Just("content".to_owned()),
-                    Just("message".to_owned()),
-                    Just("subtype".to_owned()),
-                    Just("tool_use_id".to_owned()),
-                    "[a-z_]{1,10}"
-                ],
-                inner,
-                0..6
-            )
-            .prop_map(|m| Value::Object(m.into_iter().collect())),
-        ]
-    })
+    common::arb_json(
+        &["text", "tool_result", "init"],
+        ".{0,8}",
+        &[
+            "type",
+            "text",
+            "content",
+            "message",
+            "subtype",
+            "tool_use_id",
+        ],
+        "[a-z_]{1,10}",
+    )
 }
 
 proptest! {

@@ -3,12 +3,12 @@
 //! offers the model exactly these schemas. Regenerate with
 //! `UPDATE_GOLDEN=1 cargo test -p agent-sdk --test structured_schemas`.
 
-use std::path::PathBuf;
-
 use agent_sdk::structured::OutputSchema;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
+
+mod common;
 
 /// How urgent a report is.
 #[allow(dead_code)]
@@ -66,19 +66,7 @@ fn check<T: JsonSchema + 'static>(name: &str) -> Value {
         .unwrap_or_else(|e| panic!("{name}: {e}"))
         .schema()
         .clone();
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/schemas")
-        .join(format!("{name}.json"));
-    let pretty = serde_json::to_string_pretty(&schema).unwrap() + "\n";
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, &pretty).unwrap();
-    }
-    let golden = std::fs::read_to_string(&path)
-        .unwrap_or_else(|_| panic!("missing {}; run with UPDATE_GOLDEN=1", path.display()));
-    assert_eq!(
-        pretty, golden,
-        "schema of {name} changed; review and run with UPDATE_GOLDEN=1"
-    );
+    common::assert_golden_schema(name, &schema);
     schema
 }
 
