@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::frames;
+
 /// Environment variable that turns the bench binary into the fake CLI; its value is the mode.
 pub const MODE_ENV: &str = "AGENT_SDK_BENCH_FAKE_CLI";
 /// The CPU the fake CLI pins itself to (optional).
@@ -379,30 +381,16 @@ const SESSION: &str = "0c6b1a4e-9d3f-4b8e-a1c2-5f7d9e0b3a61";
 /// The `result` that ends the run, shaped like the real CLI's.
 const RESULT_FRAME: &str = r#"{"type":"result","subtype":"success","is_error":false,"duration_ms":1200,"duration_api_ms":1100,"num_turns":1,"result":"done","stop_reason":"end_turn","session_id":"0c6b1a4e-9d3f-4b8e-a1c2-5f7d9e0b3a61","total_cost_usd":0.00024,"usage":{"input_tokens":10,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":10,"server_tool_use":{"web_search_requests":0,"web_fetch_requests":0},"service_tier":"standard"},"modelUsage":{},"permission_denials":[],"terminal_reason":"completed","uuid":"5f2b8c1d-3e4a-4f6b-9c7d-8e1f2a3b4c5d"}"#;
 
-/// One assistant frame as the real CLI prints it: a ~200-byte text block, a small
-/// `tool_use` block and a usage object. `{N}` is replaced by the frame number.
-const ASSISTANT_HEAD: &str = r#"{"type":"assistant","message":{"id":"msg_01"#;
-const ASSISTANT_MIDDLE: &str = r#"","type":"message","role":"assistant","model":"claude-opus-5-5","content":[{"type":"text","text":"Let me add those two numbers for you. I will call the calculator tool with the values you gave, check that the result is what we expect, and then summarise the answer in one short sentence."},{"type":"tool_use","id":"toolu_01"#;
-const ASSISTANT_TAIL: &str = r#"","name":"mcp__calc__add","input":{"a":2,"b":3}}],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":5,"output_tokens":1,"cache_creation_input_tokens":0,"cache_read_input_tokens":0},"context_management":null},"parent_tool_use_id":null,"session_id":"0c6b1a4e-9d3f-4b8e-a1c2-5f7d9e0b3a61","uuid":"6122cdf3-a770-46f6-9120-"#;
-const ASSISTANT_END: &str = r#"","timestamp":"2026-11-21T13:37:48.364Z"}"#;
-
-fn write_assistant(output: &mut impl Write, n: u64) -> std::io::Result<()> {
-    writeln!(
-        output,
-        "{ASSISTANT_HEAD}{n:020}{ASSISTANT_MIDDLE}{n:020}{ASSISTANT_TAIL}{n:012}{ASSISTANT_END}"
-    )
-}
-
 fn stream_mode(pipes: &mut Pipes) -> Result<Value, Fail> {
     let messages: u64 = std::env::var(MESSAGES_ENV)
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(300_000);
     let mut sample = Vec::new();
-    write_assistant(&mut sample, 0)?;
+    frames::write_assistant(&mut sample, 0)?;
     let start = Instant::now();
     for n in 0..messages {
-        write_assistant(&mut pipes.output, n)?;
+        frames::write_assistant(&mut pipes.output, n)?;
     }
     pipes.output.flush()?;
     let elapsed = start.elapsed();

@@ -19,6 +19,7 @@
 //! `AGENT_SDK_BENCH_MESSAGES` (default 300,000).
 
 mod fake_cli;
+mod frames;
 
 use std::pin::pin;
 use std::time::{Duration, Instant};
@@ -167,7 +168,7 @@ async fn run_session(mode: &str, cli_cpu: usize) -> SessionFigures {
                     .trim()
                     .parse()
                     .unwrap_or(0);
-                if kib >= 256 {
+                if kib >= std::env::var("AGENT_SDK_BENCH_SMAPS").ok().and_then(|v| v.parse().ok()).unwrap_or(256) {
                     println!("{kib:>6} kB {current}");
                 }
             }
