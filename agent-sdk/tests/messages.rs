@@ -97,7 +97,9 @@ fn transcript_assistant_and_user_fields_land() {
                 assert_eq!(a.model, frame["message"]["model"], "{file}");
                 assert_eq!(a.message_id.as_deref(), frame["message"]["id"].as_str());
                 assert_eq!(a.content.len(), 1, "one block per frame");
-                assert!(a.usage.is_some());
+                // Typed usage keeps every key the CLI wrote.
+                let usage = serde_json::to_value(a.usage.as_ref().expect("usage")).unwrap();
+                assert_eq!(usage, frame["message"]["usage"], "{file}");
                 tool_uses += a.tool_uses().count();
                 for call in a.tool_uses() {
                     assert!(call.id.starts_with("toolu_"), "{file}");
@@ -115,6 +117,8 @@ fn transcript_assistant_and_user_fields_land() {
             Message::Result(r) => {
                 assert_eq!(r.is_error, frame["is_error"], "{file}");
                 assert!(!r.model_usage.is_empty(), "{file}: modelUsage");
+                let usage = serde_json::to_value(r.usage.as_ref().expect("usage")).unwrap();
+                assert_eq!(usage, frame["usage"], "{file}");
                 let (model, usage) = r.model_usage.iter().next().unwrap();
                 assert_eq!(
                     usage.input_tokens, frame["modelUsage"][model]["inputTokens"],
@@ -265,7 +269,8 @@ fn assistant_fields_and_helpers() {
     assert_eq!(a.model, "claude-sonnet-4-5");
     assert_eq!(a.message_id.as_deref(), Some("msg_1"));
     assert_eq!(a.stop_reason, None);
-    assert_eq!(a.usage.as_ref().unwrap()["output_tokens"], 1);
+    let usage = a.usage.as_ref().unwrap();
+    assert_eq!((usage.input_tokens, usage.output_tokens), (5, 1));
     assert_eq!(a.request_id.as_deref(), Some("req_1"));
     assert_eq!(a.user_message_uuids, ["m1"]);
     assert!(a.is_main_thread());
@@ -427,6 +432,7 @@ fn result_all_fields_and_camel_case() {
         (264, 51, 2)
     );
     assert_eq!(r.total_cost_usd, Some(0.000188));
+    assert_eq!(r.usage.as_ref().map(|u| u.input_tokens), Some(24));
     let usage = &r.model_usage["claude-sonnet-4-5"];
     assert_eq!(
         (

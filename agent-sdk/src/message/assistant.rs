@@ -1,10 +1,9 @@
 //! `assistant` frames.
 
-use serde::Deserialize;
-use serde_json::Value;
-
+use super::Usage;
 use super::content::{ContentBlock, ToolUseBlock, join_text};
 use super::serde_util::null_default;
+use serde::Deserialize;
 
 /// An `assistant` frame: **one completed content block** of an API message.
 ///
@@ -36,8 +35,8 @@ pub struct AssistantMessage {
     pub stop_reason: Option<String>,
     /// `message.stop_sequence`.
     pub stop_sequence: Option<String>,
-    /// `message.usage`, as the API wrote it (not final).
-    pub usage: Option<Value>,
+    /// `message.usage` (not final: the totals are on the [`ResultMessage`](super::ResultMessage)).
+    pub usage: Option<Usage>,
     /// The `Task`/agent tool call this frame belongs to; `None` on the main thread.
     pub parent_tool_use_id: Option<String>,
     /// Session id.
@@ -128,7 +127,7 @@ struct ApiMessage {
     #[serde(default)]
     stop_sequence: Option<String>,
     #[serde(default)]
-    usage: Option<Value>,
+    usage: Option<Usage>,
 }
 
 impl From<AssistantWire> for AssistantMessage {

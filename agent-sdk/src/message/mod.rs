@@ -35,6 +35,7 @@ mod other;
 mod result;
 mod serde_util;
 mod system;
+mod usage;
 mod user;
 
 use serde::Deserialize;
@@ -54,6 +55,7 @@ pub use system::{
     SystemFrame, SystemMessage, TaskNotification, TaskPatch, TaskProgress, TaskStarted,
     TaskUpdated, TaskUsage,
 };
+pub use usage::Usage;
 pub use user::{Priority, UserInput, UserMessage};
 
 /// One message from the CLI (one stdout line).

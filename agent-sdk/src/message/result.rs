@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::Usage;
 use super::serde_util::{lenient_opt_u64, lenient_u64, null_default};
 
 /// The end of a turn: exactly one per turn, after that turn's other frames.
@@ -61,9 +62,10 @@ pub struct ResultMessage {
     /// Session cost so far, in US dollars (cumulative).
     #[serde(default)]
     pub total_cost_usd: Option<f64>,
-    /// API usage of this turn's main loop, as the CLI wrote it.
+    /// API usage of this turn's main loop. Boxed to keep [`Message`](super::Message)
+    /// small: every message is moved through the channel to the caller.
     #[serde(default)]
-    pub usage: Option<Value>,
+    pub usage: Option<Box<Usage>>,
     /// `modelUsage`: cumulative usage per model.
     #[serde(default, rename = "modelUsage", deserialize_with = "null_default")]
     pub model_usage: BTreeMap<String, ModelUsage>,
