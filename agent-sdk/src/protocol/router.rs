@@ -16,8 +16,12 @@ use crate::transport::framing::{Framed, LineFramer};
 
 /// How long to wait for the process to exit after it closed stdout.
 const EXIT_AFTER_EOF: Duration = Duration::from_secs(3);
-/// A quarter of the stdout pipe (see `transport::subprocess`): a few reads drain it.
-const READ_CHUNK: usize = 256 * 1024;
+/// Bytes per read. Every line of a read is parsed before the reader of the
+/// messages gets a turn, so a read is also a batch: 32 KiB is a few dozen
+/// frames, which the reader takes (and frees) while the allocator still has
+/// their memory at hand. 256 KiB batches of ~330 frames cost 25% more CPU per
+/// frame, most of it in `malloc`/`free` slow paths (measured with callgrind).
+const READ_CHUNK: usize = 32 * 1024;
 
 pub(super) struct RouterConfig {
     pub max_line: usize,
@@ -50,12 +54,17 @@ pub(super) async fn route(
     loop {
         match reader.read(&mut buf).await {
             Ok(0) => break,
-            Ok(n) => framer.push(&buf[..n], |item| match item {
-                Framed::Line(line) => router.on_line(line, false),
-                Framed::TooLong => router.deliver(Err(Error::LineTooLong {
-                    limit: config.max_line,
-                })),
-            }),
+            Ok(n) => {
+                framer.push(&buf[..n], |item| match item {
+                    Framed::Line(line) => router.on_line(line, false),
+                    Framed::TooLong => router.deliver(Err(Error::LineTooLong {
+                        limit: config.max_line,
+                    })),
+                });
+                // Let the reader of the messages take this batch before the next
+                // read, even when the pipe never runs dry (see READ_CHUNK).
+                tokio::task::yield_now().await;
+            }
             Err(err) => {
                 tracing::debug!(%err, "reading the CLI's stdout failed");
                 break;
