@@ -384,6 +384,47 @@ async fn dynamic_tool_validates_against_its_runtime_schema() {
     );
 }
 
+#[tokio::test]
+async fn a_broken_hand_written_schema_is_reported_on_call_and_by_compile_validators() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let broken = DynamicTool::new(
+        "broken",
+        json!({"type": "object", "properties": {"n": {"type": "integr"}}}),
+        move |_args: Value| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async { ToolResult::text("ran") }
+        },
+    );
+    let fine = DynamicTool::new("fine", json!({"type": "object"}), |_| async {
+        ToolResult::text("ok")
+    });
+    // Validators compile lazily: building succeeds, and a good tool is unaffected.
+    let server = SdkMcpServer::builder("mixed")
+        .tool(broken)
+        .tool(fine)
+        .build()
+        .expect("build does not compile validators");
+    assert_eq!(server.call_tool("fine", json!({})).await.text_content(), "ok");
+
+    let result = server.call_tool("broken", json!({"n": 1})).await;
+    assert!(result.is_error);
+    let text = result.text_content();
+    assert!(
+        text.starts_with("Tool 'broken' cannot be called: its input schema is not valid JSON Schema")
+            && text.contains("integr"),
+        "{text}"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "the handler never ran");
+
+    let error = server.compile_validators().unwrap_err();
+    assert!(
+        matches!(error, ServerBuildError::InvalidInputSchema { ref tool, ref reason } if tool == "broken" && reason.contains("integr")),
+        "{error}"
+    );
+    assert!(calc().compile_validators().is_ok(), "derived schemas compile");
+}
+
 #[test]
 fn duplicate_names_are_a_typed_error() {
     let make = || {

@@ -4,8 +4,8 @@
 //!   [`DynamicTool`] for a schema and handler known only at run time;
 //! - [`IntoToolResult`], [`ToolResult`], [`Content`], [`Json`], [`ToolError`]: what a tool returns;
 //! - [`SdkMcpServer`]: JSON-RPC dispatch (`initialize`, `tools/list`, `tools/call`, `ping`,
-//!   notifications), argument validation with validators compiled once per tool, each call on
-//!   its own task.
+//!   notifications), argument validation with a validator compiled once per tool (at its first
+//!   call), each call on its own task.
 //!
 //! ```
 //! use agent_sdk::prelude::*;

@@ -1,7 +1,7 @@
 //! [`SdkMcpServer`]: JSON-RPC dispatch for the `mcp_message` control requests.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use serde_json::{Map, Value, json};
 use tokio::task::AbortHandle;
@@ -69,7 +69,19 @@ struct ServerInner {
 
 struct ToolEntry {
     tool: Arc<dyn Tool>,
-    validator: ArgumentValidator,
+    input_schema: Value,
+    /// Compiled on the tool's first call (or by [`SdkMcpServer::compile_validators`]):
+    /// compiling pulls in the JSON Schema meta-validator, which costs ~3 MiB of
+    /// resident memory and a few milliseconds that a session that never calls the
+    /// tool should not pay. The error is the compiler's message.
+    validator: OnceLock<Result<ArgumentValidator, String>>,
+}
+
+impl ToolEntry {
+    fn validator(&self) -> &Result<ArgumentValidator, String> {
+        self.validator
+            .get_or_init(|| ArgumentValidator::new(&self.input_schema))
+    }
 }
 
 /// A JSON-RPC id as a map key.
@@ -219,7 +231,11 @@ impl SdkMcpServerBuilder {
         self
     }
 
-    /// Shapes and checks every schema, compiles the validators, and returns the server.
+    /// Shapes and checks every schema and returns the server.
+    ///
+    /// The argument validators are compiled when each tool is first called; call
+    /// [`SdkMcpServer::compile_validators`] to compile them (and catch a broken
+    /// hand-written schema) now.
     pub fn build(self) -> Result<SdkMcpServer, ServerBuildError> {
         if !is_valid_tool_name(&self.name) {
             return Err(ServerBuildError::InvalidServerName { name: self.name });
@@ -244,13 +260,12 @@ impl SdkMcpServerBuilder {
                     tool: definition.name,
                 });
             }
-            let validator = ArgumentValidator::new(&definition.input_schema).map_err(|reason| {
-                ServerBuildError::InvalidInputSchema {
-                    tool: definition.name.clone(),
-                    reason,
-                }
-            })?;
-            tools.insert(definition.name.clone(), ToolEntry { tool, validator });
+            let entry = ToolEntry {
+                tool,
+                input_schema: definition.input_schema.clone(),
+                validator: OnceLock::new(),
+            };
+            tools.insert(definition.name.clone(), entry);
             definitions.push(definition);
         }
         let tools_list =
@@ -302,6 +317,37 @@ impl SdkMcpServer {
             inner: Arc::clone(&self.inner),
             in_flight: Arc::default(),
         }
+    }
+
+    /// Compiles the argument validator of every tool now instead of at its first call.
+    ///
+    /// Worth it for tools with hand-written schemas ([`DynamicTool`](super::DynamicTool),
+    /// a manual [`Tool`]): a schema that is not valid JSON Schema is an error here, at
+    /// start-up, instead of an `isError` result on every call of that tool. Schemas
+    /// `#[tool]` derives always compile. Compiling costs a few milliseconds and ~3 MiB
+    /// of resident memory (the JSON Schema meta-validator), which is why it is lazy.
+    ///
+    /// ```
+    /// use agent_sdk::mcp::{DynamicTool, SdkMcpServer, ServerBuildError};
+    ///
+    /// let schema = serde_json::json!({"type": "object", "minProperties": "two"});
+    /// let broken = DynamicTool::new("broken", schema, |_args| async { "never".to_owned() });
+    /// let server = SdkMcpServer::builder("tools").tool(broken).build()?;
+    /// let error = server.compile_validators().unwrap_err();
+    /// assert!(matches!(error, ServerBuildError::InvalidInputSchema { ref tool, .. } if tool == "broken"));
+    /// # Ok::<(), ServerBuildError>(())
+    /// ```
+    pub fn compile_validators(&self) -> Result<(), ServerBuildError> {
+        for definition in &self.inner.definitions {
+            let entry = &self.inner.tools[&definition.name];
+            if let Err(reason) = entry.validator() {
+                return Err(ServerBuildError::InvalidInputSchema {
+                    tool: definition.name.clone(),
+                    reason: reason.clone(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The server name: the key in `--mcp-config` and the middle of `mcp__<server>__<tool>`.
@@ -454,7 +500,13 @@ impl SdkMcpServer {
         if arguments.is_null() {
             arguments = Value::Object(Map::new());
         }
-        if let Err(message) = entry.validator.check(&mut arguments) {
+        let checked = match entry.validator() {
+            Ok(validator) => validator.check(&mut arguments),
+            Err(reason) => Err(format!(
+                "Tool '{name}' cannot be called: its input schema is not valid JSON Schema ({reason})"
+            )),
+        };
+        if let Err(message) = checked {
             return CallOutcome::Done(ToolResult::error(message));
         }
         let task = tokio::spawn(entry.tool.call(arguments));
