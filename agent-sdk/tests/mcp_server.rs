@@ -405,14 +405,18 @@ async fn a_broken_hand_written_schema_is_reported_on_call_and_by_compile_validat
         .tool(fine)
         .build()
         .expect("build does not compile validators");
-    assert_eq!(server.call_tool("fine", json!({})).await.text_content(), "ok");
+    assert_eq!(
+        server.call_tool("fine", json!({})).await.text_content(),
+        "ok"
+    );
 
     let result = server.call_tool("broken", json!({"n": 1})).await;
     assert!(result.is_error);
     let text = result.text_content();
     assert!(
-        text.starts_with("Tool 'broken' cannot be called: its input schema is not valid JSON Schema")
-            && text.contains("integr"),
+        text.starts_with(
+            "Tool 'broken' cannot be called: its input schema is not valid JSON Schema"
+        ) && text.contains("integr"),
         "{text}"
     );
     assert_eq!(calls.load(Ordering::SeqCst), 0, "the handler never ran");
@@ -422,7 +426,10 @@ async fn a_broken_hand_written_schema_is_reported_on_call_and_by_compile_validat
         matches!(error, ServerBuildError::InvalidInputSchema { ref tool, ref reason } if tool == "broken" && reason.contains("integr")),
         "{error}"
     );
-    assert!(calc().compile_validators().is_ok(), "derived schemas compile");
+    assert!(
+        calc().compile_validators().is_ok(),
+        "derived schemas compile"
+    );
 }
 
 #[test]

@@ -41,7 +41,7 @@ pub use result::{
     Content, EmbeddedResource, IntoToolResult, Json, ResourceBody, ToolError, ToolResult,
 };
 #[allow(unused_imports)] // used by the protocol core
-pub(crate) use server::server_not_found;
+pub(crate) use server::{JsonRpcAnswer, server_not_found};
 pub use server::{
     LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS, SdkMcpServer, SdkMcpServerBuilder,
     ServerBuildError,

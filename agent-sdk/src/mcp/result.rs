@@ -5,8 +5,8 @@ use std::borrow::Cow;
 use std::fmt;
 
 use schemars::JsonSchema;
-use serde::Serialize;
-use serde_json::{Map, Value};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::Value;
 
 use crate::schema::SchemaError;
 
@@ -168,29 +168,27 @@ impl Content {
     /// assert_eq!(json["type"], "text");
     /// ```
     pub fn to_json(&self) -> Value {
-        let mut map = Map::with_capacity(4);
+        serde_json::to_value(self).expect("content blocks always serialize")
+    }
+}
+
+/// The MCP wire form, written straight to the output (no `Value` in between).
+impl Serialize for Content {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
         match self {
             Content::Text { text } => {
-                map.insert("type".into(), "text".into());
-                map.insert("text".into(), text.as_str().into());
+                map.serialize_entry("type", "text")?;
+                map.serialize_entry("text", text)?;
             }
             Content::Image { data, mime_type } => {
-                map.insert("type".into(), "image".into());
-                map.insert("data".into(), data.as_str().into());
-                map.insert("mimeType".into(), mime_type.as_str().into());
+                map.serialize_entry("type", "image")?;
+                map.serialize_entry("data", data)?;
+                map.serialize_entry("mimeType", mime_type)?;
             }
             Content::Resource(resource) => {
-                let mut inner = Map::with_capacity(3);
-                inner.insert("uri".into(), resource.uri.as_str().into());
-                if let Some(mime) = &resource.mime_type {
-                    inner.insert("mimeType".into(), mime.as_str().into());
-                }
-                match &resource.body {
-                    ResourceBody::Text(text) => inner.insert("text".into(), text.as_str().into()),
-                    ResourceBody::Blob(blob) => inner.insert("blob".into(), blob.as_str().into()),
-                };
-                map.insert("type".into(), "resource".into());
-                map.insert("resource".into(), Value::Object(inner));
+                map.serialize_entry("type", "resource")?;
+                map.serialize_entry("resource", resource)?;
             }
             Content::ResourceLink {
                 uri,
@@ -198,18 +196,33 @@ impl Content {
                 description,
                 mime_type,
             } => {
-                map.insert("type".into(), "resource_link".into());
-                map.insert("uri".into(), uri.as_str().into());
-                map.insert("name".into(), name.as_str().into());
-                if let Some(d) = description {
-                    map.insert("description".into(), d.as_str().into());
+                map.serialize_entry("type", "resource_link")?;
+                map.serialize_entry("uri", uri)?;
+                map.serialize_entry("name", name)?;
+                if let Some(description) = description {
+                    map.serialize_entry("description", description)?;
                 }
-                if let Some(m) = mime_type {
-                    map.insert("mimeType".into(), m.as_str().into());
+                if let Some(mime_type) = mime_type {
+                    map.serialize_entry("mimeType", mime_type)?;
                 }
             }
         }
-        Value::Object(map)
+        map.end()
+    }
+}
+
+impl Serialize for EmbeddedResource {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("uri", &self.uri)?;
+        if let Some(mime_type) = &self.mime_type {
+            map.serialize_entry("mimeType", mime_type)?;
+        }
+        match &self.body {
+            ResourceBody::Text(text) => map.serialize_entry("text", text)?,
+            ResourceBody::Blob(blob) => map.serialize_entry("blob", blob)?,
+        }
+        map.end()
     }
 }
 
@@ -297,28 +310,20 @@ impl ToolResult {
     /// assert_eq!(json, serde_json::json!({"content": [{"type": "text", "text": "5"}], "isError": false}));
     /// ```
     pub fn to_json(&self) -> Value {
-        let mut map = Map::with_capacity(3);
-        map.insert(
-            "content".into(),
-            Value::Array(self.content.iter().map(Content::to_json).collect()),
-        );
-        if let Some(structured) = &self.structured_content {
-            map.insert("structuredContent".into(), structured.clone());
-        }
-        map.insert("isError".into(), Value::Bool(self.is_error));
-        Value::Object(map)
+        serde_json::to_value(self).expect("tool results always serialize")
     }
+}
 
-    /// Like [`ToolResult::to_json`] but consuming, so nothing is cloned.
-    pub(crate) fn into_json(self) -> Value {
-        let mut map = Map::with_capacity(3);
-        let content = self.content.iter().map(Content::to_json).collect();
-        map.insert("content".into(), Value::Array(content));
-        if let Some(structured) = self.structured_content {
-            map.insert("structuredContent".into(), structured);
+/// The MCP `CallToolResult` wire form, written straight to the output.
+impl Serialize for ToolResult {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("content", &self.content)?;
+        if let Some(structured) = &self.structured_content {
+            map.serialize_entry("structuredContent", structured)?;
         }
-        map.insert("isError".into(), Value::Bool(self.is_error));
-        Value::Object(map)
+        map.serialize_entry("isError", &self.is_error)?;
+        map.end()
     }
 }
 

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value, json};
 use tokio::task::AbortHandle;
 
@@ -392,11 +393,54 @@ impl SdkMcpServer {
         }
     }
 
-    /// Answers one JSON-RPC message from the CLI. Returns the JSON-RPC response
-    /// (for a notification: `{"jsonrpc":"2.0","result":{}}`).
-    #[allow(dead_code)] // called by the protocol core
-    pub(crate) async fn handle_message(&self, message: Value) -> Value {
-        self.handle_json_rpc(message).await
+    /// Answers one JSON-RPC message from the CLI (for a notification:
+    /// `{"jsonrpc":"2.0","result":{}}`); the protocol core writes the answer
+    /// straight into its control response.
+    pub(crate) async fn answer(&self, mut message: Value) -> JsonRpcAnswer {
+        let id = message.get_mut("id").map(Value::take);
+        let Some(id) = id else {
+            self.handle_notification(&message);
+            return JsonRpcAnswer::Value(json!({"jsonrpc": "2.0", "result": {}}));
+        };
+        let Some(method) = message.get("method").and_then(Value::as_str) else {
+            return JsonRpcAnswer::Value(error_response(
+                id,
+                INVALID_REQUEST,
+                "Invalid Request: no method",
+                None,
+            ));
+        };
+        let answer = match method {
+            "tools/call" => return self.handle_call(id, &mut message).await,
+            "tools/list" => success(id, self.inner.tools_list.clone()),
+            "initialize" => success(id, self.initialize_result(&message)),
+            "ping" => success(id, Value::Object(Map::new())),
+            other => {
+                let data = Value::String(other.to_owned());
+                error_response(id, METHOD_NOT_FOUND, "Method not found", Some(data))
+            }
+        };
+        JsonRpcAnswer::Value(answer)
+    }
+
+    /// Answers a `tools/call` whose `id`, tool `name` and `arguments` the caller
+    /// already read (the protocol core's fast path: no `Value` for the envelope).
+    pub(crate) async fn answer_tool_call(
+        &self,
+        id: Value,
+        name: &str,
+        arguments: Value,
+    ) -> JsonRpcAnswer {
+        let key = RequestKey::of(&id);
+        match self.run_tool(name, arguments, Some(key)).await {
+            CallOutcome::Done(result) => JsonRpcAnswer::ToolResult { id, result },
+            CallOutcome::Cancelled => JsonRpcAnswer::Value(error_response(
+                id,
+                REQUEST_CANCELLED,
+                "Request cancelled",
+                None,
+            )),
+        }
     }
 
     /// Answers one JSON-RPC message (the `message` of an `mcp_message` control request)
@@ -410,25 +454,8 @@ impl SdkMcpServer {
     /// assert_eq!(answer, serde_json::json!({"jsonrpc": "2.0", "id": 7, "result": {}}));
     /// # }
     /// ```
-    pub async fn handle_json_rpc(&self, mut message: Value) -> Value {
-        let id = message.get_mut("id").map(Value::take);
-        let Some(id) = id else {
-            self.handle_notification(&message);
-            return json!({"jsonrpc": "2.0", "result": {}});
-        };
-        let Some(method) = message.get("method").and_then(Value::as_str) else {
-            return error_response(id, INVALID_REQUEST, "Invalid Request: no method", None);
-        };
-        match method {
-            "tools/call" => self.handle_call(id, &mut message).await,
-            "tools/list" => success(id, self.inner.tools_list.clone()),
-            "initialize" => success(id, self.initialize_result(&message)),
-            "ping" => success(id, Value::Object(Map::new())),
-            other => {
-                let data = Value::String(other.to_owned());
-                error_response(id, METHOD_NOT_FOUND, "Method not found", Some(data))
-            }
-        }
+    pub async fn handle_json_rpc(&self, message: Value) -> Value {
+        self.answer(message).await.into_value()
     }
 
     fn handle_notification(&self, message: &Value) {
@@ -466,26 +493,25 @@ impl SdkMcpServer {
         result
     }
 
-    async fn handle_call(&self, id: Value, message: &mut Value) -> Value {
+    async fn handle_call(&self, id: Value, message: &mut Value) -> JsonRpcAnswer {
         let Some(params) = message.get_mut("params").and_then(Value::as_object_mut) else {
-            return error_response(id, INVALID_PARAMS, "Invalid params: missing `params`", None);
+            return JsonRpcAnswer::Value(error_response(
+                id,
+                INVALID_PARAMS,
+                "Invalid params: missing `params`",
+                None,
+            ));
         };
         let arguments = params.remove("arguments").unwrap_or(Value::Null);
         let Some(name) = params.get("name").and_then(Value::as_str) else {
-            return error_response(
+            return JsonRpcAnswer::Value(error_response(
                 id,
                 INVALID_PARAMS,
                 "Invalid params: missing tool `name`",
                 None,
-            );
+            ));
         };
-        let key = RequestKey::of(&id);
-        match self.run_tool(name, arguments, Some(key)).await {
-            CallOutcome::Done(result) => success(id, result.into_json()),
-            CallOutcome::Cancelled => {
-                error_response(id, REQUEST_CANCELLED, "Request cancelled", None)
-            }
-        }
+        self.answer_tool_call(id, name, arguments).await
     }
 
     async fn run_tool(
@@ -545,6 +571,41 @@ impl SdkMcpServer {
     }
 }
 
+/// A JSON-RPC answer of the server. `tools/call` results are serialized straight
+/// from the [`ToolResult`] onto the wire: building a `Value` for them (and
+/// dropping it) was a fifth of the SDK's work per call.
+#[derive(Debug)]
+pub(crate) enum JsonRpcAnswer {
+    /// An answer built as a value (errors, `tools/list`, `initialize`, ...).
+    Value(Value),
+    /// `{"jsonrpc":"2.0","id":<id>,"result":<CallToolResult>}`.
+    ToolResult { id: Value, result: ToolResult },
+}
+
+impl JsonRpcAnswer {
+    pub(crate) fn into_value(self) -> Value {
+        match self {
+            JsonRpcAnswer::Value(value) => value,
+            answer => serde_json::to_value(&answer).expect("JSON-RPC answers always serialize"),
+        }
+    }
+}
+
+impl Serialize for JsonRpcAnswer {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            JsonRpcAnswer::Value(value) => value.serialize(serializer),
+            JsonRpcAnswer::ToolResult { id, result } => {
+                let mut map = serializer.serialize_map(Some(3))?;
+                map.serialize_entry("jsonrpc", "2.0")?;
+                map.serialize_entry("id", id)?;
+                map.serialize_entry("result", result)?;
+                map.end()
+            }
+        }
+    }
+}
+
 /// Removes a call from the in-flight table, and aborts its task when the caller
 /// stops waiting (e.g. the control request was cancelled).
 struct InFlightGuard<'a> {
@@ -588,8 +649,7 @@ fn error_response(id: Value, code: i64, message: &str, data: Option<Value>) -> V
 /// The JSON-RPC answer for an `mcp_message` to a server name we do not serve
 /// (`-32601 "Server '<name>' not found"`, a control *success* like the Python SDK).
 #[allow(dead_code)] // called by the protocol core
-pub(crate) fn server_not_found(message: &Value, server_name: &str) -> Value {
-    let id = message.get("id").cloned().unwrap_or(Value::Null);
+pub(crate) fn server_not_found(id: Value, server_name: &str) -> Value {
     error_response(
         id,
         METHOD_NOT_FOUND,
@@ -626,10 +686,7 @@ mod tests {
 
     #[test]
     fn unknown_server_answer() {
-        let answer = server_not_found(
-            &json!({"jsonrpc":"2.0","id":3,"method":"tools/list"}),
-            "missing",
-        );
+        let answer = server_not_found(json!(3), "missing");
         assert_eq!(
             answer,
             json!({"jsonrpc":"2.0","id":3,"error":{"code":-32601,"message":"Server 'missing' not found"}})
@@ -648,11 +705,11 @@ mod tests {
         let cancel =
             json!({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}});
         let (answer_a, answer_b, _) = tokio::join!(
-            a.handle_message(call.clone()),
-            b.handle_message(call.clone()),
+            a.handle_json_rpc(call.clone()),
+            b.handle_json_rpc(call.clone()),
             async {
                 tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                a.handle_message(cancel).await
+                a.handle_json_rpc(cancel).await
             }
         );
         assert_eq!(answer_a["error"]["code"], -32800);

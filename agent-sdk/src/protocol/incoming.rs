@@ -8,39 +8,63 @@ use std::sync::Arc;
 
 use futures_util::FutureExt;
 use serde_json::Value;
-use serde_json::value::RawValue;
 use tracing::Instrument;
 
 use super::wire::{self, Payload};
 use super::{Shared, lock};
+use crate::mcp::JsonRpcAnswer;
 
 /// A request from the CLI, parsed as far as its handler needs.
 pub(super) enum Request {
-    /// `mcp_message` with its `server_name` and JSON-RPC `message`: the outer
-    /// request never becomes a `Value` (the hot path of every tool call).
+    /// `mcp_message` carrying a `tools/call`, read straight into its parts (the
+    /// hot path of every tool call: neither the request nor the JSON-RPC
+    /// envelope becomes a `Value`).
+    ToolCall {
+        server_name: String,
+        id: Value,
+        name: String,
+        arguments: Value,
+    },
+    /// Any other `mcp_message`, with its `server_name` and JSON-RPC `message`.
     Mcp { server_name: String, message: Value },
     /// Any other request (or an `mcp_message` missing a field: its handler says which).
     Other(Value),
 }
 
 impl Request {
-    /// Parses the `request` of a `control_request` frame.
-    pub(super) fn parse(raw: &RawValue) -> Result<Request, serde_json::Error> {
-        if let Ok(head) = serde_json::from_str::<wire::RequestHead<'_>>(raw.get())
-            && let (Some("mcp_message"), Some(server_name), Some(message)) =
-                (head.subtype.as_deref(), head.server_name, head.message)
+    /// Parses the `request` of a `control_request` frame from its already read
+    /// `head`; `line` is the whole frame, parsed again only for subtypes
+    /// without a fast path.
+    pub(super) fn parse(
+        head: wire::RequestHead<'_>,
+        line: &[u8],
+    ) -> Result<Request, serde_json::Error> {
+        if let (Some("mcp_message"), Some(server_name), Some(message)) =
+            (head.subtype.as_deref(), head.server_name, head.message)
         {
+            let server_name = server_name.into_owned();
+            if let Ok(call) = serde_json::from_str::<wire::ToolCallMessage<'_>>(message.get())
+                && call.method == "tools/call"
+            {
+                return Ok(Request::ToolCall {
+                    server_name,
+                    id: call.id,
+                    name: call.params.name,
+                    arguments: call.params.arguments,
+                });
+            }
             return Ok(Request::Mcp {
-                server_name: server_name.into_owned(),
+                server_name,
                 message: serde_json::from_str(message.get())?,
             });
         }
-        serde_json::from_str(raw.get()).map(Request::Other)
+        serde_json::from_slice::<wire::ControlRequestWhole>(line)
+            .map(|frame| Request::Other(frame.request))
     }
 
     fn subtype(&self) -> &str {
         match self {
-            Request::Mcp { .. } => "mcp_message",
+            Request::ToolCall { .. } | Request::Mcp { .. } => "mcp_message",
             Request::Other(request) => request
                 .get("subtype")
                 .and_then(Value::as_str)
@@ -108,6 +132,18 @@ pub(super) fn cancel(shared: &Shared, request_id: &str) {
 
 async fn handle(shared: &Shared, subtype: &str, request: Request) -> Result<Payload, String> {
     let mut request = match request {
+        Request::ToolCall {
+            server_name,
+            id,
+            name,
+            arguments,
+        } => {
+            let mcp_response = match shared.handlers.servers.get(&server_name) {
+                Some(server) => server.answer_tool_call(id, &name, arguments).await,
+                None => JsonRpcAnswer::Value(crate::mcp::server_not_found(id, &server_name)),
+            };
+            return Ok(Payload::Mcp { mcp_response });
+        }
         Request::Mcp {
             server_name,
             message,
@@ -151,6 +187,7 @@ async fn handle(shared: &Shared, subtype: &str, request: Request) -> Result<Payl
                 .dispatch(&callback_id, input, tool_use_id)
                 .await
         }
+        "" => Err("control request without a string `subtype`".to_owned()),
         other => Err(format!("Unsupported control request subtype: {other}")),
     };
     value.map(Payload::Value)
@@ -158,8 +195,11 @@ async fn handle(shared: &Shared, subtype: &str, request: Request) -> Result<Payl
 
 async fn mcp_message(shared: &Shared, server_name: &str, message: Value) -> Payload {
     let mcp_response = match shared.handlers.servers.get(server_name) {
-        Some(server) => server.handle_message(message).await,
-        None => crate::mcp::server_not_found(&message, server_name),
+        Some(server) => server.answer(message).await,
+        None => {
+            let id = message.get("id").cloned().unwrap_or(Value::Null);
+            JsonRpcAnswer::Value(crate::mcp::server_not_found(id, server_name))
+        }
     };
     Payload::Mcp { mcp_response }
 }

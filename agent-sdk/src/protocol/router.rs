@@ -7,7 +7,9 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::{mpsc, watch};
 
-use super::wire::{self, ControlCancelFrame, ControlRequestFrame, ControlResponseFrame};
+use super::wire::{
+    self, ControlCancelFrame, ControlRequestFrame, ControlRequestWhole, ControlResponseFrame,
+};
 use super::{Closed, InputMode, Shared, incoming, lock, process_exited};
 use crate::error::{Error, Result};
 use crate::message::{Message, ResultMessage};
@@ -166,9 +168,19 @@ impl Router {
     }
 
     fn on_control_request(&mut self, line: &[u8]) -> Result<(), serde_json::Error> {
-        let frame: ControlRequestFrame<'_> = serde_json::from_slice(line)?;
-        let request = incoming::Request::parse(frame.request)?;
-        incoming::spawn(&self.shared, frame.request_id, request);
+        let (request_id, request) = match serde_json::from_slice::<ControlRequestFrame<'_>>(line) {
+            Ok(frame) => (
+                frame.request_id,
+                incoming::Request::parse(frame.request, line)?,
+            ),
+            // A request of an odd shape (say, a non-string `subtype`) still gets an
+            // answer: its handler says what is wrong.
+            Err(_) => {
+                let frame: ControlRequestWhole = serde_json::from_slice(line)?;
+                (frame.request_id, incoming::Request::Other(frame.request))
+            }
+        };
+        incoming::spawn(&self.shared, request_id, request);
         Ok(())
     }
 

@@ -169,6 +169,23 @@ async fn unknown_request_subtype_gets_an_error_answer_and_cancel_writes_nothing(
         answer["response"]["error"],
         "Unsupported control request subtype: teleport"
     );
+    // Odd shapes are answered too, never dropped.
+    cli.write(json!({"type":"control_request","request_id":"u2","request":{"subtype":7}}))
+        .await;
+    let answer = cli.read().await;
+    assert_eq!(answer["response"]["request_id"], "u2");
+    assert_eq!(
+        answer["response"]["error"],
+        "control request without a string `subtype`"
+    );
+    cli.write(json!({"type":"control_request","request_id":"u3","request":{"subtype":"mcp_message","server_name":["x"]}}))
+        .await;
+    let answer = cli.read().await;
+    assert_eq!(answer["response"]["request_id"], "u3");
+    assert_eq!(
+        answer["response"]["error"],
+        "mcp_message request without `server_name`"
+    );
     // A can_use_tool without a handler is answered with an error too.
     cli.write(json!({"type":"control_request","request_id":"p1","request":{"subtype":"can_use_tool","tool_name":"Bash","input":{}}}))
         .await;
@@ -403,4 +420,69 @@ async fn disconnect_closes_stdin_and_later_calls_fail() {
     cli.exit(0, "").await;
     let (_client, after) = disconnect.await.unwrap();
     assert!(matches!(after, Err(Error::NotConnected)), "{after:?}");
+}
+
+#[tokio::test]
+async fn tools_call_fast_path_and_its_fallbacks_answer_as_the_server_does() {
+    let server = crate::mcp::SdkMcpServer::builder("calc")
+        .tool(crate::mcp::DynamicTool::new(
+            "add",
+            json!({"type":"object","properties":{"a":{"type":"number"},"b":{"type":"number"}},"required":["a","b"]}),
+            |args: Value| async move { (args["a"].as_f64().unwrap() + args["b"].as_f64().unwrap()).to_string() },
+        ))
+        .build()
+        .unwrap();
+    let (transport, mut cli) = pipes();
+    let options = AgentOptions::builder()
+        .mcp_server(server.clone())
+        .build()
+        .unwrap();
+    let connect = tokio::spawn(Client::connect_with_transport(options, transport));
+    cli.handshake().await;
+    let _client = connect.await.unwrap().unwrap();
+
+    let messages = [
+        // The fast path: envelope and params read without a Value.
+        json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add","arguments":{"a":2,"b":3},"_meta":{"progressToken":1}}}),
+        json!({"method":"tools/call","params":{"arguments":{"b":1,"a":1},"name":"add"},"id":"string-id","jsonrpc":"2.0"}),
+        json!({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"add","arguments":{"a":"two","b":3}}}),
+        json!({"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"add"}}),
+        json!({"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"nope","arguments":{}}}),
+        // Shapes the fast path refuses, answered by the general path.
+        json!({"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"arguments":{"a":1,"b":2}}}),
+        json!({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":42}}),
+        json!({"jsonrpc":"2.0","id":8,"method":"tools/call"}),
+        json!({"jsonrpc":"2.0","method":"tools/call","params":{"name":"add","arguments":{"a":1,"b":2}}}),
+        json!({"jsonrpc":"2.0","id":9,"method":"tools/list","params":{"name":"add"}}),
+    ];
+    for (n, message) in messages.iter().enumerate() {
+        let request_id = format!("cli-{n}");
+        cli.write(json!({"type":"control_request","request_id":request_id,
+            "request":{"subtype":"mcp_message","server_name":"calc","message":message}}))
+            .await;
+        let answer = cli.read().await;
+        assert_eq!(answer["response"]["request_id"], request_id);
+        assert_eq!(answer["response"]["subtype"], "success", "{answer}");
+        let expected = server.handle_json_rpc(message.clone()).await;
+        assert_eq!(
+            answer["response"]["response"]["mcp_response"], expected,
+            "message {n}: {message}"
+        );
+        if n == 0 {
+            let result = &answer["response"]["response"]["mcp_response"]["result"];
+            assert_eq!(
+                result,
+                &json!({"content":[{"type":"text","text":"5"}],"isError":false})
+            );
+        }
+    }
+    // A tools/call for a server that does not exist keeps its id.
+    cli.write(json!({"type":"control_request","request_id":"cli-x","request":{"subtype":"mcp_message","server_name":"gone",
+        "message":{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{"name":"add","arguments":{}}}}}))
+        .await;
+    let answer = cli.read().await;
+    assert_eq!(
+        answer["response"]["response"]["mcp_response"],
+        json!({"jsonrpc":"2.0","id":11,"error":{"code":-32601,"message":"Server 'gone' not found"}})
+    );
 }

@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use crate::mcp::JsonRpcAnswer;
+
 /// `{"type":"control_response","response":{...}}` sent by the CLI.
 #[derive(Deserialize)]
 pub(super) struct ControlResponseFrame {
@@ -26,11 +28,21 @@ pub(super) struct ControlResponseBody {
 ///
 /// Borrowed: the request body is parsed later, and for `mcp_message` only its
 /// JSON-RPC `message` becomes a `Value` (the hot path of every tool call).
+/// A `control_request` from the CLI, read as far as routing needs: one pass over
+/// the line, the JSON-RPC `message` of an `mcp_message` kept raw.
 #[derive(Deserialize)]
 pub(super) struct ControlRequestFrame<'a> {
     pub request_id: String,
     #[serde(borrow)]
-    pub request: &'a RawValue,
+    pub request: RequestHead<'a>,
+}
+
+/// A `control_request` with its whole `request`, for the subtypes without a fast
+/// path (and requests of a shape the head does not fit).
+#[derive(Deserialize)]
+pub(super) struct ControlRequestWhole {
+    pub request_id: String,
+    pub request: Value,
 }
 
 /// The fields of a CLI request the router looks at before handing it over.
@@ -45,6 +57,24 @@ pub(super) struct RequestHead<'a> {
 }
 
 /// `{"type":"control_cancel_request","request_id":...}` sent by the CLI.
+/// The JSON-RPC `message` of an `mcp_message` when it is a `tools/call`, read
+/// without building a `Value` for the envelope (the hot path of every tool call).
+/// Anything that does not fit takes the general path, which reports what is wrong.
+#[derive(Deserialize)]
+pub(super) struct ToolCallMessage<'a> {
+    #[serde(borrow)]
+    pub method: Cow<'a, str>,
+    pub id: Value,
+    pub params: ToolCallParams,
+}
+
+#[derive(Deserialize)]
+pub(super) struct ToolCallParams {
+    pub name: String,
+    #[serde(default)]
+    pub arguments: Value,
+}
+
 #[derive(Deserialize)]
 pub(super) struct ControlCancelFrame {
     pub request_id: String,
@@ -87,7 +117,7 @@ pub(super) enum Payload {
     /// Written as is.
     Value(Value),
     /// A JSON-RPC response, written as `{"mcp_response": ...}` without building that map.
-    Mcp { mcp_response: Value },
+    Mcp { mcp_response: JsonRpcAnswer },
 }
 
 /// Serializes an answer to a CLI request as one NDJSON line.
@@ -166,13 +196,33 @@ mod tests {
         let mcp = response_line(
             "r3",
             &Ok(Payload::Mcp {
-                mcp_response: serde_json::json!({"jsonrpc": "2.0", "id": 1, "result": {}}),
+                mcp_response: JsonRpcAnswer::Value(
+                    serde_json::json!({"jsonrpc": "2.0", "id": 1, "result": {}}),
+                ),
             }),
         );
         let mcp: Value = serde_json::from_slice(&mcp).unwrap();
         assert_eq!(
             mcp,
             serde_json::json!({"type":"control_response","response":{"subtype":"success","request_id":"r3","response":{"mcp_response":{"jsonrpc":"2.0","id":1,"result":{}}}}})
+        );
+        // A tool result goes onto the wire without a Value, in the recorded shape.
+        let call = response_line(
+            "r4",
+            &Ok(Payload::Mcp {
+                mcp_response: JsonRpcAnswer::ToolResult {
+                    id: serde_json::json!(7),
+                    result: crate::mcp::ToolResult::text("5"),
+                },
+            }),
+        );
+        assert_eq!(
+            std::str::from_utf8(&call).unwrap(),
+            concat!(
+                r#"{"type":"control_response","response":{"subtype":"success","request_id":"r4","#,
+                r#""response":{"mcp_response":{"jsonrpc":"2.0","id":7,"result":{"content":[{"type":"text","text":"5"}],"isError":false}}}}}"#,
+                "\n"
+            )
         );
         let err = response_line::<Value>("r2", &Err("boom".into()));
         let err: Value = serde_json::from_slice(&err).unwrap();
