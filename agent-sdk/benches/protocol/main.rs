@@ -60,11 +60,13 @@ fn main() {
         fake_cli::run(&mode);
     }
     let [sdk_cpu, tools_cpu, stream_cpu] = cpus();
+    let rss_at_start = rss_mib();
     let pinned = pin_to_cpu(sdk_cpu);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("tokio runtime");
+    let rss_with_runtime = rss_mib();
     let figures = runtime.block_on(async {
         let tools = run_session("tools", tools_cpu).await;
         let stream = run_session("stream", stream_cpu).await;
@@ -115,8 +117,8 @@ fn main() {
         stream.sdk_cpu.as_secs_f64() * 1e6 / stream.assistant_messages.max(1) as f64,
     );
     println!(
-        "SDK process resident memory, idle after connect: {:.2} MiB",
-        tools.idle_rss_mib
+        "SDK process resident memory, idle after connect: {:.2} MiB (at start {rss_at_start:.2}, runtime built {rss_with_runtime:.2}, MCP server built {:.2})",
+        tools.idle_rss_mib, tools.rss_with_server
     );
     println!(
         "BENCH tools_c1_p50_us={:.1} tools_c1_p99_us={:.1} tools_c1_calls_per_s={:.0} tools_c16_calls_per_s={:.0} stream_msgs_per_s={:.0} idle_rss_mib={:.2}",
@@ -133,6 +135,8 @@ struct SessionFigures {
     /// The fake CLI's `bench_report` frame.
     report: Value,
     idle_rss_mib: f64,
+    /// VmRSS once the session's MCP server is built, before connecting.
+    rss_with_server: f64,
     assistant_messages: u64,
     /// From sending the prompt to receiving the `result`.
     run_time: Duration,
@@ -142,6 +146,7 @@ struct SessionFigures {
 
 async fn run_session(mode: &str, cli_cpu: usize) -> SessionFigures {
     let server = create_sdk_mcp_server!("calc", tools = [add]).expect("server");
+    let rss_with_server = rss_mib();
     let exe = std::env::current_exe().expect("path of the bench binary");
     let options = AgentOptions::builder()
         .cli_path(exe)
@@ -155,7 +160,11 @@ async fn run_session(mode: &str, cli_cpu: usize) -> SessionFigures {
         .await
         .unwrap_or_else(|err| panic!("connecting to the fake CLI ({mode}): {err}"));
     let idle_rss_mib = rss_mib();
-    if mode == "tools" && std::env::var_os("AGENT_SDK_BENCH_SMAPS").is_some() {
+    // `AGENT_SDK_BENCH_SMAPS=<kB>`: list the mappings with at least that much resident.
+    let smaps_threshold = std::env::var("AGENT_SDK_BENCH_SMAPS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok());
+    if let (Some(threshold), "tools") = (smaps_threshold, mode) {
         let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap_or_default();
         let mut current = String::new();
         for line in smaps.lines() {
@@ -168,7 +177,7 @@ async fn run_session(mode: &str, cli_cpu: usize) -> SessionFigures {
                     .trim()
                     .parse()
                     .unwrap_or(0);
-                if kib >= std::env::var("AGENT_SDK_BENCH_SMAPS").ok().and_then(|v| v.parse().ok()).unwrap_or(256) {
+                if kib >= threshold {
                     println!("{kib:>6} kB {current}");
                 }
             }
@@ -213,6 +222,7 @@ async fn run_session(mode: &str, cli_cpu: usize) -> SessionFigures {
     SessionFigures {
         report,
         idle_rss_mib,
+        rss_with_server,
         assistant_messages,
         run_time,
         sdk_cpu,
