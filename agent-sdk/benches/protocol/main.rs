@@ -108,6 +108,12 @@ fn main() {
             .as_f64()
             .unwrap_or(f64::NAN)
     );
+    // On a VM the hypervisor may run other guests on our cores: the wall-clock figures
+    // then measure it, not the SDK.
+    println!(
+        "CPU time stolen by the hypervisor during the runs: tools {:.0}%, stream {:.0}% (figures taken above ~10% measure the host)",
+        tools.steal_percent, stream.steal_percent
+    );
     // CPU spent by the SDK process per operation: the figure to watch on a busy machine,
     // where the wall-clock figures above also measure the wait for a core.
     let calls_total = 2 * report["calls"].as_u64().unwrap_or(0) + fake_cli::WARMUP_CALLS;
@@ -142,6 +148,8 @@ struct SessionFigures {
     run_time: Duration,
     /// CPU time (user + system) the SDK process spent over the same span.
     sdk_cpu: Duration,
+    /// Share of the machine's CPU time the hypervisor took over the same span.
+    steal_percent: f64,
 }
 
 async fn run_session(mode: &str, cli_cpu: usize) -> SessionFigures {
@@ -194,6 +202,7 @@ async fn run_session(mode: &str, cli_cpu: usize) -> SessionFigures {
 
     let start = Instant::now();
     let cpu_start = cpu_time();
+    let stat_start = machine_cpu_ticks();
     client.query("go").await.expect("prompt");
     let mut report = Value::Null;
     let mut assistant_messages = 0u64;
@@ -210,6 +219,7 @@ async fn run_session(mode: &str, cli_cpu: usize) -> SessionFigures {
     }
     let run_time = start.elapsed();
     let sdk_cpu = cpu_time().saturating_sub(cpu_start);
+    let steal_percent = steal_percent(stat_start, machine_cpu_ticks());
     client.disconnect().await.expect("disconnect");
     assert!(!report.is_null(), "the fake CLI sent no bench_report");
     if mode == "stream" {
@@ -226,7 +236,33 @@ async fn run_session(mode: &str, cli_cpu: usize) -> SessionFigures {
         assistant_messages,
         run_time,
         sdk_cpu,
+        steal_percent,
     }
+}
+
+/// `(steal, total)` jiffies of all CPUs, from the `cpu` line of `/proc/stat`.
+fn machine_cpu_ticks() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let fields: Vec<u64> = stat
+        .lines()
+        .find_map(|line| line.strip_prefix("cpu "))
+        .map(|rest| {
+            rest.split_whitespace()
+                .filter_map(|v| v.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    // user nice system idle iowait irq softirq steal (guest time is inside user).
+    let total = fields.iter().take(8).sum();
+    (fields.get(7).copied().unwrap_or(0), total)
+}
+
+fn steal_percent(start: (u64, u64), end: (u64, u64)) -> f64 {
+    let total = end.1.saturating_sub(start.1);
+    if total == 0 {
+        return 0.0;
+    }
+    100.0 * end.0.saturating_sub(start.0) as f64 / total as f64
 }
 
 /// User + system CPU time of this process so far.
