@@ -164,3 +164,55 @@ fn handler_errors_convert_from_std_errors() {
     assert_eq!(err.message(), "invalid digit found in string");
     assert_eq!(err.to_string(), err.message());
 }
+
+/// Every `msg` of one direction in the recorded `can_use_tool` transcript.
+fn recorded(direction: &str) -> Vec<Value> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/transcripts/d_can_use_tool.jsonl"
+    );
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .filter(|record| record["dir"] == direction)
+        .map(|record| record["msg"].clone())
+        .collect()
+}
+
+#[test]
+fn recorded_updates_round_trip_byte_for_byte() {
+    // The CLI's suggestions parse as known updates and serialize to the same value.
+    let suggestions: Vec<Value> = recorded("cli->sdk")
+        .iter()
+        .filter_map(|msg| msg["request"]["permission_suggestions"].as_array().cloned())
+        .flatten()
+        .collect();
+    assert!(suggestions.len() >= 5, "{suggestions:?}");
+    for raw in &suggestions {
+        let update: PermissionUpdate = serde_json::from_value(raw.clone()).unwrap();
+        assert!(
+            !matches!(update, PermissionUpdate::Other(_)),
+            "known kind kept as Other: {raw}"
+        );
+        assert_eq!(&wire(&update), raw);
+    }
+    // The Python SDK's echo of them (`updatedPermissions`) is what we send, key order included.
+    let sent: Vec<Value> = recorded("sdk->cli")
+        .iter()
+        .filter_map(|msg| {
+            msg["response"]["response"]["updatedPermissions"]
+                .as_array()
+                .cloned()
+        })
+        .flatten()
+        .collect();
+    assert_eq!(sent.len(), 3);
+    for raw in &sent {
+        let update: PermissionUpdate = serde_json::from_value(raw.clone()).unwrap();
+        assert_eq!(
+            serde_json::to_string(&update).unwrap(),
+            serde_json::to_string(raw).unwrap()
+        );
+    }
+}
