@@ -25,6 +25,7 @@
 
 mod client;
 pub mod error;
+mod handler;
 pub mod hooks;
 pub mod mcp;
 pub mod message;
@@ -43,6 +44,7 @@ pub mod testing;
 pub use agent_sdk_macros::{create_sdk_mcp_server, tool};
 pub use client::Client;
 pub use error::{Error, Result};
+pub use handler::{BoxFuture, HandlerError};
 pub use message::Message;
 pub use options::{AgentOptions, AgentOptionsBuilder};
 pub use query::{Query, query};

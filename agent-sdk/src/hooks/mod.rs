@@ -56,7 +56,7 @@ pub use matcher::{HookMatcher, OnFailure};
 pub use outputs::*;
 pub use registry::HookRegistry;
 
-pub use crate::permission::HandlerError;
+pub use crate::handler::HandlerError;
 
 /// What a hook gets besides its input.
 #[derive(Debug, Clone, PartialEq, Eq)]

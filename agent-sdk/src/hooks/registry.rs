@@ -3,21 +3,19 @@
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::FutureExt;
 use serde_json::{Map, Value};
 
 use super::events::HookEvent;
 use super::matcher::{HookMatcher, OnFailure};
 use super::{HookContext, HookHandler};
-use crate::permission::{BoxFuture, panic_message};
+use crate::handler::{BoxFuture, HandlerError, catch_panic};
 
 /// A hook with its types erased, as the registry stores it.
 trait ErasedHook: Send + Sync {
-    fn call(&self, input: Value, ctx: HookContext) -> BoxFuture<Result<Value, String>>;
+    fn call(&self, input: Value, ctx: HookContext) -> BoxFuture<'static, Result<Value, String>>;
 }
 
 struct TypedHook<E, H> {
@@ -26,7 +24,7 @@ struct TypedHook<E, H> {
 }
 
 impl<E: HookEvent, H: HookHandler<E>> ErasedHook for TypedHook<E, H> {
-    fn call(&self, input: Value, ctx: HookContext) -> BoxFuture<Result<Value, String>> {
+    fn call(&self, input: Value, ctx: HookContext) -> BoxFuture<'static, Result<Value, String>> {
         let handler = Arc::clone(&self.handler);
         Box::pin(async move {
             let name = input.get("hook_event_name").and_then(Value::as_str);
@@ -40,17 +38,10 @@ impl<E: HookEvent, H: HookHandler<E>> ErasedHook for TypedHook<E, H> {
             }
             let typed: E::Input = serde_json::from_value(input)
                 .map_err(|err| format!("invalid {} hook input: {err}", E::NAME))?;
-            let output = AssertUnwindSafe(handler.handle(typed, ctx))
-                .catch_unwind()
+            let output = catch_panic(handler.handle(typed, ctx))
                 .await
-                .map_err(|panic| {
-                    format!(
-                        "{} hook panicked: {}",
-                        E::NAME,
-                        panic_message(panic.as_ref())
-                    )
-                })?
-                .map_err(|err| err.message().to_owned())?;
+                .map_err(|panic| format!("{} hook panicked: {panic}", E::NAME))?
+                .map_err(HandlerError::into_message)?;
             serde_json::to_value(&output)
                 .map_err(|err| format!("cannot serialize {} hook output: {err}", E::NAME))
         })

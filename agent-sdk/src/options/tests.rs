@@ -5,7 +5,8 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::permission::{BoxFuture, ErasedPermissionHandler};
+use crate::handler::BoxFuture;
+use crate::permission::ErasedPermissionHandler;
 
 fn fields(builder: AgentOptionsBuilder) -> Value {
     Value::Object(builder.build().unwrap().initialize_fields())
@@ -143,7 +144,7 @@ fn all_initialize_fields_together() {
 struct Deny;
 
 impl ErasedPermissionHandler for Deny {
-    fn handle(&self, _request: Value) -> BoxFuture<Result<Value, String>> {
+    fn handle(&self, _request: Value) -> BoxFuture<'static, Result<Value, String>> {
         Box::pin(async { Ok(json!({"behavior": "deny", "message": "no"})) })
     }
 }

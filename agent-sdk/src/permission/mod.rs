@@ -26,120 +26,29 @@
 //! `bypassPermissions`, `acceptEdits` (for edits), settings rules and a PreToolUse hook
 //! answering `allow` all bypass the handler.
 
-use std::fmt;
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
-use std::pin::Pin;
 use std::sync::Arc;
 
-use futures_util::FutureExt;
 use serde::{Deserialize, Serialize};
 
+pub use crate::handler::HandlerError;
+use crate::handler::{BoxFuture, catch_panic};
 use crate::options::PermissionMode;
 use crate::tool_inputs::ToolInput;
-
-/// A boxed future returned by type-erased handlers.
-pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 /// Type-erased permission handler the protocol core calls.
 ///
 /// `request` is the whole `request` object of a `can_use_tool` control request;
 /// the answer is the payload that goes into `response.response`, or an error text.
 pub(crate) trait ErasedPermissionHandler: Send + Sync {
-    fn handle(&self, request: serde_json::Value) -> BoxFuture<Result<serde_json::Value, String>>;
+    fn handle(
+        &self,
+        request: serde_json::Value,
+    ) -> BoxFuture<'static, Result<serde_json::Value, String>>;
 }
 
 /// Shared handle to a permission handler.
 pub(crate) type DynPermissionHandler = Arc<dyn ErasedPermissionHandler>;
-
-// ---------------------------------------------------------------------------
-// Handler error
-// ---------------------------------------------------------------------------
-
-/// The error a hook or permission handler returns; the CLI gets it as the text of a
-/// control error answer.
-///
-/// Any `std::error::Error` converts with `?`; [`HandlerError::new`] makes one from text.
-///
-/// ```
-/// use agent_sdk::permission::HandlerError;
-/// fn check(path: &str) -> Result<(), HandlerError> {
-///     let _meta = std::fs::metadata(path)?; // io::Error converts
-///     Err(HandlerError::new("policy store unavailable"))
-/// }
-/// assert!(check("/definitely/not/here").is_err());
-/// ```
-pub struct HandlerError {
-    message: String,
-}
-
-impl HandlerError {
-    /// An error with this message.
-    pub fn new(message: impl fmt::Display) -> Self {
-        HandlerError {
-            message: message.to_string(),
-        }
-    }
-
-    /// The message sent to the CLI.
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-}
-
-impl fmt::Debug for HandlerError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("HandlerError").field(&self.message).finish()
-    }
-}
-
-impl fmt::Display for HandlerError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl<E: std::error::Error + Send + Sync + 'static> From<E> for HandlerError {
-    fn from(error: E) -> Self {
-        HandlerError::new(error)
-    }
-}
-
-/// A private error type carrying the message, so `HandlerError` itself can stay out of
-/// `std::error::Error` (which would clash with its blanket `From`).
-#[derive(Debug)]
-struct HandlerErrorMessage(String);
-
-impl fmt::Display for HandlerErrorMessage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for HandlerErrorMessage {}
-
-impl From<HandlerError> for Box<dyn std::error::Error + Send + Sync + 'static> {
-    fn from(error: HandlerError) -> Self {
-        Box::new(HandlerErrorMessage(error.message))
-    }
-}
-
-impl From<HandlerError> for Box<dyn std::error::Error + 'static> {
-    fn from(error: HandlerError) -> Self {
-        Box::new(HandlerErrorMessage(error.message))
-    }
-}
-
-/// Text of a caught panic payload.
-pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(text) = payload.downcast_ref::<&str>() {
-        (*text).to_owned()
-    } else if let Some(text) = payload.downcast_ref::<String>() {
-        text.clone()
-    } else {
-        "non-string panic payload".to_owned()
-    }
-}
 
 // ---------------------------------------------------------------------------
 // Permission updates (spec section 6)
@@ -813,23 +722,20 @@ struct TypedPermissionHandler<H> {
 }
 
 impl<H: PermissionHandler> ErasedPermissionHandler for TypedPermissionHandler<H> {
-    fn handle(&self, request: serde_json::Value) -> BoxFuture<Result<serde_json::Value, String>> {
+    fn handle(
+        &self,
+        request: serde_json::Value,
+    ) -> BoxFuture<'static, Result<serde_json::Value, String>> {
         let handler = Arc::clone(&self.handler);
         Box::pin(async move {
             let request = PermissionRequest::from_control_request(request)?;
             let original_input = request.input.clone();
-            let decided = AssertUnwindSafe(handler.decide(request))
-                .catch_unwind()
+            let decided = catch_panic(handler.decide(request))
                 .await
-                .map_err(|panic| {
-                    format!(
-                        "permission handler panicked: {}",
-                        panic_message(panic.as_ref())
-                    )
-                })?;
+                .map_err(|panic| format!("permission handler panicked: {panic}"))?;
             decided
                 .map(|result| result.to_wire(&original_input))
-                .map_err(|err| err.message)
+                .map_err(HandlerError::into_message)
         })
     }
 }

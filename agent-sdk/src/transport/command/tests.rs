@@ -8,11 +8,12 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::*;
+use crate::handler::BoxFuture;
 use crate::options::{
     AgentDefinition, AgentOptionsBuilder, Effort, McpHttpServer, McpServerConfig, McpSseServer,
     McpStdioServer, PermissionMode, SettingSource, Skills, Thinking, ThinkingDisplay,
 };
-use crate::permission::{BoxFuture, ErasedPermissionHandler};
+use crate::permission::ErasedPermissionHandler;
 
 const HEAD: [&str; 5] = [
     "--output-format",
@@ -54,7 +55,7 @@ fn b() -> AgentOptionsBuilder {
 struct AllowAll;
 
 impl ErasedPermissionHandler for AllowAll {
-    fn handle(&self, request: Value) -> BoxFuture<std::result::Result<Value, String>> {
+    fn handle(&self, request: Value) -> BoxFuture<'static, std::result::Result<Value, String>> {
         Box::pin(async move { Ok(json!({"behavior": "allow", "updatedInput": request["input"]})) })
     }
 }
