@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::events::HookEvent;
+use super::event::HookEvent;
 
 /// What the CLI does when a hook fails (errors, times out or answers nonsense).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -42,6 +42,8 @@
 //! `can_use_tool` request type [`permission::PermissionRequest`](crate::permission::PermissionRequest)
 //! (the one in the prelude); import the marker by path when you need both.
 
+mod event;
+mod event_outputs;
 mod events;
 mod inputs;
 mod matcher;
@@ -50,6 +52,7 @@ mod registry;
 
 use std::future::Future;
 
+pub use event::HookEvent;
 pub use events::*;
 pub use inputs::*;
 pub use matcher::{HookMatcher, OnFailure};

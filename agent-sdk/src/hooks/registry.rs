@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use super::events::HookEvent;
+use super::event::HookEvent;
 use super::matcher::{HookMatcher, OnFailure};
 use super::{HookContext, HookHandler};
 use crate::handler::{BoxFuture, HandlerError, catch_panic};
