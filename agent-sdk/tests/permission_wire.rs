@@ -81,6 +81,9 @@ fn updates_parse_leniently() {
     for raw in [
         json!({"type": "addSandboxRule", "host": "example.test", "destination": "session"}),
         json!({"type": "setMode", "mode": "turbo", "destination": "session"}),
+        json!({"type": "addRules", "rules": "not a list", "behavior": "allow"}),
+        json!({"destination": "session"}),
+        json!("setMode"),
     ] {
         let update: PermissionUpdate = serde_json::from_value(raw.clone()).unwrap();
         assert_eq!(update, PermissionUpdate::Other(raw.clone()));

@@ -130,6 +130,10 @@ impl PermissionRuleValue {
 /// A change to the permission rules, as suggested by the CLI in a `can_use_tool`
 /// request or sent back in an allow answer (`updatedPermissions`).
 ///
+/// On the wire the kind is the `type` key; a missing or null `destination` reads as
+/// [`Session`](PermissionUpdateDestination::Session). An update this SDK cannot read (a
+/// newer kind or mode) is kept as [`Other`](Self::Other) and sent back verbatim.
+///
 /// ```
 /// use agent_sdk::permission::{PermissionBehavior, PermissionRuleValue, PermissionUpdate};
 /// let update = PermissionUpdate::add_rules(
@@ -141,60 +145,79 @@ impl PermissionRuleValue {
 ///     serde_json::json!({"type": "addRules", "destination": "session",
 ///                        "rules": [{"toolName": "mcp__calc__add"}], "behavior": "allow"})
 /// );
+/// let newer: PermissionUpdate =
+///     serde_json::from_value(serde_json::json!({"type": "addSandboxRule", "host": "a.test"})).unwrap();
+/// assert!(matches!(newer, PermissionUpdate::Other(_)));
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+// Fields are in wire order (`destination` first, as the Python SDK sends them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum PermissionUpdate {
     /// Add rules.
     AddRules {
+        /// Where they are stored.
+        #[serde(default, deserialize_with = "destination_or_session")]
+        destination: PermissionUpdateDestination,
         /// The rules.
         rules: Vec<PermissionRuleValue>,
         /// What they do.
         behavior: PermissionBehavior,
-        /// Where they are stored.
-        destination: PermissionUpdateDestination,
     },
     /// Replace the rules of this behavior.
     ReplaceRules {
+        /// Where they are stored.
+        #[serde(default, deserialize_with = "destination_or_session")]
+        destination: PermissionUpdateDestination,
         /// The rules.
         rules: Vec<PermissionRuleValue>,
         /// What they do.
         behavior: PermissionBehavior,
-        /// Where they are stored.
-        destination: PermissionUpdateDestination,
     },
     /// Remove rules.
     RemoveRules {
+        /// Where they are stored.
+        #[serde(default, deserialize_with = "destination_or_session")]
+        destination: PermissionUpdateDestination,
         /// The rules.
         rules: Vec<PermissionRuleValue>,
         /// What they did.
         behavior: PermissionBehavior,
-        /// Where they are stored.
-        destination: PermissionUpdateDestination,
     },
     /// Switch the permission mode.
     SetMode {
+        /// Where it is stored.
+        #[serde(default, deserialize_with = "destination_or_session")]
+        destination: PermissionUpdateDestination,
         /// The new mode.
         mode: PermissionMode,
-        /// Where it is stored.
-        destination: PermissionUpdateDestination,
     },
     /// Add working directories.
     AddDirectories {
+        /// Where they are stored.
+        #[serde(default, deserialize_with = "destination_or_session")]
+        destination: PermissionUpdateDestination,
         /// The directories.
         directories: Vec<String>,
-        /// Where they are stored.
-        destination: PermissionUpdateDestination,
     },
     /// Remove working directories.
     RemoveDirectories {
+        /// Where they are stored.
+        #[serde(default, deserialize_with = "destination_or_session")]
+        destination: PermissionUpdateDestination,
         /// The directories.
         directories: Vec<String>,
-        /// Where they are stored.
-        destination: PermissionUpdateDestination,
     },
     /// An update this SDK does not know, kept as the CLI sent it (sent back verbatim).
+    #[serde(untagged)]
     Other(serde_json::Value),
+}
+
+/// `destination` absent or null reads as `session`.
+fn destination_or_session<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<PermissionUpdateDestination, D::Error> {
+    Ok(Option::<PermissionUpdateDestination>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 impl PermissionUpdate {
@@ -256,160 +279,6 @@ impl PermissionUpdate {
             | PermissionUpdate::RemoveDirectories { destination, .. } => Some(*destination),
             PermissionUpdate::Other(_) => None,
         }
-    }
-}
-
-/// The wire form of the known updates; `destination` absent or null reads as `session`.
-#[derive(Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase")]
-enum KnownUpdate {
-    AddRules {
-        #[serde(default, deserialize_with = "destination_or_session")]
-        destination: PermissionUpdateDestination,
-        rules: Vec<PermissionRuleValue>,
-        behavior: PermissionBehavior,
-    },
-    ReplaceRules {
-        #[serde(default, deserialize_with = "destination_or_session")]
-        destination: PermissionUpdateDestination,
-        rules: Vec<PermissionRuleValue>,
-        behavior: PermissionBehavior,
-    },
-    RemoveRules {
-        #[serde(default, deserialize_with = "destination_or_session")]
-        destination: PermissionUpdateDestination,
-        rules: Vec<PermissionRuleValue>,
-        behavior: PermissionBehavior,
-    },
-    SetMode {
-        #[serde(default, deserialize_with = "destination_or_session")]
-        destination: PermissionUpdateDestination,
-        mode: PermissionMode,
-    },
-    AddDirectories {
-        #[serde(default, deserialize_with = "destination_or_session")]
-        destination: PermissionUpdateDestination,
-        directories: Vec<String>,
-    },
-    RemoveDirectories {
-        #[serde(default, deserialize_with = "destination_or_session")]
-        destination: PermissionUpdateDestination,
-        directories: Vec<String>,
-    },
-}
-
-fn destination_or_session<'de, D: serde::Deserializer<'de>>(
-    deserializer: D,
-) -> Result<PermissionUpdateDestination, D::Error> {
-    Ok(Option::<PermissionUpdateDestination>::deserialize(deserializer)?.unwrap_or_default())
-}
-
-impl Serialize for PermissionUpdate {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let known = match self.clone() {
-            PermissionUpdate::AddRules {
-                rules,
-                behavior,
-                destination,
-            } => KnownUpdate::AddRules {
-                destination,
-                rules,
-                behavior,
-            },
-            PermissionUpdate::ReplaceRules {
-                rules,
-                behavior,
-                destination,
-            } => KnownUpdate::ReplaceRules {
-                destination,
-                rules,
-                behavior,
-            },
-            PermissionUpdate::RemoveRules {
-                rules,
-                behavior,
-                destination,
-            } => KnownUpdate::RemoveRules {
-                destination,
-                rules,
-                behavior,
-            },
-            PermissionUpdate::SetMode { mode, destination } => {
-                KnownUpdate::SetMode { destination, mode }
-            }
-            PermissionUpdate::AddDirectories {
-                directories,
-                destination,
-            } => KnownUpdate::AddDirectories {
-                destination,
-                directories,
-            },
-            PermissionUpdate::RemoveDirectories {
-                directories,
-                destination,
-            } => KnownUpdate::RemoveDirectories {
-                destination,
-                directories,
-            },
-            PermissionUpdate::Other(value) => return value.serialize(serializer),
-        };
-        known.serialize(serializer)
-    }
-}
-
-impl<'de> Deserialize<'de> for PermissionUpdate {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = serde_json::Value::deserialize(deserializer)?;
-        // A newer CLI may suggest update kinds (or modes) we do not know: keep them as sent.
-        let Ok(known) = serde_json::from_value::<KnownUpdate>(value.clone()) else {
-            return Ok(PermissionUpdate::Other(value));
-        };
-        Ok(match known {
-            KnownUpdate::AddRules {
-                destination,
-                rules,
-                behavior,
-            } => PermissionUpdate::AddRules {
-                rules,
-                behavior,
-                destination,
-            },
-            KnownUpdate::ReplaceRules {
-                destination,
-                rules,
-                behavior,
-            } => PermissionUpdate::ReplaceRules {
-                rules,
-                behavior,
-                destination,
-            },
-            KnownUpdate::RemoveRules {
-                destination,
-                rules,
-                behavior,
-            } => PermissionUpdate::RemoveRules {
-                rules,
-                behavior,
-                destination,
-            },
-            KnownUpdate::SetMode { destination, mode } => {
-                PermissionUpdate::SetMode { mode, destination }
-            }
-            KnownUpdate::AddDirectories {
-                destination,
-                directories,
-            } => PermissionUpdate::AddDirectories {
-                directories,
-                destination,
-            },
-            KnownUpdate::RemoveDirectories {
-                destination,
-                directories,
-            } => PermissionUpdate::RemoveDirectories {
-                directories,
-                destination,
-            },
-        })
     }
 }
 
