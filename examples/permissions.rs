@@ -46,7 +46,7 @@ impl TenantPolicy {
     }
 
     /// The file path a call touches, for the file tools.
-    fn target(request: &PermissionRequest) -> Option<Option<String>> {
+    fn target(request: &ToolPermissionRequest) -> Option<Option<String>> {
         if let Some(read) = request.tool_input_as::<ReadInput>() {
             return Some(Some(read.file_path));
         }
@@ -67,7 +67,10 @@ impl TenantPolicy {
 }
 
 impl PermissionHandler for TenantPolicy {
-    async fn decide(&self, request: PermissionRequest) -> Result<PermissionResult, HandlerError> {
+    async fn decide(
+        &self,
+        request: ToolPermissionRequest,
+    ) -> Result<PermissionResult, HandlerError> {
         if request.tool_name == "Bash" {
             return Ok(PermissionResult::deny(
                 "the shell is disabled for tenants; use the file tools",
@@ -94,7 +97,10 @@ impl PermissionHandler for TenantPolicy {
 struct Logged<P>(P);
 
 impl<P: PermissionHandler> PermissionHandler for Logged<P> {
-    async fn decide(&self, request: PermissionRequest) -> Result<PermissionResult, HandlerError> {
+    async fn decide(
+        &self,
+        request: ToolPermissionRequest,
+    ) -> Result<PermissionResult, HandlerError> {
         let asked = format!("{} {}", request.tool_name, request.input);
         let original = request.input.clone();
         let answer = self.0.decide(request).await?;

@@ -64,7 +64,7 @@ pub mod prelude {
     pub use crate::message::{AssistantMessage, ContentBlock, Message, ResultMessage};
     pub use crate::options::{AgentOptions, PermissionMode};
     pub use crate::permission::{
-        HandlerError, PermissionHandler, PermissionRequest, PermissionResult, PermissionUpdate,
+        HandlerError, PermissionHandler, PermissionResult, PermissionUpdate, ToolPermissionRequest,
     };
     pub use crate::query::query;
     pub use crate::structured::{OutputSchema, StructuredOutputError, query_as};

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use agent_sdk::hooks::{
     HookContext, UserPromptSubmit, UserPromptSubmitInput, UserPromptSubmitOutput,
 };
-use agent_sdk::permission::{HandlerError, PermissionRequest, PermissionResult};
+use agent_sdk::permission::{HandlerError, PermissionResult, ToolPermissionRequest};
 use agent_sdk::{AgentOptionsBuilder, Client, Error, Message, create_sdk_mcp_server, query, tool};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
@@ -488,7 +488,7 @@ fn tool_hook_and_permission_handlers_that_panic_or_hang() {
         let options = case
             .options("handlers")
             .mcp_server(create_sdk_mcp_server!("faults", tools = [panics, hangs, big]).unwrap())
-            .can_use_tool(|request: PermissionRequest| async move {
+            .can_use_tool(|request: ToolPermissionRequest| async move {
                 match request.input["command"].as_str() {
                     Some("panic") => panic!("permission went wrong"),
                     Some("hang") => {

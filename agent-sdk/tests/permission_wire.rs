@@ -132,7 +132,7 @@ fn results_serialize_like_the_python_sdk() {
 
 #[test]
 fn typed_request_fields() {
-    let request: PermissionRequest = serde_json::from_value(json!({
+    let request: ToolPermissionRequest = serde_json::from_value(json!({
         "subtype": "can_use_tool", "tool_name": "Bash", "display_name": "Bash",
         "input": {"command": "rm -rf /tmp/x", "description": "remove"},
         "description": "remove", "tool_use_id": "toolu_9", "decision_reason": "rule",

@@ -14,8 +14,8 @@ use agent_sdk::hooks::{
     UserPromptSubmitInput, UserPromptSubmitOutput,
 };
 use agent_sdk::permission::{
-    HandlerError, PermissionBehavior, PermissionRequest, PermissionResult, PermissionRuleValue,
-    PermissionUpdate,
+    HandlerError, PermissionBehavior, PermissionResult, PermissionRuleValue, PermissionUpdate,
+    ToolPermissionRequest,
 };
 use agent_sdk::testing::{Script, ToolResult, Turn};
 use agent_sdk::tool;
@@ -423,10 +423,11 @@ async fn a_failing_hook_with_the_default_policy_lets_the_tool_run() {
 
 /// A `can_use_tool` policy that records each request and answers with `decide`.
 fn recording_policy(
-    seen: Seen<PermissionRequest>,
-    decide: impl Fn(&PermissionRequest) -> PermissionResult + Send + Sync + 'static,
-) -> impl Fn(PermissionRequest) -> std::future::Ready<PermissionResult> + Send + Sync + 'static {
-    move |request: PermissionRequest| {
+    seen: Seen<ToolPermissionRequest>,
+    decide: impl Fn(&ToolPermissionRequest) -> PermissionResult + Send + Sync + 'static,
+) -> impl Fn(ToolPermissionRequest) -> std::future::Ready<PermissionResult> + Send + Sync + 'static
+{
+    move |request: ToolPermissionRequest| {
         let answer = decide(&request);
         seen.push(request);
         std::future::ready(answer)

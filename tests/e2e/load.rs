@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use agent_sdk::hooks::{HookContext, PreToolUse, PreToolUseInput, PreToolUseOutput};
-use agent_sdk::permission::{HandlerError, PermissionRequest, PermissionResult};
+use agent_sdk::permission::{HandlerError, PermissionResult, ToolPermissionRequest};
 use agent_sdk::testing::{Script, Turn};
 use agent_sdk::{Client, Message, create_sdk_mcp_server, tool};
 use agent_sdk_e2e::{World, assistant_text, collect, last_result};
@@ -137,7 +137,7 @@ async fn run_session(
             },
         )
         // Nothing is pre-allowed: every call, ours and Bash, asks this handler.
-        .can_use_tool(move |request: PermissionRequest| {
+        .can_use_tool(move |request: ToolPermissionRequest| {
             asked.fetch_add(1, Ordering::SeqCst);
             let answer = if belongs_to(session, &request.input) {
                 PermissionResult::allow()

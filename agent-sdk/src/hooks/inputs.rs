@@ -12,10 +12,16 @@ use crate::tool_inputs::ToolInput;
 /// Type of the unknown-field map every input keeps.
 pub type ExtraFields = serde_json::Map<String, serde_json::Value>;
 
-/// The reasoning effort of the turn (`effort` on the wire).
+/// The reasoning effort of the turn, as a hook input reports it (`effort` on the wire).
+///
+/// ```
+/// use agent_sdk::hooks::TurnEffort;
+/// let effort: TurnEffort = serde_json::from_value(serde_json::json!({"level": "medium"})).unwrap();
+/// assert_eq!(effort.level, "medium");
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
-pub struct Effort {
+pub struct TurnEffort {
     /// `low`, `medium`, `high`, `xhigh` or `max`.
     pub level: String,
     /// Fields this SDK does not know.
@@ -48,7 +54,7 @@ macro_rules! hook_input {
             pub prompt_id: Option<String>,
             /// The reasoning effort of the turn.
             #[serde(default, skip_serializing_if = "Option::is_none")]
-            pub effort: Option<Effort>,
+            pub effort: Option<TurnEffort>,
             /// The subagent's id, inside a subagent.
             #[serde(default, skip_serializing_if = "Option::is_none")]
             pub agent_id: Option<String>,

@@ -38,9 +38,10 @@
 //! `PostToolBatch`, `Stop`. `SessionStart` was not called in a fresh session. Each event's
 //! rustdoc says what is known.
 //!
-//! Naming: the event marker [`hooks::PermissionRequest`](PermissionRequest) is not the
-//! `can_use_tool` request type [`permission::PermissionRequest`](crate::permission::PermissionRequest)
-//! (the one in the prelude); import the marker by path when you need both.
+//! Naming: hook event markers are named as the CLI's events. The hook event
+//! [`PermissionRequest`] is not the `can_use_tool` request a
+//! [`PermissionHandler`](crate::permission::PermissionHandler) decides on; that one is
+//! [`ToolPermissionRequest`](crate::permission::ToolPermissionRequest).
 
 mod event;
 mod event_outputs;

@@ -2,14 +2,14 @@
 //!
 //! The CLI asks before it runs a tool that no rule allows (only when started with
 //! `--permission-prompt-tool stdio`, which the SDK passes whenever a handler is set).
-//! A handler gets a typed [`PermissionRequest`] and answers a [`PermissionResult`]:
+//! A handler gets a typed [`ToolPermissionRequest`] and answers a [`PermissionResult`]:
 //!
 //! ```
 //! use agent_sdk::prelude::*;
 //! use agent_sdk::tool_inputs::WriteInput;
 //!
 //! let options = AgentOptions::builder()
-//!     .can_use_tool(|request: PermissionRequest| async move {
+//!     .can_use_tool(|request: ToolPermissionRequest| async move {
 //!         if let Some(write) = request.tool_input_as::<WriteInput>() {
 //!             if !write.file_path.starts_with("/srv/tenant-a/") {
 //!                 return PermissionResult::deny("writes stay inside /srv/tenant-a");
@@ -299,11 +299,14 @@ pub struct McpServerRef {
 
 /// A `can_use_tool` request: the CLI asks whether a tool call may run.
 ///
+/// Not the hook event [`hooks::PermissionRequest`](crate::hooks::PermissionRequest), which
+/// the CLI runs after this request for the same call.
+///
 /// ```
-/// use agent_sdk::permission::PermissionRequest;
+/// use agent_sdk::permission::ToolPermissionRequest;
 /// use agent_sdk::tool_inputs::BashInput;
 ///
-/// let request: PermissionRequest = serde_json::from_value(serde_json::json!({
+/// let request: ToolPermissionRequest = serde_json::from_value(serde_json::json!({
 ///     "subtype": "can_use_tool", "tool_name": "Bash", "tool_use_id": "toolu_1",
 ///     "input": {"command": "touch a.txt"}, "blocked_path": "/p/a.txt"
 /// })).unwrap();
@@ -312,7 +315,7 @@ pub struct McpServerRef {
 /// ```
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[non_exhaustive]
-pub struct PermissionRequest {
+pub struct ToolPermissionRequest {
     /// The tool, e.g. `Bash` or `mcp__calc__add`.
     pub tool_name: String,
     /// The tool's input as the model wrote it.
@@ -352,14 +355,14 @@ pub struct PermissionRequest {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
-impl PermissionRequest {
+impl ToolPermissionRequest {
     /// The input parsed as the typed input of a built-in tool, when the tool is that one.
     pub fn tool_input_as<T: ToolInput>(&self) -> Option<T> {
         T::from_value(&self.tool_name, &self.input)
     }
 
     pub(crate) fn from_control_request(request: serde_json::Value) -> Result<Self, String> {
-        let mut parsed: PermissionRequest = serde_json::from_value(request)
+        let mut parsed: ToolPermissionRequest = serde_json::from_value(request)
             .map_err(|err| format!("invalid can_use_tool request: {err}"))?;
         parsed.extra.remove("subtype");
         Ok(parsed)
@@ -370,7 +373,7 @@ impl PermissionRequest {
 // Result
 // ---------------------------------------------------------------------------
 
-/// The answer to a [`PermissionRequest`].
+/// The answer to a [`ToolPermissionRequest`].
 ///
 /// ```
 /// use agent_sdk::permission::{PermissionResult, PermissionUpdate};
@@ -537,17 +540,17 @@ impl IntoPermissionOutcome for Result<PermissionResult, HandlerError> {
 
 /// The permission policy role: answers `can_use_tool`.
 ///
-/// Async closures `|request: PermissionRequest| async move { ... }` implement it; so can
+/// Async closures `|request: ToolPermissionRequest| async move { ... }` implement it; so can
 /// a struct that holds state:
 ///
 /// ```
-/// use agent_sdk::permission::{HandlerError, PermissionHandler, PermissionRequest, PermissionResult};
+/// use agent_sdk::permission::{HandlerError, PermissionHandler, ToolPermissionRequest, PermissionResult};
 /// use std::sync::atomic::{AtomicUsize, Ordering};
 ///
 /// struct Budget { left: AtomicUsize }
 ///
 /// impl PermissionHandler for Budget {
-///     async fn decide(&self, _request: PermissionRequest) -> Result<PermissionResult, HandlerError> {
+///     async fn decide(&self, _request: ToolPermissionRequest) -> Result<PermissionResult, HandlerError> {
 ///         if self.left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
 ///             Ok(PermissionResult::allow())
 ///         } else {
@@ -566,19 +569,19 @@ pub trait PermissionHandler: Send + Sync + 'static {
     /// Decides on one request.
     fn decide(
         &self,
-        request: PermissionRequest,
+        request: ToolPermissionRequest,
     ) -> impl Future<Output = Result<PermissionResult, HandlerError>> + Send;
 }
 
 impl<F, Fut> PermissionHandler for F
 where
-    F: Fn(PermissionRequest) -> Fut + Send + Sync + 'static,
+    F: Fn(ToolPermissionRequest) -> Fut + Send + Sync + 'static,
     Fut: Future + Send,
     Fut::Output: IntoPermissionOutcome,
 {
     fn decide(
         &self,
-        request: PermissionRequest,
+        request: ToolPermissionRequest,
     ) -> impl Future<Output = Result<PermissionResult, HandlerError>> + Send {
         let future = self(request);
         async move { future.await.into_outcome() }
@@ -597,7 +600,7 @@ impl<H: PermissionHandler> ErasedPermissionHandler for TypedPermissionHandler<H>
     ) -> BoxFuture<'static, Result<serde_json::Value, String>> {
         let handler = Arc::clone(&self.handler);
         Box::pin(async move {
-            let request = PermissionRequest::from_control_request(request)?;
+            let request = ToolPermissionRequest::from_control_request(request)?;
             let original_input = request.input.clone();
             let decided = catch_panic(handler.decide(request))
                 .await
@@ -625,7 +628,7 @@ impl crate::options::AgentOptionsBuilder {
     /// ```
     /// use agent_sdk::prelude::*;
     /// let options = AgentOptions::builder()
-    ///     .can_use_tool(|request: PermissionRequest| async move {
+    ///     .can_use_tool(|request: ToolPermissionRequest| async move {
     ///         if request.tool_name == "Bash" {
     ///             PermissionResult::deny("no shell here")
     ///         } else {

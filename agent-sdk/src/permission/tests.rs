@@ -46,7 +46,7 @@ fn scripted_policy() -> DynPermissionHandler {
     let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     handler_of(
         AgentOptions::builder()
-            .can_use_tool(move |request: PermissionRequest| {
+            .can_use_tool(move |request: ToolPermissionRequest| {
                 let n = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 async move {
                     match n {
@@ -82,7 +82,7 @@ async fn handler_errors_and_panics_become_error_texts() {
     let (request, _) = exchanges().remove(0);
     let failing = handler_of(
         AgentOptions::builder()
-            .can_use_tool(|_: PermissionRequest| async {
+            .can_use_tool(|_: ToolPermissionRequest| async {
                 Err(HandlerError::new("policy store down"))
             })
             .build()
@@ -95,7 +95,7 @@ async fn handler_errors_and_panics_become_error_texts() {
 
     let panicking = handler_of(
         AgentOptions::builder()
-            .can_use_tool(|request: PermissionRequest| async move {
+            .can_use_tool(|request: ToolPermissionRequest| async move {
                 if request.tool_name.starts_with("mcp__") {
                     panic!("policy bug");
                 }
@@ -122,7 +122,7 @@ async fn handler_errors_and_panics_become_error_texts() {
 #[test]
 fn recorded_requests_parse_into_typed_requests() {
     for (request, _) in exchanges() {
-        let typed = PermissionRequest::from_control_request(request.clone()).unwrap();
+        let typed = ToolPermissionRequest::from_control_request(request.clone()).unwrap();
         assert!(!typed.extra.contains_key("subtype"));
         assert!(typed.tool_use_id.starts_with("toolu_"));
         assert!(!typed.suggestions.is_empty());
