@@ -7,6 +7,8 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 
 mod common;
+#[path = "messages/python_parser.rs"]
+mod python_parser;
 
 fn parse(value: Value) -> Message {
     Message::from_slice(&serde_json::to_vec(&value).unwrap())
@@ -272,7 +274,10 @@ fn assistant_fields_and_helpers() {
     let usage = a.usage.as_ref().unwrap();
     assert_eq!((usage.input_tokens, usage.output_tokens), (5, 1));
     assert_eq!(a.request_id.as_deref(), Some("req_1"));
-    assert_eq!(a.user_message_uuids, ["m1"]);
+    assert_eq!(
+        a.user_message_uuids.as_deref(),
+        Some(&["m1".to_owned()][..])
+    );
     assert!(a.is_main_thread());
     assert_eq!(a.error, None);
 }
@@ -455,7 +460,10 @@ fn result_all_fields_and_camel_case() {
     assert_eq!(r.deferred_tool_use.as_ref().unwrap().name, "Write");
     assert!(r.errors.is_empty(), "null errors read as empty");
     assert_eq!(r.ttft_ms, Some(87));
-    assert_eq!(r.user_message_uuids, ["m1"]);
+    assert_eq!(
+        r.user_message_uuids.as_deref(),
+        Some(&["m1".to_owned()][..])
+    );
 }
 
 #[test]

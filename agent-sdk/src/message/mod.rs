@@ -56,7 +56,7 @@ pub use system::{
     TaskUpdated, TaskUsage,
 };
 pub use usage::Usage;
-pub use user::{Priority, UserInput, UserMessage};
+pub use user::{MessageOrigin, Priority, UserInput, UserMessage};
 
 /// One message from the CLI (one stdout line).
 ///
