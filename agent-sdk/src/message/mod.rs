@@ -50,9 +50,9 @@ pub use content::{
 pub use other::{ConversationReset, RateLimitEvent, RateLimitInfo, StreamEvent};
 pub use result::{DeferredToolUse, ModelUsage, PermissionDenial, ResultMessage};
 pub use system::{
-    ApiRetry, BackgroundTasks, CompactBoundary, CompactMetadata, HookEvent, InitInfo,
-    McpServerInfo, Notification, PermissionDenied, PluginInfo, SessionStateInfo, StatusInfo,
-    SystemFrame, SystemMessage, TaskNotification, TaskPatch, TaskProgress, TaskStarted,
+    ApiRetry, BackgroundTasks, CompactBoundary, CompactMetadata, HookEventInfo, InitInfo,
+    McpServerInfo, NotificationInfo, PermissionDeniedInfo, PluginInfo, SessionStateInfo,
+    StatusInfo, SystemFrame, SystemMessage, TaskNotification, TaskPatch, TaskProgress, TaskStarted,
     TaskUpdated, TaskUsage,
 };
 pub use usage::Usage;

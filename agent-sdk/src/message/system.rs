@@ -58,19 +58,19 @@ pub enum SystemMessage {
     /// `background_tasks_changed`: the full list of background tasks.
     BackgroundTasksChanged(SystemFrame<BackgroundTasks>),
     /// `hook_started` (settings/command hooks, with `--include-hook-events`).
-    HookStarted(SystemFrame<HookEvent>),
+    HookStarted(SystemFrame<HookEventInfo>),
     /// `hook_progress`.
-    HookProgress(SystemFrame<HookEvent>),
+    HookProgress(SystemFrame<HookEventInfo>),
     /// `hook_response`.
-    HookResponse(SystemFrame<HookEvent>),
+    HookResponse(SystemFrame<HookEventInfo>),
     /// `compact_boundary`: the conversation was compacted.
     CompactBoundary(SystemFrame<CompactBoundary>),
     /// `api_retry`: an API call failed and will be retried.
     ApiRetry(SystemFrame<ApiRetry>),
     /// `permission_denied`.
-    PermissionDenied(SystemFrame<PermissionDenied>),
+    PermissionDenied(SystemFrame<PermissionDeniedInfo>),
     /// `notification`: a UI notification.
-    Notification(SystemFrame<Notification>),
+    Notification(SystemFrame<NotificationInfo>),
     /// Any other subtype (or a known one whose payload did not fit its typed view).
     Other(SystemFrame<()>),
 }
@@ -592,6 +592,8 @@ pub struct BackgroundTasks {
 /// `system/hook_started`, `hook_progress` and `hook_response`: a settings or
 /// command hook ran (sent with `--include-hook-events`). Python's `HookEventMessage`.
 ///
+/// Not to be confused with the `hooks::HookEvent` trait of the hooks this SDK registers.
+///
 /// ```
 /// use agent_sdk::message::{Message, SystemMessage};
 ///
@@ -600,10 +602,11 @@ pub struct BackgroundTasks {
 /// assert_eq!(hook.event_name(), Some("Stop"));
 /// # Ok::<(), serde_json::Error>(())
 /// ```
+#[doc(alias = "HookEventMessage")]
 #[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
 #[serde(default)]
 #[non_exhaustive]
-pub struct HookEvent {
+pub struct HookEventInfo {
     /// Hook run id.
     pub hook_id: Option<String>,
     /// Hook name.
@@ -624,7 +627,7 @@ pub struct HookEvent {
     pub outcome: Option<String>,
 }
 
-impl HookEvent {
+impl HookEventInfo {
     /// The hook event name: `hook_event`, else `hook_name`, else `hook_event_name`
     /// (Python's `hook_event_name`).
     pub fn event_name(&self) -> Option<&str> {
@@ -676,6 +679,8 @@ pub struct ApiRetry {
 
 /// `system/permission_denied`: the CLI denied a tool call.
 ///
+/// Not to be confused with the `PermissionDenied` hook event in `hooks`.
+///
 /// ```
 /// use agent_sdk::message::{Message, SystemMessage};
 ///
@@ -687,7 +692,7 @@ pub struct ApiRetry {
 #[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
 #[serde(default)]
 #[non_exhaustive]
-pub struct PermissionDenied {
+pub struct PermissionDeniedInfo {
     /// Tool name.
     pub tool_name: Option<String>,
     /// Tool-use id.
@@ -704,6 +709,8 @@ pub struct PermissionDenied {
 
 /// `system/notification`: a notification the CLI would show in its UI.
 ///
+/// Not to be confused with the `Notification` hook event in `hooks`.
+///
 /// ```
 /// use agent_sdk::message::{Message, SystemMessage};
 ///
@@ -715,7 +722,7 @@ pub struct PermissionDenied {
 #[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
 #[serde(default)]
 #[non_exhaustive]
-pub struct Notification {
+pub struct NotificationInfo {
     /// Notification key, e.g. `stop-hook-error`.
     pub key: Option<String>,
     /// Text.
