@@ -7,6 +7,8 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 
 mod common;
+#[path = "messages/control_replies.rs"]
+mod control_replies;
 #[path = "messages/python_parser.rs"]
 mod python_parser;
 

@@ -31,6 +31,7 @@
 
 mod assistant;
 mod content;
+mod control;
 mod other;
 mod result;
 mod serde_util;
@@ -46,6 +47,11 @@ pub use content::{
     AdvisorToolResultBlock, ContentBlock, ImageBlock, ImageSource, MessageContent,
     RedactedThinkingBlock, ServerToolUseBlock, TextBlock, ThinkingBlock, ToolResultBlock,
     ToolUseBlock,
+};
+pub use control::{
+    AccountInfo, AgentInfo, ContextAgent, ContextCategory, ContextGridCell, ContextMcpTool,
+    ContextMemoryFile, ContextMessageBreakdown, ContextUsage, McpServerStatus, McpServerVersion,
+    McpStatus, McpToolStatus, ModelInfo, RewindFilesResult, ServerInfo, SlashCommand,
 };
 pub use other::{ConversationReset, RateLimitEvent, RateLimitInfo, StreamEvent};
 pub use result::{DeferredToolUse, ModelUsage, PermissionDenial, ResultMessage};

@@ -152,7 +152,7 @@ async fn requests_from_the_cli_are_served_while_initialize_is_pending() {
     let id = init["request_id"].as_str().unwrap();
     cli.write(json!({"type":"control_response","response":{"subtype":"success","request_id":id,"response":{"pid":7}}})).await;
     let client = connect.await.unwrap().unwrap();
-    assert_eq!(client.server_info()["pid"], 7);
+    assert_eq!(client.server_info().pid, Some(7));
 }
 
 #[tokio::test]
