@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 use crate::error::Result;
 use futures_util::StreamExt;
 
-use crate::message::{Message, UserInput};
+use crate::message::{ContextUsage, McpStatus, Message, RewindFilesResult, ServerInfo, UserInput};
 use crate::options::{AgentOptions, PermissionMode};
 use crate::protocol::{InputMode, Session};
 use crate::transport::{SubprocessTransport, Transport};
@@ -219,19 +219,61 @@ impl Client {
             .map(drop)
     }
 
-    /// Rewinds files changed since the given user message (needs file checkpointing).
-    pub async fn rewind_files(&self, user_message_id: &str) -> Result<Value> {
-        self.session
+    /// Rewinds the files changed since the given user message to their state then
+    /// (needs [file checkpointing](crate::AgentOptionsBuilder::enable_file_checkpointing)).
+    ///
+    /// The id is the `uuid` of a user message: one you set with
+    /// [`UserInput::with_uuid`], or one the CLI reports. A rewind the CLI cannot do
+    /// is an answer, not an error: `can_rewind` is `false` and `error` says why.
+    /// Without checkpointing the CLI refuses the request
+    /// ([`ControlRequestFailed`](crate::Error::ControlRequestFailed)).
+    ///
+    /// ```no_run
+    /// # async fn run(client: &agent_sdk::Client, checkpoint: &str) -> agent_sdk::Result<()> {
+    /// let preview = client.rewind_files_dry_run(checkpoint).await?;
+    /// if preview.can_rewind {
+    ///     println!("would restore {:?}", preview.files_changed);
+    ///     client.rewind_files(checkpoint).await?;
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn rewind_files(&self, user_message_id: &str) -> Result<RewindFilesResult> {
+        let answer = self
+            .session
             .request(
                 "rewind_files",
                 object(json!({ "user_message_id": user_message_id })),
             )
-            .await
+            .await?;
+        typed_answer(answer)
     }
 
-    /// The status of every MCP server (`{"mcpServers":[{name,status,tools,...}]}`).
-    pub async fn mcp_status(&self) -> Result<Value> {
-        self.session.request("mcp_status", Map::new()).await
+    /// What [`rewind_files`](Self::rewind_files) would change, without changing
+    /// anything (the CLI's `dry_run`): `files_changed`, `insertions`, `deletions`.
+    pub async fn rewind_files_dry_run(&self, user_message_id: &str) -> Result<RewindFilesResult> {
+        let answer = self
+            .session
+            .request(
+                "rewind_files",
+                object(json!({ "user_message_id": user_message_id, "dry_run": true })),
+            )
+            .await?;
+        typed_answer(answer)
+    }
+
+    /// The status of every MCP server: connection, tools, errors.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &agent_sdk::Client) -> agent_sdk::Result<()> {
+    /// for server in client.mcp_status().await?.mcp_servers {
+    ///     println!("{}: {} ({} tools)", server.name, server.status, server.tools.len());
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn mcp_status(&self) -> Result<McpStatus> {
+        typed_answer(self.session.request("mcp_status", Map::new()).await?)
     }
 
     /// Reconnects an external MCP server by name. The CLI refuses it for in-process
@@ -266,9 +308,24 @@ impl Client {
             .map(drop)
     }
 
-    /// How the context window is used (categories, totals, model).
-    pub async fn context_usage(&self) -> Result<Value> {
-        self.session.request("get_context_usage", Map::new()).await
+    /// How the context window is used: categories, totals, model.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &agent_sdk::Client) -> agent_sdk::Result<()> {
+    /// let usage = client.context_usage().await?;
+    /// println!("{} of {} tokens ({}%)", usage.total_tokens, usage.max_tokens, usage.percentage);
+    /// for category in &usage.categories {
+    ///     println!("  {}: {}", category.name, category.tokens);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn context_usage(&self) -> Result<ContextUsage> {
+        typed_answer(
+            self.session
+                .request("get_context_usage", Map::new())
+                .await?,
+        )
     }
 
     /// Sends any control request by subtype and returns the CLI's answer payload: an escape
@@ -285,9 +342,20 @@ impl Client {
         self.session.request(subtype, object(fields)).await
     }
 
-    /// The CLI's answer to `initialize` (commands, models, account, version...), cached.
-    pub fn server_info(&self) -> &Value {
-        self.session.server_info()
+    /// The CLI's answer to `initialize`: commands, agents, models, output styles,
+    /// account, version. Read from the answer kept since the handshake.
+    ///
+    /// ```no_run
+    /// # async fn run(client: &agent_sdk::Client) {
+    /// let info = client.server_info();
+    /// for model in &info.models {
+    ///     println!("{}: {}", model.value, model.display_name);
+    /// }
+    /// println!("CLI {:?}, {} commands", info.claude_code_version, info.commands.len());
+    /// # }
+    /// ```
+    pub fn server_info(&self) -> ServerInfo {
+        ServerInfo::from_value(self.session.server_info().clone())
     }
 
     /// Closes stdin, lets the CLI exit (SIGTERM, then SIGKILL if it lingers) and waits for it.
@@ -296,6 +364,14 @@ impl Client {
         self.session.shutdown().await;
         Ok(())
     }
+}
+
+/// Decodes the CLI's answer to a control request into its type.
+fn typed_answer<T: serde::de::DeserializeOwned>(answer: Value) -> Result<T> {
+    T::deserialize(&answer).map_err(|err| crate::error::Error::JsonDecode {
+        reason: err.to_string(),
+        excerpt: answer.to_string().chars().take(160).collect(),
+    })
 }
 
 fn object(value: Value) -> Map<String, Value> {

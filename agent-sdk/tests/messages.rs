@@ -7,6 +7,10 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 
 mod common;
+#[path = "messages/control_replies.rs"]
+mod control_replies;
+#[path = "messages/python_parser.rs"]
+mod python_parser;
 
 fn parse(value: Value) -> Message {
     Message::from_slice(&serde_json::to_vec(&value).unwrap())
@@ -272,7 +276,10 @@ fn assistant_fields_and_helpers() {
     let usage = a.usage.as_ref().unwrap();
     assert_eq!((usage.input_tokens, usage.output_tokens), (5, 1));
     assert_eq!(a.request_id.as_deref(), Some("req_1"));
-    assert_eq!(a.user_message_uuids, ["m1"]);
+    assert_eq!(
+        a.user_message_uuids.as_deref(),
+        Some(&["m1".to_owned()][..])
+    );
     assert!(a.is_main_thread());
     assert_eq!(a.error, None);
 }
@@ -455,7 +462,10 @@ fn result_all_fields_and_camel_case() {
     assert_eq!(r.deferred_tool_use.as_ref().unwrap().name, "Write");
     assert!(r.errors.is_empty(), "null errors read as empty");
     assert_eq!(r.ttft_ms, Some(87));
-    assert_eq!(r.user_message_uuids, ["m1"]);
+    assert_eq!(
+        r.user_message_uuids.as_deref(),
+        Some(&["m1".to_owned()][..])
+    );
 }
 
 #[test]
@@ -588,6 +598,81 @@ fn system_subtypes_typed_views() {
     );
     assert!(s.is_sdk_host_only());
     assert_eq!(s.session_state(), None);
+}
+
+/// `system/task_updated` in every shape the Python SDK's parser tests pin: it never
+/// fails, and only a terminal `patch.status` ends the task.
+#[test]
+fn task_updated_every_shape_parses_and_only_terminal_statuses_end_the_task() {
+    // (extra fields of the frame, status read, ends the task)
+    let shapes = [
+        (
+            json!({"patch":{"status":"completed","end_time":1780405729183_u64},"uuid":"u","session_id":"s"}),
+            Some("completed"),
+            true,
+        ),
+        // The observed CLI shape: no uuid, no session_id.
+        (
+            json!({"patch":{"status":"completed","end_time":1780405729183_u64}}),
+            Some("completed"),
+            true,
+        ),
+        (
+            json!({"patch":{"status":"pending"}}),
+            Some("pending"),
+            false,
+        ),
+        (
+            json!({"patch":{"status":"running"}}),
+            Some("running"),
+            false,
+        ),
+        (json!({"patch":{"status":"paused"}}), Some("paused"), false),
+        (json!({}), None, false),
+        (json!({"patch":{"end_time":1780405729183_u64}}), None, false),
+        (json!({"patch":"completed"}), None, false),
+        (json!({"patch":["completed"]}), None, false),
+        (json!({"patch":42}), None, false),
+        (json!({"patch":null}), None, false),
+        (json!({"patch":{"status":"failed"}}), Some("failed"), true),
+        (
+            json!({"patch":{"status":"killed","end_time":1780405729183_u64}}),
+            Some("killed"),
+            true,
+        ),
+        (json!({"patch":{"status":"stopped"}}), Some("stopped"), true),
+        // A status of the wrong type is no status.
+        (json!({"patch":{"status":7}}), None, false),
+    ];
+    for (extra, status, ends) in shapes {
+        let mut frame = json!({"type":"system","subtype":"task_updated","task_id":"b1m21w89v"});
+        frame
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let Message::System(system) = parse(frame.clone()) else {
+            panic!("{frame}")
+        };
+        let SystemMessage::TaskUpdated(update) = &system else {
+            panic!("{frame}: {system:?}")
+        };
+        assert_eq!(update.task_id, "b1m21w89v");
+        assert_eq!(update.patch.status.as_deref(), status, "{frame}");
+        assert_eq!(update.patch.is_terminal(), ends, "{frame}");
+        assert_eq!(system.task_ended(), ends.then_some("b1m21w89v"), "{frame}");
+        match &frame["patch"] {
+            Value::Object(patch) => assert_eq!(&update.patch.fields, patch),
+            _ => assert!(update.patch.fields.is_empty(), "{frame}"),
+        }
+        assert_eq!(system.data(), &frame);
+    }
+    // No task_id at all: still a task_updated, as in Python (task_id "").
+    let Message::System(SystemMessage::TaskUpdated(update)) =
+        parse(json!({"type":"system","subtype":"task_updated","patch":{"status":"killed"}}))
+    else {
+        panic!()
+    };
+    assert_eq!(update.task_id, "");
 }
 
 #[test]

@@ -36,11 +36,12 @@ async fn multi_turn_client_carries_history() {
     let client = Client::connect(world.options().build().unwrap())
         .await
         .unwrap();
+    let info = client.server_info();
     assert!(
-        client.server_info().get("commands").is_some(),
-        "initialize answer cached: {}",
-        client.server_info()
+        !info.commands.is_empty() && !info.models.is_empty(),
+        "initialize answer kept: {info:?}"
     );
+    assert_eq!(info.claude_code_version.as_deref(), Some("2.1.330"));
 
     client
         .query("What is the capital of France?")
@@ -310,8 +311,9 @@ async fn cli_killed_mid_turn_gives_a_typed_error_and_no_zombie() {
     let client = Client::connect(world.options().build().unwrap())
         .await
         .unwrap();
-    let pid = client.server_info()["pid"]
-        .as_u64()
+    let pid = client
+        .server_info()
+        .pid
         .expect("initialize answer carries the CLI pid") as i32;
     client.query("slow please").await.unwrap();
     world
@@ -347,7 +349,7 @@ async fn dropping_a_client_mid_turn_leaves_no_process_behind() {
     let client = Client::connect(world.options().build().unwrap())
         .await
         .unwrap();
-    let pid = client.server_info()["pid"].as_u64().unwrap();
+    let pid = client.server_info().pid.unwrap();
     client.query("slow please").await.unwrap();
     world
         .env
@@ -471,12 +473,27 @@ async fn every_control_request_reaches_the_cli() {
 
     let usage = client.context_usage().await.unwrap();
     assert!(
-        usage["totalTokens"].is_number() && usage["maxTokens"].is_number(),
-        "{usage}"
+        usage.total_tokens > 0 && usage.max_tokens >= usage.total_tokens,
+        "{usage:?}"
     );
+    assert!(
+        usage
+            .categories
+            .iter()
+            .any(|c| c.id.as_deref() == Some("free_space") && c.kind == "free"),
+        "{usage:?}"
+    );
+    assert!(usage.api_usage.is_some(), "a turn ran: {usage:?}");
 
     let status = client.mcp_status().await.unwrap();
-    assert!(status["mcpServers"].is_array(), "{status}");
+    let empty = status
+        .mcp_servers
+        .iter()
+        .find(|s| s.name == "empty")
+        .unwrap_or_else(|| panic!("our server is listed: {status:?}"));
+    assert_eq!(empty.status, "connected");
+    assert_eq!(empty.source.as_deref(), Some("sdk"));
+    assert!(empty.tools.is_empty());
 
     // Without file checkpointing the CLI refuses to rewind: a typed error naming the subtype.
     match client.rewind_files(&user_message_id).await {
@@ -517,6 +534,60 @@ async fn every_control_request_reaches_the_cli() {
     }
 
     // The session is still usable after all of that.
-    assert!(client.server_info()["pid"].is_number());
+    assert!(client.server_info().pid.is_some());
+    client.disconnect().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rewind_files_previews_then_undoes_a_write() {
+    let world = World::start(Script::new()).await;
+    let file = world.env.cwd().join("notes.txt");
+    let api = world.env.api();
+    api.push(Turn::tool_use(
+        "Write",
+        serde_json::json!({"file_path": file.to_str().unwrap(), "content": "one\ntwo\n"}),
+    ));
+    api.push(Turn::text("written"));
+    let client = Client::connect(
+        world
+            .options()
+            .permission_mode(PermissionMode::AcceptEdits)
+            .allowed_tools(["Write"])
+            .enable_file_checkpointing(true)
+            .build()
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    // The checkpoint is the user message that asked for the write: we choose its uuid.
+    let checkpoint = "11111111-2222-4333-8444-555555555555";
+    client
+        .query(agent_sdk::message::UserInput::text("write the notes").with_uuid(checkpoint))
+        .await
+        .unwrap();
+    let turn = collect(client.receive_response()).await;
+    assert_eq!(last_result(&turn).result.as_deref(), Some("written"));
+    assert!(file.exists(), "the Write tool ran");
+
+    let preview = client.rewind_files_dry_run(checkpoint).await.unwrap();
+    assert!(preview.can_rewind, "{preview:?}");
+    assert_eq!(preview.files_changed, [file.to_str().unwrap()]);
+    assert_eq!(preview.deletions, Some(2), "{preview:?}");
+    assert!(file.exists(), "a dry run changes nothing");
+
+    let done = client.rewind_files(checkpoint).await.unwrap();
+    assert!(done.can_rewind, "{done:?}");
+    assert!(
+        !file.exists(),
+        "the rewind removed the file the turn created"
+    );
+
+    // A message with no checkpoint: an answer that says why, not an error.
+    let refused = client
+        .rewind_files_dry_run("00000000-0000-4000-8000-000000000000")
+        .await
+        .unwrap();
+    assert!(!refused.can_rewind);
+    assert!(refused.error.is_some(), "{refused:?}");
     client.disconnect().await.unwrap();
 }

@@ -4,6 +4,7 @@
 use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
+use agent_sdk::message::McpServerStatus;
 use agent_sdk::prelude::*;
 use agent_sdk::testing::{Script, Turn};
 use agent_sdk_e2e::{World, assistant_text, collect, last_result};
@@ -374,20 +375,17 @@ async fn inventory_tools_from_two_modules_are_both_callable() {
 }
 
 /// `mcp_status`'s entry for `name` once the CLI lists it (within 15 s).
-async fn wait_for_server(client: &Client, name: &str) -> Value {
+async fn wait_for_server(client: &Client, name: &str) -> McpServerStatus {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let status = client.mcp_status().await.unwrap();
-        let entry = status["mcpServers"]
-            .as_array()
-            .and_then(|servers| servers.iter().find(|s| s["name"] == name))
-            .cloned();
+        let entry = status.mcp_servers.iter().find(|s| s.name == name).cloned();
         match entry {
             Some(entry) => return entry,
             None if Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            None => panic!("{name} never listed by mcp_status: {status}"),
+            None => panic!("{name} never listed by mcp_status: {status:?}"),
         }
     }
 }
@@ -406,24 +404,27 @@ async fn client_sees_the_server_connected_with_its_tools() {
     // The CLI connects SDK servers in the background after `initialize`: until their
     // `tools/list` is answered, `mcp_status` lists no server at all (not even "pending").
     let ours = wait_for_server(&client, "calc").await;
-    assert_eq!(ours["status"], "connected", "{ours}");
-    assert_eq!(ours["serverInfo"]["name"], "calc", "{ours}");
-    assert_eq!(ours["serverInfo"]["version"], "1.0.0", "{ours}");
-    let mut tools: Vec<&str> = ours["tools"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no tools in {ours}"))
-        .iter()
-        .filter_map(|t| t["name"].as_str())
-        .collect();
+    assert_eq!(ours.status, "connected", "{ours:?}");
+    let version = ours
+        .server_info
+        .as_ref()
+        .expect("serverInfo when connected");
+    assert_eq!(
+        (version.name.as_str(), version.version.as_str()),
+        ("calc", "1.0.0")
+    );
+    let mut tools: Vec<&str> = ours.tools.iter().map(|t| t.name.as_str()).collect();
     tools.sort();
-    assert_eq!(tools, ["add", "divide", "explode"], "{ours}");
+    assert_eq!(tools, ["add", "divide", "explode"], "{ours:?}");
     // The CLI reports our `readOnlyHint` as `readOnly` here.
-    let add = ours["tools"]
-        .as_array()
-        .and_then(|t| t.iter().find(|t| t["name"] == "add"))
-        .unwrap();
-    assert_eq!(add["annotations"]["readOnly"], true, "{ours}");
-    assert_eq!(ours["transport"], "sdk", "{ours}");
+    let add = ours.tools.iter().find(|t| t.name == "add").unwrap();
+    assert_eq!(
+        add.annotations.as_ref().unwrap()["readOnly"],
+        true,
+        "{ours:?}"
+    );
+    assert_eq!(ours.source.as_deref(), Some("sdk"), "{ours:?}");
+    assert_eq!(ours.extra["transport"], "sdk", "{ours:?}");
 
     client.query("What is 20 + 22?").await.unwrap();
     let messages = collect(client.receive_response()).await;

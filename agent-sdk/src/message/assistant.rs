@@ -57,8 +57,9 @@ pub struct AssistantMessage {
     pub request_id: Option<String>,
     /// Uuid of the user message that started this turn (first frame of a turn only).
     pub user_message_uuid: Option<String>,
-    /// Uuids of the user messages folded into this turn (first frame of a turn only).
-    pub user_message_uuids: Vec<String>,
+    /// Uuids of the user messages folded into this turn (first frame of a turn only);
+    /// `None` when not sent (older CLIs), `Some(vec![])` when sent empty.
+    pub user_message_uuids: Option<Vec<String>>,
     /// Uuids of earlier frames this one replaces.
     pub supersedes: Vec<String>,
     /// Set when the stream was aborted mid-block.
@@ -105,8 +106,8 @@ struct AssistantWire {
     request_id: Option<String>,
     #[serde(default)]
     user_message_uuid: Option<String>,
-    #[serde(default, deserialize_with = "null_default")]
-    user_message_uuids: Vec<String>,
+    #[serde(default)]
+    user_message_uuids: Option<Vec<String>>,
     #[serde(default, deserialize_with = "null_default")]
     supersedes: Vec<String>,
     #[serde(default, deserialize_with = "null_default")]

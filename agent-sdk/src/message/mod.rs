@@ -31,6 +31,7 @@
 
 mod assistant;
 mod content;
+mod control;
 mod other;
 mod result;
 mod serde_util;
@@ -47,16 +48,21 @@ pub use content::{
     RedactedThinkingBlock, ServerToolUseBlock, TextBlock, ThinkingBlock, ToolResultBlock,
     ToolUseBlock,
 };
+pub use control::{
+    AccountInfo, AgentInfo, ContextAgent, ContextCategory, ContextGridCell, ContextMcpTool,
+    ContextMemoryFile, ContextMessageBreakdown, ContextUsage, McpServerStatus, McpServerVersion,
+    McpStatus, McpToolStatus, ModelInfo, RewindFilesResult, ServerInfo, SlashCommand,
+};
 pub use other::{ConversationReset, RateLimitEvent, RateLimitInfo, StreamEvent};
 pub use result::{DeferredToolUse, ModelUsage, PermissionDenial, ResultMessage};
 pub use system::{
-    ApiRetry, BackgroundTasks, CompactBoundary, CompactMetadata, HookEvent, InitInfo,
-    McpServerInfo, Notification, PermissionDenied, PluginInfo, SessionStateInfo, StatusInfo,
-    SystemFrame, SystemMessage, TaskNotification, TaskPatch, TaskProgress, TaskStarted,
+    ApiRetry, BackgroundTasks, CompactBoundary, CompactMetadata, HookEventInfo, InitInfo,
+    McpServerInfo, NotificationInfo, PermissionDeniedInfo, PluginInfo, SessionStateInfo,
+    StatusInfo, SystemFrame, SystemMessage, TaskNotification, TaskPatch, TaskProgress, TaskStarted,
     TaskUpdated, TaskUsage,
 };
 pub use usage::Usage;
-pub use user::{Priority, UserInput, UserMessage};
+pub use user::{MessageOrigin, Priority, UserInput, UserMessage};
 
 /// One message from the CLI (one stdout line).
 ///

@@ -33,6 +33,13 @@ pub struct StreamEvent {
     /// Time to first token, in milliseconds.
     #[serde(default, deserialize_with = "super::serde_util::lenient_opt_u64")]
     pub ttft_ms: Option<u64>,
+    /// Uuid of the user message this turn answers.
+    #[serde(default)]
+    pub user_message_uuid: Option<String>,
+    /// Uuids of the user messages folded into this turn; `None` when not sent
+    /// (older CLIs), `Some(vec![])` when sent empty.
+    #[serde(default)]
+    pub user_message_uuids: Option<Vec<String>>,
 }
 
 impl StreamEvent {

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::Usage;
 use super::serde_util::{lenient_opt_u64, lenient_u64, null_default};
+use super::user::MessageOrigin;
 
 /// The end of a turn: exactly one per turn, after that turn's other frames.
 ///
@@ -78,15 +79,16 @@ pub struct ResultMessage {
     /// Frame uuid.
     #[serde(default)]
     pub uuid: Option<String>,
-    /// `origin` of the turn, as sent.
-    #[serde(default)]
-    pub origin: Option<Value>,
+    /// `origin`: what triggered the turn (`None` when absent or malformed).
+    #[serde(default, deserialize_with = "MessageOrigin::deserialize_valid")]
+    pub origin: Option<MessageOrigin>,
     /// Uuid of the user message that started the turn.
     #[serde(default)]
     pub user_message_uuid: Option<String>,
-    /// Uuids of the user messages folded into the turn.
-    #[serde(default, deserialize_with = "null_default")]
-    pub user_message_uuids: Vec<String>,
+    /// Uuids of the user messages folded into the turn; `None` when not sent
+    /// (older CLIs send only `user_message_uuid`), `Some(vec![])` when sent empty.
+    #[serde(default)]
+    pub user_message_uuids: Option<Vec<String>>,
     /// Time to first token, in milliseconds.
     #[serde(default, deserialize_with = "lenient_opt_u64")]
     pub ttft_ms: Option<u64>,

@@ -4,13 +4,15 @@
 //! they are read as a `Value` first and kept whole in [`SystemFrame::data`]; the
 //! typed view is decoded from that. Subtypes Python treats generically (`init`,
 //! `status`, ...) fall back to [`SystemMessage::Other`] when their typed view does
-//! not fit; the task subtypes are strict like Python's parser and fail on a
-//! missing required field.
+//! not fit; `task_started`, `task_progress` and `task_notification` are strict
+//! like Python's parser and fail on a missing required field. `task_updated` never
+//! fails: the CLI sends it bare (no `uuid`, no `session_id`, sometimes no `patch`),
+//! and it can be the only sign that a task ended.
 
 use std::ops::Deref;
 
 use serde::de::{Deserialize, DeserializeOwned, Deserializer, Error as _};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::serde_util::{lenient_u64, null_default};
 
@@ -56,19 +58,19 @@ pub enum SystemMessage {
     /// `background_tasks_changed`: the full list of background tasks.
     BackgroundTasksChanged(SystemFrame<BackgroundTasks>),
     /// `hook_started` (settings/command hooks, with `--include-hook-events`).
-    HookStarted(SystemFrame<HookEvent>),
+    HookStarted(SystemFrame<HookEventInfo>),
     /// `hook_progress`.
-    HookProgress(SystemFrame<HookEvent>),
+    HookProgress(SystemFrame<HookEventInfo>),
     /// `hook_response`.
-    HookResponse(SystemFrame<HookEvent>),
+    HookResponse(SystemFrame<HookEventInfo>),
     /// `compact_boundary`: the conversation was compacted.
     CompactBoundary(SystemFrame<CompactBoundary>),
     /// `api_retry`: an API call failed and will be retried.
     ApiRetry(SystemFrame<ApiRetry>),
     /// `permission_denied`.
-    PermissionDenied(SystemFrame<PermissionDenied>),
+    PermissionDenied(SystemFrame<PermissionDeniedInfo>),
     /// `notification`: a UI notification.
-    Notification(SystemFrame<Notification>),
+    Notification(SystemFrame<NotificationInfo>),
     /// Any other subtype (or a known one whose payload did not fit its typed view).
     Other(SystemFrame<()>),
 }
@@ -124,7 +126,7 @@ macro_rules! with_frame {
 
 /// Task types whose end the SDK waits for before closing stdin (protocol 1.7).
 const TRACKED_TASK_TYPES: [&str; 2] = ["local_agent", "local_workflow"];
-/// `task_updated` statuses that end a task.
+/// `task_updated` statuses that end a task (Python's `TERMINAL_TASK_STATUSES`).
 const TERMINAL_TASK_STATUSES: [&str; 4] = ["completed", "failed", "stopped", "killed"];
 
 impl SystemMessage {
@@ -185,22 +187,15 @@ impl SystemMessage {
     pub fn task_ended(&self) -> Option<&str> {
         match self {
             SystemMessage::TaskNotification(f) => Some(&f.task_id),
-            SystemMessage::TaskUpdated(f)
-                if f.patch
-                    .status
-                    .as_deref()
-                    .is_some_and(|s| TERMINAL_TASK_STATUSES.contains(&s)) =>
-            {
-                Some(&f.task_id)
-            }
+            SystemMessage::TaskUpdated(f) if f.patch.is_terminal() => Some(&f.task_id),
             _ => None,
         }
     }
 
     /// Builds the typed message from a whole `system` frame.
     ///
-    /// Fails when `subtype` is missing, or when a task frame lacks a field
-    /// Python's parser requires.
+    /// Fails when `subtype` is missing, or when a `task_started`, `task_progress`
+    /// or `task_notification` frame lacks a field Python's parser requires.
     pub fn from_value(data: Value) -> Result<Self, serde_json::Error> {
         let subtype = match data.get("subtype") {
             Some(Value::String(s)) => s.clone(),
@@ -269,7 +264,11 @@ impl SystemMessage {
             "task_started" => strict!(TaskStarted),
             "task_progress" => strict!(TaskProgress),
             "task_notification" => strict!(TaskNotification),
-            "task_updated" => strict!(TaskUpdated),
+            // Never fails, like Python's parser: see `TaskUpdated::from_frame`.
+            "task_updated" => {
+                let info = TaskUpdated::from_frame(&data);
+                SystemMessage::TaskUpdated(frame!(info))
+            }
             "background_tasks_changed" => lenient!(BackgroundTasksChanged),
             "hook_started" => lenient!(HookStarted),
             "hook_progress" => lenient!(HookProgress),
@@ -481,19 +480,62 @@ pub struct TaskNotification {
     pub tool_use_id: Option<String>,
 }
 
-/// `system/task_updated`.
-#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+/// `system/task_updated`: a patch to a task's state.
+///
+/// The CLI sends it bare (`{"type":"system","subtype":"task_updated","task_id":"b1m21w89v",
+/// "patch":{"status":"killed","end_time":...}}`, no `uuid` or `session_id`), and for
+/// some tasks it is the only terminal signal. It never fails to parse, as in
+/// Python's parser: a missing `task_id` is `""`; a missing or non-object `patch`
+/// is an empty patch, and a patch field of the wrong type is `None`.
+///
+/// ```
+/// use agent_sdk::message::{Message, SystemMessage};
+///
+/// let line = br#"{"type":"system","subtype":"task_updated","task_id":"b1m21w89v","patch":{"status":"killed","end_time":1780405729183}}"#;
+/// let Message::System(SystemMessage::TaskUpdated(update)) = Message::from_slice(line)? else { unreachable!() };
+/// assert_eq!(update.task_id, "b1m21w89v");
+/// assert_eq!(update.patch.status.as_deref(), Some("killed"));
+/// assert!(update.patch.is_terminal());
+/// assert_eq!(update.uuid, None);
+///
+/// // A patch that is not an object carries nothing, not even a status.
+/// let line = br#"{"type":"system","subtype":"task_updated","task_id":"t1","patch":["completed"]}"#;
+/// let Message::System(SystemMessage::TaskUpdated(update)) = Message::from_slice(line)? else { unreachable!() };
+/// assert_eq!(update.patch.status, None);
+/// assert!(update.patch.fields.is_empty());
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TaskUpdated {
-    /// Task id.
+    /// Task id (`""` when the frame has none).
     pub task_id: String,
     /// The changed fields.
     pub patch: TaskPatch,
 }
 
-/// The `patch` of `task_updated`.
-#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
-#[serde(default)]
+impl TaskUpdated {
+    /// Reads the typed view from a whole `task_updated` frame; never fails.
+    fn from_frame(data: &Value) -> TaskUpdated {
+        let task_id = data
+            .get("task_id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let fields = match data.get("patch") {
+            Some(Value::Object(patch)) => patch.clone(),
+            _ => Map::new(),
+        };
+        TaskUpdated {
+            task_id,
+            patch: TaskPatch::from_fields(fields),
+        }
+    }
+}
+
+/// The `patch` of `task_updated`: the typed fields, and every field as sent in
+/// [`fields`](Self::fields).
+#[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct TaskPatch {
     /// `pending`, `running`, `paused`, `completed`, `failed`, `killed`.
@@ -508,6 +550,33 @@ pub struct TaskPatch {
     pub end_time: Option<Value>,
     /// Time spent paused, in milliseconds.
     pub total_paused_ms: Option<u64>,
+    /// The whole patch as sent (empty when the frame had none, or not an object).
+    pub fields: Map<String, Value>,
+}
+
+impl TaskPatch {
+    fn from_fields(fields: Map<String, Value>) -> TaskPatch {
+        let string = |key: &str| fields.get(key).and_then(Value::as_str).map(str::to_owned);
+        TaskPatch {
+            status: string("status"),
+            description: string("description"),
+            error: string("error"),
+            is_backgrounded: fields.get("is_backgrounded").and_then(Value::as_bool),
+            end_time: fields.get("end_time").filter(|v| !v.is_null()).cloned(),
+            total_paused_ms: fields
+                .get("total_paused_ms")
+                .and_then(|v| lenient_u64(v).ok()),
+            fields,
+        }
+    }
+
+    /// Whether the patch ends the task: `status` is `completed`, `failed`,
+    /// `stopped` or `killed` (Python's `TERMINAL_TASK_STATUSES`).
+    pub fn is_terminal(&self) -> bool {
+        self.status
+            .as_deref()
+            .is_some_and(|status| TERMINAL_TASK_STATUSES.contains(&status))
+    }
 }
 
 /// `system/background_tasks_changed` (replace semantics).
@@ -520,17 +589,32 @@ pub struct BackgroundTasks {
     pub tasks: Vec<Value>,
 }
 
-/// `system/hook_started`, `hook_progress` and `hook_response`.
+/// `system/hook_started`, `hook_progress` and `hook_response`: a settings or
+/// command hook ran (sent with `--include-hook-events`). Python's `HookEventMessage`.
+///
+/// Not to be confused with the `hooks::HookEvent` trait of the hooks this SDK registers.
+///
+/// ```
+/// use agent_sdk::message::{Message, SystemMessage};
+///
+/// let line = br#"{"type":"system","subtype":"hook_started","hook_name":"Stop"}"#;
+/// let Message::System(SystemMessage::HookStarted(hook)) = Message::from_slice(line)? else { unreachable!() };
+/// assert_eq!(hook.event_name(), Some("Stop"));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[doc(alias = "HookEventMessage")]
 #[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
 #[serde(default)]
 #[non_exhaustive]
-pub struct HookEvent {
+pub struct HookEventInfo {
     /// Hook run id.
     pub hook_id: Option<String>,
     /// Hook name.
     pub hook_name: Option<String>,
     /// Event name, e.g. `PreToolUse`.
     pub hook_event: Option<String>,
+    /// Event name under the key some CLI versions use.
+    pub hook_event_name: Option<String>,
     /// Combined output.
     pub output: Option<String>,
     /// Standard output.
@@ -543,10 +627,14 @@ pub struct HookEvent {
     pub outcome: Option<String>,
 }
 
-impl HookEvent {
-    /// The hook event name (`hook_event`, else `hook_name`), like Python's `hook_event_name`.
+impl HookEventInfo {
+    /// The hook event name: `hook_event`, else `hook_name`, else `hook_event_name`
+    /// (Python's `hook_event_name`).
     pub fn event_name(&self) -> Option<&str> {
-        self.hook_event.as_deref().or(self.hook_name.as_deref())
+        self.hook_event
+            .as_deref()
+            .or(self.hook_name.as_deref())
+            .or(self.hook_event_name.as_deref())
     }
 }
 
@@ -589,11 +677,22 @@ pub struct ApiRetry {
     pub error: Option<Value>,
 }
 
-/// `system/permission_denied`.
+/// `system/permission_denied`: the CLI denied a tool call.
+///
+/// Not to be confused with the `PermissionDenied` hook event in `hooks`.
+///
+/// ```
+/// use agent_sdk::message::{Message, SystemMessage};
+///
+/// let line = br#"{"type":"system","subtype":"permission_denied","tool_name":"Bash","tool_use_id":"toolu_1","message":"no","uuid":"u","session_id":"s"}"#;
+/// let Message::System(SystemMessage::PermissionDenied(denied)) = Message::from_slice(line)? else { unreachable!() };
+/// assert_eq!(denied.tool_name.as_deref(), Some("Bash"));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
 #[serde(default)]
 #[non_exhaustive]
-pub struct PermissionDenied {
+pub struct PermissionDeniedInfo {
     /// Tool name.
     pub tool_name: Option<String>,
     /// Tool-use id.
@@ -608,11 +707,22 @@ pub struct PermissionDenied {
     pub agent_id: Option<String>,
 }
 
-/// `system/notification`.
+/// `system/notification`: a notification the CLI would show in its UI.
+///
+/// Not to be confused with the `Notification` hook event in `hooks`.
+///
+/// ```
+/// use agent_sdk::message::{Message, SystemMessage};
+///
+/// let line = br#"{"type":"system","subtype":"notification","key":"stop-hook-error","text":"a hook failed","priority":"immediate","uuid":"u","session_id":"s"}"#;
+/// let Message::System(SystemMessage::Notification(note)) = Message::from_slice(line)? else { unreachable!() };
+/// assert_eq!(note.key.as_deref(), Some("stop-hook-error"));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
 #[serde(default)]
 #[non_exhaustive]
-pub struct Notification {
+pub struct NotificationInfo {
     /// Notification key, e.g. `stop-hook-error`.
     pub key: Option<String>,
     /// Text.

@@ -41,8 +41,8 @@ pub struct UserMessage {
     pub is_synthetic: bool,
     /// `isReplay`: an echo of our own input (`--replay-user-messages`).
     pub is_replay: bool,
-    /// `origin`, e.g. `{"kind":"human"}`.
-    pub origin: Option<Value>,
+    /// `origin`: who sent the message (`human`, `peer`, `channel`, ...).
+    pub origin: Option<MessageOrigin>,
     /// The sub-agent the frame belongs to.
     pub agent_id: Option<String>,
 }
@@ -73,8 +73,8 @@ struct UserWire {
     is_synthetic: bool,
     #[serde(default, rename = "isReplay", deserialize_with = "null_default")]
     is_replay: bool,
-    #[serde(default)]
-    origin: Option<Value>,
+    #[serde(default, deserialize_with = "MessageOrigin::deserialize_valid")]
+    origin: Option<MessageOrigin>,
     #[serde(default)]
     agent_id: Option<String>,
 }
@@ -99,6 +99,63 @@ impl From<UserWire> for UserMessage {
             origin: wire.origin,
             agent_id: wire.agent_id,
         }
+    }
+}
+
+/// Where a user-role message came from (`origin` of a `user` or `result` frame).
+///
+/// Kept only when the frame's `origin` is an object with a string `kind`;
+/// anything else reads as no origin, as in Python's parser. The other keys of
+/// the object (`from`, `name`, `server`, `subkind`, ...) are kept as sent.
+///
+/// ```
+/// use agent_sdk::message::Message;
+///
+/// let line = br#"{"type":"user","message":{"content":"hi"},"origin":{"kind":"peer","from":"peer-addr","verifiedPeerPid":4242}}"#;
+/// let Message::User(user) = Message::from_slice(line)? else { unreachable!() };
+/// let origin = user.origin.as_ref().unwrap();
+/// assert_eq!(origin.kind, "peer");
+/// assert_eq!(origin.extra["from"], "peer-addr");
+///
+/// // Not an object with a string `kind`: no origin.
+/// let line = br#"{"type":"user","message":{"content":"hi"},"origin":"human"}"#;
+/// let Message::User(user) = Message::from_slice(line)? else { unreachable!() };
+/// assert_eq!(user.origin, None);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct MessageOrigin {
+    /// `human`, `peer`, `channel`, `task-notification`, ...
+    pub kind: String,
+    /// Every other key of the origin object, as sent.
+    pub extra: Map<String, Value>,
+}
+
+impl MessageOrigin {
+    /// The origin object as sent.
+    pub fn to_value(&self) -> Value {
+        let mut object = self.extra.clone();
+        object.insert("kind".to_owned(), Value::String(self.kind.clone()));
+        Value::Object(object)
+    }
+
+    /// `Some` for an object with a string `kind`, `None` for anything else.
+    pub(crate) fn from_value(value: Value) -> Option<MessageOrigin> {
+        let Value::Object(mut extra) = value else {
+            return None;
+        };
+        match extra.remove("kind") {
+            Some(Value::String(kind)) => Some(MessageOrigin { kind, extra }),
+            _ => None,
+        }
+    }
+
+    /// For `#[serde(deserialize_with)]`: a malformed origin is `None`, not an error.
+    pub(crate) fn deserialize_valid<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<MessageOrigin>, D::Error> {
+        Ok(Option::<Value>::deserialize(deserializer)?.and_then(MessageOrigin::from_value))
     }
 }
 

@@ -152,7 +152,7 @@ async fn requests_from_the_cli_are_served_while_initialize_is_pending() {
     let id = init["request_id"].as_str().unwrap();
     cli.write(json!({"type":"control_response","response":{"subtype":"success","request_id":id,"response":{"pid":7}}})).await;
     let client = connect.await.unwrap().unwrap();
-    assert_eq!(client.server_info()["pid"], 7);
+    assert_eq!(client.server_info().pid, Some(7));
 }
 
 #[tokio::test]
@@ -385,6 +385,74 @@ async fn one_shot_error_result_is_followed_by_a_typed_result_error() {
         other => panic!("unexpected {other:?}"),
     }
     assert_eq!(messages.len(), 2);
+}
+
+/// Whether the SDK closes stdin within a short wait (`false`: it is still open).
+async fn stdin_closes_soon(cli: &mut FakeCli) -> bool {
+    match tokio::time::timeout(Duration::from_millis(200), cli.from_sdk.next_line()).await {
+        Err(_) => false,
+        Ok(line) => {
+            assert!(line.unwrap().is_none(), "the SDK wrote an unexpected line");
+            true
+        }
+    }
+}
+
+#[tokio::test]
+async fn one_shot_run_ends_when_the_bare_task_updated_of_a_tracked_task_says_killed() {
+    let (transport, mut cli) = pipes();
+    // With a handler the CLI may call back, so stdin stays open until the run is over.
+    let options = AgentOptions::builder()
+        .can_use_tool(|_: crate::permission::PermissionRequest| async {
+            crate::permission::PermissionResult::allow()
+        })
+        .build()
+        .unwrap();
+    let reader =
+        tokio::spawn(query::query_with_transport("go", options, transport).collect::<Vec<_>>());
+    cli.handshake().await;
+    let _user = cli.read().await;
+    cli.write(json!({"type":"system","subtype":"task_started","task_id":"b1m21w89v","description":"research",
+        "task_type":"local_agent","uuid":"u1","session_id":"s1"}))
+        .await;
+    cli.write(result_frame(false, "success")).await;
+    assert!(
+        !stdin_closes_soon(&mut cli).await,
+        "a tracked background agent still runs"
+    );
+    // Neither a patch that is not an object nor a non-terminal status ends the task.
+    for patch in [
+        json!(["completed"]),
+        json!({"status":"paused"}),
+        json!(null),
+    ] {
+        cli.write(
+            json!({"type":"system","subtype":"task_updated","task_id":"b1m21w89v","patch":patch}),
+        )
+        .await;
+        assert!(!stdin_closes_soon(&mut cli).await, "{patch} ended the run");
+    }
+    // The frame as the CLI sends it: no uuid, no session_id.
+    cli.write(
+        json!({"type":"system","subtype":"task_updated","task_id":"b1m21w89v",
+        "patch":{"status":"killed","end_time":1780405729183_u64}}),
+    )
+    .await;
+    cli.read_eof().await;
+    cli.exit(0, "").await;
+    let messages = reader.await.unwrap();
+    assert!(messages.iter().all(Result::is_ok), "{messages:?}");
+    match messages.last() {
+        Some(Ok(Message::System(crate::message::SystemMessage::TaskUpdated(update)))) => {
+            assert_eq!(update.task_id, "b1m21w89v");
+            assert!(update.patch.is_terminal());
+            assert_eq!(
+                (update.uuid.as_deref(), update.session_id.as_deref()),
+                (None, None)
+            );
+        }
+        other => panic!("expected the killed task_updated last, got {other:?}"),
+    }
 }
 
 #[tokio::test]
