@@ -403,7 +403,7 @@ async fn one_shot_run_ends_when_the_bare_task_updated_of_a_tracked_task_says_kil
     let (transport, mut cli) = pipes();
     // With a handler the CLI may call back, so stdin stays open until the run is over.
     let options = AgentOptions::builder()
-        .can_use_tool(|_: crate::permission::PermissionRequest| async {
+        .can_use_tool(|_: crate::permission::ToolPermissionRequest| async {
             crate::permission::PermissionResult::allow()
         })
         .build()
