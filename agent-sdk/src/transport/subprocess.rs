@@ -22,6 +22,12 @@ const STDERR_TAIL_LINES: usize = 20;
 
 /// Runs the `claude` CLI as a child process.
 ///
+/// The CLI's stderr is always piped, never inherited: each line goes to the
+/// [`stderr`](crate::AgentOptionsBuilder::stderr) callback if there is one, else to
+/// `tracing` at debug level (target `agent_sdk::cli_stderr`), and the last lines are
+/// kept for [`ExitReport::stderr_tail`] and so for
+/// [`Error::ProcessExited`](crate::Error::ProcessExited).
+///
 /// ```no_run
 /// use agent_sdk::{AgentOptions, transport::SubprocessTransport};
 /// let transport = SubprocessTransport::new(&AgentOptions::builder().build()?)?;
@@ -237,3 +243,6 @@ impl ChildProcess for CliProcess {
         })
     }
 }
+
+#[cfg(all(test, unix))]
+mod tests;
