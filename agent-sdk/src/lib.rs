@@ -7,7 +7,6 @@
 //!
 //! ```no_run
 //! use agent_sdk::prelude::*;
-//! use futures_util::StreamExt;
 //!
 //! # async fn run() -> agent_sdk::Result<()> {
 //! let options = AgentOptions::builder().max_turns(3).build()?;
@@ -50,11 +49,19 @@ pub use structured::query_as;
 
 /// The names most programs need, in one import.
 ///
+/// It includes `futures_util`'s [`StreamExt`](prelude::StreamExt), so the message
+/// streams read with `.next().await` without a dependency of your own:
+///
 /// ```
 /// use agent_sdk::prelude::*;
 /// # let _ = AgentOptions::builder();
+/// # async fn first(mut messages: agent_sdk::Query) -> Option<agent_sdk::Result<Message>> {
+/// messages.next().await
+/// # }
 /// ```
 pub mod prelude {
+    pub use futures_util::StreamExt;
+
     pub use crate::client::Client;
     pub use crate::error::{Error, Result};
     pub use crate::hooks::{HookContext, HookEvent, HookHandler, HookMatcher, OnFailure};
