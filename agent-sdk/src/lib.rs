@@ -19,7 +19,7 @@
 //! # Ok(())
 //! # }
 //! ```
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 mod client;
@@ -38,6 +38,12 @@ pub mod transport;
 
 #[cfg(feature = "testing")]
 pub mod testing;
+
+// The README (also this crate's page on crates.io) is doctested: every Rust block in
+// it compiles. Its last example needs the `testing` feature.
+#[cfg(all(doctest, feature = "testing"))]
+#[doc = include_str!("../README.md")]
+mod readme {}
 
 pub use agent_sdk_macros::{create_sdk_mcp_server, tool};
 pub use client::Client;
