@@ -151,17 +151,15 @@ impl Client {
     /// Only one reader at a time: a second call waits until the first stream is dropped.
     /// The stream is `Unpin`: `stream.next().await` needs no `pin!`.
     pub fn receive_messages(&self) -> impl Stream<Item = Result<Message>> + Send + Unpin + '_ {
-        Box::pin(futures_util::stream::unfold(
-            None,
-            move |guard| async move {
-                let mut guard = match guard {
-                    Some(guard) => guard,
-                    None => self.session.lock_messages().await,
-                };
-                let item = guard.recv().await?;
-                Some((item, Some(guard)))
-            },
-        ))
+        let stream = futures_util::stream::unfold(None, move |guard| async move {
+            let mut guard = match guard {
+                Some(guard) => guard,
+                None => self.session.lock_messages().await,
+            };
+            let item = guard.recv().await?;
+            Some((item, Some(guard)))
+        });
+        Box::pin(stream)
     }
 
     /// Messages up to and including the next [`Message::Result`]: one turn's answer.
@@ -180,21 +178,19 @@ impl Client {
     /// # }
     /// ```
     pub fn receive_response(&self) -> impl Stream<Item = Result<Message>> + Send + Unpin + '_ {
-        Box::pin(futures_util::stream::unfold(
-            (None, false),
-            move |(guard, done)| async move {
-                if done {
-                    return None;
-                }
-                let mut guard = match guard {
-                    Some(guard) => guard,
-                    None => self.session.lock_messages().await,
-                };
-                let item = guard.recv().await?;
-                let done = matches!(item, Ok(Message::Result(_)));
-                Some((item, (Some(guard), done)))
-            },
-        ))
+        let stream = futures_util::stream::unfold((None, false), move |(guard, done)| async move {
+            if done {
+                return None;
+            }
+            let mut guard = match guard {
+                Some(guard) => guard,
+                None => self.session.lock_messages().await,
+            };
+            let item = guard.recv().await?;
+            let done = matches!(item, Ok(Message::Result(_)));
+            Some((item, (Some(guard), done)))
+        });
+        Box::pin(stream)
     }
 
     /// Interrupts the current turn; the turn ends with an `error_during_execution` result.
