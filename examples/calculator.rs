@@ -12,7 +12,6 @@
 use agent_sdk::prelude::*;
 use agent_sdk::testing::{Script, Turn};
 use agent_sdk_examples::{init_logging, setup};
-use futures_util::StreamExt;
 use serde_json::json;
 
 /// Add two numbers.

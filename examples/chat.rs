@@ -10,10 +10,9 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
+use agent_sdk::prelude::*;
 use agent_sdk::testing::{Script, Turn};
-use agent_sdk::{Client, Message};
 use agent_sdk_examples::{init_logging, setup};
-use futures_util::StreamExt;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// The offline model: answers each message, slowly enough that Ctrl-C can interrupt it.
@@ -60,7 +59,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         });
         print!("claude> ");
-        let mut replies = std::pin::pin!(client.receive_response());
+        let mut replies = client.receive_response();
         while let Some(message) = replies.next().await {
             match message? {
                 Message::Assistant(reply) => {

@@ -20,7 +20,6 @@ use agent_sdk::prelude::*;
 use agent_sdk::testing::{Script, Turn};
 use agent_sdk::tool_inputs::BashInput;
 use agent_sdk_examples::{init_logging, setup};
-use futures_util::StreamExt;
 
 /// Shell fragments the guard refuses.
 const DANGEROUS: &[&str] = &[

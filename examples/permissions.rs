@@ -19,7 +19,6 @@ use agent_sdk::prelude::*;
 use agent_sdk::testing::{Script, Turn};
 use agent_sdk::tool_inputs::{EditInput, GlobInput, GrepInput, ReadInput, WriteInput};
 use agent_sdk_examples::{init_logging, setup};
-use futures_util::StreamExt;
 
 /// Confines file tools to `root`; refuses the shell; lets other tools through.
 #[derive(Clone)]

@@ -4,10 +4,9 @@
 //! cargo run -p agent-sdk-examples --example quickstart
 //! ```
 
+use agent_sdk::prelude::*;
 use agent_sdk::testing::{Script, Turn};
-use agent_sdk::{Message, query};
 use agent_sdk_examples::{init_logging, setup};
-use futures_util::StreamExt;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

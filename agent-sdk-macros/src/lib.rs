@@ -8,6 +8,11 @@ mod attr;
 mod server;
 mod tool;
 
+// The README (this crate's page on crates.io) is doctested.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme {}
+
 use proc_macro::TokenStream;
 
 /// Turns an async function into an MCP tool.

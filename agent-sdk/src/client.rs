@@ -21,13 +21,12 @@ const DEFAULT_SESSION: &str = "default";
 /// [`interrupt`](Client::interrupt). Dropping a client stops the CLI process.
 ///
 /// ```no_run
-/// use agent_sdk::{AgentOptions, Client, Message};
-/// use futures_util::StreamExt;
+/// use agent_sdk::prelude::*;
 ///
 /// # async fn run() -> agent_sdk::Result<()> {
 /// let client = Client::connect(AgentOptions::builder().build()?).await?;
 /// client.query("Name three prime numbers.").await?;
-/// let mut replies = std::pin::pin!(client.receive_response());
+/// let mut replies = client.receive_response();
 /// while let Some(message) = replies.next().await {
 ///     match message? {
 ///         Message::Assistant(reply) => print!("{}", reply.text()),
@@ -150,20 +149,36 @@ impl Client {
     /// Every message from the CLI, until the session ends.
     ///
     /// Only one reader at a time: a second call waits until the first stream is dropped.
-    pub fn receive_messages(&self) -> impl Stream<Item = Result<Message>> + Send + '_ {
-        futures_util::stream::unfold(None, move |guard| async move {
+    /// The stream is `Unpin`: `stream.next().await` needs no `pin!`.
+    pub fn receive_messages(&self) -> impl Stream<Item = Result<Message>> + Send + Unpin + '_ {
+        let stream = futures_util::stream::unfold(None, move |guard| async move {
             let mut guard = match guard {
                 Some(guard) => guard,
                 None => self.session.lock_messages().await,
             };
             let item = guard.recv().await?;
             Some((item, Some(guard)))
-        })
+        });
+        Box::pin(stream)
     }
 
     /// Messages up to and including the next [`Message::Result`]: one turn's answer.
-    pub fn receive_response(&self) -> impl Stream<Item = Result<Message>> + Send + '_ {
-        futures_util::stream::unfold((None, false), move |(guard, done)| async move {
+    ///
+    /// The stream is `Unpin` (boxed once per call), so the usual loop needs only the prelude:
+    ///
+    /// ```no_run
+    /// use agent_sdk::prelude::*;
+    ///
+    /// # async fn run(client: &Client) -> agent_sdk::Result<()> {
+    /// let mut stream = client.receive_response();
+    /// while let Some(message) = stream.next().await {
+    ///     println!("{:?}", message?);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn receive_response(&self) -> impl Stream<Item = Result<Message>> + Send + Unpin + '_ {
+        let stream = futures_util::stream::unfold((None, false), move |(guard, done)| async move {
             if done {
                 return None;
             }
@@ -174,7 +189,8 @@ impl Client {
             let item = guard.recv().await?;
             let done = matches!(item, Ok(Message::Result(_)));
             Some((item, (Some(guard), done)))
-        })
+        });
+        Box::pin(stream)
     }
 
     /// Interrupts the current turn; the turn ends with an `error_during_execution` result.

@@ -7,7 +7,6 @@
 //!
 //! ```no_run
 //! use agent_sdk::prelude::*;
-//! use futures_util::StreamExt;
 //!
 //! # async fn run() -> agent_sdk::Result<()> {
 //! let options = AgentOptions::builder().max_turns(3).build()?;
@@ -20,7 +19,7 @@
 //! # Ok(())
 //! # }
 //! ```
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 mod client;
@@ -41,6 +40,12 @@ pub mod transport;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+// The README (also this crate's page on crates.io) is doctested: every Rust block in
+// it compiles. Its last example needs the `testing` feature.
+#[cfg(all(doctest, feature = "testing"))]
+#[doc = include_str!("../README.md")]
+mod readme {}
+
 pub use agent_sdk_macros::{create_sdk_mcp_server, tool};
 pub use client::Client;
 pub use error::{Error, Result};
@@ -52,11 +57,19 @@ pub use structured::query_as;
 
 /// The names most programs need, in one import.
 ///
+/// It includes `futures_util`'s [`StreamExt`](prelude::StreamExt), so the message
+/// streams read with `.next().await` without a dependency of your own:
+///
 /// ```
 /// use agent_sdk::prelude::*;
 /// # let _ = AgentOptions::builder();
+/// # async fn first(mut messages: agent_sdk::Query) -> Option<agent_sdk::Result<Message>> {
+/// messages.next().await
+/// # }
 /// ```
 pub mod prelude {
+    pub use futures_util::StreamExt;
+
     pub use crate::client::Client;
     pub use crate::error::{Error, Result};
     pub use crate::hooks::{HookContext, HookEvent, HookHandler, HookMatcher, OnFailure};

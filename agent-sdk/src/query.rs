@@ -56,7 +56,7 @@ impl Prompt {
 /// yielded first and an [`Error::Result`](crate::Error::Result) follows.
 ///
 /// ```no_run
-/// use futures_util::StreamExt;
+/// use agent_sdk::prelude::*;
 /// # async fn run() -> agent_sdk::Result<()> {
 /// let options = agent_sdk::AgentOptions::builder().build()?;
 /// let mut stream = agent_sdk::query("Say hello", options);

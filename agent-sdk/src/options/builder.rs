@@ -139,7 +139,15 @@ impl AgentOptionsBuilder {
         self
     }
 
-    /// Receives the CLI's stderr line by line (otherwise stderr is inherited).
+    /// Receives the CLI's stderr line by line.
+    ///
+    /// Without a callback stderr is still piped, not inherited as the Python SDK does:
+    /// each line goes to `tracing` at debug level, target `agent_sdk::cli_stderr`
+    /// (`RUST_LOG=agent_sdk::cli_stderr=debug` shows it). Either way the SDK keeps the
+    /// last 20 lines and [`Error::ProcessExited`](crate::Error::ProcessExited) carries
+    /// them, so the error itself says why the CLI stopped (an unknown flag, a bad key)
+    /// rather than "see stderr", and concurrent sessions do not write unlabelled lines
+    /// over the host's terminal. To see them as if inherited, print them:
     ///
     /// ```
     /// use agent_sdk::AgentOptions;

@@ -35,7 +35,8 @@ fn cache() -> &'static Mutex<HashMap<PathBuf, Arc<OnceLock<CliResult>>>> {
 /// missing, and returns its path.
 ///
 /// Looks, in order, at `$CLAUDE_CLI_PATH` (must be the pinned version),
-/// `<workspace root>/node_modules/.bin/claude`, then `claude` on `PATH`;
+/// `<workspace root>/node_modules/.bin/claude` (on Windows the package's
+/// `bin/claude.exe`), then `claude` on `PATH`;
 /// a candidate of another version is skipped (except `$CLAUDE_CLI_PATH`,
 /// which is an error). Otherwise it runs
 /// `npm install --prefix <workspace root> --no-save --no-package-lock @anthropic-ai/claude-code@2.1.330`
@@ -96,7 +97,11 @@ fn find_or_install(dir: &Path) -> CliResult {
         return Ok(path);
     }
     let local = local_cli(dir);
-    let on_path = find_on_path("claude");
+    let on_path = find_on_path(if cfg!(windows) {
+        "claude.exe"
+    } else {
+        "claude"
+    });
     for candidate in std::iter::once(local.clone()).chain(on_path) {
         if candidate.is_file() && check_version(&candidate).is_ok() {
             return Ok(candidate);
@@ -108,7 +113,7 @@ fn find_or_install(dir: &Path) -> CliResult {
 }
 
 fn local_cli(dir: &Path) -> PathBuf {
-    dir.join("node_modules").join(".bin").join("claude")
+    crate::transport::command::npm_cli_path(dir)
 }
 
 fn find_on_path(name: &str) -> Option<PathBuf> {

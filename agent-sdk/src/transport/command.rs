@@ -98,10 +98,7 @@ pub(crate) fn find_cli_in(cli_path: Option<&Path>, places: &SearchPlaces) -> Res
     let mut searched = Vec::new();
     let mut candidates = Vec::new();
     if let Some(dir) = &places.current_dir {
-        candidates.extend(
-            dir.ancestors()
-                .map(|ancestor| ancestor.join("node_modules").join(".bin").join(CLI_NAME)),
-        );
+        candidates.extend(dir.ancestors().map(npm_cli_path));
     }
     if let Some(path_var) = &places.path_var {
         candidates.extend(
@@ -119,6 +116,23 @@ pub(crate) fn find_cli_in(cli_path: Option<&Path>, places: &SearchPlaces) -> Res
         searched.push(candidate);
     }
     Err(Error::CliNotFound { searched })
+}
+
+/// The CLI of an npm install of `@anthropic-ai/claude-code` under `dir`.
+pub(crate) fn npm_cli_path(dir: &Path) -> PathBuf {
+    npm_cli_path_for(dir, cfg!(windows))
+}
+
+/// npm links `.bin/claude` to the package's native binary on Unix. On Windows `.bin`
+/// holds only shims (`claude.cmd`, which is refused, `claude.ps1` and a shell script),
+/// so the package's binary itself is named.
+pub(crate) fn npm_cli_path_for(dir: &Path, windows: bool) -> PathBuf {
+    let modules = dir.join("node_modules");
+    if windows {
+        modules.join("@anthropic-ai/claude-code/bin/claude.exe")
+    } else {
+        modules.join(".bin").join("claude")
+    }
 }
 
 #[cfg(not(windows))]

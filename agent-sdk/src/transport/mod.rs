@@ -7,6 +7,7 @@
 
 pub(crate) mod command;
 pub(crate) mod framing;
+mod stop;
 mod subprocess;
 
 use std::future::Future;
@@ -83,6 +84,10 @@ pub trait ChildProcess: Send + 'static {
     fn wait(&mut self) -> BoxFuture<'_, ExitReport>;
     /// Stops the process: a grace period for it to exit on its own (stdin is
     /// already closed), then SIGTERM, then SIGKILL. Resolves once it is gone.
+    ///
+    /// [`SubprocessTransport`] does exactly that on Unix; on Windows, which has no
+    /// SIGTERM for a console process, it ends the CLI and every process the CLI
+    /// started (one Job Object) after the grace period.
     fn terminate(&mut self) -> BoxFuture<'_, ExitReport>;
 }
 
@@ -92,7 +97,7 @@ pub trait ChildProcess: Send + 'static {
 pub struct ExitReport {
     /// The exit code, if it exited normally.
     pub code: Option<i32>,
-    /// The signal that ended it, if any.
+    /// The signal that ended it, if any (always `None` on Windows).
     pub signal: Option<i32>,
     /// The last lines it wrote on stderr.
     pub stderr_tail: String,

@@ -10,6 +10,7 @@ use tokio::process::{Child, Command};
 
 use super::command::{CommandSpec, build_command};
 use super::framing::{Framed, LineFramer};
+use super::stop::{Stopper, exit_parts};
 use super::{BoxFuture, ChildProcess, Connection, ExitReport, Transport};
 use crate::error::{Error, Result};
 use crate::options::{AgentOptions, StderrCallback};
@@ -20,6 +21,12 @@ const EXIT_GRACE: Duration = Duration::from_secs(5);
 const STDERR_TAIL_LINES: usize = 20;
 
 /// Runs the `claude` CLI as a child process.
+///
+/// The CLI's stderr is always piped, never inherited: each line goes to the
+/// [`stderr`](crate::AgentOptionsBuilder::stderr) callback if there is one, else to
+/// `tracing` at debug level (target `agent_sdk::cli_stderr`), and the last lines are
+/// kept for [`ExitReport::stderr_tail`] and so for
+/// [`Error::ProcessExited`](crate::Error::ProcessExited).
 ///
 /// ```no_run
 /// use agent_sdk::{AgentOptions, transport::SubprocessTransport};
@@ -100,6 +107,7 @@ impl SubprocessTransport {
             Box::new(stdout),
             Box::new(stdin),
             Box::new(CliProcess {
+                stopper: Stopper::new(&child),
                 child,
                 tail,
                 stderr_task: Some(stderr_task),
@@ -117,6 +125,7 @@ impl Transport for SubprocessTransport {
 /// A bigger pipe buffer for the CLI's stdout: the reader wakes once per megabyte
 /// instead of once per 64 KiB when the CLI writes fast. Best effort: the kernel may
 /// refuse (`/proc/sys/fs/pipe-max-size`), and then the default stays.
+#[cfg(target_os = "linux")]
 fn enlarge_pipe(stdout: &tokio::process::ChildStdout) {
     use std::os::fd::AsRawFd;
     const PIPE_SIZE: libc::c_int = 1 << 20;
@@ -126,6 +135,10 @@ fn enlarge_pipe(stdout: &tokio::process::ChildStdout) {
         tracing::debug!(err = %std::io::Error::last_os_error(), "could not enlarge the stdout pipe");
     }
 }
+
+/// Only Linux can resize a pipe (`F_SETPIPE_SZ`); elsewhere the default buffer stays.
+#[cfg(not(target_os = "linux"))]
+fn enlarge_pipe(_stdout: &tokio::process::ChildStdout) {}
 
 /// Reads stderr line by line: keeps a tail, hands each line to the callback.
 async fn pump_stderr(
@@ -171,6 +184,7 @@ async fn pump_stderr(
 
 struct CliProcess {
     child: Child,
+    stopper: Stopper,
     tail: Arc<Mutex<VecDeque<String>>>,
     stderr_task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -190,25 +204,13 @@ impl CliProcess {
             .collect::<Vec<_>>()
             .join("\n");
         let (code, signal) = match status {
-            Ok(status) => {
-                use std::os::unix::process::ExitStatusExt;
-                (status.code(), status.signal())
-            }
+            Ok(status) => exit_parts(&status),
             Err(_) => (None, None),
         };
         ExitReport {
             code,
             signal,
             stderr_tail,
-        }
-    }
-
-    fn signal(&self, signal: libc::c_int) {
-        if let Some(pid) = self.child.id() {
-            // SAFETY: kill(2) with a pid we own and a valid signal number has no memory effects.
-            unsafe {
-                libc::kill(pid as libc::pid_t, signal);
-            }
         }
     }
 }
@@ -226,15 +228,21 @@ impl ChildProcess for CliProcess {
             if let Ok(status) = tokio::time::timeout(EXIT_GRACE, self.child.wait()).await {
                 return self.report(status).await;
             }
-            tracing::debug!("the CLI did not exit after stdin closed; sending SIGTERM");
-            self.signal(libc::SIGTERM);
-            if let Ok(status) = tokio::time::timeout(EXIT_GRACE, self.child.wait()).await {
-                return self.report(status).await;
+            if self.stopper.ask(&self.child) {
+                tracing::debug!("the CLI did not exit after stdin closed; sent SIGTERM");
+                if let Ok(status) = tokio::time::timeout(EXIT_GRACE, self.child.wait()).await {
+                    return self.report(status).await;
+                }
+                tracing::warn!("the CLI ignored SIGTERM; ending it by force");
+            } else {
+                tracing::debug!("the CLI did not exit after stdin closed; ending it by force");
             }
-            tracing::warn!("the CLI ignored SIGTERM; sending SIGKILL");
-            let _ = self.child.start_kill();
+            self.stopper.force(&mut self.child);
             let status = self.child.wait().await;
             self.report(status).await
         })
     }
 }
+
+#[cfg(all(test, unix))]
+mod tests;

@@ -731,6 +731,32 @@ fn fake_cli(path: &Path) {
 }
 
 #[test]
+fn an_npm_install_is_found_through_bin_on_unix_and_the_package_binary_on_windows() {
+    let dir = Path::new("proj");
+    assert_eq!(
+        npm_cli_path_for(dir, false),
+        Path::new("proj/node_modules/.bin/claude")
+    );
+    // npm's `.bin` on Windows has only shims; the package ships the native claude.exe.
+    let windows: Vec<_> = npm_cli_path_for(dir, true)
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        windows,
+        [
+            "proj",
+            "node_modules",
+            "@anthropic-ai",
+            "claude-code",
+            "bin",
+            "claude.exe"
+        ]
+    );
+    assert!(!is_batch_file(&npm_cli_path_for(dir, true)));
+}
+
+#[test]
 fn cli_path_option_wins_without_search() {
     let found = find_cli_in(Some(Path::new("/no/such/claude")), &SearchPlaces::default()).unwrap();
     assert_eq!(found, PathBuf::from("/no/such/claude"));
