@@ -6,7 +6,7 @@ use agent_sdk::message::{
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-mod common;
+use crate::common;
 
 fn parse(value: Value) -> Message {
     Message::from_slice(&serde_json::to_vec(&value).unwrap())
@@ -734,7 +734,7 @@ proptest! {
 }
 
 /// Timing check, run by hand (never timed in CI):
-/// `cargo test --release -p agent-sdk --test messages -- --ignored --nocapture parse_speed`
+/// `cargo test --release -p agent-sdk --test integration -- --ignored --nocapture messages::parse_speed`
 #[test]
 #[ignore = "timing check, run by hand with --release"]
 fn parse_speed() {
