@@ -7,6 +7,7 @@
 
 mod common;
 
+// The scripted fake Messages API is the `testing` feature.
 #[cfg(feature = "testing")]
 mod fake_api;
 mod hooks_inputs;
@@ -19,5 +20,7 @@ mod mcp_server;
 mod messages;
 mod options_validation;
 mod permission_wire;
+// Runs the fake CLI, a binary built with the `testing` feature.
+#[cfg(feature = "testing")]
 mod secrets;
 mod structured_schemas;
