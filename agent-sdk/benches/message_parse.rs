@@ -6,7 +6,7 @@
 //! `valgrind --tool=callgrind` the instruction count per frame is stable on a
 //! busy machine (`AGENT_SDK_BENCH_MESSAGES=20000` keeps that run short).
 
-#[path = "protocol/frames.rs"]
+#[path = "../tests/fake_cli/cli/frames.rs"]
 mod frames;
 
 use std::hint::black_box;

@@ -1,12 +1,14 @@
-//! Fault injection with a scripted fake CLI (`tests/faults_data/fake_cli.py`): the
-//! other side exits, is killed, stops reading, floods, lies or never answers; our
-//! own handlers panic or hang; the user drops things half way. Every case ends in
+//! Fault injection with the fake CLI (`agent-sdk-fake-cli`, `tests/fake_cli`), a
+//! program the SDK talks to over real pipes: the other side exits, is killed,
+//! stops reading, floods, lies or never answers; our own handlers panic or hang;
+//! the user drops things half way. Every case ends in
 //! a typed error or a defined state within a bounded time and leaves no child
 //! process and no file descriptor behind.
 //!
 //! The cases run one at a time (a process-wide lock), each on a runtime of its
 //! own, so the descriptor count of `/proc/self/fd` before the runtime starts and
-//! after it is gone belongs to the case alone.
+//! after it is gone belongs to the case alone. That is also why this is a test
+//! binary of its own, apart from `tests/integration`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -21,13 +23,13 @@ use agent_sdk::{AgentOptionsBuilder, Client, Error, Message, create_sdk_mcp_serv
 use futures_util::StreamExt;
 use serde_json::Value;
 
-const FAKE_CLI: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/faults_data/fake_cli.py");
+const FAKE_CLI: &str = env!("CARGO_BIN_EXE_agent-sdk-fake-cli");
 /// No case may take longer than this, whatever goes wrong.
 const CASE_DEADLINE: Duration = Duration::from_secs(30);
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
-/// One fault case: a scratch dir for the fake's pid file.
+/// One fault case: a scratch dir for the fake CLI's pid file.
 struct Case {
     dir: tempfile::TempDir,
 }
@@ -78,8 +80,11 @@ impl Case {
     fn options(&self, scenario: &str) -> AgentOptionsBuilder {
         agent_sdk::AgentOptions::builder()
             .cli_path(FAKE_CLI)
-            .env("FAKE_SCENARIO", scenario)
-            .env("FAKE_DIR", self.dir.path().to_string_lossy())
+            .env("AGENT_SDK_FAKE_CLI", scenario)
+            .env(
+                "AGENT_SDK_FAKE_CLI_PID_FILE",
+                self.dir.path().join("pid").to_string_lossy(),
+            )
             .control_timeout(Duration::from_secs(5))
             .stderr(|line| eprintln!("fake cli: {line}"))
     }

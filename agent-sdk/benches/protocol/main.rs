@@ -4,7 +4,9 @@
 //! Run: `cargo bench -p agent-sdk --bench protocol`
 //!
 //! The fake CLI is this same binary: the SDK starts it through `cli_path` with
-//! `AGENT_SDK_BENCH_FAKE_CLI=<mode>` set, so there is nothing else to build.
+//! `AGENT_SDK_FAKE_CLI=<mode>` set, so there is nothing else to build. Its code
+//! is the fake CLI of the fault tests (`tests/fake_cli`), built into this binary
+//! with the bench profile.
 //! Two sessions run, each with a fresh fake CLI:
 //! - **tools**: after the MCP handshake the fake CLI sends `tools/call` for the
 //!   in-process `add` tool, one at a time and then with 16 in flight, checks
@@ -18,8 +20,8 @@
 //! Sizes: `AGENT_SDK_BENCH_CALLS` (default 50,000 per concurrency level) and
 //! `AGENT_SDK_BENCH_MESSAGES` (default 300,000).
 
+#[path = "../../tests/fake_cli/cli/mod.rs"]
 mod fake_cli;
-mod frames;
 
 use std::pin::pin;
 use std::time::{Duration, Instant};
@@ -56,12 +58,12 @@ fn cpus() -> [usize; 3] {
 }
 
 fn main() {
-    if let Ok(mode) = std::env::var(fake_cli::MODE_ENV) {
+    if let Ok(mode) = std::env::var(fake_cli::SCENARIO_ENV) {
         fake_cli::run(&mode);
     }
     let [sdk_cpu, tools_cpu, stream_cpu] = cpus();
     let rss_at_start = rss_mib();
-    let pinned = pin_to_cpu(sdk_cpu);
+    let pinned = fake_cli::pin_to_cpu(sdk_cpu);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -116,7 +118,7 @@ fn main() {
     );
     // CPU spent by the SDK process per operation: the figure to watch on a busy machine,
     // where the wall-clock figures above also measure the wait for a core.
-    let calls_total = 2 * report["calls"].as_u64().unwrap_or(0) + fake_cli::WARMUP_CALLS;
+    let calls_total = 2 * report["calls"].as_u64().unwrap_or(0) + fake_cli::bench::WARMUP_CALLS;
     println!(
         "SDK CPU time (user + system): {:.1} us per tools/call ({calls_total} calls), {:.2} us per message",
         tools.sdk_cpu.as_secs_f64() * 1e6 / calls_total as f64,
@@ -158,8 +160,8 @@ async fn run_session(mode: &str, cli_cpu: usize) -> SessionFigures {
     let exe = std::env::current_exe().expect("path of the bench binary");
     let options = AgentOptions::builder()
         .cli_path(exe)
-        .env(fake_cli::MODE_ENV, mode)
-        .env(fake_cli::CPU_ENV, cli_cpu.to_string())
+        .env(fake_cli::SCENARIO_ENV, mode)
+        .env(fake_cli::bench::CPU_ENV, cli_cpu.to_string())
         .mcp_server(server)
         .stderr(|line| eprintln!("[fake CLI] {line}"))
         .build()
@@ -296,16 +298,4 @@ fn status_mib(field: &str) -> f64 {
                 .ok()
         })
         .map_or(f64::NAN, |kib| kib / 1024.0)
-}
-
-/// Pins the calling thread (and the threads it starts later) to one CPU.
-fn pin_to_cpu(cpu: usize) -> bool {
-    // SAFETY: cpu_set_t is plain data; CPU_ZERO/CPU_SET write inside it, and
-    // sched_setaffinity(0, ..) only changes this thread's affinity mask.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_ZERO(&mut set);
-        libc::CPU_SET(cpu, &mut set);
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) == 0
-    }
 }

@@ -1,5 +1,5 @@
 """Records every frame the official Python SDK's parser tests feed to `parse_message`,
-with what that parser returned, as the JSON cases `tests/messages.rs` runs through ours.
+with what that parser returned, as the JSON cases `tests/integration/messages.rs` runs through ours.
 
 Run it against the SDK's source distribution (it carries the tests):
 

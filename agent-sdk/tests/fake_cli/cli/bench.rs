@@ -1,25 +1,22 @@
-//! The fake CLI: the same bench binary, started by the SDK through `cli_path`
-//! with `AGENT_SDK_BENCH_FAKE_CLI=<mode>` in its environment.
+//! The benchmark scenarios `tools` and `stream` (`benches/protocol`).
 //!
-//! Plain blocking std I/O and borrowed serde types, so the figures measure the
-//! SDK rather than this side. It speaks the frames of the real CLI 2.1.330
-//! (see `/work/shared/spec/transcripts/b_sdk_mcp.jsonl`): answers `initialize`
-//! after the MCP handshake (`initialize`, `notifications/initialized`,
-//! `tools/list` through `mcp_message`), waits for the first user prompt, runs
-//! its mode, reports its own measurements in a `system` frame with subtype
-//! `bench_report`, writes a `result` and waits for stdin to close.
+//! Borrowed serde types, so that this side costs little. It speaks the frames
+//! of the real CLI 2.1.330 (see `/work/shared/spec/transcripts/b_sdk_mcp.jsonl`):
+//! answers `initialize` after the MCP handshake (`initialize`,
+//! `notifications/initialized`, `tools/list` through `mcp_message`), waits for
+//! the first user prompt, runs its mode, reports its own measurements in a
+//! `system` frame with subtype `bench_report`, writes a `result` and waits for
+//! stdin to close.
 
 use std::borrow::Cow;
-use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::frames;
+use super::{Fail, Pipes, frames};
 
-/// Environment variable that turns the bench binary into the fake CLI; its value is the mode.
-pub const MODE_ENV: &str = "AGENT_SDK_BENCH_FAKE_CLI";
 /// The CPU the fake CLI pins itself to (optional).
 pub const CPU_ENV: &str = "AGENT_SDK_BENCH_FAKE_CPU";
 /// Calls per concurrency level in tools mode.
@@ -27,50 +24,9 @@ pub const CALLS_ENV: &str = "AGENT_SDK_BENCH_CALLS";
 /// Assistant frames in stream mode.
 pub const MESSAGES_ENV: &str = "AGENT_SDK_BENCH_MESSAGES";
 
-const IO_BUFFER: usize = 64 * 1024;
 /// Calls before the timed C=1 run (page faults, allocator and branch warm-up).
 pub const WARMUP_CALLS: u64 = 2_000;
 const IN_FLIGHT: u64 = 16;
-
-type Fail = Box<dyn std::error::Error>;
-
-/// Runs the fake CLI and exits the process.
-pub fn run(mode: &str) -> ! {
-    if let Some(cpu) = std::env::var(CPU_ENV).ok().and_then(|v| v.parse().ok()) {
-        super::pin_to_cpu(cpu);
-    }
-    let code = match serve(mode) {
-        Ok(()) => 0,
-        Err(err) => {
-            eprintln!("fake CLI ({mode}): {err}");
-            1
-        }
-    };
-    std::process::exit(code)
-}
-
-struct Pipes {
-    input: BufReader<std::io::StdinLock<'static>>,
-    output: BufWriter<std::io::StdoutLock<'static>>,
-    line: Vec<u8>,
-}
-
-impl Pipes {
-    /// The next stdin line (without `\n`); an error at EOF.
-    fn read_line(&mut self) -> Result<&[u8], Fail> {
-        self.line.clear();
-        if self.input.read_until(b'\n', &mut self.line)? == 0 {
-            return Err("the SDK closed stdin early".into());
-        }
-        Ok(self.line.trim_ascii_end())
-    }
-
-    fn write_frame(&mut self, frame: &Value) -> Result<(), Fail> {
-        serde_json::to_writer(&mut self.output, frame)?;
-        self.output.write_all(b"\n")?;
-        Ok(())
-    }
-}
 
 #[derive(Deserialize)]
 struct Frame<'a> {
@@ -128,12 +84,11 @@ struct TextBlock<'a> {
     text: Cow<'a, str>,
 }
 
-fn serve(mode: &str) -> Result<(), Fail> {
-    let mut pipes = Pipes {
-        input: BufReader::with_capacity(IO_BUFFER, std::io::stdin().lock()),
-        output: BufWriter::with_capacity(IO_BUFFER, std::io::stdout().lock()),
-        line: Vec::with_capacity(4096),
-    };
+pub(super) fn serve(mode: &str) -> Result<(), Fail> {
+    if let Some(cpu) = std::env::var(CPU_ENV).ok().and_then(|v| v.parse().ok()) {
+        super::pin_to_cpu(cpu);
+    }
+    let mut pipes = Pipes::new();
     let server = sdk_server_name().ok_or("no SDK MCP server in --mcp-config")?;
 
     // 1. The SDK's `initialize` request.

@@ -6,10 +6,8 @@ use agent_sdk::message::{
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-mod common;
-#[path = "messages/control_replies.rs"]
+use crate::common;
 mod control_replies;
-#[path = "messages/python_parser.rs"]
 mod python_parser;
 
 fn parse(value: Value) -> Message {
@@ -819,7 +817,7 @@ proptest! {
 }
 
 /// Timing check, run by hand (never timed in CI):
-/// `cargo test --release -p agent-sdk --test messages -- --ignored --nocapture parse_speed`
+/// `cargo test --release -p agent-sdk --test integration -- --ignored --nocapture messages::parse_speed`
 #[test]
 #[ignore = "timing check, run by hand with --release"]
 fn parse_speed() {

@@ -1,6 +1,5 @@
-//! Helpers shared by the integration tests of `agent-sdk` (`mod common;` in each file
-//! that uses them; not a test target of its own).
-#![allow(dead_code)] // each test file uses a part
+//! Helpers shared by the integration tests of `agent-sdk` (`use crate::common;` in
+//! each module that uses them).
 
 use std::path::PathBuf;
 

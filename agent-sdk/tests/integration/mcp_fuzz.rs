@@ -10,7 +10,7 @@ use agent_sdk::prelude::*;
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
-mod common;
+use crate::common;
 
 /// Add two numbers
 #[tool]

@@ -1,14 +1,14 @@
 //! Golden files of the output schemas of the structured-output test types
 //! (`tests/data/schemas/structured_*.json`). The e2e tests assert that the CLI
 //! offers the model exactly these schemas. Regenerate with
-//! `UPDATE_GOLDEN=1 cargo test -p agent-sdk --test structured_schemas`.
+//! `UPDATE_GOLDEN=1 cargo test -p agent-sdk --test integration structured_schemas`.
 
 use agent_sdk::structured::OutputSchema;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-mod common;
+use crate::common;
 
 /// How urgent a report is.
 #[allow(dead_code)]

@@ -1,6 +1,6 @@
 //! Golden files of the shaped schemas (`tests/data/schemas/*.json`): a change in
 //! schemars or in the shaping shows up as a diff. Regenerate with
-//! `UPDATE_GOLDEN=1 cargo test -p agent-sdk --test mcp_schema_gallery`.
+//! `UPDATE_GOLDEN=1 cargo test -p agent-sdk --test integration mcp_schema_gallery`.
 
 use agent_sdk::schema::{SchemaError, shaped_schema_for};
 use schemars::JsonSchema;
@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
-mod common;
+use crate::common;
 
 #[allow(dead_code)]
 #[derive(Deserialize, JsonSchema)]

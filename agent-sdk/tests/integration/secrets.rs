@@ -10,7 +10,8 @@ use agent_sdk::{AgentOptions, Client};
 use futures_util::StreamExt;
 
 const SECRET: &str = "sk-ant-test-SECRET-6c1f0e";
-const FAKE_CLI: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/faults_data/fake_cli.py");
+/// The fake CLI of the fault tests (`tests/fake_cli`).
+const FAKE_CLI: &str = env!("CARGO_BIN_EXE_agent-sdk-fake-cli");
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -34,12 +35,10 @@ fn the_api_key_never_appears_in_debug_errors_or_logs() {
         .with_writer(move || sink.clone())
         .finish();
     let _default = tracing::subscriber::set_default(subscriber);
-    let dir = tempfile::tempdir().unwrap();
     let options = AgentOptions::builder()
         .cli_path(FAKE_CLI)
         .env("ANTHROPIC_API_KEY", SECRET)
-        .env("FAKE_SCENARIO", "exit_mid_turn")
-        .env("FAKE_DIR", dir.path().to_string_lossy())
+        .env("AGENT_SDK_FAKE_CLI", "exit_mid_turn")
         .control_timeout(Duration::from_secs(5))
         .build()
         .unwrap();
