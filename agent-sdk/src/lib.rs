@@ -45,8 +45,7 @@ pub use client::Client;
 pub use error::{Error, Result};
 pub use message::Message;
 pub use options::{AgentOptions, AgentOptionsBuilder};
-pub use query::{Query, query};
-pub use structured::query_as;
+pub use query::{Query, query, query_as};
 
 /// The names most programs need, in one import.
 ///
@@ -60,12 +59,13 @@ pub mod prelude {
     pub use crate::hooks::{HookContext, HookEvent, HookHandler, HookMatcher, OnFailure};
     pub use crate::mcp::{Content, IntoToolResult, Json, SdkMcpServer, ToolError, ToolResult};
     pub use crate::message::{AssistantMessage, ContentBlock, Message, ResultMessage};
-    pub use crate::options::{AgentOptions, PermissionMode};
+    pub use crate::options::AgentOptions;
     pub use crate::permission::{
-        HandlerError, PermissionHandler, PermissionRequest, PermissionResult, PermissionUpdate,
+        HandlerError, PermissionHandler, PermissionMode, PermissionRequest, PermissionResult,
+        PermissionUpdate,
     };
-    pub use crate::query::query;
-    pub use crate::structured::{OutputSchema, StructuredOutputError, query_as};
+    pub use crate::query::{query, query_as};
+    pub use crate::structured::{OutputSchema, StructuredOutputError};
     pub use crate::tool_inputs::ToolInput;
     pub use crate::{create_sdk_mcp_server, tool};
 }

@@ -597,7 +597,7 @@ async fn in_process_mcp_tools_go_through_hooks_and_permissions() {
     let asked = Seen::default();
     let options = world
         .options()
-        .mcp_server(calc)
+        .mcp_server("calc", calc)
         .hook(
             PreToolUse::matching("mcp__calc__.*"),
             move |input: PreToolUseInput, _ctx: HookContext| {

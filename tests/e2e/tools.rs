@@ -46,7 +46,7 @@ fn options_with(world: &World, server: SdkMcpServer) -> agent_sdk::AgentOptions 
     world
         .options()
         .allowed_tools(allowed)
-        .mcp_server(server)
+        .mcp_server(server.name().to_owned(), server)
         .build()
         .expect("options build")
 }
@@ -487,7 +487,7 @@ async fn a_tool_hanging_past_the_cli_timeout_is_cancelled_and_the_turn_goes_on()
         .options()
         .env("MCP_TOOL_TIMEOUT", "3000")
         .allowed_tools(allowed)
-        .mcp_server(server)
+        .mcp_server("slow", server)
         .build()
         .unwrap();
     let started = Instant::now();

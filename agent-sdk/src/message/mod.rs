@@ -48,7 +48,7 @@ pub use content::{
     ToolUseBlock,
 };
 pub use other::{ConversationReset, RateLimitEvent, RateLimitInfo, StreamEvent};
-pub use result::{DeferredToolUse, ModelUsage, PermissionDenial, ResultMessage};
+pub use result::{DeferredToolUse, ModelUsage, PermissionDenial, ResultError, ResultMessage};
 pub use system::{
     ApiRetry, BackgroundTasks, CompactBoundary, CompactMetadata, HookEvent, InitInfo,
     McpServerInfo, Notification, PermissionDenied, PluginInfo, SessionStateInfo, StatusInfo,

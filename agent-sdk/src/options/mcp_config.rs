@@ -23,7 +23,7 @@ use crate::mcp::SdkMcpServer;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum McpServerConfig {
-    /// An in-process server answered by this SDK (`{"type":"sdk","name":<key>}` on the wire).
+    /// An in-process server answered by this SDK (`{"type":"sdk","name":<its own name>}` on the wire).
     Sdk(SdkMcpServer),
     /// A server the CLI starts as a child process.
     Stdio(McpStdioServer),
@@ -36,10 +36,11 @@ pub enum McpServerConfig {
 }
 
 impl McpServerConfig {
-    /// The JSON the CLI receives inside `--mcp-config` for a server keyed `name`.
-    pub(crate) fn to_cli_json(&self, name: &str) -> Value {
+    /// The JSON the CLI receives inside `--mcp-config` for this server.
+    pub(crate) fn to_cli_json(&self) -> Value {
         match self {
-            McpServerConfig::Sdk(_) => json!({"type": "sdk", "name": name}),
+            // As the Python SDK: the key names the server for the CLI, the server keeps its own name.
+            McpServerConfig::Sdk(server) => json!({"type": "sdk", "name": server.name()}),
             McpServerConfig::Stdio(server) => server.to_json(),
             McpServerConfig::Sse(server) => server.to_json("sse"),
             McpServerConfig::Http(server) => server.to_json("http"),
@@ -57,6 +58,18 @@ impl From<SdkMcpServer> for McpServerConfig {
 impl From<McpStdioServer> for McpServerConfig {
     fn from(server: McpStdioServer) -> Self {
         McpServerConfig::Stdio(server)
+    }
+}
+
+impl From<McpSseServer> for McpServerConfig {
+    fn from(server: McpSseServer) -> Self {
+        McpServerConfig::Sse(server)
+    }
+}
+
+impl From<McpHttpServer> for McpServerConfig {
+    fn from(server: McpHttpServer) -> Self {
+        McpServerConfig::Http(server)
     }
 }
 
