@@ -465,8 +465,9 @@ impl AgentOptionsBuilder {
         self
     }
 
-    /// An MCP configuration file or JSON text passed as is (`--mcp-config`),
-    /// besides the typed servers.
+    /// An MCP configuration file or JSON text passed as is, in a second `--mcp-config`
+    /// besides the one that carries the servers of [`mcp_server`](Self::mcp_server).
+    /// Prefer `mcp_server`: it takes in-process and external servers alike.
     pub fn mcp_config(mut self, config: McpConfigSource) -> Self {
         self.options.mcp_config = Some(config);
         self

@@ -7,18 +7,29 @@ use serde_json::{Map, Value, json};
 
 use crate::mcp::SdkMcpServer;
 
-/// An MCP server the CLI should connect to, keyed by name in [`AgentOptions`](crate::AgentOptions).
+/// An MCP server the CLI should connect to, added by name with
+/// [`AgentOptionsBuilder::mcp_server`](crate::AgentOptionsBuilder::mcp_server).
 ///
-/// The key is the server name the model sees: its tools are `mcp__<key>__<tool>`.
+/// The name is the one the model sees: the server's tools are `mcp__<name>__<tool>`.
+/// Every server type converts into it, so the builder takes them as they are:
 ///
 /// ```
-/// use agent_sdk::options::{McpServerConfig, McpStdioServer, McpHttpServer};
+/// use agent_sdk::AgentOptions;
+/// use agent_sdk::options::{McpHttpServer, McpServerConfig, McpStdioServer};
 ///
-/// let files = McpServerConfig::Stdio(
-///     McpStdioServer::new("npx").args(["-y", "@modelcontextprotocol/server-filesystem", "/tmp"]),
-/// );
-/// let docs = McpServerConfig::Http(McpHttpServer::new("http://127.0.0.1:8080/mcp").header("Authorization", "Bearer x"));
-/// # let _ = (files, docs);
+/// let options = AgentOptions::builder()
+///     .mcp_server(
+///         "files",
+///         McpStdioServer::new("npx").args(["-y", "@modelcontextprotocol/server-filesystem", "/tmp"]),
+///     )
+///     .mcp_server(
+///         "docs",
+///         McpHttpServer::new("http://127.0.0.1:8080/mcp").header("Authorization", "Bearer x"),
+///     )
+///     .mcp_server("custom", McpServerConfig::External(serde_json::json!({"type": "stdio", "command": "srv"})))
+///     .build()?;
+/// # let _ = options;
+/// # Ok::<(), agent_sdk::Error>(())
 /// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -247,7 +258,9 @@ fn url_server_json(kind: &str, url: &str, headers: &BTreeMap<String, String>) ->
     Value::Object(object)
 }
 
-/// An MCP configuration handed to the CLI as is (`--mcp-config <file or JSON>`), besides the typed servers.
+/// An MCP configuration handed to the CLI as is (`--mcp-config <file or JSON>`), besides the
+/// servers added with [`mcp_server`](crate::AgentOptionsBuilder::mcp_server) (which all share one
+/// `--mcp-config` of their own).
 ///
 /// ```
 /// use agent_sdk::options::McpConfigSource;
