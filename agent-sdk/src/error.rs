@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-pub use crate::message::ResultError;
+use crate::message::ResultError;
 use crate::structured::StructuredOutputError;
 
 /// Everything that can go wrong talking to the Claude Code CLI.

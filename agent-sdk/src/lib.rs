@@ -24,14 +24,14 @@
 #![warn(missing_docs)]
 
 mod client;
-pub mod error;
+mod error;
 pub mod hooks;
 pub mod mcp;
 pub mod message;
 pub mod options;
 pub mod permission;
 mod protocol;
-pub mod query;
+mod query;
 pub mod schema;
 pub mod structured;
 pub mod tool_inputs;
@@ -45,7 +45,7 @@ pub use client::Client;
 pub use error::{Error, Result};
 pub use message::Message;
 pub use options::{AgentOptions, AgentOptionsBuilder};
-pub use query::{Query, query, query_as};
+pub use query::{Prompt, Query, query, query_as, query_with_transport};
 
 /// The names most programs need, in one import.
 ///

@@ -45,7 +45,7 @@ impl Prompt {
     /// let frames = futures_util::stream::iter([serde_json::json!({
     ///     "type": "user", "message": {"role": "user", "content": "hi"}, "parent_tool_use_id": null
     /// })]);
-    /// let prompt = agent_sdk::query::Prompt::frames(frames);
+    /// let prompt = agent_sdk::Prompt::frames(frames);
     /// # let _ = prompt;
     /// ```
     pub fn frames(frames: impl Stream<Item = Value> + Send + 'static) -> Self {

@@ -17,7 +17,7 @@ use agent_sdk::permission::{
     HandlerError, PermissionBehavior, PermissionRequest, PermissionResult, PermissionRuleValue,
     PermissionUpdate,
 };
-use agent_sdk::testing::{Script, ToolResult, Turn};
+use agent_sdk::testing::{RecordedToolResult, Script, Turn};
 use agent_sdk::tool;
 use agent_sdk::{Client, create_sdk_mcp_server, query};
 use agent_sdk_e2e::{World, assistant_text, collect, last_result};
@@ -29,7 +29,7 @@ fn bash(command: &str) -> Value {
 }
 
 /// The `tool_result` blocks the model received, over all its requests.
-fn tool_results(world: &World) -> Vec<ToolResult> {
+fn tool_results(world: &World) -> Vec<RecordedToolResult> {
     world
         .env
         .api()
