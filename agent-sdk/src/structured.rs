@@ -1,8 +1,8 @@
-//! Structured output as a Rust type.
+//! Structured output as a Rust type: schema derivation, validation and decoding.
 //!
-//! [`AgentOptionsBuilder::output_type`](crate::AgentOptionsBuilder::output_type) derives a JSON Schema from a Rust type,
-//! shaped by the same rules as tool input schemas ([`crate::schema`]), and passes
-//! it to the CLI with `--json-schema`. The CLI offers the model a `StructuredOutput`
+//! [`AgentOptionsBuilder::output_type`](crate::AgentOptionsBuilder::output_type)
+//! derives a JSON Schema from a Rust type, shaped by the same rules as tool input
+//! schemas ([`crate::schema`]), and passes it to the CLI with `--json-schema`. The CLI offers the model a `StructuredOutput`
 //! tool with exactly that input schema and reports the model's call in
 //! `result.structured_output`. [`ResultMessage::structured`] validates that value
 //! against the schema (a validator compiled once per type) and deserializes it;
