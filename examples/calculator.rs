@@ -75,7 +75,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let options = setup
         .options
         .allowed_tools(calc.qualified_tool_names()) // no permission prompt for our own tools
-        .mcp_server(calc)
+        .mcp_server("calc", calc)
         .max_turns(6)
         .build()?;
 

@@ -181,8 +181,8 @@ async fn main() -> agent_sdk::Result<()> {
     assert_eq!(add(1.0, 2.0).await, 3.0);
 
     let options = AgentOptions::builder()
-        .mcp_server(gallery)
-        .mcp_server(calc)
+        .mcp_server("gallery", gallery)
+        .mcp_server("calc", calc)
         .build()?;
     println!("options ready: {options:?}");
     Ok(())

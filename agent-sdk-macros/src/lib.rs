@@ -106,7 +106,7 @@ pub fn tool(args: TokenStream, item: TokenStream) -> TokenStream {
 /// # fn main() -> agent_sdk::Result<()> {
 /// let calc = create_sdk_mcp_server!("calc", version = "1.0.0", tools = [add])?;
 /// let options = AgentOptions::builder()
-///     .mcp_server(calc)
+///     .mcp_server("calc", calc)
 ///     .build()?;
 /// # let _ = options; Ok(()) }
 /// ```

@@ -1,14 +1,16 @@
 //! [`Client`]: a long-lived, bidirectional session with the CLI.
 
 use futures_core::Stream;
+use futures_util::StreamExt;
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
-use crate::error::Result;
-use futures_util::StreamExt;
-
+use crate::error::{Error, Result};
 use crate::message::{ContextUsage, McpStatus, Message, RewindFilesResult, ServerInfo, UserInput};
 use crate::options::{AgentOptions, PermissionMode};
 use crate::protocol::{InputMode, Session};
+use crate::structured::{OutputSchema, StructuredOutputError};
 use crate::transport::{SubprocessTransport, Transport};
 
 /// The `session_id` a client puts on the user frames it sends (as the official SDKs do).
@@ -354,8 +356,20 @@ impl Client {
     /// # Ok(())
     /// # }
     /// ```
+    ///
+    /// `fields` must be a JSON object (`json!({})` for none); anything else is
+    /// [`Error::ControlFieldsNotObject`] and nothing is sent.
     pub async fn send_control_request(&self, subtype: &str, fields: Value) -> Result<Value> {
-        self.session.request(subtype, object(fields)).await
+        let fields = match fields {
+            Value::Object(map) => map,
+            other => {
+                return Err(Error::ControlFieldsNotObject {
+                    subtype: subtype.to_owned(),
+                    fields: other,
+                });
+            }
+        };
+        self.session.request(subtype, fields).await
     }
 
     /// The CLI's answer to `initialize`: commands, agents, models, output styles,
@@ -394,5 +408,46 @@ fn object(value: Value) -> Map<String, Value> {
     match value {
         Value::Object(map) => map,
         _ => Map::new(),
+    }
+}
+
+impl Client {
+    /// Sends one prompt and returns the turn's structured output as `T`.
+    ///
+    /// The schema is fixed when the CLI starts: connect with
+    /// [`output_type::<T>()`](crate::AgentOptionsBuilder::output_type) (or an
+    /// [`output_schema`](crate::AgentOptionsBuilder::output_schema)). The value is
+    /// validated against `T`'s schema either way, so a looser session schema
+    /// still never yields a `T` that does not fit.
+    ///
+    /// ```no_run
+    /// use agent_sdk::{AgentOptions, Client};
+    ///
+    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// struct Sum { answer: i64 }
+    ///
+    /// # async fn run() -> agent_sdk::Result<()> {
+    /// let client = Client::connect(AgentOptions::builder().output_type::<Sum>().build()?).await?;
+    /// let first: Sum = client.query_as("What is 2 + 3?").await?;
+    /// let second: Sum = client.query_as("And times 4?").await?;
+    /// println!("{} {}", first.answer, second.answer);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn query_as<T: DeserializeOwned + JsonSchema + 'static>(
+        &self,
+        prompt: impl Into<UserInput>,
+    ) -> Result<T> {
+        let schema = OutputSchema::of::<T>().map_err(StructuredOutputError::from)?;
+        self.query(prompt).await?;
+        let mut replies = std::pin::pin!(self.receive_response());
+        let mut last_result = None;
+        while let Some(message) = replies.next().await {
+            if let Message::Result(result) = message? {
+                last_result = Some(result);
+            }
+        }
+        let result = last_result.ok_or(StructuredOutputError::NoResult)?;
+        Ok(schema.decode(result.structured_value()?)?)
     }
 }

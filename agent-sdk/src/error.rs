@@ -2,6 +2,9 @@
 
 use std::path::PathBuf;
 
+use crate::message::ResultError;
+use crate::structured::StructuredOutputError;
+
 /// Everything that can go wrong talking to the Claude Code CLI.
 ///
 /// Variants are stable names a caller can match on; the `Display` text is
@@ -101,27 +104,51 @@ pub enum Error {
     #[error("not connected: call `connect` first (or the session was already disconnected)")]
     NotConnected,
 
-    /// The session ended in an error `result` (for example `error_max_turns`).
-    #[error("Claude Code returned an error result ({subtype}): {message}")]
-    Result {
-        /// The result subtype, e.g. `error_max_turns` or `success` for an API error.
-        subtype: String,
-        /// The error text: joined `errors`, else `result`, else the subtype.
-        message: String,
-        /// The HTTP status of a model API error, when the CLI reported one.
-        api_error_status: Option<u16>,
-        /// The session the result belongs to.
-        session_id: String,
-    },
+    /// The session ended in an error `result` (for example `error_max_turns`): the
+    /// official SDKs' `ResultError` fields and the whole frame.
+    ///
+    /// ```
+    /// # fn retry_later() {}
+    /// # fn check(err: agent_sdk::Error) {
+    /// if let agent_sdk::Error::Result(failure) = &err {
+    ///     if failure.terminal_reason.as_deref() == Some("api_error") {
+    ///         retry_later();
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    #[error("Claude Code returned an {0}")]
+    Result(Box<ResultError>),
 
     /// The options contradict each other or hold a value the CLI refuses.
-    #[error("invalid options: {0}")]
-    InvalidOptions(String),
+    ///
+    /// ```
+    /// use agent_sdk::{AgentOptions, Error};
+    /// let err = AgentOptions::builder().max_buffer_size(0).build().unwrap_err();
+    /// assert!(matches!(err, Error::InvalidOptions { option: "max_buffer_size", .. }));
+    /// ```
+    #[error("invalid option `{option}`: {rule}")]
+    InvalidOptions {
+        /// The option at fault, named as its builder method (`fallback_model`, `env`, ...).
+        option: &'static str,
+        /// The rule it breaks, with the offending value.
+        rule: String,
+    },
+
+    /// [`Client::send_control_request`](crate::Client::send_control_request) was given
+    /// `fields` that are not a JSON object (a control request's fields are named).
+    #[error("control request `{subtype}`: fields must be a JSON object, got {fields}")]
+    ControlFieldsNotObject {
+        /// The request subtype.
+        subtype: String,
+        /// The value given.
+        fields: serde_json::Value,
+    },
 
     /// Structured output was asked for but could not be produced as the requested type:
     /// the model never complied, the value did not fit, or the session failed.
     #[error("structured output: {0}")]
-    StructuredOutput(#[from] crate::structured::StructuredOutputError),
+    StructuredOutput(#[from] StructuredOutputError),
 
     /// Writing to or reading from the CLI failed.
     #[error("I/O error talking to the CLI: {0}")]
@@ -133,6 +160,16 @@ fn stderr_suffix(tail: &str) -> String {
         String::new()
     } else {
         format!("; stderr: {}", tail.trim_end())
+    }
+}
+
+impl Error {
+    /// An [`Error::InvalidOptions`] for `option` breaking `rule`.
+    pub(crate) fn invalid_options(option: &'static str, rule: impl Into<String>) -> Error {
+        Error::InvalidOptions {
+            option,
+            rule: rule.into(),
+        }
     }
 }
 

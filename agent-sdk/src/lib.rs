@@ -23,7 +23,7 @@
 #![warn(missing_docs)]
 
 mod client;
-pub mod error;
+mod error;
 mod handler;
 pub mod hooks;
 pub mod mcp;
@@ -31,7 +31,7 @@ pub mod message;
 pub mod options;
 pub mod permission;
 mod protocol;
-pub mod query;
+mod query;
 pub mod schema;
 pub mod structured;
 pub mod tool_inputs;
@@ -52,8 +52,7 @@ pub use error::{Error, Result};
 pub use handler::{BoxFuture, HandlerError};
 pub use message::Message;
 pub use options::{AgentOptions, AgentOptionsBuilder};
-pub use query::{Query, query};
-pub use structured::query_as;
+pub use query::{Prompt, Query, query, query_as, query_with_transport};
 
 /// The names most programs need, in one import.
 ///
@@ -75,12 +74,13 @@ pub mod prelude {
     pub use crate::hooks::{HookContext, HookEvent, HookHandler, HookMatcher, OnFailure};
     pub use crate::mcp::{Content, IntoToolResult, Json, SdkMcpServer, ToolError, ToolResult};
     pub use crate::message::{AssistantMessage, ContentBlock, Message, ResultMessage};
-    pub use crate::options::{AgentOptions, PermissionMode};
+    pub use crate::options::AgentOptions;
     pub use crate::permission::{
-        HandlerError, PermissionHandler, PermissionResult, PermissionUpdate, ToolPermissionRequest,
+        HandlerError, PermissionHandler, PermissionMode, PermissionResult, PermissionUpdate,
+        ToolPermissionRequest,
     };
-    pub use crate::query::query;
-    pub use crate::structured::{OutputSchema, StructuredOutputError, query_as};
+    pub use crate::query::{query, query_as};
+    pub use crate::structured::{OutputSchema, StructuredOutputError};
     pub use crate::tool_inputs::ToolInput;
     pub use crate::{create_sdk_mcp_server, tool};
 }

@@ -38,6 +38,7 @@ use serde_json::{Map, Value};
 use crate::hooks::HookRegistry;
 use crate::mcp::SdkMcpServer;
 use crate::permission::DynPermissionHandler;
+pub use crate::permission::PermissionMode;
 
 pub use agent::{AgentDefinition, AgentEffort, AgentMcpServer, AgentMemory};
 pub use builder::AgentOptionsBuilder;
@@ -55,39 +56,6 @@ pub const DEFAULT_CONTROL_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A callback that receives the CLI's stderr, one line at a time.
 pub type StderrCallback = Arc<dyn Fn(&str) + Send + Sync>;
-
-/// The permission mode of a session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub enum PermissionMode {
-    /// Ask for anything not allowed by a rule.
-    Default,
-    /// Accept file edits without asking.
-    AcceptEdits,
-    /// Plan only, run nothing.
-    Plan,
-    /// Skip every permission check (as root the CLI needs `IS_SANDBOX=1`).
-    BypassPermissions,
-    /// Deny anything not allowed by a rule, without asking.
-    DontAsk,
-    /// Let the CLI's classifier decide.
-    Auto,
-}
-
-impl PermissionMode {
-    /// The wire spelling, e.g. `acceptEdits`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PermissionMode::Default => "default",
-            PermissionMode::AcceptEdits => "acceptEdits",
-            PermissionMode::Plan => "plan",
-            PermissionMode::BypassPermissions => "bypassPermissions",
-            PermissionMode::DontAsk => "dontAsk",
-            PermissionMode::Auto => "auto",
-        }
-    }
-}
 
 /// Options of a session. Build them with [`AgentOptions::builder`].
 ///

@@ -7,10 +7,14 @@ use futures_core::Stream;
 use futures_util::StreamExt;
 use serde_json::Value;
 
-use crate::error::Result;
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, Result};
 use crate::message::{Message, UserInput};
 use crate::options::AgentOptions;
 use crate::protocol::{InputMode, Session};
+use crate::structured::{OutputSchema, StructuredOutputError};
 use crate::transport::{SubprocessTransport, Transport};
 
 /// What a one-shot [`query()`] sends.
@@ -41,7 +45,7 @@ impl Prompt {
     /// let frames = futures_util::stream::iter([serde_json::json!({
     ///     "type": "user", "message": {"role": "user", "content": "hi"}, "parent_tool_use_id": null
     /// })]);
-    /// let prompt = agent_sdk::query::Prompt::frames(frames);
+    /// let prompt = agent_sdk::Prompt::frames(frames);
     /// # let _ = prompt;
     /// ```
     pub fn frames(frames: impl Stream<Item = Value> + Send + 'static) -> Self {
@@ -69,6 +73,54 @@ impl Prompt {
 pub fn query(prompt: impl Into<Prompt>, options: AgentOptions) -> Query {
     let prompt = prompt.into();
     Query::start(prompt, options, None)
+}
+
+/// Runs one prompt with `T`'s schema as the output schema and returns the
+/// model's answer as `T`.
+///
+/// The schema of `T` replaces any output schema set on `options`. Errors:
+/// [`Error::StructuredOutput`] with a [`StructuredOutputError`] saying whether
+/// the model never complied, the value did not fit, or the session ended in an
+/// error result; any other [`Error`] when the CLI could not run.
+///
+/// ```no_run
+/// use agent_sdk::AgentOptions;
+///
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// struct Capital {
+///     city: String,
+///     /// Inhabitants, if known.
+///     population: Option<u64>,
+/// }
+///
+/// # async fn run() -> agent_sdk::Result<()> {
+/// let capital: Capital =
+///     agent_sdk::query_as("What is the capital of France?", AgentOptions::builder().build()?).await?;
+/// println!("{}", capital.city);
+/// # Ok(())
+/// # }
+/// ```
+pub async fn query_as<T: DeserializeOwned + JsonSchema + 'static>(
+    prompt: impl Into<Prompt>,
+    mut options: AgentOptions,
+) -> Result<T> {
+    let schema = OutputSchema::of::<T>().map_err(StructuredOutputError::from)?;
+    options.output_schema = Some(schema.schema().clone());
+    options.output_schema_error = None;
+
+    let mut messages = query(prompt, options);
+    let mut last_result = None;
+    while let Some(message) = messages.next().await {
+        match message {
+            Ok(Message::Result(result)) => last_result = Some(result),
+            Ok(_) => {}
+            // The error result was already yielded as a message: report it from there.
+            Err(Error::Result { .. }) if last_result.is_some() => {}
+            Err(error) => return Err(error),
+        }
+    }
+    let result = last_result.ok_or(StructuredOutputError::NoResult)?;
+    Ok(schema.decode(result.structured_value()?)?)
 }
 
 /// Like [`query()`], over a transport of your own.

@@ -1,12 +1,13 @@
-//! Structured output as a Rust type.
+//! Structured output as a Rust type: schema derivation, validation and decoding.
 //!
-//! [`AgentOptionsBuilder::output_type`] derives a JSON Schema from a Rust type,
-//! shaped by the same rules as tool input schemas ([`crate::schema`]), and passes
-//! it to the CLI with `--json-schema`. The CLI offers the model a `StructuredOutput`
+//! [`AgentOptionsBuilder::output_type`](crate::AgentOptionsBuilder::output_type)
+//! derives a JSON Schema from a Rust type, shaped by the same rules as tool input
+//! schemas ([`crate::schema`]), and passes it to the CLI with `--json-schema`. The CLI offers the model a `StructuredOutput`
 //! tool with exactly that input schema and reports the model's call in
 //! `result.structured_output`. [`ResultMessage::structured`] validates that value
 //! against the schema (a validator compiled once per type) and deserializes it;
-//! [`query_as`] and [`Client::query_as`] do the whole turn in one call.
+//! [`query_as`](crate::query_as) and [`Client::query_as`](crate::Client::query_as)
+//! do the whole turn in one call.
 //!
 //! ```no_run
 //! use agent_sdk::prelude::*;
@@ -39,16 +40,11 @@ use std::any::TypeId;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use futures_util::StreamExt;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::client::Client;
-use crate::error::{Error, Result};
-use crate::message::{Message, ResultMessage};
-use crate::options::{AgentOptions, AgentOptionsBuilder};
-use crate::query::{Prompt, query};
+use crate::message::{ResultError, ResultMessage};
 use crate::schema::{SchemaError, shaped_schema_for};
 
 /// The result subtype of a session whose model kept failing the schema.
@@ -124,7 +120,7 @@ impl OutputSchema {
     }
 
     /// Compiles a schema built at run time (as given to
-    /// [`output_schema`](AgentOptionsBuilder::output_schema)).
+    /// [`output_schema`](crate::AgentOptionsBuilder::output_schema)).
     ///
     /// ```
     /// use agent_sdk::structured::{OutputSchema, StructuredOutputError};
@@ -279,18 +275,9 @@ pub enum StructuredOutputError {
 
     /// The session ended in an error result, e.g. `error_max_structured_output_retries`
     /// (see [`is_retries_exhausted`](Self::is_retries_exhausted)), `error_max_turns`
-    /// or an API error.
-    #[error("the session ended in an error result ({subtype}): {message}")]
-    ErrorResult {
-        /// The result subtype.
-        subtype: String,
-        /// The error text: joined `errors`, else `result`, else the subtype.
-        message: String,
-        /// The HTTP status of a model API error, when the CLI reported one.
-        api_error_status: Option<u16>,
-        /// The session the result belongs to.
-        session_id: String,
-    },
+    /// or an API error: the same [`ResultError`] as [`Error::Result`](crate::Error::Result).
+    #[error("the session ended in an {0}")]
+    ErrorResult(Box<ResultError>),
 
     /// The session ended without any `result`.
     #[error("the session ended without a result")]
@@ -317,7 +304,7 @@ impl StructuredOutputError {
     /// assert!(!err.is_retries_exhausted());
     /// ```
     pub fn is_retries_exhausted(&self) -> bool {
-        matches!(self, StructuredOutputError::ErrorResult { subtype, .. } if subtype == MAX_RETRIES_SUBTYPE)
+        matches!(self, StructuredOutputError::ErrorResult(failure) if failure.subtype == MAX_RETRIES_SUBTYPE)
     }
 }
 
@@ -361,8 +348,8 @@ impl ResultMessage {
     /// [`Missing`](StructuredOutputError::Missing)). Validate it yourself with
     /// [`OutputSchema::validate`] when the schema was built at run time.
     pub fn structured_value(&self) -> Result<&Value, StructuredOutputError> {
-        if !self.is_success() {
-            return Err(self.error_result());
+        if let Some(failure) = self.error() {
+            return Err(StructuredOutputError::ErrorResult(Box::new(failure)));
         }
         self.structured_output
             .as_ref()
@@ -370,157 +357,6 @@ impl ResultMessage {
                 session_id: self.session_id.clone(),
                 result_text: self.result.clone().filter(|t| !t.is_empty()),
             })
-    }
-
-    fn error_result(&self) -> StructuredOutputError {
-        let message = if !self.errors.is_empty() {
-            self.errors.join("; ")
-        } else if let Some(text) = self.result.as_deref().filter(|t| !t.is_empty()) {
-            text.to_owned()
-        } else {
-            self.subtype.clone()
-        };
-        StructuredOutputError::ErrorResult {
-            subtype: self.subtype.clone(),
-            message,
-            api_error_status: self.api_error_status,
-            session_id: self.session_id.clone(),
-        }
-    }
-}
-
-impl AgentOptionsBuilder {
-    /// Asks for structured output of type `T`: its schema, shaped like a tool
-    /// input schema (object root, inlined, no `$schema`, optional fields only
-    /// left out of `required`, unit enums as string enums), goes to the CLI with
-    /// `--json-schema`. Read the value back with [`ResultMessage::structured`],
-    /// or use [`query_as`] / [`Client::query_as`].
-    ///
-    /// A type whose schema is not an object (or is recursive) makes
-    /// [`build`](AgentOptionsBuilder::build) fail with
-    /// [`Error::InvalidOptions`].
-    ///
-    /// ```
-    /// use agent_sdk::AgentOptions;
-    ///
-    /// /// A code review.
-    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
-    /// struct Review {
-    ///     /// One line per problem found.
-    ///     problems: Vec<String>,
-    ///     approved: bool,
-    /// }
-    ///
-    /// let options = AgentOptions::builder().output_type::<Review>().build()?;
-    /// # let _ = options;
-    ///
-    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
-    /// enum Verdict { Yes, No }
-    /// let err = AgentOptions::builder().output_type::<Verdict>().build().unwrap_err();
-    /// assert!(err.to_string().contains("not a JSON object"));
-    /// # Ok::<(), agent_sdk::Error>(())
-    /// ```
-    pub fn output_type<T: JsonSchema + DeserializeOwned + 'static>(mut self) -> Self {
-        match OutputSchema::of::<T>() {
-            Ok(schema) => {
-                self.options.output_schema = Some(schema.schema().clone());
-                self.options.output_schema_error = None;
-            }
-            Err(error) => {
-                self.options.output_schema = None;
-                self.options.output_schema_error = Some(error);
-            }
-        }
-        self
-    }
-}
-
-/// Runs one prompt with `T`'s schema as the output schema and returns the
-/// model's answer as `T`.
-///
-/// The schema of `T` replaces any output schema set on `options`. Errors:
-/// [`Error::StructuredOutput`] with a [`StructuredOutputError`] saying whether
-/// the model never complied, the value did not fit, or the session ended in an
-/// error result; any other [`Error`] when the CLI could not run.
-///
-/// ```no_run
-/// use agent_sdk::AgentOptions;
-///
-/// #[derive(serde::Deserialize, schemars::JsonSchema)]
-/// struct Capital {
-///     city: String,
-///     /// Inhabitants, if known.
-///     population: Option<u64>,
-/// }
-///
-/// # async fn run() -> agent_sdk::Result<()> {
-/// let capital: Capital =
-///     agent_sdk::query_as("What is the capital of France?", AgentOptions::builder().build()?).await?;
-/// println!("{}", capital.city);
-/// # Ok(())
-/// # }
-/// ```
-pub async fn query_as<T: DeserializeOwned + JsonSchema + 'static>(
-    prompt: impl Into<Prompt>,
-    mut options: AgentOptions,
-) -> Result<T> {
-    let schema = OutputSchema::of::<T>().map_err(StructuredOutputError::from)?;
-    options.output_schema = Some(schema.schema().clone());
-    options.output_schema_error = None;
-
-    let mut messages = query(prompt, options);
-    let mut last_result = None;
-    while let Some(message) = messages.next().await {
-        match message {
-            Ok(Message::Result(result)) => last_result = Some(result),
-            Ok(_) => {}
-            // The error result was already yielded as a message: report it from there.
-            Err(Error::Result { .. }) if last_result.is_some() => {}
-            Err(error) => return Err(error),
-        }
-    }
-    let result = last_result.ok_or(StructuredOutputError::NoResult)?;
-    Ok(schema.decode(result.structured_value()?)?)
-}
-
-impl Client {
-    /// Sends one prompt and returns the turn's structured output as `T`.
-    ///
-    /// The schema is fixed when the CLI starts: connect with
-    /// [`output_type::<T>()`](AgentOptionsBuilder::output_type) (or an
-    /// [`output_schema`](AgentOptionsBuilder::output_schema)). The value is
-    /// validated against `T`'s schema either way, so a looser session schema
-    /// still never yields a `T` that does not fit.
-    ///
-    /// ```no_run
-    /// use agent_sdk::{AgentOptions, Client};
-    ///
-    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
-    /// struct Sum { answer: i64 }
-    ///
-    /// # async fn run() -> agent_sdk::Result<()> {
-    /// let client = Client::connect(AgentOptions::builder().output_type::<Sum>().build()?).await?;
-    /// let first: Sum = client.query_as("What is 2 + 3?").await?;
-    /// let second: Sum = client.query_as("And times 4?").await?;
-    /// println!("{} {}", first.answer, second.answer);
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub async fn query_as<T: DeserializeOwned + JsonSchema + 'static>(
-        &self,
-        prompt: impl Into<crate::message::UserInput>,
-    ) -> Result<T> {
-        let schema = OutputSchema::of::<T>().map_err(StructuredOutputError::from)?;
-        self.query(prompt).await?;
-        let mut replies = std::pin::pin!(self.receive_response());
-        let mut last_result = None;
-        while let Some(message) = replies.next().await {
-            if let Message::Result(result) = message? {
-                last_result = Some(result);
-            }
-        }
-        let result = last_result.ok_or(StructuredOutputError::NoResult)?;
-        Ok(schema.decode(result.structured_value()?)?)
     }
 }
 

@@ -493,7 +493,10 @@ fn tool_hook_and_permission_handlers_that_panic_or_hang() {
         let case = Case::new();
         let options = case
             .options("handlers")
-            .mcp_server(create_sdk_mcp_server!("faults", tools = [panics, hangs, big]).unwrap())
+            .mcp_server(
+                "faults",
+                create_sdk_mcp_server!("faults", tools = [panics, hangs, big]).unwrap(),
+            )
             .can_use_tool(|request: ToolPermissionRequest| async move {
                 match request.input["command"].as_str() {
                     Some("panic") => panic!("permission went wrong"),

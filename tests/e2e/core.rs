@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use agent_sdk::options::PermissionMode;
+use agent_sdk::permission::PermissionMode;
 use agent_sdk::testing::{Script, Turn};
 use agent_sdk::{Client, Error, Message, query};
 use agent_sdk_e2e::{World, assistant_text, collect, last_result};
@@ -177,6 +177,35 @@ async fn set_model_and_permission_mode_mid_session() {
         }
         other => panic!("expected a control error, got {other:?}"),
     }
+
+    // Fields that are not an object are refused before anything is sent (they
+    // were silently sent as `{}`), and the session goes on.
+    for fields in [
+        serde_json::json!(["plan"]),
+        serde_json::json!("plan"),
+        serde_json::Value::Null,
+    ] {
+        match client
+            .send_control_request("set_permission_mode", fields.clone())
+            .await
+        {
+            Err(Error::ControlFieldsNotObject {
+                subtype,
+                fields: given,
+            }) => {
+                assert_eq!(subtype, "set_permission_mode");
+                assert_eq!(given, fields);
+            }
+            other => panic!("expected ControlFieldsNotObject, got {other:?}"),
+        }
+    }
+    client
+        .send_control_request(
+            "set_permission_mode",
+            serde_json::json!({"mode": "default"}),
+        )
+        .await
+        .expect("an object is sent");
     client.disconnect().await.unwrap();
 }
 
@@ -251,10 +280,13 @@ async fn max_turns_reached_is_a_typed_error() {
     assert_eq!(result.subtype, "error_max_turns", "{result:#?}");
     assert!(result.is_error);
     match messages.last().unwrap() {
-        Err(Error::Result {
-            subtype, message, ..
-        }) => {
-            assert_eq!(subtype, "error_max_turns");
+        Err(Error::Result(failure)) => {
+            // The official SDKs' ResultError fields, and the frame itself.
+            assert_eq!(failure.subtype, "error_max_turns");
+            assert_eq!(failure.terminal_reason.as_deref(), Some("max_turns"));
+            assert_eq!(failure.session_id, result.session_id);
+            assert_eq!(&failure.data, result);
+            let message = failure.message();
             assert!(message.contains("maximum number of turns"), "{message}");
         }
         other => panic!("expected a result error after the result, got {other:?}"),
@@ -272,10 +304,7 @@ async fn http_error_from_the_model_api() {
     assert!(
         matches!(
             messages.last().unwrap(),
-            Err(Error::Result {
-                api_error_status: Some(500),
-                ..
-            })
+            Err(Error::Result(failure)) if failure.api_error_status == Some(500)
         ),
         "{:?}",
         messages.last()
@@ -455,7 +484,7 @@ async fn every_control_request_reaches_the_cli() {
     let empty = agent_sdk::mcp::SdkMcpServer::builder("empty")
         .build()
         .unwrap();
-    let client = Client::connect(world.options().mcp_server(empty).build().unwrap())
+    let client = Client::connect(world.options().mcp_server("empty", empty).build().unwrap())
         .await
         .unwrap();
     client.query("hi").await.unwrap();

@@ -17,7 +17,7 @@ use agent_sdk::permission::{
     HandlerError, PermissionBehavior, PermissionResult, PermissionRuleValue, PermissionUpdate,
     ToolPermissionRequest,
 };
-use agent_sdk::testing::{Script, ToolResult, Turn};
+use agent_sdk::testing::{RecordedToolResult, Script, Turn};
 use agent_sdk::tool;
 use agent_sdk::{Client, create_sdk_mcp_server, query};
 use agent_sdk_e2e::{World, assistant_text, collect, last_result};
@@ -29,7 +29,7 @@ fn bash(command: &str) -> Value {
 }
 
 /// The `tool_result` blocks the model received, over all its requests.
-fn tool_results(world: &World) -> Vec<ToolResult> {
+fn tool_results(world: &World) -> Vec<RecordedToolResult> {
     world
         .env
         .api()
@@ -598,7 +598,7 @@ async fn in_process_mcp_tools_go_through_hooks_and_permissions() {
     let asked = Seen::default();
     let options = world
         .options()
-        .mcp_server(calc)
+        .mcp_server("calc", calc)
         .hook(
             PreToolUse::matching("mcp__calc__.*"),
             move |input: PreToolUseInput, _ctx: HookContext| {

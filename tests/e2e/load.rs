@@ -125,7 +125,7 @@ async fn run_session(
     let server = create_sdk_mcp_server!("load", tools = [echo_token]).expect("server builds");
     let options = world
         .options()
-        .mcp_server(server)
+        .mcp_server("load", server)
         .hook(
             PreToolUse,
             move |input: PreToolUseInput, _ctx: HookContext| {
@@ -439,7 +439,7 @@ fn long_run_hundreds_of_turns_on_one_session() {
         let options = world
             .options()
             .allowed_tools(server.qualified_tool_names())
-            .mcp_server(server)
+            .mcp_server("load", server)
             .hook(
                 PreToolUse,
                 move |_input: PreToolUseInput, _ctx: HookContext| {

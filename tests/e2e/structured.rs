@@ -213,15 +213,13 @@ async fn repeated_invalid_values_end_in_max_structured_output_retries() {
         panic!("expected a structured output error, got {err:?}");
     };
     assert!(inner.is_retries_exhausted(), "{inner:?}");
-    let StructuredOutputError::ErrorResult {
-        subtype, message, ..
-    } = inner
-    else {
+    let StructuredOutputError::ErrorResult(failure) = inner else {
         unreachable!()
     };
-    assert_eq!(subtype, MAX_RETRIES_SUBTYPE);
+    assert_eq!(failure.subtype, MAX_RETRIES_SUBTYPE);
+    assert_eq!(failure.data.subtype, MAX_RETRIES_SUBTYPE);
     assert_eq!(
-        message,
+        failure.message(),
         "Failed to provide valid structured output after 5 attempts \u{2014} \
          last StructuredOutput error: Output does not match required schema: /filesReviewed: must be integer"
     );

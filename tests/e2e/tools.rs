@@ -47,7 +47,7 @@ fn options_with(world: &World, server: SdkMcpServer) -> agent_sdk::AgentOptions 
     world
         .options()
         .allowed_tools(allowed)
-        .mcp_server(server)
+        .mcp_server(server.name().to_owned(), server)
         .build()
         .expect("options build")
 }
@@ -488,7 +488,7 @@ async fn a_tool_hanging_past_the_cli_timeout_is_cancelled_and_the_turn_goes_on()
         .options()
         .env("MCP_TOOL_TIMEOUT", "3000")
         .allowed_tools(allowed)
-        .mcp_server(server)
+        .mcp_server("slow", server)
         .build()
         .unwrap();
     let started = Instant::now();
@@ -515,4 +515,53 @@ async fn a_tool_hanging_past_the_cli_timeout_is_cancelled_and_the_turn_goes_on()
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Our small external MCP server (`tests/support/stdio_mcp_server.py`), run by the CLI over stdio.
+fn stdio_shouter(signature: &str) -> agent_sdk::options::McpStdioServer {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/support/stdio_mcp_server.py");
+    agent_sdk::options::McpStdioServer::new("python3")
+        .arg(script)
+        .env("SHOUT_SIGNATURE", signature)
+}
+
+// An external stdio server and an in-process one, added with the same builder method,
+// reach the CLI in one `--mcp-config`; the model's calls reach both and their answers reach the model.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_external_stdio_server_and_an_in_process_one_serve_the_same_turn() {
+    let world = World::start(
+        Script::new()
+            .then(Turn::tool_use(
+                "mcp__shouter__shout",
+                json!({"text": "hello"}),
+            ))
+            .then(Turn::tool_use("mcp__calc__add", json!({"a": 2, "b": 3})))
+            .then(Turn::text("Shouted and added.")),
+    )
+    .await;
+    let options = world
+        .options()
+        .mcp_server("shouter", stdio_shouter("signed-by-the-stdio-server"))
+        .mcp_server("calc", calc())
+        .allowed_tools(["mcp__shouter__shout", "mcp__calc__add"])
+        .build()
+        .unwrap();
+    let messages = collect(query("Shout hello, then add 2 and 3", options)).await;
+    assert_all_ok(&messages);
+    assert_eq!(assistant_text(&messages), "Shouted and added.");
+
+    let requests = world.env.api().main_loop_requests();
+    assert_eq!(requests.len(), 3, "{requests:#?}");
+    // The model was offered the tools of both servers.
+    let offered = requests[0].tool_names();
+    assert!(offered.contains(&"mcp__shouter__shout"), "{offered:?}");
+    assert!(offered.contains(&"mcp__calc__add"), "{offered:?}");
+    // The external server's answer, signed with the env we configured, reached the model.
+    let shouted = requests[1].tool_results();
+    assert_eq!(shouted.len(), 1, "{shouted:#?}");
+    assert_eq!(shouted[0].text, "HELLO (signed-by-the-stdio-server)");
+    assert!(!shouted[0].is_error, "{shouted:#?}");
+    let added = requests[2].tool_results();
+    assert_eq!(added.len(), 1, "{added:#?}");
+    assert_eq!(added[0].text, "5");
 }

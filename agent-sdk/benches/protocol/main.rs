@@ -162,7 +162,7 @@ async fn run_session(mode: &str, cli_cpu: usize) -> SessionFigures {
         .cli_path(exe)
         .env(fake_cli::SCENARIO_ENV, mode)
         .env(fake_cli::bench::CPU_ENV, cli_cpu.to_string())
-        .mcp_server(server)
+        .mcp_server("calc", server)
         .stderr(|line| eprintln!("[fake CLI] {line}"))
         .build()
         .expect("options");

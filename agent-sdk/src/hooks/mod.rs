@@ -157,35 +157,5 @@ where
     }
 }
 
-impl crate::options::AgentOptionsBuilder {
-    /// Registers a hook for the event of `matcher` (an event marker such as `Stop` matches
-    /// every call; `PreToolUse::matching("Bash")` narrows to tools). Callback ids follow
-    /// registration order.
-    ///
-    /// ```
-    /// use agent_sdk::prelude::*;
-    /// use agent_sdk::hooks::{HookContext, Stop, StopInput, StopOutput};
-    /// let options = AgentOptions::builder()
-    ///     .hook(Stop, |input: StopInput, _ctx: HookContext| async move {
-    ///         if input.stop_hook_active {
-    ///             Ok(StopOutput::none())
-    ///         } else {
-    ///             Ok(StopOutput::block("check your work once more"))
-    ///         }
-    ///     })
-    ///     .build()
-    ///     .unwrap();
-    /// # let _ = options;
-    /// ```
-    pub fn hook<E: HookEvent, H: HookHandler<E>>(
-        mut self,
-        matcher: impl Into<HookMatcher<E>>,
-        handler: H,
-    ) -> Self {
-        self.options.hooks.register(matcher.into(), handler);
-        self
-    }
-}
-
 #[cfg(test)]
 mod tests;

@@ -173,7 +173,7 @@ pub enum ServerBuildError {
 
 impl From<ServerBuildError> for crate::Error {
     fn from(error: ServerBuildError) -> Self {
-        crate::Error::InvalidOptions(error.to_string())
+        crate::Error::invalid_options("mcp_server", error.to_string())
     }
 }
 
@@ -656,28 +656,6 @@ pub(crate) fn server_not_found(id: Value, server_name: &str) -> Value {
         &format!("Server '{server_name}' not found"),
         None,
     )
-}
-
-impl crate::options::AgentOptionsBuilder {
-    /// Adds an in-process MCP server, keyed by its name (a second server with the
-    /// same name replaces the first).
-    ///
-    /// ```
-    /// use agent_sdk::prelude::*;
-    /// let calc = SdkMcpServer::builder("calc").build()?;
-    /// let options = AgentOptions::builder()
-    ///     .mcp_server(calc)
-    ///     .build()?;
-    /// # let _ = options;
-    /// # Ok::<(), agent_sdk::Error>(())
-    /// ```
-    pub fn mcp_server(mut self, server: SdkMcpServer) -> Self {
-        self.options.mcp_servers.insert(
-            server.name().to_owned(),
-            crate::options::McpServerConfig::Sdk(server),
-        );
-        self
-    }
 }
 
 #[cfg(test)]

@@ -54,7 +54,7 @@ pub use control::{
     McpStatus, McpToolStatus, ModelInfo, RewindFilesResult, ServerInfo, SlashCommand,
 };
 pub use other::{ConversationReset, RateLimitEvent, RateLimitInfo, StreamEvent};
-pub use result::{DeferredToolUse, ModelUsage, PermissionDenial, ResultMessage};
+pub use result::{DeferredToolUse, ModelUsage, PermissionDenial, ResultError, ResultMessage};
 pub use system::{
     ApiRetry, BackgroundTasks, CompactBoundary, CompactMetadata, HookEventInfo, InitInfo,
     McpServerInfo, NotificationInfo, PermissionDeniedInfo, PluginInfo, SessionStateInfo,

@@ -99,6 +99,88 @@ impl ResultMessage {
     pub fn is_success(&self) -> bool {
         self.subtype == "success" && !self.is_error
     }
+
+    /// The failure this result reports, or `None` for a success.
+    ///
+    /// ```
+    /// use agent_sdk::message::Message;
+    ///
+    /// let line = br#"{"type":"result","subtype":"error_max_turns","is_error":true,"duration_ms":1,"duration_api_ms":1,"num_turns":1,"session_id":"s1","errors":["Reached maximum number of turns (1)"],"terminal_reason":"max_turns"}"#;
+    /// let Message::Result(result) = Message::from_slice(line)? else { unreachable!() };
+    /// let error = result.error().unwrap();
+    /// assert_eq!(error.terminal_reason.as_deref(), Some("max_turns"));
+    /// assert_eq!(error.message(), "Reached maximum number of turns (1)");
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub fn error(&self) -> Option<ResultError> {
+        if self.is_success() {
+            return None;
+        }
+        Some(ResultError {
+            subtype: self.subtype.clone(),
+            errors: self.errors.clone(),
+            result: self.result.clone(),
+            api_error_status: self.api_error_status,
+            terminal_reason: self.terminal_reason.clone(),
+            session_id: self.session_id.clone(),
+            data: self.clone(),
+        })
+    }
+}
+
+/// Why a turn failed, taken from its error `result`: the fields the official
+/// SDKs' `ResultError` carries, plus the whole frame.
+///
+/// It is what [`Error::Result`](crate::Error::Result) holds after a failed run, and
+/// what structured output reports for a failed session.
+///
+/// ```
+/// use agent_sdk::message::Message;
+///
+/// let line = br#"{"type":"result","subtype":"success","is_error":true,"duration_ms":1,"duration_api_ms":1,"num_turns":1,"session_id":"s1","result":"API Error: 529 overloaded","api_error_status":529,"terminal_reason":"api_error"}"#;
+/// let Message::Result(result) = Message::from_slice(line)? else { unreachable!() };
+/// let error = result.error().unwrap();
+/// assert_eq!(error.api_error_status, Some(529));
+/// assert_eq!(error.to_string(), "error result (success): API Error: 529 overloaded");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("error result ({subtype}): {}", self.message())]
+#[non_exhaustive]
+pub struct ResultError {
+    /// The result subtype: `error_max_turns`, `error_during_execution`, ..., or
+    /// `success` when the loop completed but the last call was an API error.
+    pub subtype: String,
+    /// Error strings the CLI reported (may be empty).
+    pub errors: Vec<String>,
+    /// The result text, if any; for API failures the `API Error: ...` prose.
+    pub result: Option<String>,
+    /// HTTP status of the failing API call, if any.
+    pub api_error_status: Option<u16>,
+    /// Why the run ended (`api_error`, `max_turns`, ...), when the CLI said.
+    pub terminal_reason: Option<String>,
+    /// The session the result belongs to.
+    pub session_id: String,
+    /// The whole `result` frame (usage, cost, denials, ...).
+    pub data: ResultMessage,
+}
+
+impl ResultError {
+    /// The error text for a person: the joined `errors`, else `result`, else
+    /// the subtype, else the API status.
+    pub fn message(&self) -> String {
+        if !self.errors.is_empty() {
+            self.errors.join("; ")
+        } else if let Some(text) = self.result.as_deref().filter(|t| !t.is_empty()) {
+            text.to_owned()
+        } else if self.subtype != "success" {
+            self.subtype.clone()
+        } else if let Some(status) = self.api_error_status {
+            format!("API error (HTTP {status})")
+        } else {
+            "unknown error".to_owned()
+        }
+    }
 }
 
 /// Usage of one model (`modelUsage` entry; camelCase on the wire).

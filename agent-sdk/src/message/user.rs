@@ -187,21 +187,13 @@ impl Priority {
 /// use agent_sdk::message::{ContentBlock, UserInput};
 ///
 /// let input = UserInput::text("What is 2 + 2?").with_session_id("default");
-/// assert_eq!(
-///     input.to_frame(""),
-///     serde_json::json!({
-///         "type": "user",
-///         "message": {"role": "user", "content": "What is 2 + 2?"},
-///         "parent_tool_use_id": null,
-///         "session_id": "default",
-///     })
-/// );
+/// assert!(!input.is_client_composed());
 ///
 /// let with_image = UserInput::blocks(vec![
 ///     ContentBlock::text("What is in this picture?"),
 ///     ContentBlock::image_base64("image/png", "iVBORw0KGgo="),
 /// ]);
-/// assert_eq!(with_image.to_frame("")["message"]["content"][1]["source"]["type"], "base64");
+/// # let _ = (input, with_image);
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserInput {
@@ -278,7 +270,7 @@ impl UserInput {
     }
 
     /// The wire frame; `default_session_id` is used when none was set.
-    pub fn to_frame(&self, default_session_id: &str) -> Value {
+    pub(crate) fn to_frame(&self, default_session_id: &str) -> Value {
         let mut frame = Map::with_capacity(8);
         frame.insert("type".into(), "user".into());
         frame.insert(
@@ -324,5 +316,51 @@ impl From<String> for UserInput {
 impl From<Vec<ContentBlock>> for UserInput {
     fn from(blocks: Vec<ContentBlock>) -> Self {
         UserInput::blocks(blocks)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::message::ContentBlock;
+
+    #[test]
+    fn user_input_frames() {
+        assert_eq!(
+            UserInput::text("compute 1+2").to_frame(""),
+            json!({"type":"user","message":{"role":"user","content":"compute 1+2"},"parent_tool_use_id":null,"session_id":""})
+        );
+        let frame = UserInput::blocks(vec![
+            ContentBlock::text("look"),
+            ContentBlock::image_url("https://example.com/a.png"),
+        ])
+        .with_session_id("abc")
+        .with_uuid("11111111-1111-1111-1111-111111111111")
+        .client_composed(true)
+        .with_priority(Priority::Next)
+        .should_query(false)
+        .to_frame("default");
+        assert_eq!(
+            frame,
+            json!({"type":"user","message":{"role":"user","content":[
+                {"type":"text","text":"look"},
+                {"type":"image","source":{"type":"url","url":"https://example.com/a.png"}}
+            ]},"parent_tool_use_id":null,"session_id":"abc","uuid":"11111111-1111-1111-1111-111111111111",
+            "client_composed":true,"priority":"next","shouldQuery":false})
+        );
+        assert_eq!(
+            UserInput::from("x").to_frame("default")["session_id"],
+            "default"
+        );
+        let with_image = UserInput::blocks(vec![
+            ContentBlock::text("What is in this picture?"),
+            ContentBlock::image_base64("image/png", "iVBORw0KGgo="),
+        ]);
+        assert_eq!(
+            with_image.to_frame("")["message"]["content"][1]["source"]["type"],
+            "base64"
+        );
     }
 }

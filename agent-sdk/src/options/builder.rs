@@ -6,11 +6,17 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+
 use crate::error::Result;
+use crate::hooks::{HookEvent, HookHandler, HookMatcher};
+use crate::permission::{PermissionHandler, erase_permission_handler};
+use crate::structured::OutputSchema;
 
 use super::{
-    AgentDefinition, AgentOptions, Effort, McpConfigSource, PermissionMode, Plugin, SettingSource,
-    Settings, Skills, SystemPrompt, Thinking, Tools,
+    AgentDefinition, AgentOptions, Effort, McpConfigSource, McpServerConfig, PermissionMode,
+    Plugin, SettingSource, Settings, Skills, SystemPrompt, Thinking, Tools,
 };
 
 /// Builder of [`AgentOptions`].
@@ -38,7 +44,8 @@ use super::{
 /// ```
 #[derive(Default)]
 pub struct AgentOptionsBuilder {
-    /// Other modules add their builder methods (`mcp_server`, `hook`, ...) in their own `impl` blocks.
+    /// Only this module writes it: every option has its method here, so the
+    /// modules the options configure never depend on the options.
     pub(crate) options: AgentOptions,
 }
 
@@ -263,6 +270,50 @@ impl AgentOptionsBuilder {
         self
     }
 
+    /// Asks for structured output of type `T`: its schema, shaped like a tool
+    /// input schema (object root, inlined, no `$schema`, optional fields only
+    /// left out of `required`, unit enums as string enums), goes to the CLI with
+    /// `--json-schema`. Read the value back with
+    /// [`ResultMessage::structured`](crate::message::ResultMessage::structured),
+    /// or use [`query_as`](crate::query_as) / [`Client::query_as`](crate::Client::query_as).
+    ///
+    /// A type whose schema is not an object (or is recursive) makes
+    /// [`build`](Self::build) fail with [`Error::InvalidOptions`](crate::Error::InvalidOptions).
+    ///
+    /// ```
+    /// use agent_sdk::AgentOptions;
+    ///
+    /// /// A code review.
+    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// struct Review {
+    ///     /// One line per problem found.
+    ///     problems: Vec<String>,
+    ///     approved: bool,
+    /// }
+    ///
+    /// let options = AgentOptions::builder().output_type::<Review>().build()?;
+    /// # let _ = options;
+    ///
+    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// enum Verdict { Yes, No }
+    /// let err = AgentOptions::builder().output_type::<Verdict>().build().unwrap_err();
+    /// assert!(err.to_string().contains("not a JSON object"));
+    /// # Ok::<(), agent_sdk::Error>(())
+    /// ```
+    pub fn output_type<T: JsonSchema + DeserializeOwned + 'static>(mut self) -> Self {
+        match OutputSchema::of::<T>() {
+            Ok(schema) => {
+                self.options.output_schema = Some(schema.schema().clone());
+                self.options.output_schema_error = None;
+            }
+            Err(error) => {
+                self.options.output_schema = None;
+                self.options.output_schema_error = Some(error);
+            }
+        }
+        self
+    }
+
     // ---- limits ----
 
     /// Limit of agentic turns (0 means no limit, as in the official SDKs).
@@ -295,6 +346,30 @@ impl AgentOptionsBuilder {
     /// Not together with a `can_use_tool` handler.
     pub fn permission_prompt_tool_name(mut self, tool: impl Into<String>) -> Self {
         self.options.permission_prompt_tool_name = Some(tool.into());
+        self
+    }
+
+    /// Sets the permission policy that answers the CLI's `can_use_tool` requests.
+    ///
+    /// The SDK then starts the CLI with `--permission-prompt-tool stdio`; combining it
+    /// with a custom permission prompt tool is an options error.
+    ///
+    /// ```
+    /// use agent_sdk::prelude::*;
+    /// let options = AgentOptions::builder()
+    ///     .can_use_tool(|request: ToolPermissionRequest| async move {
+    ///         if request.tool_name == "Bash" {
+    ///             PermissionResult::deny("no shell here")
+    ///         } else {
+    ///             PermissionResult::allow()
+    ///         }
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = options;
+    /// ```
+    pub fn can_use_tool<H: PermissionHandler>(mut self, handler: H) -> Self {
+        self.options.can_use_tool = Some(erase_permission_handler(handler));
         self
     }
 
@@ -365,8 +440,42 @@ impl AgentOptionsBuilder {
 
     // ---- MCP ----
 
-    /// An MCP configuration file or JSON text passed as is (`--mcp-config`),
-    /// besides the typed servers.
+    /// Adds an MCP server under `name`, the name the model sees (its tools are
+    /// `mcp__<name>__<tool>`): an in-process [`SdkMcpServer`](crate::mcp::SdkMcpServer)
+    /// or an external server the CLI starts or reaches ([`McpStdioServer`](super::McpStdioServer),
+    /// [`McpSseServer`](super::McpSseServer), [`McpHttpServer`](super::McpHttpServer),
+    /// or any JSON object as [`McpServerConfig::External`]). A second server under the
+    /// same name replaces the first. All servers reach the CLI in one `--mcp-config`.
+    ///
+    /// An [`SdkMcpServer`](crate::mcp::SdkMcpServer) keeps its own name: `name` must be
+    /// the one it was built with (its tools are `mcp__<own name>__<tool>`, as
+    /// `qualified_tool_names()` says); another name makes [`build`](Self::build) fail.
+    ///
+    /// ```
+    /// use agent_sdk::prelude::*;
+    /// use agent_sdk::options::McpStdioServer;
+    ///
+    /// let calc = SdkMcpServer::builder("calc").build()?;
+    /// let options = AgentOptions::builder()
+    ///     .mcp_server("calc", calc)
+    ///     .mcp_server("files", McpStdioServer::new("npx").args(["-y", "@modelcontextprotocol/server-filesystem", "/tmp"]))
+    ///     .allowed_tools(["mcp__calc__add", "mcp__files__read_file"])
+    ///     .build()?;
+    /// # let _ = options;
+    /// # Ok::<(), agent_sdk::Error>(())
+    /// ```
+    pub fn mcp_server(
+        mut self,
+        name: impl Into<String>,
+        server: impl Into<McpServerConfig>,
+    ) -> Self {
+        self.options.mcp_servers.insert(name.into(), server.into());
+        self
+    }
+
+    /// An MCP configuration file or JSON text passed as is, in a second `--mcp-config`
+    /// besides the one that carries the servers of [`mcp_server`](Self::mcp_server).
+    /// Prefer `mcp_server`: it takes in-process and external servers alike.
     pub fn mcp_config(mut self, config: McpConfigSource) -> Self {
         self.options.mcp_config = Some(config);
         self
@@ -439,6 +548,36 @@ impl AgentOptionsBuilder {
     /// Send prompts verbatim: the CLI does not expand slash commands or `@` mentions in them.
     pub fn verbatim_prompts(mut self, verbatim: bool) -> Self {
         self.options.verbatim_prompts = verbatim;
+        self
+    }
+
+    // ---- callbacks ----
+
+    /// Registers a hook for the event of `matcher` (an event marker such as `Stop` matches
+    /// every call; `PreToolUse::matching("Bash")` narrows to tools). Callback ids follow
+    /// registration order.
+    ///
+    /// ```
+    /// use agent_sdk::prelude::*;
+    /// use agent_sdk::hooks::{HookContext, Stop, StopInput, StopOutput};
+    /// let options = AgentOptions::builder()
+    ///     .hook(Stop, |input: StopInput, _ctx: HookContext| async move {
+    ///         if input.stop_hook_active {
+    ///             Ok(StopOutput::none())
+    ///         } else {
+    ///             Ok(StopOutput::block("check your work once more"))
+    ///         }
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = options;
+    /// ```
+    pub fn hook<E: HookEvent, H: HookHandler<E>>(
+        mut self,
+        matcher: impl Into<HookMatcher<E>>,
+        handler: H,
+    ) -> Self {
+        self.options.hooks.register(matcher.into(), handler);
         self
     }
 }

@@ -7,23 +7,34 @@ use serde_json::{Map, Value, json};
 
 use crate::mcp::SdkMcpServer;
 
-/// An MCP server the CLI should connect to, keyed by name in [`AgentOptions`](crate::AgentOptions).
+/// An MCP server the CLI should connect to, added by name with
+/// [`AgentOptionsBuilder::mcp_server`](crate::AgentOptionsBuilder::mcp_server).
 ///
-/// The key is the server name the model sees: its tools are `mcp__<key>__<tool>`.
+/// The name is the one the model sees: the server's tools are `mcp__<name>__<tool>`.
+/// Every server type converts into it, so the builder takes them as they are:
 ///
 /// ```
-/// use agent_sdk::options::{McpServerConfig, McpStdioServer, McpHttpServer};
+/// use agent_sdk::AgentOptions;
+/// use agent_sdk::options::{McpHttpServer, McpServerConfig, McpStdioServer};
 ///
-/// let files = McpServerConfig::Stdio(
-///     McpStdioServer::new("npx").args(["-y", "@modelcontextprotocol/server-filesystem", "/tmp"]),
-/// );
-/// let docs = McpServerConfig::Http(McpHttpServer::new("http://127.0.0.1:8080/mcp").header("Authorization", "Bearer x"));
-/// # let _ = (files, docs);
+/// let options = AgentOptions::builder()
+///     .mcp_server(
+///         "files",
+///         McpStdioServer::new("npx").args(["-y", "@modelcontextprotocol/server-filesystem", "/tmp"]),
+///     )
+///     .mcp_server(
+///         "docs",
+///         McpHttpServer::new("http://127.0.0.1:8080/mcp").header("Authorization", "Bearer x"),
+///     )
+///     .mcp_server("custom", McpServerConfig::External(serde_json::json!({"type": "stdio", "command": "srv"})))
+///     .build()?;
+/// # let _ = options;
+/// # Ok::<(), agent_sdk::Error>(())
 /// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum McpServerConfig {
-    /// An in-process server answered by this SDK (`{"type":"sdk","name":<key>}` on the wire).
+    /// An in-process server answered by this SDK (`{"type":"sdk","name":<its own name>}` on the wire).
     Sdk(SdkMcpServer),
     /// A server the CLI starts as a child process.
     Stdio(McpStdioServer),
@@ -36,10 +47,11 @@ pub enum McpServerConfig {
 }
 
 impl McpServerConfig {
-    /// The JSON the CLI receives inside `--mcp-config` for a server keyed `name`.
-    pub(crate) fn to_cli_json(&self, name: &str) -> Value {
+    /// The JSON the CLI receives inside `--mcp-config` for this server.
+    pub(crate) fn to_cli_json(&self) -> Value {
         match self {
-            McpServerConfig::Sdk(_) => json!({"type": "sdk", "name": name}),
+            // As the Python SDK: the key names the server for the CLI, the server keeps its own name.
+            McpServerConfig::Sdk(server) => json!({"type": "sdk", "name": server.name()}),
             McpServerConfig::Stdio(server) => server.to_json(),
             McpServerConfig::Sse(server) => server.to_json("sse"),
             McpServerConfig::Http(server) => server.to_json("http"),
@@ -57,6 +69,18 @@ impl From<SdkMcpServer> for McpServerConfig {
 impl From<McpStdioServer> for McpServerConfig {
     fn from(server: McpStdioServer) -> Self {
         McpServerConfig::Stdio(server)
+    }
+}
+
+impl From<McpSseServer> for McpServerConfig {
+    fn from(server: McpSseServer) -> Self {
+        McpServerConfig::Sse(server)
+    }
+}
+
+impl From<McpHttpServer> for McpServerConfig {
+    fn from(server: McpHttpServer) -> Self {
+        McpServerConfig::Http(server)
     }
 }
 
@@ -234,7 +258,9 @@ fn url_server_json(kind: &str, url: &str, headers: &BTreeMap<String, String>) ->
     Value::Object(object)
 }
 
-/// An MCP configuration handed to the CLI as is (`--mcp-config <file or JSON>`), besides the typed servers.
+/// An MCP configuration handed to the CLI as is (`--mcp-config <file or JSON>`), besides the
+/// servers added with [`mcp_server`](crate::AgentOptionsBuilder::mcp_server) (which all share one
+/// `--mcp-config` of their own).
 ///
 /// ```
 /// use agent_sdk::options::McpConfigSource;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::*;
+use crate::error::Error;
 use crate::handler::BoxFuture;
 use crate::permission::ErasedPermissionHandler;
 
@@ -229,24 +230,80 @@ fn debug_redacts_handler_and_secrets() {
 
 #[test]
 fn external_mcp_config_must_be_an_object_and_names_non_empty() {
-    let mut builder = AgentOptions::builder();
-    builder
-        .options
-        .mcp_servers
-        .insert("x".into(), McpServerConfig::External(json!([1])));
-    let err = builder.build().unwrap_err().to_string();
-    assert!(err.contains("must be a JSON object"), "{err}");
-    let mut builder = AgentOptions::builder();
-    builder.options.mcp_servers.insert(
-        String::new(),
-        McpServerConfig::Stdio(McpStdioServer::new("x")),
-    );
+    let err = AgentOptions::builder()
+        .mcp_server("x", McpServerConfig::External(json!([1])))
+        .build()
+        .unwrap_err();
     assert!(
-        builder
-            .build()
-            .unwrap_err()
-            .to_string()
-            .contains("cannot be empty")
+        matches!(&err, Error::InvalidOptions { option: "mcp_server", rule } if rule.contains("must be a JSON object")),
+        "{err}"
+    );
+    let err = AgentOptions::builder()
+        .mcp_server("", McpStdioServer::new("x"))
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidOptions { option: "mcp_server", rule } if rule.contains("cannot be empty")),
+        "{err}"
+    );
+}
+
+/// Golden argv: in-process and external servers, added with the one builder method,
+/// reach the CLI in one `--mcp-config`, shaped as the Python SDK sends them.
+#[test]
+fn every_mcp_server_goes_into_one_mcp_config() {
+    let calc = crate::mcp::SdkMcpServer::builder("calc").build().unwrap();
+    let options = AgentOptions::builder()
+        .mcp_server("calc", calc)
+        .mcp_server(
+            "files",
+            McpStdioServer::new("npx")
+                .args(["-y", "server-filesystem"])
+                .env("TOKEN", "t"),
+        )
+        .mcp_server("events", McpSseServer::new("http://127.0.0.1:1/sse"))
+        .mcp_server(
+            "web",
+            McpHttpServer::new("http://127.0.0.1:1/mcp").header("Authorization", "Bearer t"),
+        )
+        .mcp_server(
+            "raw",
+            McpServerConfig::External(json!({"type": "stdio", "command": "x"})),
+        )
+        .build()
+        .unwrap();
+    let mut args: Vec<String> = crate::transport::command::build_args(&options)
+        .unwrap()
+        .into_iter()
+        .map(|arg| arg.into_string().unwrap())
+        .collect();
+    let at = args.iter().position(|a| a == "--mcp-config").unwrap() + 1;
+    // Map order is serde_json's business: compare the config as JSON, the rest as text.
+    let config: Value = serde_json::from_str(&args[at]).unwrap();
+    assert_eq!(
+        config,
+        json!({"mcpServers": {
+            "calc": {"type": "sdk", "name": "calc"},
+            "files": {"type": "stdio", "command": "npx", "args": ["-y", "server-filesystem"], "env": {"TOKEN": "t"}},
+            "events": {"type": "sse", "url": "http://127.0.0.1:1/sse"},
+            "web": {"type": "http", "url": "http://127.0.0.1:1/mcp", "headers": {"Authorization": "Bearer t"}},
+            "raw": {"type": "stdio", "command": "x"},
+        }})
+    );
+    args[at] = "<config>".into();
+    assert_eq!(
+        args,
+        [
+            "--output-format",
+            "stream-json",
+            "--verbose",
+            "--system-prompt",
+            "",
+            "--mcp-config",
+            "<config>",
+            "--input-format",
+            "stream-json",
+        ]
     );
 }
 

@@ -385,15 +385,18 @@ impl Plugin {
         match kind {
             Some("local") => match value.get("path").and_then(|p| p.as_str()) {
                 Some(path) => Ok(Plugin::Local(path.into())),
-                None => Err(crate::Error::InvalidOptions(
-                    "a local plugin needs a string `path`".into(),
+                None => Err(crate::Error::invalid_options(
+                    "plugin",
+                    "a local plugin needs a string `path`",
                 )),
             },
-            Some(other) => Err(crate::Error::InvalidOptions(format!(
-                "unsupported plugin type {other:?}: only \"local\" plugins are supported"
-            ))),
-            None => Err(crate::Error::InvalidOptions(
-                "a plugin needs a string `type` (only \"local\" is supported)".into(),
+            Some(other) => Err(crate::Error::invalid_options(
+                "plugin",
+                format!("unsupported plugin type {other:?}: only \"local\" plugins are supported"),
+            )),
+            None => Err(crate::Error::invalid_options(
+                "plugin",
+                "a plugin needs a string `type` (only \"local\" is supported)",
             )),
         }
     }

@@ -6,30 +6,35 @@ use super::{AgentOptions, Skills};
 
 pub(super) fn validate(options: &AgentOptions) -> Result<()> {
     if options.max_buffer_size == Some(0) {
-        return invalid("max_buffer_size must be greater than 0");
+        return invalid("max_buffer_size", "must be greater than 0");
     }
     if options.control_timeout == Some(std::time::Duration::ZERO) {
-        return invalid("control_timeout must be greater than 0");
+        return invalid("control_timeout", "must be greater than 0");
     }
     if let (Some(model), Some(fallback)) = (&options.model, &options.fallback_model)
         && model == fallback
     {
-        return invalid(format!(
-            "fallback_model cannot be the same as model ({model:?}); pick a different fallback or leave it unset"
-        ));
+        return invalid(
+            "fallback_model",
+            format!(
+                "cannot be the same as model ({model:?}); pick a different fallback or leave it unset"
+            ),
+        );
     }
     if options.can_use_tool.is_some() && options.permission_prompt_tool_name.is_some() {
         return invalid(
-            "can_use_tool and permission_prompt_tool_name cannot both be set: a permission handler \
+            "permission_prompt_tool_name",
+            "cannot be set together with can_use_tool: a permission handler \
              answers prompts over stdio itself; drop one of them",
         );
     }
     if let Some(budget) = options.max_budget_usd
         && !(budget.is_finite() && budget >= 0.0)
     {
-        return invalid(format!(
-            "max_budget_usd must be a finite, non-negative amount (got {budget})"
-        ));
+        return invalid(
+            "max_budget_usd",
+            format!("must be a finite, non-negative amount (got {budget})"),
+        );
     }
     if cfg!(windows) {
         validate_session_values_for_windows(options)?;
@@ -41,9 +46,10 @@ pub(super) fn validate(options: &AgentOptions) -> Result<()> {
     }
     for key in options.env.keys() {
         if key.is_empty() || key.contains('=') || key.contains('\0') {
-            return invalid(format!(
-                "environment variable name {key:?} is invalid (empty, or contains '=' or NUL)"
-            ));
+            return invalid(
+                "env",
+                format!("variable name {key:?} is invalid (empty, or contains '=' or NUL)"),
+            );
         }
     }
     for (flag, _) in &options.extra_args {
@@ -52,30 +58,46 @@ pub(super) fn validate(options: &AgentOptions) -> Result<()> {
             || flag.contains('=')
             || flag.chars().any(|c| c.is_whitespace() || c.is_control())
         {
-            return invalid(format!(
-                "extra_args flag {flag:?} is invalid: give the name without leading dashes \
-                 (\"debug-to-stderr\" for --debug-to-stderr), without '=' or whitespace"
-            ));
+            return invalid(
+                "extra_arg",
+                format!(
+                    "flag {flag:?} is invalid: give the name without leading dashes \
+                     (\"debug-to-stderr\" for --debug-to-stderr), without '=' or whitespace"
+                ),
+            );
         }
     }
     for name in options.mcp_servers.keys() {
         if name.is_empty() {
-            return invalid("an MCP server name cannot be empty");
+            return invalid("mcp_server", "a server name cannot be empty");
         }
     }
     for (name, config) in &options.mcp_servers {
+        // Its tools are `mcp__<own name>__<tool>` (`qualified_tool_names`, allow rules): another key would break them.
+        if let super::McpServerConfig::Sdk(server) = config
+            && server.name() != name
+        {
+            return invalid(
+                "mcp_server",
+                format!(
+                    "the in-process server {:?} was added as {name:?}: an SdkMcpServer keeps its own name",
+                    server.name()
+                ),
+            );
+        }
         if let super::McpServerConfig::External(value) = config
             && !value.is_object()
         {
-            return invalid(format!(
-                "MCP server {name:?}: an external config must be a JSON object, got {value}"
-            ));
+            return invalid(
+                "mcp_server",
+                format!("server {name:?}: an external config must be a JSON object, got {value}"),
+            );
         }
     }
     for plugin in &options.plugins {
         match plugin {
             super::Plugin::Local(path) if path.as_os_str().is_empty() => {
-                return invalid("a local plugin needs a non-empty path");
+                return invalid("plugin", "a local plugin needs a non-empty path");
             }
             super::Plugin::Local(_) => {}
         }
@@ -83,21 +105,22 @@ pub(super) fn validate(options: &AgentOptions) -> Result<()> {
     if let Some(sandbox) = &options.sandbox
         && !sandbox.is_object()
     {
-        return invalid(format!("sandbox must be a JSON object, got {sandbox}"));
+        return invalid("sandbox", format!("must be a JSON object, got {sandbox}"));
     }
     if let Some(error) = &options.output_schema_error {
-        return invalid(format!("output_type: {error}"));
+        return invalid("output_type", error.to_string());
     }
     if let Some(schema) = &options.output_schema
         && !schema.is_object()
     {
-        return invalid(format!(
-            "output_schema must be a JSON Schema object, got {schema}"
-        ));
+        return invalid(
+            "output_schema",
+            format!("must be a JSON Schema object, got {schema}"),
+        );
     }
     for name in options.agents.keys() {
         if name.is_empty() {
-            return invalid("an agent name cannot be empty");
+            return invalid("agent", "an agent name cannot be empty");
         }
     }
     Ok(())
@@ -115,10 +138,13 @@ pub(super) fn validate_session_values_for_windows(options: &AgentOptions) -> Res
         if let Some(value) = value
             && value.contains(['&', '|', '<', '>', '^', '%', '!', '"', '\r', '\n'])
         {
-            return invalid(format!(
-                "{name} {value:?} contains a character that is unsafe on a Windows command line \
-                 (& | < > ^ % ! \" or a line break)"
-            ));
+            return invalid(
+                name,
+                format!(
+                    "{value:?} contains a character that is unsafe on a Windows command line \
+                     (& | < > ^ % ! \" or a line break)"
+                ),
+            );
         }
     }
     Ok(())
@@ -147,11 +173,11 @@ pub(super) fn validate_skill_name(name: &str) -> Result<()> {
         None
     };
     match problem {
-        Some(problem) => invalid(format!("invalid skill name {name:?}: {problem}")),
+        Some(problem) => invalid("skills", format!("invalid skill name {name:?}: {problem}")),
         None => Ok(()),
     }
 }
 
-fn invalid<T>(message: impl Into<String>) -> Result<T> {
-    Err(Error::InvalidOptions(message.into()))
+fn invalid<T>(option: &'static str, rule: impl Into<String>) -> Result<T> {
+    Err(Error::invalid_options(option, rule))
 }

@@ -33,8 +33,10 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::handler::HandlerError;
 use crate::handler::{BoxFuture, catch_panic};
-use crate::options::PermissionMode;
 use crate::tool_inputs::ToolInput;
+
+mod mode;
+pub use mode::PermissionMode;
 
 /// Type-erased permission handler the protocol core calls.
 ///
@@ -617,32 +619,6 @@ pub(crate) fn erase_permission_handler<H: PermissionHandler>(handler: H) -> DynP
     Arc::new(TypedPermissionHandler {
         handler: Arc::new(handler),
     })
-}
-
-impl crate::options::AgentOptionsBuilder {
-    /// Sets the permission policy that answers the CLI's `can_use_tool` requests.
-    ///
-    /// The SDK then starts the CLI with `--permission-prompt-tool stdio`; combining it
-    /// with a custom permission prompt tool is an options error.
-    ///
-    /// ```
-    /// use agent_sdk::prelude::*;
-    /// let options = AgentOptions::builder()
-    ///     .can_use_tool(|request: ToolPermissionRequest| async move {
-    ///         if request.tool_name == "Bash" {
-    ///             PermissionResult::deny("no shell here")
-    ///         } else {
-    ///             PermissionResult::allow()
-    ///         }
-    ///     })
-    ///     .build()
-    ///     .unwrap();
-    /// # let _ = options;
-    /// ```
-    pub fn can_use_tool<H: PermissionHandler>(mut self, handler: H) -> Self {
-        self.options.can_use_tool = Some(erase_permission_handler(handler));
-        self
-    }
 }
 
 #[cfg(test)]

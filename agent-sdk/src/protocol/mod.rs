@@ -413,15 +413,16 @@ fn check_hooks_applied(options: &AgentOptions, info: &Value) -> Result<()> {
         .and_then(Value::as_bool)
         != Some(true)
     {
-        return Err(Error::InvalidOptions(
+        return Err(Error::invalid_options(
+            "hook",
             "a hook uses `on_failure`, but this CLI does not support it (no `hook_on_failure_supported` in its initialize answer); \
-             upgrade the CLI or drop `on_failure`"
-                .into(),
+             upgrade the CLI or drop `on_failure`",
         ));
     }
     if info.get("hooks_applied").and_then(Value::as_bool) == Some(false) {
-        return Err(Error::InvalidOptions(
-            "the CLI did not apply the registered hooks (`hooks_applied: false`)".into(),
+        return Err(Error::invalid_options(
+            "hook",
+            "the CLI did not apply the registered hooks (`hooks_applied: false`)",
         ));
     }
     Ok(())

@@ -242,21 +242,8 @@ fn decode_error(err: &serde_json::Error, line: &[u8]) -> Error {
 
 /// The typed error for a run that ended in an error `result` (spec section 9).
 pub(crate) fn result_error(result: &ResultMessage) -> Error {
-    let message = if !result.errors.is_empty() {
-        result.errors.join("; ")
-    } else if let Some(text) = result.result.as_deref().filter(|t| !t.is_empty()) {
-        text.to_owned()
-    } else if result.subtype != "success" {
-        result.subtype.clone()
-    } else if let Some(status) = result.api_error_status {
-        format!("API error (HTTP {status})")
-    } else {
-        "unknown error".to_owned()
-    };
-    Error::Result {
-        subtype: result.subtype.clone(),
-        message,
-        api_error_status: result.api_error_status,
-        session_id: result.session_id.clone(),
-    }
+    let failure = result
+        .error()
+        .expect("only results with `is_error` are kept");
+    Error::Result(Box::new(failure))
 }

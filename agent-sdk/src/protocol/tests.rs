@@ -376,11 +376,10 @@ async fn one_shot_error_result_is_followed_by_a_typed_result_error() {
     let messages = reader.await.unwrap();
     assert!(matches!(&messages[0], Ok(Message::Result(r)) if r.subtype == "error_max_turns"));
     match &messages[1] {
-        Err(Error::Result {
-            subtype, message, ..
-        }) => {
-            assert_eq!(subtype, "error_max_turns");
-            assert_eq!(message, "Reached maximum number of turns (1)");
+        Err(Error::Result(failure)) => {
+            assert_eq!(failure.subtype, "error_max_turns");
+            assert_eq!(failure.errors, ["Reached maximum number of turns (1)"]);
+            assert_eq!(failure.message(), "Reached maximum number of turns (1)");
         }
         other => panic!("unexpected {other:?}"),
     }
@@ -502,7 +501,7 @@ async fn tools_call_fast_path_and_its_fallbacks_answer_as_the_server_does() {
         .unwrap();
     let (transport, mut cli) = pipes();
     let options = AgentOptions::builder()
-        .mcp_server(server.clone())
+        .mcp_server("calc", server.clone())
         .build()
         .unwrap();
     let connect = tokio::spawn(Client::connect_with_transport(options, transport));

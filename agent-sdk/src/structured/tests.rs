@@ -7,7 +7,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::*;
+use crate::error::Error;
 use crate::message::Message;
+use crate::options::AgentOptions;
 use crate::transport::command::build_args;
 
 /// How bad it is.
@@ -171,18 +173,15 @@ fn an_error_result_is_reported_with_its_subtype() {
     let api =
         result_line(json!({"is_error": true, "result": "API Error: 500", "api_error_status": 500}));
     match api.structured::<Report>().unwrap_err() {
-        e @ StructuredOutputError::ErrorResult { .. } => {
+        e @ StructuredOutputError::ErrorResult(_) => {
             assert!(!e.is_retries_exhausted());
-            let StructuredOutputError::ErrorResult {
-                api_error_status,
-                message,
-                ..
-            } = e
-            else {
+            let StructuredOutputError::ErrorResult(failure) = e else {
                 unreachable!()
             };
-            assert_eq!(api_error_status, Some(500));
-            assert_eq!(message, "API Error: 500");
+            assert_eq!(failure.api_error_status, Some(500));
+            assert_eq!(failure.message(), "API Error: 500");
+            // The same shape as the error after a failed run, with the whole frame.
+            assert_eq!(failure.data, api);
         }
         other => panic!("expected ErrorResult, got {other:?}"),
     }
@@ -282,8 +281,16 @@ fn a_type_without_an_object_schema_fails_at_build() {
         .output_type::<Choice>()
         .build()
         .unwrap_err();
-    assert!(matches!(err, Error::InvalidOptions(_)), "{err:?}");
-    assert!(err.to_string().contains("output_type"), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::InvalidOptions {
+                option: "output_type",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     // A later schema replaces the failed type.
     let options = AgentOptions::builder()
         .output_type::<Choice>()

@@ -87,7 +87,7 @@ pub use cli::{
     ensure_cli_in, workspace_root,
 };
 pub use env::{DUMMY_API_KEY, TestEnv};
-pub use record::{Answer, RecordedRequest, RequestKind, ToolResult};
+pub use record::{Answer, RecordedRequest, RecordedToolResult, RequestKind};
 pub use script::{Block, STRUCTURED_OUTPUT_TOOL, Script, Turn, TurnFn};
 pub use server::{FakeApi, SCRIPT_EXHAUSTED_TEXT, SIDE_REQUEST_TEXT};
 

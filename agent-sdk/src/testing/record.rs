@@ -82,7 +82,7 @@ pub struct RecordedRequest {
 /// A `tool_result` block found in a request's messages.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
-pub struct ToolResult {
+pub struct RecordedToolResult {
     /// The `tool_use_id` it answers, e.g. `toolu_0001`.
     pub tool_use_id: String,
     /// The text of its content (text blocks joined by `\n`; a string content as is).
@@ -197,7 +197,7 @@ impl RecordedRequest {
     /// # let _ = hi;
     /// # }
     /// ```
-    pub fn tool_results(&self) -> Vec<ToolResult> {
+    pub fn tool_results(&self) -> Vec<RecordedToolResult> {
         self.messages()
             .last()
             .map(tool_results_of)
@@ -211,7 +211,7 @@ impl RecordedRequest {
     /// println!("{} tool results so far", request.all_tool_results().len());
     /// # }
     /// ```
-    pub fn all_tool_results(&self) -> Vec<ToolResult> {
+    pub fn all_tool_results(&self) -> Vec<RecordedToolResult> {
         self.messages().iter().flat_map(tool_results_of).collect()
     }
 
@@ -247,14 +247,14 @@ fn classify(method: &str, path: &str, body: &Value) -> RequestKind {
     }
 }
 
-fn tool_results_of(message: &Value) -> Vec<ToolResult> {
+fn tool_results_of(message: &Value) -> Vec<RecordedToolResult> {
     let Some(blocks) = message["content"].as_array() else {
         return Vec::new();
     };
     blocks
         .iter()
         .filter(|b| b["type"] == "tool_result")
-        .map(|block| ToolResult {
+        .map(|block| RecordedToolResult {
             tool_use_id: block["tool_use_id"].as_str().unwrap_or_default().to_owned(),
             text: content_text(&block["content"]),
             is_error: block["is_error"].as_bool().unwrap_or(false),

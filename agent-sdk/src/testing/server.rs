@@ -246,7 +246,7 @@ impl FakeApi {
     /// assert!(results.iter().all(|r| !r.is_error));
     /// # }
     /// ```
-    pub fn last_tool_results(&self) -> Vec<super::ToolResult> {
+    pub fn last_tool_results(&self) -> Vec<super::RecordedToolResult> {
         self.last_main_loop_request()
             .map(|r| r.tool_results())
             .unwrap_or_default()

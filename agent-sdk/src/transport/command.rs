@@ -29,11 +29,14 @@ pub(crate) struct CommandSpec {
 pub(crate) fn build_command(options: &AgentOptions) -> Result<CommandSpec> {
     let program = find_cli(options)?;
     if cfg!(windows) && is_batch_file(&program) {
-        return Err(Error::InvalidOptions(format!(
-            "refusing to run a .bat/.cmd file as the CLI ({}): cmd.exe would interpret its arguments; \
-             point cli_path at claude.exe",
-            program.display()
-        )));
+        return Err(Error::invalid_options(
+            "cli_path",
+            format!(
+                "refusing to run a .bat/.cmd file as the CLI ({}): cmd.exe would interpret its arguments; \
+                 point cli_path at claude.exe",
+                program.display()
+            ),
+        ));
     }
     let args = build_args(options)?;
     let (env, env_remove) = build_env(options, std::env::vars_os().map(|(key, _)| key));
@@ -41,10 +44,10 @@ pub(crate) fn build_command(options: &AgentOptions) -> Result<CommandSpec> {
         .iter()
         .find(|(key, value)| has_nul(key) || has_nul(value))
     {
-        return Err(Error::InvalidOptions(format!(
-            "environment variable {} contains a NUL byte",
-            key.to_string_lossy()
-        )));
+        return Err(Error::invalid_options(
+            "env",
+            format!("variable {} contains a NUL byte", key.to_string_lossy()),
+        ));
     }
     Ok(CommandSpec {
         program,
@@ -275,7 +278,7 @@ pub(crate) fn build_args(options: &AgentOptions) -> Result<Vec<OsString>> {
         let servers: Map<String, Value> = options
             .mcp_servers
             .iter()
-            .map(|(name, config)| (name.clone(), config.to_cli_json(name)))
+            .map(|(name, config)| (name.clone(), config.to_cli_json()))
             .collect();
         let config = serde_json::json!({ "mcpServers": servers });
         args.flag_value("--mcp-config", config.to_string());
@@ -357,8 +360,9 @@ pub(crate) fn build_args(options: &AgentOptions) -> Result<Vec<OsString>> {
     args.flag_value("--input-format", "stream-json");
 
     if args.0.iter().any(|arg| has_nul(arg)) {
-        return Err(Error::InvalidOptions(
-            "an option value contains a NUL byte, which cannot be passed on a command line".into(),
+        return Err(Error::invalid_options(
+            "argv",
+            "an option value contains a NUL byte, which cannot be passed on a command line",
         ));
     }
     Ok(args.0)
@@ -404,10 +408,7 @@ fn settings_arg(options: &AgentOptions) -> Result<Option<OsString>> {
                 _ => path.clone(),
             };
             let text = std::fs::read_to_string(&full).map_err(|err| {
-                Error::InvalidOptions(format!(
-                    "Failed to load settings: cannot read {}: {err}",
-                    full.display()
-                ))
+                Error::invalid_options("settings", format!("cannot read {}: {err}", full.display()))
             })?;
             parse_settings(&text, &full.display().to_string())?
         }
@@ -420,12 +421,14 @@ fn parse_settings(text: &str, origin: &str) -> Result<Map<String, Value>> {
     let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
     match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(Error::InvalidOptions(format!(
-            "Failed to load settings: {origin} is not a JSON object"
-        ))),
-        Err(err) => Err(Error::InvalidOptions(format!(
-            "Failed to load settings: {origin} is not valid JSON: {err}"
-        ))),
+        Ok(_) => Err(Error::invalid_options(
+            "settings",
+            format!("{origin} is not a JSON object"),
+        )),
+        Err(err) => Err(Error::invalid_options(
+            "settings",
+            format!("{origin} is not valid JSON: {err}"),
+        )),
     }
 }
 

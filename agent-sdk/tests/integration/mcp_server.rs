@@ -489,7 +489,10 @@ fn options_take_the_server_under_its_name() {
             "mcp__calc__pictures"
         ]
     );
-    let options = AgentOptions::builder().mcp_server(server).build().unwrap();
+    let options = AgentOptions::builder()
+        .mcp_server("calc", server)
+        .build()
+        .unwrap();
     let debug = format!("{options:?}");
     assert!(!debug.is_empty());
 }

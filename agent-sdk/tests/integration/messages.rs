@@ -1,8 +1,6 @@
 //! Typed messages against recorded CLI traffic and hand-written frames.
 
-use agent_sdk::message::{
-    ContentBlock, ImageSource, Message, MessageContent, Priority, SystemMessage, UserInput,
-};
+use agent_sdk::message::{ContentBlock, ImageSource, Message, MessageContent, SystemMessage};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -723,36 +721,6 @@ fn message_deserialize_matches_from_slice() {
         let via_slice = parse(frame);
         assert_eq!(via_serde, via_slice);
     }
-}
-
-#[test]
-fn user_input_frames() {
-    assert_eq!(
-        UserInput::text("compute 1+2").to_frame(""),
-        json!({"type":"user","message":{"role":"user","content":"compute 1+2"},"parent_tool_use_id":null,"session_id":""})
-    );
-    let frame = UserInput::blocks(vec![
-        ContentBlock::text("look"),
-        ContentBlock::image_url("https://example.com/a.png"),
-    ])
-    .with_session_id("abc")
-    .with_uuid("11111111-1111-1111-1111-111111111111")
-    .client_composed(true)
-    .with_priority(Priority::Next)
-    .should_query(false)
-    .to_frame("default");
-    assert_eq!(
-        frame,
-        json!({"type":"user","message":{"role":"user","content":[
-            {"type":"text","text":"look"},
-            {"type":"image","source":{"type":"url","url":"https://example.com/a.png"}}
-        ]},"parent_tool_use_id":null,"session_id":"abc","uuid":"11111111-1111-1111-1111-111111111111",
-        "client_composed":true,"priority":"next","shouldQuery":false})
-    );
-    assert_eq!(
-        UserInput::from("x").to_frame("default")["session_id"],
-        "default"
-    );
 }
 
 #[test]

@@ -1,20 +1,20 @@
-//! Public behaviour of `AgentOptions::builder().build()`: refusals with clear messages, and Debug redaction.
+//! Public behaviour of `AgentOptions::builder().build()`: refusals that name the option and
+//! the rule, and Debug redaction.
 
 use std::time::Duration;
 
 use agent_sdk::options::{Plugin, Skills};
 use agent_sdk::{AgentOptions, Error};
 
+/// `build()` refuses `builder`, naming `expected_option` and a rule that mentions `needle`.
 #[track_caller]
-fn refused(builder: agent_sdk::AgentOptionsBuilder, needle: &str) {
+fn refused(builder: agent_sdk::AgentOptionsBuilder, expected_option: &str, needle: &str) {
     match builder.build() {
-        Err(Error::InvalidOptions(message)) => {
-            assert!(
-                message.contains(needle),
-                "{message:?} should mention {needle:?}"
-            )
+        Err(Error::InvalidOptions { option, rule }) => {
+            assert_eq!(option, expected_option, "{rule}");
+            assert!(rule.contains(needle), "{rule:?} should mention {needle:?}");
         }
-        other => panic!("expected InvalidOptions mentioning {needle:?}, got {other:?}"),
+        other => panic!("expected InvalidOptions for {expected_option:?}, got {other:?}"),
     }
 }
 
@@ -25,6 +25,7 @@ fn fallback_model_equal_to_model() {
             .model("sonnet")
             .fallback_model("sonnet"),
         "fallback_model",
+        "cannot be the same as model",
     );
     assert!(
         AgentOptions::builder()
@@ -40,10 +41,12 @@ fn zero_limits() {
     refused(
         AgentOptions::builder().max_buffer_size(0),
         "max_buffer_size",
+        "greater than 0",
     );
     refused(
         AgentOptions::builder().control_timeout(Duration::ZERO),
         "control_timeout",
+        "greater than 0",
     );
 }
 
@@ -52,14 +55,17 @@ fn budgets_must_be_finite_and_non_negative() {
     refused(
         AgentOptions::builder().max_budget_usd(-1.0),
         "max_budget_usd",
+        "finite, non-negative",
     );
     refused(
         AgentOptions::builder().max_budget_usd(f64::NAN),
         "max_budget_usd",
+        "finite, non-negative",
     );
     refused(
         AgentOptions::builder().max_budget_usd(f64::INFINITY),
         "max_budget_usd",
+        "finite, non-negative",
     );
     assert!(AgentOptions::builder().max_budget_usd(0.0).build().is_ok());
 }
@@ -85,6 +91,7 @@ fn invalid_skill_names() {
     ] {
         refused(
             AgentOptions::builder().skills(Skills::list([bad])),
+            "skills",
             "invalid skill name",
         );
     }
@@ -101,7 +108,11 @@ fn invalid_skill_names() {
 
 #[test]
 fn plugin_types() {
-    refused(AgentOptions::builder().plugin(Plugin::local("")), "plugin");
+    refused(
+        AgentOptions::builder().plugin(Plugin::local("")),
+        "plugin",
+        "non-empty path",
+    );
     let err = Plugin::from_json(&serde_json::json!({"type": "npm", "path": "x"})).unwrap_err();
     assert!(err.to_string().contains("unsupported plugin type"), "{err}");
     assert!(Plugin::from_json(&serde_json::json!({"type": "local"})).is_err());
@@ -109,22 +120,26 @@ fn plugin_types() {
 
 #[test]
 fn malformed_env_names_and_extra_flags() {
-    refused(AgentOptions::builder().env("", "x"), "environment variable");
+    refused(AgentOptions::builder().env("", "x"), "env", "variable name");
     refused(
         AgentOptions::builder().env("A=B", "x"),
-        "environment variable",
+        "env",
+        "variable name",
     );
     refused(
         AgentOptions::builder().extra_arg("--debug", None::<String>),
-        "extra_args",
+        "extra_arg",
+        "without leading dashes",
     );
     refused(
         AgentOptions::builder().extra_arg("a b", Some("x")),
-        "extra_args",
+        "extra_arg",
+        "without leading dashes",
     );
     refused(
         AgentOptions::builder().extra_arg("a=b", None::<String>),
-        "extra_args",
+        "extra_arg",
+        "without leading dashes",
     );
 }
 
@@ -133,10 +148,12 @@ fn json_values_must_be_objects() {
     refused(
         AgentOptions::builder().sandbox(serde_json::json!(true)),
         "sandbox",
+        "JSON object",
     );
     refused(
         AgentOptions::builder().output_schema(serde_json::json!("string")),
         "output_schema",
+        "JSON Schema object",
     );
 }
 
@@ -151,4 +168,34 @@ fn debug_never_prints_env_values() {
     assert!(!text.contains("sk-ant-very-secret"), "{text}");
     let builder_text = format!("{:?}", AgentOptions::builder().env("K", "builder-secret"));
     assert!(!builder_text.contains("builder-secret"), "{builder_text}");
+}
+
+#[test]
+fn an_sdk_server_keeps_its_own_name() {
+    let calc = agent_sdk::mcp::SdkMcpServer::builder("calc")
+        .build()
+        .unwrap();
+    refused(
+        AgentOptions::builder().mcp_server("math", calc.clone()),
+        "mcp_server",
+        "keeps its own name",
+    );
+    assert!(
+        AgentOptions::builder()
+            .mcp_server("calc", calc)
+            .build()
+            .is_ok()
+    );
+}
+
+#[test]
+fn the_error_names_the_option_and_the_rule() {
+    let err = AgentOptions::builder()
+        .max_buffer_size(0)
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid option `max_buffer_size`: must be greater than 0"
+    );
 }

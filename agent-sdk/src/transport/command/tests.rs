@@ -249,8 +249,11 @@ fn unreadable_settings_with_sandbox_is_a_clear_error() {
         .sandbox(json!({"enabled": true}))
         .build()
         .unwrap();
-    let err = build_args(&options).unwrap_err().to_string();
-    assert!(err.contains("Failed to load settings"), "{err}");
+    let err = build_args(&options).unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidOptions { option: "settings", rule } if rule.contains("cannot read")),
+        "{err}"
+    );
     let options = b()
         .settings(Settings::Json("[1]".into()))
         .sandbox(json!({}))
@@ -599,7 +602,7 @@ fn nul_bytes_are_refused_not_truncated() {
     let options = b().model("a\0b").build().unwrap();
     let err = build_args(&options).unwrap_err();
     assert!(
-        matches!(err, Error::InvalidOptions(ref m) if m.contains("NUL")),
+        matches!(err, Error::InvalidOptions { option: "argv", ref rule } if rule.contains("NUL")),
         "{err}"
     );
 }
@@ -716,7 +719,7 @@ fn build_command_refuses_nul_in_env() {
         .unwrap();
     assert!(matches!(
         build_command(&options),
-        Err(Error::InvalidOptions(_))
+        Err(Error::InvalidOptions { option: "env", .. })
     ));
 }
 

@@ -20,6 +20,6 @@ fn main() -> agent_sdk::Result<()> {
     let calc = create_sdk_mcp_server!("calc", version = "1.0.0", tools = [add, math::divide])?;
     let _trailing_comma = create_sdk_mcp_server!("calc2", tools = [add,],)?;
     let _env_version = create_sdk_mcp_server!("calc3", version = env!("CARGO_PKG_VERSION"), tools = [])?;
-    let _options = AgentOptions::builder().mcp_server(calc).build()?;
+    let _options = AgentOptions::builder().mcp_server("calc", calc).build()?;
     Ok(())
 }
