@@ -34,6 +34,7 @@ pub mod permission;
 mod protocol;
 pub mod query;
 pub mod schema;
+pub mod sessions;
 pub mod structured;
 pub mod tool_inputs;
 pub mod transport;
