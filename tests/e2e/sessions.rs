@@ -355,6 +355,8 @@ async fn a_fork_at_a_message_resumes_with_the_history_up_to_it() {
     let history = serde_json::to_string(request.messages()).unwrap();
     assert!(history.contains("FALCON"), "{history}");
 
+    capture_fixture(&files, world.env.cwd());
+
     // Delete the fork: gone from the list and from disk.
     files.delete_session(&fork.session_id, None).unwrap();
     assert!(!fork.path.exists());
@@ -424,4 +426,75 @@ async fn a_session_in_a_long_directory_is_found() {
         .session_messages(&session_id, &ReadMessages::new().directory(&long))
         .unwrap();
     assert_eq!(read.len(), 2);
+}
+
+/// Parallel tool calls: the CLI writes one assistant entry per call and each
+/// result hangs off its own call, so the `parentUuid` walk alone loses some.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_tool_calls_are_read_back_whole() {
+    let world = World::start(
+        Script::new()
+            .then(Turn::tool_uses([
+                ("Bash", json!({"command": "echo one", "description": "one"})),
+                ("Bash", json!({"command": "echo two", "description": "two"})),
+                (
+                    "Bash",
+                    json!({"command": "echo three", "description": "three"}),
+                ),
+            ]))
+            .then(Turn::text("three echoes")),
+    )
+    .await;
+    let messages = collect(query(
+        "Echo three words at once",
+        world.options().allowed_tools(["Bash"]).build().unwrap(),
+    ))
+    .await;
+    let session_id = last_result(&messages).session_id.clone();
+    let files = session_files(&world);
+    capture_fixture(&files, world.env.cwd());
+    let read = files
+        .session_messages(&session_id, &ReadMessages::new())
+        .unwrap();
+    let described: Vec<String> = read.iter().map(describe).collect();
+    assert_eq!(
+        described.first().map(String::as_str),
+        Some("user: Echo three words at once")
+    );
+    assert_eq!(
+        described.last().map(String::as_str),
+        Some("assistant: three echoes")
+    );
+    let calls: Vec<&str> = read.iter().flat_map(|m| m.tool_use_ids()).collect();
+    assert_eq!(calls.len(), 3, "{described:#?}");
+    let results: Vec<String> = read
+        .iter()
+        .flat_map(|m| m.content.blocks())
+        .filter_map(|b| match b {
+            ContentBlock::ToolResult(r) => Some(r.tool_use_id.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut sorted_results = results.clone();
+    sorted_results.sort();
+    let mut sorted_calls: Vec<String> = calls.iter().map(|c| (*c).to_owned()).collect();
+    sorted_calls.sort();
+    assert_eq!(
+        sorted_results, sorted_calls,
+        "every call answered once: {described:#?}"
+    );
+    // Every result follows its call.
+    for (i, message) in read.iter().enumerate() {
+        for call in message.tool_use_ids() {
+            let answered_at =
+                read.iter()
+                    .position(|m| {
+                        m.content.blocks().iter().any(
+                            |b| matches!(b, ContentBlock::ToolResult(r) if r.tool_use_id == call),
+                        )
+                    })
+                    .unwrap();
+            assert!(answered_at > i, "{described:#?}");
+        }
+    }
 }

@@ -42,6 +42,9 @@ mod mutate;
 mod paths;
 mod scan;
 
+#[cfg(test)]
+mod parity_tests;
+
 use std::path::Path;
 
 pub use error::SessionError;
