@@ -366,7 +366,7 @@ async fn a_fork_at_a_message_resumes_with_the_history_up_to_it() {
         .into_iter()
         .map(|s| s.session_id)
         .collect();
-    assert_eq!(ids, [session_id.clone()]);
+    assert_eq!(ids, std::slice::from_ref(&session_id));
     assert!(matches!(
         files.delete_session(&fork.session_id, None),
         Err(SessionError::NotFound { .. })

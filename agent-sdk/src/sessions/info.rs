@@ -227,7 +227,7 @@ fn dedupe(sessions: Vec<SessionInfo>) -> Vec<SessionInfo> {
 }
 
 fn newest_first_page(mut sessions: Vec<SessionInfo>, query: &ListSessions) -> Vec<SessionInfo> {
-    sessions.sort_by(|a, b| b.last_modified.cmp(&a.last_modified));
+    sessions.sort_by_key(|s| std::cmp::Reverse(s.last_modified));
     let page = sessions.into_iter().skip(query.offset);
     match query.limit.filter(|l| *l > 0) {
         Some(limit) => page.take(limit).collect(),
@@ -279,7 +279,7 @@ fn worktree_sessions(
         .iter()
         .map(|wt| (wt, fold(sanitize_path(&wt.to_string_lossy()))))
         .collect();
-    prefixes.sort_by(|a, b| b.1.len().cmp(&a.1.len()));
+    prefixes.sort_by_key(|(_, prefix)| std::cmp::Reverse(prefix.len()));
 
     let mut sessions = Vec::new();
     let mut seen = HashSet::new();
