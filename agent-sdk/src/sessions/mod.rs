@@ -44,6 +44,8 @@ mod scan;
 
 #[cfg(test)]
 mod parity_tests;
+#[cfg(test)]
+mod tests;
 
 use std::path::Path;
 
