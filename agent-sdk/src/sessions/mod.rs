@@ -18,17 +18,22 @@
 //! ```no_run
 //! use agent_sdk::sessions::{self, ForkSession, ListSessions, ReadMessages};
 //!
-//! # fn demo() -> Result<(), agent_sdk::sessions::SessionError> {
-//! let newest = &sessions::list_sessions(&ListSessions::in_directory(".").limit(1))?[0];
-//! let messages = sessions::session_messages(&newest.session_id, &ReadMessages::new())?;
-//! // Branch off after the first answer; resume the fork with `AgentOptions::resume`.
-//! let fork = sessions::fork_session(
-//!     &newest.session_id,
-//!     &ForkSession::new().up_to_message(&messages[1].uuid).title("second try"),
-//! )?;
-//! sessions::tag_session(&fork.session_id, Some("experiment"), None)?;
-//! # Ok(())
-//! # }
+//! fn main() -> Result<(), sessions::SessionError> {
+//!     // The newest session run in this directory, and its conversation.
+//!     let newest = &sessions::list_sessions(&ListSessions::in_directory(".").limit(1))?[0];
+//!     println!("{}: {}", newest.session_id, newest.summary);
+//!     let messages = sessions::session_messages(&newest.session_id, &ReadMessages::new())?;
+//!     for message in &messages {
+//!         println!("{:?}: {}", message.role, message.content.text());
+//!     }
+//!     // Branch off after the first answer; resume the fork with `AgentOptions::resume`.
+//!     let fork = sessions::fork_session(
+//!         &newest.session_id,
+//!         &ForkSession::new().up_to_message(&messages[1].uuid).title("second try"),
+//!     )?;
+//!     sessions::tag_session(&fork.session_id, Some("experiment"), None)?;
+//!     Ok(())
+//! }
 //! ```
 
 mod chain;

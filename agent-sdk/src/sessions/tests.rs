@@ -639,3 +639,26 @@ fn worktrees_of_a_repository_share_their_sessions() {
         .unwrap();
     assert_eq!(messages[0].content.text(), "in worktree");
 }
+
+/// The README's "Sessions on disk" example is the module's doc example,
+/// which `cargo test --doc` compiles: they must not drift apart.
+#[test]
+fn the_readme_example_is_the_doctested_one() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("../README.md")).unwrap();
+    let section = &readme[readme
+        .find("## Sessions on disk")
+        .expect("the README section")..];
+    let start = section.find("```rust,no_run\n").unwrap() + "```rust,no_run\n".len();
+    let readme_example = &section[start..start + section[start..].find("```").unwrap()];
+
+    let module = std::fs::read_to_string(root.join("src/sessions/mod.rs")).unwrap();
+    let doc: String = module
+        .lines()
+        .map_while(|line| line.strip_prefix("//!"))
+        .map(|line| format!("{}\n", line.strip_prefix(' ').unwrap_or(line)))
+        .collect();
+    let start = doc.find("```no_run\n").unwrap() + "```no_run\n".len();
+    let doc_example = &doc[start..start + doc[start..].find("```").unwrap()];
+    assert_eq!(readme_example, doc_example);
+}
