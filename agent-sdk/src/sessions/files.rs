@@ -242,7 +242,10 @@ impl SessionFiles {
 
     /// Tags a session, or clears its tag with `None`. The tag is trimmed
     /// and cleaned of invisible characters (zero-width, directional,
-    /// format, private use), and must not end up empty.
+    /// format, private use), and must not end up empty. (The Python SDK
+    /// also applies NFKC normalization, which needs Unicode tables this
+    /// crate does not carry: a tag typed in full-width or compatibility
+    /// characters is stored as typed.)
     ///
     /// ```no_run
     /// # fn demo(files: &agent_sdk::sessions::SessionFiles, id: &str) -> Result<(), agent_sdk::sessions::SessionError> {
