@@ -150,6 +150,10 @@ pub enum Error {
     #[error("structured output: {0}")]
     StructuredOutput(#[from] StructuredOutputError),
 
+    /// Reading or changing a session's transcript on disk failed.
+    #[error("session history: {0}")]
+    Session(#[from] crate::sessions::SessionError),
+
     /// Writing to or reading from the CLI failed.
     #[error("I/O error talking to the CLI: {0}")]
     Io(#[from] std::io::Error),

@@ -33,6 +33,7 @@ pub mod permission;
 mod protocol;
 mod query;
 pub mod schema;
+pub mod sessions;
 pub mod structured;
 pub mod tool_inputs;
 pub mod transport;
