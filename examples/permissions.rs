@@ -101,9 +101,8 @@ impl<P: PermissionHandler> PermissionHandler for Logged<P> {
         request: ToolPermissionRequest,
     ) -> Result<PermissionResult, HandlerError> {
         let asked = format!("{} {}", request.tool_name, request.input);
-        let original = request.input.clone();
         let answer = self.0.decide(request).await?;
-        println!("  policy: {asked}\n       -> {}", answer.to_wire(&original));
+        println!("  policy: {asked}\n       -> {answer:?}");
         Ok(answer)
     }
 }

@@ -476,20 +476,7 @@ impl PermissionResult {
 
     /// The `response.response` payload; an allow always carries `updatedInput`
     /// (`original_input` when unchanged), a deny carries `interrupt` only when true.
-    ///
-    /// ```
-    /// use agent_sdk::permission::PermissionResult;
-    /// let original = serde_json::json!({"a": 2, "b": 3});
-    /// assert_eq!(
-    ///     PermissionResult::allow().to_wire(&original),
-    ///     serde_json::json!({"behavior": "allow", "updatedInput": {"a": 2, "b": 3}})
-    /// );
-    /// assert_eq!(
-    ///     PermissionResult::deny("no").to_wire(&original),
-    ///     serde_json::json!({"behavior": "deny", "message": "no"})
-    /// );
-    /// ```
-    pub fn to_wire(&self, original_input: &serde_json::Value) -> serde_json::Value {
+    pub(crate) fn to_wire(&self, original_input: &serde_json::Value) -> serde_json::Value {
         let mut out = serde_json::Map::new();
         match self {
             PermissionResult::Allow {

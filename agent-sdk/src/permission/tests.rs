@@ -152,3 +152,48 @@ fn recorded_requests_parse_into_typed_requests() {
         }
     }
 }
+
+/// The `response.response` payload of a `can_use_tool` answer.
+#[test]
+fn results_serialize_like_the_python_sdk() {
+    let original = json!({"command": "touch x", "description": "touch"});
+    assert_eq!(
+        PermissionResult::allow().to_wire(&original),
+        json!({"behavior": "allow", "updatedInput": original})
+    );
+    let edit = crate::tool_inputs::EditInput {
+        file_path: "/srv/a/x.rs".into(),
+        old_string: "a".into(),
+        new_string: "b".into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        PermissionResult::allow_with_input(&edit).to_wire(&original),
+        json!({"behavior": "allow", "updatedInput":
+            {"file_path": "/srv/a/x.rs", "old_string": "a", "new_string": "b"}})
+    );
+    assert_eq!(
+        PermissionResult::allow()
+            .with_updated_permissions([PermissionUpdate::set_mode(
+                crate::permission::PermissionMode::AcceptEdits
+            )])
+            .to_wire(&original),
+        json!({"behavior": "allow", "updatedInput": original, "updatedPermissions":
+            [{"type": "setMode", "destination": "session", "mode": "acceptEdits"}]})
+    );
+    assert_eq!(
+        PermissionResult::deny("no touching").to_wire(&original),
+        json!({"behavior": "deny", "message": "no touching"})
+    );
+    assert_eq!(
+        PermissionResult::deny_and_interrupt("stop").to_wire(&original),
+        json!({"behavior": "deny", "message": "stop", "interrupt": true})
+    );
+    // Allow-only modifiers leave a deny alone.
+    let deny = PermissionResult::deny("no")
+        .with_updated_input(json!({}))
+        .with_updated_permissions([PermissionUpdate::set_mode(
+            crate::permission::PermissionMode::Plan,
+        )]);
+    assert_eq!(deny, PermissionResult::deny("no"));
+}

@@ -8,9 +8,10 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream};
 use tokio::sync::oneshot;
 
 use crate::error::Error;
+use crate::handler::BoxFuture;
 use crate::message::Message;
 use crate::options::AgentOptions;
-use crate::transport::{BoxFuture, ChildProcess, Connection, ExitReport, Transport};
+use crate::transport::{ChildProcess, Connection, ExitReport, Transport};
 use crate::{Client, query};
 
 /// The CLI side of the pipes.

@@ -10,22 +10,18 @@ pub(crate) mod framing;
 mod stop;
 mod subprocess;
 
-use std::future::Future;
-use std::pin::Pin;
-
 use tokio::io::{AsyncRead, AsyncWrite};
 
 pub use subprocess::SubprocessTransport;
 
 use crate::error::Result;
-
-/// A boxed, sendable future.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+use crate::handler::BoxFuture;
 
 /// Something that can start a CLI session and hand over its pipes.
 ///
 /// ```
-/// use agent_sdk::transport::{BoxFuture, Connection, Transport};
+/// use agent_sdk::BoxFuture;
+/// use agent_sdk::transport::{Connection, Transport};
 ///
 /// struct MyTransport;
 ///

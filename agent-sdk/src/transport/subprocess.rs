@@ -11,8 +11,9 @@ use tokio::process::{Child, Command};
 use super::command::{CommandSpec, build_command};
 use super::framing::{Framed, LineFramer};
 use super::stop::{Stopper, exit_parts};
-use super::{BoxFuture, ChildProcess, Connection, ExitReport, Transport};
+use super::{ChildProcess, Connection, ExitReport, Transport};
 use crate::error::{Error, Result};
+use crate::handler::BoxFuture;
 use crate::options::{AgentOptions, StderrCallback};
 
 /// How long the CLI gets to exit on its own after stdin closes, and after SIGTERM.

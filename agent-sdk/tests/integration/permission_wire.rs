@@ -93,44 +93,6 @@ fn updates_parse_leniently() {
 }
 
 #[test]
-fn results_serialize_like_the_python_sdk() {
-    let original = json!({"command": "touch x", "description": "touch"});
-    assert_eq!(
-        PermissionResult::allow().to_wire(&original),
-        json!({"behavior": "allow", "updatedInput": original})
-    );
-    let mut edit = EditInput::default();
-    edit.file_path = "/srv/a/x.rs".into();
-    edit.old_string = "a".into();
-    edit.new_string = "b".into();
-    assert_eq!(
-        PermissionResult::allow_with_input(&edit).to_wire(&original),
-        json!({"behavior": "allow", "updatedInput":
-            {"file_path": "/srv/a/x.rs", "old_string": "a", "new_string": "b"}})
-    );
-    assert_eq!(
-        PermissionResult::allow()
-            .with_updated_permissions([PermissionUpdate::set_mode(PermissionMode::AcceptEdits)])
-            .to_wire(&original),
-        json!({"behavior": "allow", "updatedInput": original, "updatedPermissions":
-            [{"type": "setMode", "destination": "session", "mode": "acceptEdits"}]})
-    );
-    assert_eq!(
-        PermissionResult::deny("no touching").to_wire(&original),
-        json!({"behavior": "deny", "message": "no touching"})
-    );
-    assert_eq!(
-        PermissionResult::deny_and_interrupt("stop").to_wire(&original),
-        json!({"behavior": "deny", "message": "stop", "interrupt": true})
-    );
-    // Allow-only modifiers leave a deny alone.
-    let deny = PermissionResult::deny("no")
-        .with_updated_input(json!({}))
-        .with_updated_permissions([PermissionUpdate::set_mode(PermissionMode::Plan)]);
-    assert_eq!(deny, PermissionResult::deny("no"));
-}
-
-#[test]
 fn typed_request_fields() {
     let request: ToolPermissionRequest = serde_json::from_value(json!({
         "subtype": "can_use_tool", "tool_name": "Bash", "display_name": "Bash",
