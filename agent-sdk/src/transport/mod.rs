@@ -51,7 +51,8 @@ impl Connection {
     /// Bundles the parts of a connection.
     ///
     /// ```
-    /// # use agent_sdk::transport::{Connection, ChildProcess, ExitReport, BoxFuture};
+    /// # use agent_sdk::BoxFuture;
+    /// # use agent_sdk::transport::{Connection, ChildProcess, ExitReport};
     /// struct Gone;
     /// impl ChildProcess for Gone {
     ///     fn wait(&mut self) -> BoxFuture<'_, ExitReport> { Box::pin(async { ExitReport::default() }) }
