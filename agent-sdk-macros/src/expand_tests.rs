@@ -30,25 +30,37 @@ fn check(case: &str, input: &str, expanded: TokenStream) {
         return;
     }
     let expected = std::fs::read_to_string(&path).unwrap_or_default();
-    if expected != actual {
-        let wip = path.with_extension("rs.new");
-        std::fs::write(&wip, &actual).unwrap();
-        panic!(
-            "{case}: the expansion differs from {} (the new one is in {}); \
-             if the change is meant, run with EXPAND=overwrite and review the diff",
-            path.display(),
-            wip.display()
-        );
-    }
+    assert!(
+        expected == actual,
+        "{case}: the expansion differs from {}; if the change is meant, run with \
+         EXPAND=overwrite and review the diff. The expansion now:\n{actual}",
+        path.display()
+    );
 }
 
 fn tokens(source: &str) -> TokenStream {
     source.parse().expect("test input is Rust tokens")
 }
 
+/// The item as it would be written: without the test's indentation.
+fn dedent(item: &str) -> String {
+    let lines: Vec<&str> = item.trim_matches('\n').lines().collect();
+    let indent = lines
+        .iter()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| line.len() - line.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    let lines: Vec<&str> = lines
+        .iter()
+        .map(|line| line.get(indent..).unwrap_or(""))
+        .collect();
+    lines.join("\n").trim_end().to_owned()
+}
+
 /// `#[tool(<args>)] <item>`.
 fn tool(case: &str, args: &str, item: &str) {
-    let input = format!("#[tool({args})]\n{}", item.trim());
+    let input = format!("#[tool({args})]\n{}", dedent(item));
     check(
         case,
         &input,

@@ -45,6 +45,9 @@ pub(crate) fn tool(tool: &ToolFn, args: &ToolArgs) -> TokenStream {
 /// impl that is never run, so uses of the tool elsewhere add no errors to the ones reported.
 pub(crate) fn fallback(tool: &ToolFn, args: &ToolArgs) -> TokenStream {
     let function = &tool.function;
+    if tool.is_method {
+        return quote!(#function);
+    }
     let companion = companion(tool);
     let sdk = sdk_path(args.krate.as_ref());
     let ident = &tool.function.sig.ident;
@@ -217,7 +220,8 @@ fn spec(tool: &ToolFn, args: &ToolArgs) -> TokenStream {
     }
 }
 
-/// `server = "..."`: the tool joins that server's registry.
+/// `server = "..."`: the tool joins that server's registry. The maker is chosen by method
+/// lookup (`Registered`), so a tool whose types are wrong adds no error here.
 fn registration(tool: &ToolFn, args: &ToolArgs) -> TokenStream {
     let Some(server) = &args.server else {
         return TokenStream::new();
@@ -225,7 +229,8 @@ fn registration(tool: &ToolFn, args: &ToolArgs) -> TokenStream {
     let ident = &tool.function.sig.ident;
     quote! {
         fn __make_tool() -> ::std::sync::Arc<dyn __agent_sdk::Tool> {
-            ::std::sync::Arc::new(#ident {})
+            use __agent_sdk::{MakeRegistered as _, MakeUnbuilt as _};
+            (&&__agent_sdk::Registered::<#ident>::new()).make_tool()
         }
 
         __agent_sdk::inventory::submit! {

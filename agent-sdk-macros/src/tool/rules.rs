@@ -33,6 +33,8 @@ impl Arguments {
 
 /// A `#[tool]` function, read and checked.
 pub(crate) struct ToolFn {
+    /// Whether it takes `self` (then it is in an `impl`, where no companion type can go).
+    pub is_method: bool,
     /// The function, its parameters' macro attributes removed (it is emitted as written otherwise).
     pub function: ItemFn,
     pub name: String,
@@ -45,17 +47,18 @@ pub(crate) struct ToolFn {
 /// Reads the function, applying every rule; the errors are kept in `errors`.
 pub(crate) fn read(args: &ToolArgs, mut function: ItemFn, errors: &mut Errors) -> ToolFn {
     let sig = &function.sig;
+    let name = tool_name(args, sig, errors);
+    let _ = errors.keep(check_server_name(args));
     let _ = errors.keep(check_async(sig));
     let _ = errors.keep(check_safe(sig));
     let _ = errors.keep(check_not_generic(sig));
     let _ = errors.keep(check_no_where_clause(sig));
     let _ = errors.keep(check_not_variadic(sig));
-    let _ = errors.keep(check_server_name(args));
-    let name = tool_name(args, sig, errors);
     let output = output_type(sig, errors);
     let description = description(args, &function.attrs);
     let arguments = read_arguments(&mut function.sig, errors);
     ToolFn {
+        is_method: function.sig.receiver().is_some(),
         function,
         name,
         description,

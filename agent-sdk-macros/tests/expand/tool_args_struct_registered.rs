@@ -1,8 +1,8 @@
 // Expansion of:
 // #[tool(server = "docs", max_result_size_chars = 5000, crate = "sdk")]
 // async fn search(#[args] query: Query) -> Result<Json<Hits>, ToolError> {
-//                 find(query).await
-//             }
+//     find(query).await
+// }
 
 async fn search(query: Query) -> Result<Json<Hits>, ToolError> {
     find(query).await
@@ -65,7 +65,8 @@ const _: () = {
         }
     }
     fn __make_tool() -> ::std::sync::Arc<dyn __agent_sdk::Tool> {
-        ::std::sync::Arc::new(search {})
+        use __agent_sdk::{MakeRegistered as _, MakeUnbuilt as _};
+        (&&__agent_sdk::Registered::<search>::new()).make_tool()
     }
     __agent_sdk::inventory::submit! {
         __agent_sdk::ToolRegistration::__new("docs", __make_tool)

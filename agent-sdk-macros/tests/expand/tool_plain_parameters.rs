@@ -1,14 +1,14 @@
 // Expansion of:
 // #[tool(name = "get_weather", title = "Weather", read_only, destructive = false)]
 // /// The weather in a city.
-//             pub async fn weather(
-//                 /// The city name.
-//                 city: String,
-//                 #[serde(default)]
-//                 days: Option<u8>,
-//             ) -> String {
-//                 format!("{city} {days:?}")
-//             }
+// pub async fn weather(
+//     /// The city name.
+//     city: String,
+//     #[serde(default)]
+//     days: Option<u8>,
+// ) -> String {
+//     format!("{city} {days:?}")
+// }
 
 /// The weather in a city.
 pub async fn weather(city: String, days: Option<u8>) -> String {

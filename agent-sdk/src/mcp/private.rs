@@ -3,6 +3,7 @@
 //! Generated code names nothing of the SDK but this module (as `<crate>::__private::...`),
 //! so a rename elsewhere in the SDK is one line here, not a change to the macros.
 
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use schemars::JsonSchema;
@@ -119,7 +120,7 @@ pub struct ToolNames<const DISTINCT: bool>;
 
 /// Holds for [`ToolNames<true>`] only: the error names both tools (`A`, `B`, their companion types).
 #[diagnostic::on_unimplemented(
-    message = "the tools `{A}` and `{B}` have the same name, in one server",
+    message = "the tools `{A}` and `{B}` have the same name in this server",
     label = "`{B}` has the same tool name as `{A}`",
     note = "tool names are the `#[tool(name = \"...\")]` given, or the function names: give one of the two another name"
 )]
@@ -171,6 +172,44 @@ pub fn build_server(
 /// A listed tool, shared.
 pub fn shared_tool<T: Tool>(tool: T) -> Arc<dyn Tool> {
     Arc::new(tool)
+}
+
+/// Makes the tool `T` for the `#[tool(server = "...")]` registry.
+///
+/// `(&&Registered::<T>::new()).make_tool()` picks [`MakeRegistered`] when `T` is a `Tool`,
+/// else [`MakeUnbuilt`] (method lookup tries `&&Registered<T>` before `&Registered<T>`): a tool
+/// whose types are wrong is reported once, by its checks, not again by its registration.
+pub struct Registered<T>(PhantomData<T>);
+
+impl<T> Registered<T> {
+    /// The maker.
+    pub const fn new() -> Self {
+        Registered(PhantomData)
+    }
+}
+
+/// The maker of a tool that is one.
+pub trait MakeRegistered {
+    /// The tool, shared.
+    fn make_tool(&self) -> Arc<dyn Tool>;
+}
+
+impl<T: Tool + Default> MakeRegistered for &Registered<T> {
+    fn make_tool(&self) -> Arc<dyn Tool> {
+        Arc::new(T::default())
+    }
+}
+
+/// The maker of a tool whose types are wrong (never called: the program does not compile).
+pub trait MakeUnbuilt {
+    /// Never returns.
+    fn make_tool(&self) -> Arc<dyn Tool>;
+}
+
+impl<T> MakeUnbuilt for Registered<T> {
+    fn make_tool(&self) -> Arc<dyn Tool> {
+        unbuilt_tool()
+    }
 }
 
 /// Stands for a server whose `create_sdk_mcp_server!` failed to expand (its errors are
