@@ -1,7 +1,15 @@
 //! The code the macros generate is lint-clean. CI's `cargo clippy --workspace --all-targets
 //! -- -D warnings` builds this target, so clippy itself runs over the expansions of every
 //! form below; the `deny` makes any rustc or clippy warning in them an error there.
-#![deny(warnings, clippy::all, clippy::pedantic)]
+#![deny(
+    warnings,
+    missing_docs,
+    missing_debug_implementations,
+    unreachable_pub,
+    unused_qualifications,
+    clippy::all,
+    clippy::pedantic
+)]
 
 use agent_sdk::prelude::*;
 use serde_json::json;
@@ -18,6 +26,10 @@ async fn add(
 }
 
 /// Greet someone.
+///
+/// # Errors
+///
+/// Never; the `Result` is for the lint check.
 #[tool(
     name = "greet",
     idempotent,
@@ -45,7 +57,7 @@ struct Hits {
 #[tool(server = "lint_clean")]
 async fn search(#[args] query: Query) -> Json<Hits> {
     Json(Hits {
-        count: query.text.len() + query.limit.unwrap_or(0) as usize,
+        count: query.text.len() + usize::try_from(query.limit.unwrap_or(0)).unwrap_or(0),
     })
 }
 

@@ -15,7 +15,9 @@ use crate::options::sdk_path;
 
 /// The whole expansion of a tool that passed every rule.
 pub(crate) fn tool(tool: &ToolFn, args: &ToolArgs) -> TokenStream {
+    // `#[tool]` asks for `async fn` even when the body awaits nothing.
     let function = &tool.function;
+    let function = quote!(#[allow(clippy::unused_async)] #function);
     let companion = companion(tool);
     let sdk = sdk_path(args.krate.as_ref());
     let checks = checks(tool);
@@ -230,7 +232,7 @@ fn registration(tool: &ToolFn, args: &ToolArgs) -> TokenStream {
     quote! {
         fn __make_tool() -> ::std::sync::Arc<dyn __agent_sdk::Tool> {
             use __agent_sdk::{MakeRegistered as _, MakeUnbuilt as _};
-            (&&__agent_sdk::Registered::<#ident>::new()).make_tool()
+            (&&__agent_sdk::Registered::<#ident>(::core::marker::PhantomData)).make_tool()
         }
 
         __agent_sdk::inventory::submit! {

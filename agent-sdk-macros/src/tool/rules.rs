@@ -19,14 +19,14 @@ pub(crate) enum Arguments {
     /// Plain parameters: the macro derives an argument struct with one field each.
     Params(Vec<Param>),
     /// One `#[args]` parameter whose type is the argument struct.
-    Struct(Param),
+    Struct(Box<Param>),
 }
 
 impl Arguments {
     pub(crate) fn params(&self) -> &[Param] {
         match self {
             Arguments::Params(params) => params,
-            Arguments::Struct(param) => std::slice::from_ref(param),
+            Arguments::Struct(param) => std::slice::from_ref(&**param),
         }
     }
 }
@@ -205,7 +205,7 @@ fn read_arguments(sig: &mut Signature, errors: &mut Errors) -> Arguments {
     }
     let _ = errors.keep(check_args_alone(sig, args_count));
     match struct_arg {
-        Some(param) if sig.inputs.len() == 1 => Arguments::Struct(param),
+        Some(param) if sig.inputs.len() == 1 => Arguments::Struct(Box::new(param)),
         _ => Arguments::Params(params),
     }
 }

@@ -4,6 +4,7 @@
 //     find(query).await
 // }
 
+#[allow(clippy::unused_async)]
 async fn search(query: Query) -> Result<Json<Hits>, ToolError> {
     find(query).await
 }
@@ -66,7 +67,7 @@ const _: () = {
     }
     fn __make_tool() -> ::std::sync::Arc<dyn __agent_sdk::Tool> {
         use __agent_sdk::{MakeRegistered as _, MakeUnbuilt as _};
-        (&&__agent_sdk::Registered::<search>::new()).make_tool()
+        (&&__agent_sdk::Registered::<search>(::core::marker::PhantomData)).make_tool()
     }
     __agent_sdk::inventory::submit! {
         __agent_sdk::ToolRegistration::__new("docs", __make_tool)

@@ -2,6 +2,7 @@
 // #[tool()]
 // async fn ping() {}
 
+#[allow(clippy::unused_async)]
 async fn ping() {}
 /// The MCP tool `ping` made by `#[tool]` from [`ping()`](ping()): list it in `create_sdk_mcp_server!(..., tools = [ping])` or pass `ping {}` to `SdkMcpServerBuilder::tool`.
 #[allow(non_camel_case_types, dead_code)]

@@ -10,6 +10,7 @@
 //     format!("{city} {days:?}")
 // }
 
+#[allow(clippy::unused_async)]
 /// The weather in a city.
 pub async fn weather(city: String, days: Option<u8>) -> String {
     format!("{city} {days:?}")

@@ -67,7 +67,8 @@ pub fn tool_definition<A: JsonSchema, R: IntoToolResult>(
     if let Some(title) = spec.title {
         annotations = annotations.title(title);
     }
-    let hints: [(Option<bool>, fn(ToolAnnotations, bool) -> ToolAnnotations); 4] = [
+    type SetHint = fn(ToolAnnotations, bool) -> ToolAnnotations;
+    let hints: [(Option<bool>, SetHint); 4] = [
         (spec.read_only, ToolAnnotations::read_only),
         (spec.destructive, ToolAnnotations::destructive),
         (spec.idempotent, ToolAnnotations::idempotent),
@@ -176,17 +177,10 @@ pub fn shared_tool<T: Tool>(tool: T) -> Arc<dyn Tool> {
 
 /// Makes the tool `T` for the `#[tool(server = "...")]` registry.
 ///
-/// `(&&Registered::<T>::new()).make_tool()` picks [`MakeRegistered`] when `T` is a `Tool`,
+/// `(&&Registered::<T>(PhantomData)).make_tool()` picks [`MakeRegistered`] when `T` is a `Tool`,
 /// else [`MakeUnbuilt`] (method lookup tries `&&Registered<T>` before `&Registered<T>`): a tool
 /// whose types are wrong is reported once, by its checks, not again by its registration.
-pub struct Registered<T>(PhantomData<T>);
-
-impl<T> Registered<T> {
-    /// The maker.
-    pub const fn new() -> Self {
-        Registered(PhantomData)
-    }
-}
+pub struct Registered<T>(pub PhantomData<T>);
 
 /// The maker of a tool that is one.
 pub trait MakeRegistered {
