@@ -87,7 +87,12 @@ fn companion(tool: &ToolFn) -> TokenStream {
     quote! {
         #[doc = #doc]
         #[allow(non_camel_case_types, dead_code)]
-        #[derive(Clone, Copy, Debug, Default)]
+        #[derive(
+            ::core::clone::Clone,
+            ::core::marker::Copy,
+            ::core::fmt::Debug,
+            ::core::default::Default,
+        )]
         #vis struct #ident {}
 
         #[allow(dead_code)]

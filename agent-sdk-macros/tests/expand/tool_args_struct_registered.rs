@@ -10,7 +10,12 @@ async fn search(query: Query) -> Result<Json<Hits>, ToolError> {
 }
 /// The MCP tool `search` made by `#[tool]` from [`search()`](search()): list it in `create_sdk_mcp_server!(..., tools = [search])` or pass `search {}` to `SdkMcpServerBuilder::tool`.
 #[allow(non_camel_case_types, dead_code)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(
+    ::core::clone::Clone,
+    ::core::marker::Copy,
+    ::core::fmt::Debug,
+    ::core::default::Default,
+)]
 struct search {}
 #[allow(dead_code)]
 impl search {

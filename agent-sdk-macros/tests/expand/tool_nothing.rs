@@ -6,7 +6,12 @@
 async fn ping() {}
 /// The MCP tool `ping` made by `#[tool]` from [`ping()`](ping()): list it in `create_sdk_mcp_server!(..., tools = [ping])` or pass `ping {}` to `SdkMcpServerBuilder::tool`.
 #[allow(non_camel_case_types, dead_code)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(
+    ::core::clone::Clone,
+    ::core::marker::Copy,
+    ::core::fmt::Debug,
+    ::core::default::Default,
+)]
 struct ping {}
 #[allow(dead_code)]
 impl ping {

@@ -17,7 +17,12 @@ pub async fn weather(city: String, days: Option<u8>) -> String {
 }
 /// The MCP tool `get_weather` made by `#[tool]` from [`weather()`](weather()): list it in `create_sdk_mcp_server!(..., tools = [weather])` or pass `weather {}` to `SdkMcpServerBuilder::tool`.
 #[allow(non_camel_case_types, dead_code)]
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(
+    ::core::clone::Clone,
+    ::core::marker::Copy,
+    ::core::fmt::Debug,
+    ::core::default::Default,
+)]
 pub struct weather {}
 #[allow(dead_code)]
 impl weather {
