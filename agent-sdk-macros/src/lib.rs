@@ -2,9 +2,14 @@
 //!
 //! Use them through `agent_sdk` (`use agent_sdk::prelude::*;`): the generated code
 //! refers to `::agent_sdk::__private` re-exports, so no direct dependency on serde,
-//! schemars or inventory is needed.
+//! schemars or inventory is needed. A program that renames the dependency passes
+//! `crate = "..."` to both macros.
+//!
+//! Every problem the macros can see is reported in one compile, each underlining the
+//! construct at fault; a parameter type without `Deserialize`/`JsonSchema`, a return type
+//! that is not `IntoToolResult`, and two listed tools of the same name are each one error.
 
-mod attr;
+mod options;
 mod server;
 mod tool;
 
@@ -12,6 +17,9 @@ mod tool;
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 mod readme {}
+
+#[cfg(test)]
+mod expand_tests;
 
 use proc_macro::TokenStream;
 
@@ -42,6 +50,7 @@ use proc_macro::TokenStream;
 /// | `open_world` / `open_world = bool` | `annotations.openWorldHint` | `#[tool(open_world)]` |
 /// | `max_result_size_chars = N` | `_meta["anthropic/maxResultSizeChars"]` | `#[tool(max_result_size_chars = 5000)]` |
 /// | `server = "..."` | register for `create_sdk_mcp_server!("...")` without a tool list | `#[tool(server = "calc")]` |
+/// | `crate = "..."` | the path of the SDK when the dependency is renamed (default `::agent_sdk`) | `#[tool(crate = "sdk")]` |
 ///
 /// ```
 /// use agent_sdk::prelude::*;
@@ -79,9 +88,7 @@ use proc_macro::TokenStream;
 /// ```
 #[proc_macro_attribute]
 pub fn tool(args: TokenStream, item: TokenStream) -> TokenStream {
-    let args = syn::parse_macro_input!(args as attr::ToolArgs);
-    let function = syn::parse_macro_input!(item as syn::ItemFn);
-    into_tokens(tool::expand(args, function))
+    tool::expand(args.into(), item.into()).into()
 }
 
 /// Builds an in-process MCP server: `Result<SdkMcpServer, ServerBuildError>`.
@@ -91,7 +98,8 @@ pub fn tool(args: TokenStream, item: TokenStream) -> TokenStream {
 /// | first, a string literal | server name (the key in `--mcp-config`, the middle of `mcp__calc__add`) | `"calc"` |
 /// | `version = "..."` | `serverInfo.version` (default `1.0.0`); a literal or `env!(...)` | `version = "1.0.0"` |
 /// | `instructions = "..."` | instructions sent in the `initialize` answer | `instructions = "Use add for sums."` |
-/// | `tools = [f, g]` | the `#[tool]` functions, each once (a repeat is a compile error) | `tools = [add, math::divide]` |
+/// | `tools = [f, g]` | the `#[tool]` functions, each once; a repeat, or two with the same tool name, is a compile error | `tools = [add, math::divide]` |
+/// | `crate = "..."` | the path of the SDK when the dependency is renamed (default `::agent_sdk`) | `crate = "sdk"` |
 ///
 /// Without `tools`, the server holds every `#[tool(server = "<name>")]` of the program,
 /// across modules and crates; a name clash among those is a `ServerBuildError` when built.
@@ -112,11 +120,5 @@ pub fn tool(args: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro]
 pub fn create_sdk_mcp_server(input: TokenStream) -> TokenStream {
-    let input = syn::parse_macro_input!(input as server::ServerInput);
-    server::expand(input).into()
-}
-
-/// `syn::Result` to tokens, an error becoming `compile_error!` at its span.
-fn into_tokens(result: syn::Result<proc_macro2::TokenStream>) -> TokenStream {
-    result.unwrap_or_else(syn::Error::into_compile_error).into()
+    server::expand(input.into()).into()
 }

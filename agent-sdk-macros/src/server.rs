@@ -1,138 +1,220 @@
 //! `create_sdk_mcp_server!`: bundles tools into an in-process MCP server.
 
-use proc_macro2::TokenStream;
-use quote::quote;
-use syn::parse::{Parse, ParseStream};
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::parse::{ParseStream, Parser};
 use syn::punctuated::Punctuated;
-use syn::spanned::Spanned;
-use syn::{Expr, Ident, LitStr, Path, Token};
+use syn::{Expr, ExprLit, Lit, LitStr, Meta, Path, Token};
 
-use crate::attr::{invalid_name, is_valid_name, unknown_key};
+use crate::options::{self, Errors, Seen, check_name, sdk_path};
 
-pub(crate) struct ServerInput {
-    name: LitStr,
+/// What the macro was given, each part read on its own so every problem is reported.
+#[derive(Default)]
+struct ServerInput {
+    name: Option<LitStr>,
     version: Option<Expr>,
     instructions: Option<Expr>,
     tools: Option<Vec<Path>>,
+    krate: Option<Path>,
 }
 
-const KEYS: &[&str] = &["version", "instructions", "tools"];
+const KEYS: &[&str] = &["version", "instructions", "tools", "crate"];
 
-impl Parse for ServerInput {
-    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        let name: LitStr = input.parse().map_err(|e| {
-            syn::Error::new(
-                e.span(),
-                "the first argument is the server name as a string: `create_sdk_mcp_server!(\"calc\", ...)`",
+/// Expands `create_sdk_mcp_server!(<input>)`.
+pub(crate) fn expand(input: TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
+    let server = read(input, &mut errors);
+    let sdk = sdk_path(server.krate.as_ref());
+    if !errors.is_empty() {
+        // Typed like the real expansion, so `?` and `let` around it add no errors.
+        let errors = errors.into_compile_errors();
+        return quote! {{
+            #errors
+            #sdk::__private::unbuilt_server()
+        }};
+    }
+    let name = &server.name;
+    let version = optional(server.version.as_ref());
+    let instructions = optional(server.instructions.as_ref());
+    let (tools, distinct_names) = match &server.tools {
+        None => (quote!(::core::option::Option::None), TokenStream::new()),
+        Some(tools) => {
+            let shared = tools
+                .iter()
+                .map(|tool| quote!(__agent_sdk::shared_tool(<#tool as ::core::default::Default>::default())));
+            (
+                quote!(::core::option::Option::Some(::std::vec::Vec::from([#(#shared),*]))),
+                distinct_names(tools),
             )
-        })?;
-        if !is_valid_name(&name.value()) {
-            return Err(invalid_name(name.span(), "server", &name.value()));
         }
-        let mut server = ServerInput {
-            name,
-            version: None,
-            instructions: None,
-            tools: None,
-        };
-        while !input.is_empty() {
+    };
+    quote! {{
+        use #sdk::__private as __agent_sdk;
+        #distinct_names
+        __agent_sdk::build_server(#name, #version, #instructions, #tools)
+    }}
+}
+
+fn read(input: TokenStream, errors: &mut Errors) -> ServerInput {
+    let parsed = (|input: ParseStream<'_>| {
+        let name = server_name(input);
+        if !input.is_empty() {
             input.parse::<Token![,]>()?;
-            if input.is_empty() {
-                break;
-            }
-            let key: Ident = input.parse()?;
-            input
-                .parse::<Token![=]>()
-                .map_err(|e| syn::Error::new(e.span(), format!("expected `=` after `{key}`")))?;
-            match key.to_string().as_str() {
-                "version" => {
-                    duplicate(&key, server.version.is_some())?;
-                    server.version = Some(string_expr(input, &key, "\"1.0.0\"")?);
-                }
-                "instructions" => {
-                    duplicate(&key, server.instructions.is_some())?;
-                    server.instructions = Some(string_expr(input, &key, "\"Use add for sums.\"")?);
-                }
-                "tools" => {
-                    duplicate(&key, server.tools.is_some())?;
-                    server.tools = Some(parse_tool_list(input)?);
-                }
-                _ => return Err(unknown_key(&key, KEYS)),
-            }
         }
-        Ok(server)
+        let options = Punctuated::<Meta, Token![,]>::parse_terminated(input)?;
+        Ok((name, options))
+    })
+    .parse2(input);
+    let mut server = ServerInput::default();
+    let Some((name, metas)) = errors.keep(parsed) else {
+        return server;
+    };
+    server.name = errors.keep(name);
+    if let Some(name) = &server.name {
+        let _ = errors.keep(check_name(name, "server", &name.value()));
     }
+    let mut seen = Seen::default();
+    for meta in &metas {
+        let key = options::key_of(meta);
+        if errors.keep(seen.first_time(&key, meta)).is_none() {
+            continue;
+        }
+        match key.as_str() {
+            "version" => server.version = errors.keep(text(meta, "\"1.0.0\"")),
+            "instructions" => {
+                server.instructions = errors.keep(text(meta, "\"Use add for sums.\""));
+            }
+            "tools" => server.tools = Some(tool_list(meta, errors)),
+            "crate" => server.krate = errors.keep(options::crate_path(meta)),
+            _ => errors.push(options::unknown_key(meta, KEYS)),
+        }
+    }
+    server
 }
 
-fn duplicate(key: &Ident, already: bool) -> syn::Result<()> {
-    if already {
-        return Err(syn::Error::new(
-            key.span(),
-            format!("`{key}` is given twice; keep one"),
-        ));
+/// The first argument: the server name as a string literal.
+fn server_name(input: ParseStream<'_>) -> syn::Result<LitStr> {
+    if input.peek(LitStr) {
+        return input.parse();
     }
-    Ok(())
+    let hint = "the first argument is the server name as a string: `create_sdk_mcp_server!(\"calc\", ...)`";
+    if input.is_empty() || input.peek(Token![,]) {
+        return Err(syn::Error::new(Span::call_site(), hint));
+    }
+    // Skip what stands there (up to the first comma), to read the options after it.
+    let mut written = TokenStream::new();
+    while !input.is_empty() && !input.peek(Token![,]) {
+        written.extend([input.parse::<proc_macro2::TokenTree>()?]);
+    }
+    Err(syn::Error::new_spanned(written, hint))
 }
 
-/// A string literal, or a macro producing one (`env!("CARGO_PKG_VERSION")`, `concat!(...)`).
-fn string_expr(input: ParseStream<'_>, key: &Ident, example: &str) -> syn::Result<Expr> {
-    let expr: Expr = input.parse()?;
-    match &expr {
-        Expr::Lit(syn::ExprLit {
-            lit: syn::Lit::Str(_),
-            ..
-        })
-        | Expr::Macro(_) => Ok(expr),
-        other => Err(syn::Error::new(
-            other.span(),
+/// `version` and `instructions`: a string literal or a macro making one (`env!(...)`).
+fn text(meta: &Meta, example: &str) -> syn::Result<Expr> {
+    let key = options::key_of(meta);
+    let wrong = |tokens: &dyn ToTokens| {
+        syn::Error::new_spanned(
+            tokens,
             format!(
                 "`{key}` needs a string literal, e.g. `{key} = {example}` (or `env!(\"CARGO_PKG_VERSION\")`)"
             ),
-        )),
+        )
+    };
+    let Meta::NameValue(name_value) = meta else {
+        return Err(wrong(meta));
+    };
+    match &name_value.value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(_), ..
+        })
+        | Expr::Macro(_) => Ok(name_value.value.clone()),
+        other => Err(wrong(other)),
     }
 }
 
-fn parse_tool_list(input: ParseStream<'_>) -> syn::Result<Vec<Path>> {
-    let content;
-    syn::bracketed!(content in input);
-    let paths: Punctuated<Path, Token![,]> = content.parse_terminated(Path::parse, Token![,])?;
-    let mut seen: Vec<(String, &Path)> = Vec::new();
-    for path in &paths {
-        let last = path
-            .segments
-            .last()
-            .map(|s| s.ident.to_string())
-            .unwrap_or_default();
-        if seen.iter().any(|(name, _)| *name == last) {
-            return Err(syn::Error::new(
-                path.span(),
-                format!("duplicate tool `{last}`: each tool may appear once in a server"),
-            ));
+/// `tools = [a, m::b]`: paths of `#[tool]` functions, each once.
+fn tool_list(meta: &Meta, errors: &mut Errors) -> Vec<Path> {
+    let hint = "`tools` is a list of `#[tool]` functions: `tools = [add, math::divide]`";
+    let elements = match meta {
+        Meta::NameValue(syn::MetaNameValue {
+            value: Expr::Array(array),
+            ..
+        }) => &array.elems,
+        Meta::NameValue(name_value) => {
+            errors.push(syn::Error::new_spanned(&name_value.value, hint));
+            return Vec::new();
         }
-        seen.push((last, path));
+        other => {
+            errors.push(syn::Error::new_spanned(other, hint));
+            return Vec::new();
+        }
+    };
+    let mut tools: Vec<Path> = Vec::new();
+    for element in elements {
+        let Expr::Path(path) = element else {
+            errors.push(syn::Error::new_spanned(
+                element,
+                "expected the path of a `#[tool]` function, such as `add` or `math::divide`",
+            ));
+            continue;
+        };
+        let written = path.path.to_token_stream().to_string();
+        if tools
+            .iter()
+            .any(|tool| tool.to_token_stream().to_string() == written)
+        {
+            errors.push(syn::Error::new_spanned(
+                &path.path,
+                format!(
+                    "`{}` is listed twice: each tool may appear once in a server",
+                    written.replace(' ', "")
+                ),
+            ));
+            continue;
+        }
+        tools.push(path.path.clone());
     }
-    Ok(paths.into_iter().collect())
+    tools
 }
 
-pub(crate) fn expand(input: ServerInput) -> TokenStream {
-    let name = &input.name;
-    let version = input.version.map(|v| quote!(.version(#v)));
-    let instructions = input.instructions.map(|i| quote!(.instructions(#i)));
-    match input.tools {
-        Some(tools) => quote! {{
-            const _: () = ::agent_sdk::__private::assert_unique_tool_names(&[#(#tools::NAME),*]);
-            ::agent_sdk::mcp::SdkMcpServer::builder(#name)
-                #version
-                #instructions
-                #(.tool(#tools {}))*
-                .build()
-        }},
-        None => quote! {
-            ::agent_sdk::mcp::SdkMcpServer::builder(#name)
-                #version
-                #instructions
-                .registered_tools()
-                .build()
-        },
+/// `Some(value)` or `None`.
+fn optional(value: Option<&Expr>) -> TokenStream {
+    match value {
+        Some(value) => quote!(::core::option::Option::Some(#value)),
+        None => quote!(::core::option::Option::None),
     }
+}
+
+/// One compile-time check per pair of listed tools that their names differ.
+///
+/// Names are given in other items (`#[tool(name = "...")]`), so the macro cannot compare them;
+/// the compiler does, in const evaluation. The result picks `ToolNames<true>` or
+/// `ToolNames<false>`, and only the first implements `DistinctToolNames<A, B>`, whose
+/// `on_unimplemented` message names both tools: a type error, underlining the second tool
+/// in the list, rather than a panic during const evaluation (which could not name them).
+fn distinct_names(tools: &[Path]) -> TokenStream {
+    let mut checks = TokenStream::new();
+    for (i, first) in tools.iter().enumerate() {
+        for second in &tools[i + 1..] {
+            let (start, end) = span_range(second);
+            let open = quote_spanned!(start=> __agent_sdk::ToolNames<);
+            let close = quote_spanned!(end=> >);
+            checks.extend(quote! {
+                const _: () = __agent_sdk::assert_distinct_tool_names::<
+                    #first,
+                    #second,
+                    #open { !__agent_sdk::same_name(<#first>::NAME, <#second>::NAME) } #close
+                >();
+            });
+        }
+    }
+    checks
+}
+
+/// The spans of the first and last tokens, so an error spans the whole path.
+fn span_range(path: &Path) -> (Span, Span) {
+    let mut tokens = path.to_token_stream().into_iter();
+    let start = tokens.next().map_or_else(Span::call_site, |t| t.span());
+    let end = tokens.last().map_or(start, |t| t.span());
+    (start, end)
 }

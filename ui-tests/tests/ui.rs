@@ -1,5 +1,6 @@
 //! Compile-time behaviour of `#[tool]` and `create_sdk_mcp_server!`.
-//! Regenerate snapshots with `TRYBUILD=overwrite cargo test -p agent-sdk-ui-tests`, then review them.
+//! Regenerate snapshots with `TRYBUILD=overwrite cargo test -p agent-sdk-ui-tests --test ui`, then
+//! read every changed `.stderr`.
 
 #[test]
 fn tool() {

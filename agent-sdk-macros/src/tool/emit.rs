@@ -1,0 +1,247 @@
+//! The items `#[tool]` generates: one function per item.
+//!
+//! Everything that names the SDK sits in one `const _: () = { ... };` block that starts with
+//! `use <crate>::__private as __agent_sdk;`, so an unknown `crate = "..."` path is one error.
+//! Parameter and return types are checked once each ([`checks`]); the items that need them
+//! restate the checks as higher-ranked bounds ([`bounds`]), which hold by assumption inside
+//! those items, so a missing trait is not reported again from serde's or schemars' code.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use super::args::ToolArgs;
+use super::rules::{Arguments, ToolFn};
+use crate::options::sdk_path;
+
+/// The whole expansion of a tool that passed every rule.
+pub(crate) fn tool(tool: &ToolFn, args: &ToolArgs) -> TokenStream {
+    // `#[tool]` asks for `async fn` even when the body awaits nothing.
+    let function = &tool.function;
+    let function = quote!(#[allow(clippy::unused_async)] #function);
+    let companion = companion(tool);
+    let sdk = sdk_path(args.krate.as_ref());
+    let checks = checks(tool);
+    let arguments_struct = arguments_struct(tool);
+    let tool_impl = tool_impl(tool, args);
+    let registration = registration(tool, args);
+    quote! {
+        #function
+
+        #companion
+
+        const _: () = {
+            use #sdk::__private as __agent_sdk;
+
+            #checks
+
+            #arguments_struct
+
+            #tool_impl
+
+            #registration
+        };
+    }
+}
+
+/// What is emitted when a rule is broken: the function and its companion type, with a `Tool`
+/// impl that is never run, so uses of the tool elsewhere add no errors to the ones reported.
+pub(crate) fn fallback(tool: &ToolFn, args: &ToolArgs) -> TokenStream {
+    let function = &tool.function;
+    if tool.is_method {
+        return quote!(#function);
+    }
+    let companion = companion(tool);
+    let sdk = sdk_path(args.krate.as_ref());
+    let ident = &tool.function.sig.ident;
+    quote! {
+        #function
+
+        #companion
+
+        const _: () = {
+            use #sdk::__private as __agent_sdk;
+
+            impl __agent_sdk::Tool for #ident {
+                fn definition(&self) -> ::core::result::Result<__agent_sdk::ToolDefinition, __agent_sdk::SchemaError> {
+                    __agent_sdk::unbuilt_tool()
+                }
+
+                fn call(&self, _: __agent_sdk::serde_json::Value) -> __agent_sdk::BoxFuture<__agent_sdk::ToolResult> {
+                    __agent_sdk::unbuilt_tool()
+                }
+            }
+        };
+    }
+}
+
+/// The type of the same name as the function, which is the tool, and its `NAME`.
+fn companion(tool: &ToolFn) -> TokenStream {
+    let ident = &tool.function.sig.ident;
+    let vis = &tool.function.vis;
+    let name = &tool.name;
+    let doc = format!(
+        " The MCP tool `{name}` made by `#[tool]` from [`{ident}()`]({ident}()): \
+         list it in `create_sdk_mcp_server!(..., tools = [{ident}])` or pass `{ident} {{}}` \
+         to `SdkMcpServerBuilder::tool`."
+    );
+    quote! {
+        #[doc = #doc]
+        #[allow(non_camel_case_types, dead_code)]
+        #[derive(
+            ::core::clone::Clone,
+            ::core::marker::Copy,
+            ::core::fmt::Debug,
+            ::core::default::Default,
+        )]
+        #vis struct #ident {}
+
+        #[allow(dead_code)]
+        impl #ident {
+            /// The tool name.
+            pub const NAME: &'static str = #name;
+        }
+    }
+}
+
+/// One check per parameter type and one for the return type, each reported at that type.
+fn checks(tool: &ToolFn) -> TokenStream {
+    let params = tool.arguments.params().iter().map(|param| &param.ty);
+    let output = &tool.output;
+    quote! {
+        const _: () = {
+            #(__agent_sdk::assert_tool_parameter::<#params>();)*
+            __agent_sdk::assert_tool_output::<#output>();
+        };
+    }
+}
+
+/// `for<'__tool> T: ToolParameter` for each parameter type, and `IntoToolResult` for the
+/// return type when `with_output` (higher-ranked, so not a rejected "trivial bound").
+fn bounds(tool: &ToolFn, with_output: bool) -> TokenStream {
+    let params = tool.arguments.params().iter().map(|param| &param.ty);
+    let output = with_output.then(|| {
+        let output = &tool.output;
+        quote!(for<'__tool> #output: __agent_sdk::IntoToolResult,)
+    });
+    quote! {
+        where
+            #(for<'__tool> #params: __agent_sdk::ToolParameter,)*
+            #output
+    }
+}
+
+/// The struct plain parameters are deserialized into (none for an `#[args]` parameter).
+fn arguments_struct(tool: &ToolFn) -> TokenStream {
+    let Arguments::Params(params) = &tool.arguments else {
+        return TokenStream::new();
+    };
+    let fields = params.iter().map(|param| {
+        let (ident, ty, attrs) = (&param.ident, &param.ty, &param.field_attrs);
+        quote!(#(#attrs)* #ident: #ty,)
+    });
+    let bounds = bounds(tool, false);
+    quote! {
+        #[derive(__agent_sdk::serde::Deserialize, __agent_sdk::schemars::JsonSchema)]
+        #[serde(crate = "__agent_sdk::serde")]
+        #[schemars(crate = "__agent_sdk::schemars")]
+        struct __ToolArguments #bounds {
+            #(#fields)*
+        }
+    }
+}
+
+/// `impl Tool`: the definition from the spec, and the call.
+fn tool_impl(tool: &ToolFn, args: &ToolArgs) -> TokenStream {
+    let ident = &tool.function.sig.ident;
+    let output = &tool.output;
+    let bounds = bounds(tool, true);
+    let spec = spec(tool, args);
+    let arguments_ty = match &tool.arguments {
+        Arguments::Params(_) => quote!(__ToolArguments),
+        Arguments::Struct(param) => {
+            let ty = &param.ty;
+            quote!(#ty)
+        }
+    };
+    let call = call(tool);
+    quote! {
+        impl __agent_sdk::Tool for #ident #bounds {
+            fn definition(&self) -> ::core::result::Result<__agent_sdk::ToolDefinition, __agent_sdk::SchemaError> {
+                __agent_sdk::tool_definition::<#arguments_ty, #output>(&#spec)
+            }
+
+            fn call(&self, arguments: __agent_sdk::serde_json::Value) -> __agent_sdk::BoxFuture<__agent_sdk::ToolResult> {
+                ::std::boxed::Box::pin(async move {
+                    let __arguments: #arguments_ty = match __agent_sdk::deserialize_arguments(arguments) {
+                        ::core::result::Result::Ok(arguments) => arguments,
+                        ::core::result::Result::Err(error) => return error,
+                    };
+                    __agent_sdk::into_tool_result(#call)
+                })
+            }
+        }
+    }
+}
+
+/// The function called with the deserialized arguments.
+fn call(tool: &ToolFn) -> TokenStream {
+    let ident = &tool.function.sig.ident;
+    match &tool.arguments {
+        Arguments::Struct(_) => quote!(#ident(__arguments).await),
+        Arguments::Params(params) => {
+            let names = params.iter().map(|param| &param.ident);
+            quote!(#ident(#(__arguments.#names),*).await)
+        }
+    }
+}
+
+/// The `ToolSpec` literal: name, description, annotations.
+fn spec(tool: &ToolFn, args: &ToolArgs) -> TokenStream {
+    let name = &tool.name;
+    let option = |value: Option<TokenStream>| match value {
+        Some(value) => quote!(::core::option::Option::Some(#value)),
+        None => quote!(::core::option::Option::None),
+    };
+    let description = option(tool.description.as_ref().map(|d| quote!(#d)));
+    let title = option(args.title.as_ref().map(|t| quote!(#t)));
+    let hints = [
+        ("read_only", args.read_only),
+        ("destructive", args.destructive),
+        ("idempotent", args.idempotent),
+        ("open_world", args.open_world),
+    ]
+    .map(|(field, value)| {
+        let field = format_ident!("{field}");
+        let value = option(value.map(|v| quote!(#v)));
+        quote!(#field: #value,)
+    });
+    let max_chars = option(args.max_result_size_chars.as_ref().map(|n| quote!(#n)));
+    quote! {
+        __agent_sdk::ToolSpec {
+            name: #name,
+            description: #description,
+            title: #title,
+            #(#hints)*
+            max_result_size_chars: #max_chars,
+        }
+    }
+}
+
+/// `server = "..."`: the tool joins that server's registry. The maker is chosen by method
+/// lookup (`Registered`), so a tool whose types are wrong adds no error here.
+fn registration(tool: &ToolFn, args: &ToolArgs) -> TokenStream {
+    let Some(server) = &args.server else {
+        return TokenStream::new();
+    };
+    let ident = &tool.function.sig.ident;
+    quote! {
+        fn __make_tool() -> ::std::sync::Arc<dyn __agent_sdk::Tool> {
+            use __agent_sdk::{MakeRegistered as _, MakeUnbuilt as _};
+            (&&__agent_sdk::Registered::<#ident>(::core::marker::PhantomData)).make_tool()
+        }
+
+        __agent_sdk::inventory::submit! {
+            __agent_sdk::ToolRegistration::__new(#server, __make_tool)
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! What a `#[tool]` function may be: one function per rule, each underlining the whole
+//! construct that breaks it. `read` applies them all, so one compile lists every problem.
+
+use syn::{Attribute, FnArg, ItemFn, Pat, ReturnType, Signature, Type};
+
+use super::args::ToolArgs;
+use crate::options::{Errors, check_name};
+
+/// A parameter of the tool function.
+pub(crate) struct Param {
+    pub ident: syn::Ident,
+    pub ty: Type,
+    /// Doc, `serde` and `schemars` attributes, moved onto the generated field.
+    pub field_attrs: Vec<Attribute>,
+}
+
+/// How the tool's arguments reach the function.
+pub(crate) enum Arguments {
+    /// Plain parameters: the macro derives an argument struct with one field each.
+    Params(Vec<Param>),
+    /// One `#[args]` parameter whose type is the argument struct.
+    Struct(Box<Param>),
+}
+
+impl Arguments {
+    pub(crate) fn params(&self) -> &[Param] {
+        match self {
+            Arguments::Params(params) => params,
+            Arguments::Struct(param) => std::slice::from_ref(&**param),
+        }
+    }
+}
+
+/// A `#[tool]` function, read and checked.
+pub(crate) struct ToolFn {
+    /// Whether it takes `self` (then it is in an `impl`, where no companion type can go).
+    pub is_method: bool,
+    /// The function, its parameters' macro attributes removed (it is emitted as written otherwise).
+    pub function: ItemFn,
+    pub name: String,
+    pub description: Option<String>,
+    pub arguments: Arguments,
+    /// The return type (`()` when none is written).
+    pub output: Type,
+}
+
+/// Reads the function, applying every rule; the errors are kept in `errors`.
+pub(crate) fn read(args: &ToolArgs, mut function: ItemFn, errors: &mut Errors) -> ToolFn {
+    let sig = &function.sig;
+    let name = tool_name(args, sig, errors);
+    let _ = errors.keep(check_server_name(args));
+    let _ = errors.keep(check_async(sig));
+    let _ = errors.keep(check_safe(sig));
+    let _ = errors.keep(check_not_generic(sig));
+    let _ = errors.keep(check_no_where_clause(sig));
+    let _ = errors.keep(check_not_variadic(sig));
+    let output = output_type(sig, errors);
+    let description = description(args, &function.attrs);
+    let arguments = read_arguments(&mut function.sig, errors);
+    ToolFn {
+        is_method: function.sig.receiver().is_some(),
+        function,
+        name,
+        description,
+        arguments,
+        output,
+    }
+}
+
+fn check_async(sig: &Signature) -> syn::Result<()> {
+    if sig.asyncness.is_some() {
+        return Ok(());
+    }
+    let (fn_token, ident) = (&sig.fn_token, &sig.ident);
+    Err(syn::Error::new_spanned(
+        quote::quote!(#fn_token #ident),
+        "#[tool] needs an async function: write `async fn`",
+    ))
+}
+
+fn check_safe(sig: &Signature) -> syn::Result<()> {
+    match &sig.unsafety {
+        None => Ok(()),
+        Some(unsafety) => Err(syn::Error::new_spanned(
+            unsafety,
+            "#[tool] functions cannot be `unsafe`: the model calls them with any arguments; \
+             make the function safe and keep the `unsafe` block inside it",
+        )),
+    }
+}
+
+fn check_not_generic(sig: &Signature) -> syn::Result<()> {
+    if sig.generics.params.is_empty() {
+        return Ok(());
+    }
+    Err(syn::Error::new_spanned(
+        &sig.generics,
+        "#[tool] functions cannot be generic: the argument schema is derived from concrete types; \
+         write the parameter types out",
+    ))
+}
+
+fn check_no_where_clause(sig: &Signature) -> syn::Result<()> {
+    match &sig.generics.where_clause {
+        None => Ok(()),
+        Some(where_clause) => Err(syn::Error::new_spanned(
+            where_clause,
+            "#[tool] functions cannot have a `where` clause",
+        )),
+    }
+}
+
+fn check_not_variadic(sig: &Signature) -> syn::Result<()> {
+    match &sig.variadic {
+        None => Ok(()),
+        Some(variadic) => Err(syn::Error::new_spanned(
+            variadic,
+            "#[tool] functions cannot be variadic",
+        )),
+    }
+}
+
+fn check_server_name(args: &ToolArgs) -> syn::Result<()> {
+    match &args.server {
+        None => Ok(()),
+        Some(server) => check_name(server, "server", &server.value()),
+    }
+}
+
+/// `name = "..."`, or the function name without `r#`.
+fn tool_name(args: &ToolArgs, sig: &Signature, errors: &mut Errors) -> String {
+    match &args.name {
+        Some(name) => {
+            let _ = errors.keep(check_name(name, "tool", &name.value()));
+            name.value()
+        }
+        None => {
+            let name = sig.ident.to_string();
+            let name = name.strip_prefix("r#").unwrap_or(&name).to_owned();
+            let _ = errors.keep(check_name(&sig.ident, "tool", &name));
+            name
+        }
+    }
+}
+
+/// The return type; `impl Trait` cannot be named in the tool's bounds.
+fn output_type(sig: &Signature, errors: &mut Errors) -> Type {
+    match &sig.output {
+        ReturnType::Default => syn::parse_quote!(()),
+        ReturnType::Type(_, ty) => {
+            if let Type::ImplTrait(_) = &**ty {
+                errors.push(syn::Error::new_spanned(
+                    ty,
+                    "#[tool] functions cannot return `impl Trait`: name the type",
+                ));
+            }
+            (**ty).clone()
+        }
+    }
+}
+
+/// `description = "..."`, or the doc comment.
+fn description(args: &ToolArgs, attrs: &[Attribute]) -> Option<String> {
+    match &args.description {
+        Some(text) => Some(text.value()),
+        None => doc_text(attrs),
+    }
+}
+
+/// Reads every parameter; a broken one is left out after its errors are kept.
+fn read_arguments(sig: &mut Signature, errors: &mut Errors) -> Arguments {
+    let mut params = Vec::new();
+    let mut struct_arg = None;
+    let mut args_count = 0;
+    for input in sig.inputs.iter_mut() {
+        let typed = match input {
+            FnArg::Receiver(receiver) => {
+                errors.push(syn::Error::new_spanned(
+                    &*receiver,
+                    "#[tool] cannot take `self`: write a free async function and keep shared state \
+                     in a static or pass it in the arguments",
+                ));
+                continue;
+            }
+            FnArg::Typed(typed) => typed,
+        };
+        let is_args = take_args_marker(&mut typed.attrs);
+        let field_attrs = take_field_attrs(&mut typed.attrs);
+        let ident = errors.keep(param_name(&typed.pat));
+        let owned = errors.keep(check_param_type(&typed.ty));
+        let (Some(ident), Some(())) = (ident, owned) else {
+            continue;
+        };
+        let param = Param {
+            ident,
+            ty: (*typed.ty).clone(),
+            field_attrs,
+        };
+        if is_args {
+            args_count += 1;
+            struct_arg = Some(param);
+        } else {
+            params.push(param);
+        }
+    }
+    let _ = errors.keep(check_args_alone(sig, args_count));
+    match struct_arg {
+        Some(param) if sig.inputs.len() == 1 => Arguments::Struct(Box::new(param)),
+        _ => Arguments::Params(params),
+    }
+}
+
+/// Removes `#[args]`, telling whether it was there.
+fn take_args_marker(attrs: &mut Vec<Attribute>) -> bool {
+    let before = attrs.len();
+    attrs.retain(|attr| !attr.path().is_ident("args"));
+    attrs.len() != before
+}
+
+/// Removes the doc, `serde` and `schemars` attributes, which belong to the generated field.
+fn take_field_attrs(attrs: &mut Vec<Attribute>) -> Vec<Attribute> {
+    let is_field_attr = |attr: &Attribute| {
+        let path = attr.path();
+        path.is_ident("doc") || path.is_ident("serde") || path.is_ident("schemars")
+    };
+    let field_attrs = attrs.iter().filter(|a| is_field_attr(a)).cloned().collect();
+    attrs.retain(|attr| !is_field_attr(attr));
+    field_attrs
+}
+
+fn param_name(pat: &Pat) -> syn::Result<syn::Ident> {
+    match pat {
+        Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => Ok(pat.ident.clone()),
+        other => Err(syn::Error::new_spanned(
+            other,
+            "#[tool] parameters must be plain names such as `city: String`; \
+             destructure inside the function body instead",
+        )),
+    }
+}
+
+fn check_param_type(ty: &Type) -> syn::Result<()> {
+    match ty {
+        Type::Reference(_) => Err(syn::Error::new_spanned(
+            ty,
+            "#[tool] parameters must be owned, because arguments are deserialized from JSON: \
+             use `String` instead of `&str`, `Vec<T>` instead of `&[T]`",
+        )),
+        Type::ImplTrait(_) => Err(syn::Error::new_spanned(
+            ty,
+            "#[tool] parameters cannot be `impl Trait`: name a concrete type",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// `#[args]` marks the one parameter that holds all arguments.
+fn check_args_alone(sig: &Signature, args_count: usize) -> syn::Result<()> {
+    if args_count == 0 || sig.inputs.len() == 1 {
+        return Ok(());
+    }
+    Err(syn::Error::new_spanned(
+        &sig.inputs,
+        "`#[args]` marks the one parameter that holds all arguments; \
+         a #[tool] with `#[args]` takes no other parameter",
+    ))
+}
+
+/// The doc comment as one string (`None` when there is none).
+fn doc_text(attrs: &[Attribute]) -> Option<String> {
+    let lines: Vec<String> = attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("doc"))
+        .filter_map(|attr| match &attr.meta {
+            syn::Meta::NameValue(syn::MetaNameValue {
+                value:
+                    syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Str(text),
+                        ..
+                    }),
+                ..
+            }) => Some(text.value()),
+            _ => None,
+        })
+        .map(|line| {
+            line.strip_prefix(' ')
+                .unwrap_or(&line)
+                .trim_end()
+                .to_owned()
+        })
+        .collect();
+    let text = lines.join("\n").trim().to_owned();
+    (!text.is_empty()).then_some(text)
+}
