@@ -5,5 +5,6 @@
 mod core;
 mod hooks;
 mod load;
+mod sessions;
 mod structured;
 mod tools;
