@@ -180,7 +180,7 @@ pub(crate) fn expand(args: ToolArgs, mut function: ItemFn) -> syn::Result<TokenS
         quote_spanned!(ty.span()=> #private::assert_tool_parameter::<#ty>();)
     });
 
-    let description = description.map(|d| quote!(.with_description(#d)));
+    let description = description.map(|d| quote!(.description(#d)));
     let mut annotations = Vec::new();
     if let Some(title) = &args.title {
         annotations.push(quote!(.title(#title)));
@@ -199,7 +199,7 @@ pub(crate) fn expand(args: ToolArgs, mut function: ItemFn) -> syn::Result<TokenS
     let max_chars = args
         .max_result_size_chars
         .as_ref()
-        .map(|n| quote!(.with_max_result_size_chars(#n)));
+        .map(|n| quote!(.max_result_size_chars(#n)));
     let registration = args.server.as_ref().map(|server| {
         quote! {
             fn __make_tool() -> ::std::sync::Arc<dyn #krate::mcp::Tool> {
@@ -251,10 +251,10 @@ pub(crate) fn expand(args: ToolArgs, mut function: ItemFn) -> syn::Result<TokenS
                     let input_schema = #private::input_schema::<#args_ty>(#tool_name)?;
                     let mut definition = #krate::mcp::ToolDefinition::new(#tool_name, input_schema)
                         #description
-                        .with_annotations(#krate::mcp::ToolAnnotations::new() #(#annotations)*)
+                        .annotations(#krate::mcp::ToolAnnotations::new() #(#annotations)*)
                         #max_chars;
                     if let ::core::option::Option::Some(output_schema) = #output_schema {
-                        definition = definition.with_output_schema(output_schema);
+                        definition = definition.output_schema(output_schema);
                     }
                     ::core::result::Result::Ok(definition)
                 }

@@ -54,7 +54,7 @@ async fn pictures() -> Vec<Content> {
     vec![
         Content::image("AAAA", "image/png"),
         Content::text_resource("file:///x", "hello res", Some("text/plain")),
-        Content::resource_link("file:///y", "n").with_description("d"),
+        Content::resource_link("file:///y", "n").description("d"),
     ]
 }
 
