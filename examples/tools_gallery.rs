@@ -97,7 +97,7 @@ async fn report() -> Vec<Content> {
             "month,total\njul,10",
             Some("text/csv"),
         ),
-        Content::resource_link("file:///reports/q3.pdf", "q3.pdf").with_description("The full PDF"),
+        Content::resource_link("file:///reports/q3.pdf", "q3.pdf").description("The full PDF"),
     ]
 }
 

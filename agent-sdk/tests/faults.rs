@@ -548,7 +548,8 @@ fn tool_hook_and_permission_handlers_that_panic_or_hang() {
             report["permission_panic"]["error"]
                 .as_str()
                 .unwrap()
-                .contains("panicked")
+                .starts_with("the can_use_tool handler panicked: "),
+            "one catcher, the request task's: {report:#}"
         );
         assert!(
             report["permission_hang"].is_null(),

@@ -4,6 +4,7 @@
 
 mod core;
 mod hooks;
+mod isolation;
 mod load;
 mod sessions;
 mod structured;

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use super::event::HookEvent;
 use super::matcher::{HookMatcher, OnFailure};
 use super::{HookContext, HookHandler};
-use crate::handler::{BoxFuture, HandlerError, catch_panic};
+use crate::handler::{BoxFuture, HandlerError};
 
 /// A hook with its types erased, as the registry stores it.
 trait ErasedHook: Send + Sync {
@@ -38,9 +38,10 @@ impl<E: HookEvent, H: HookHandler<E>> ErasedHook for TypedHook<E, H> {
             }
             let typed: E::Input = serde_json::from_value(input)
                 .map_err(|err| format!("invalid {} hook input: {err}", E::NAME))?;
-            let output = catch_panic(handler.handle(typed, ctx))
+            // A panic is caught once, by the protocol core's request task.
+            let output = handler
+                .handle(typed, ctx)
                 .await
-                .map_err(|panic| format!("{} hook panicked: {panic}", E::NAME))?
                 .map_err(HandlerError::into_message)?;
             serde_json::to_value(&output)
                 .map_err(|err| format!("cannot serialize {} hook output: {err}", E::NAME))

@@ -5,7 +5,8 @@
 //! - [`IntoToolResult`], [`ToolResult`], [`Content`], [`Json`], [`ToolError`]: what a tool returns;
 //! - [`SdkMcpServer`]: JSON-RPC dispatch (`initialize`, `tools/list`, `tools/call`, `ping`,
 //!   notifications), argument validation with a validator compiled once per tool (at its first
-//!   call), each call on its own task.
+//!   call). It keeps no state per call: the protocol core runs each call on its own task and
+//!   cancels calls per session.
 //!
 //! ```
 //! use agent_sdk::prelude::*;
@@ -40,8 +41,9 @@ mod validate;
 pub use result::{
     Content, EmbeddedResource, IntoToolResult, Json, ResourceBody, ToolError, ToolResult,
 };
-#[allow(unused_imports)] // used by the protocol core
-pub(crate) use server::{JsonRpcAnswer, server_not_found};
+pub(crate) use server::{
+    JsonRpcAnswer, acknowledged, request_cancelled, server_not_found, tool_panicked,
+};
 pub use server::{
     LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS, SdkMcpServer, SdkMcpServerBuilder,
     ServerBuildError,

@@ -79,15 +79,15 @@ pub fn tool_definition<A: JsonSchema, R: IntoToolResult>(
             annotations = set(annotations, value);
         }
     }
-    let mut definition = ToolDefinition::new(spec.name, input_schema).with_annotations(annotations);
+    let mut definition = ToolDefinition::new(spec.name, input_schema).annotations(annotations);
     if let Some(description) = spec.description {
-        definition = definition.with_description(description);
+        definition = definition.description(description);
     }
     if let Some(chars) = spec.max_result_size_chars {
-        definition = definition.with_max_result_size_chars(chars);
+        definition = definition.max_result_size_chars(chars);
     }
     if let Some(output_schema) = output_schema::<R>(spec.name)? {
-        definition = definition.with_output_schema(output_schema);
+        definition = definition.output_schema(output_schema);
     }
     Ok(definition)
 }

@@ -136,7 +136,7 @@ impl Content {
     /// A link to a resource.
     ///
     /// ```
-    /// let c = agent_sdk::mcp::Content::resource_link("file:///y", "n").with_description("d");
+    /// let c = agent_sdk::mcp::Content::resource_link("file:///y", "n").description("d");
     /// assert_eq!(c.to_json()["type"], "resource_link");
     /// ```
     pub fn resource_link(uri: impl Into<String>, name: impl Into<String>) -> Self {
@@ -151,10 +151,10 @@ impl Content {
     /// Sets the description of a [`Content::ResourceLink`] (other blocks are returned unchanged).
     ///
     /// ```
-    /// let c = agent_sdk::mcp::Content::resource_link("file:///y", "n").with_description("d");
+    /// let c = agent_sdk::mcp::Content::resource_link("file:///y", "n").description("d");
     /// assert_eq!(c.to_json()["description"], "d");
     /// ```
-    pub fn with_description(mut self, text: impl Into<String>) -> Self {
+    pub fn description(mut self, text: impl Into<String>) -> Self {
         if let Content::ResourceLink { description, .. } = &mut self {
             *description = Some(text.into());
         }

@@ -1,15 +1,15 @@
 //! [`SdkMcpServer`]: JSON-RPC dispatch for the `mcp_message` control requests.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, OnceLock};
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value, json};
-use tokio::task::AbortHandle;
 
 use super::result::ToolResult;
 use super::tool::{Tool, ToolDefinition, is_valid_tool_name, registered_tools};
 use super::validate::ArgumentValidator;
+use crate::handler::catch_panic;
 use crate::schema::SchemaError;
 
 /// The MCP protocol version we prefer (the one the CLI speaks).
@@ -29,9 +29,11 @@ const REQUEST_CANCELLED: i64 = -32800;
 /// or [`SdkMcpServer::builder`], then hand it to
 /// [`AgentOptionsBuilder::mcp_server`](crate::AgentOptionsBuilder::mcp_server).
 ///
-/// Calls run concurrently, each on its own tokio task. A handler that panics
-/// answers an `isError` result; `notifications/cancelled` aborts the call's task
-/// and the call answers JSON-RPC error `-32800` "Request cancelled".
+/// The server is tools plus dispatch, with no state per call, so one server can
+/// serve many sessions at once. In a session the protocol core runs every call on
+/// a task of its own and handles `notifications/cancelled` per session (the call
+/// named is aborted and answers JSON-RPC error `-32800` "Request cancelled"). A
+/// handler that panics answers an `isError` result.
 ///
 /// ```
 /// use agent_sdk::mcp::{DynamicTool, SdkMcpServer};
@@ -50,12 +52,7 @@ const REQUEST_CANCELLED: i64 = -32800;
 #[derive(Clone)]
 pub struct SdkMcpServer {
     inner: Arc<ServerInner>,
-    /// Calls in flight by JSON-RPC id. Shared by clones; [`SdkMcpServer::for_session`]
-    /// gives a session its own, since ids are only unique within one session.
-    in_flight: Arc<InFlightTable>,
 }
-
-type InFlightTable = Mutex<HashMap<RequestKey, AbortHandle>>;
 
 struct ServerInner {
     name: String,
@@ -82,23 +79,6 @@ impl ToolEntry {
     fn validator(&self) -> &Result<ArgumentValidator, String> {
         self.validator
             .get_or_init(|| ArgumentValidator::new(&self.input_schema))
-    }
-}
-
-/// A JSON-RPC id as a map key.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum RequestKey {
-    Int(i64),
-    Other(String),
-}
-
-impl RequestKey {
-    fn of(id: &Value) -> Self {
-        match id {
-            Value::Number(n) if n.is_i64() => RequestKey::Int(n.as_i64().unwrap_or_default()),
-            Value::String(s) => RequestKey::Other(s.clone()),
-            other => RequestKey::Other(other.to_string()),
-        }
     }
 }
 
@@ -280,7 +260,6 @@ impl SdkMcpServerBuilder {
                 definitions,
                 tools_list,
             }),
-            in_flight: Arc::default(),
         })
     }
 }
@@ -293,10 +272,13 @@ fn schema_error_subject(error: &SchemaError) -> String {
     }
 }
 
-/// How a call ended when it produced no [`ToolResult`].
-enum CallOutcome {
-    Done(ToolResult),
-    Cancelled,
+/// What happens to a panic in a tool's handler during dispatch.
+#[derive(Clone, Copy)]
+enum Panics {
+    /// Becomes an `isError` result here (standalone use).
+    Caught,
+    /// Unwinds to the caller: the protocol core catches every request once.
+    Unwind,
 }
 
 impl SdkMcpServer {
@@ -307,16 +289,6 @@ impl SdkMcpServer {
             version: "1.0.0".to_owned(),
             instructions: None,
             tools: Vec::new(),
-        }
-    }
-
-    /// The same tools with an in-flight table of its own, for one CLI session
-    /// (JSON-RPC ids, and so `notifications/cancelled`, are per session).
-    #[allow(dead_code)] // called by the protocol core
-    pub(crate) fn for_session(&self) -> SdkMcpServer {
-        SdkMcpServer {
-            inner: Arc::clone(&self.inner),
-            in_flight: Arc::default(),
         }
     }
 
@@ -384,23 +356,44 @@ impl SdkMcpServer {
             .collect()
     }
 
-    /// Calls a tool directly, as `tools/call` would: validation, its own task, panics
-    /// and unknown names as `isError` results. Handy in tests.
+    /// Calls a tool directly, as `tools/call` would: argument validation, then the
+    /// handler; a panic and an unknown name are `isError` results. Handy in tests.
+    /// To cancel a call, drop its future.
     pub async fn call_tool(&self, name: &str, arguments: Value) -> ToolResult {
-        match self.run_tool(name, arguments, None).await {
-            CallOutcome::Done(result) => result,
-            CallOutcome::Cancelled => ToolResult::error(format!("Tool '{name}' was cancelled")),
-        }
+        catch_panic(self.run_tool(name, arguments))
+            .await
+            .unwrap_or_else(|panic| tool_panicked(name, &panic))
     }
 
-    /// Answers one JSON-RPC message from the CLI (for a notification:
-    /// `{"jsonrpc":"2.0","result":{}}`); the protocol core writes the answer
-    /// straight into its control response.
-    pub(crate) async fn answer(&self, mut message: Value) -> JsonRpcAnswer {
+    /// Answers one JSON-RPC message (the `message` of an `mcp_message` control request)
+    /// with the JSON-RPC response; a notification gets `{"jsonrpc":"2.0","result":{}}`.
+    ///
+    /// Stateless and safe to call concurrently: a `notifications/cancelled` is
+    /// acknowledged and changes nothing here (cancelling is the session's job, which
+    /// knows whose request id it names); to cancel a call, drop its future.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let server = agent_sdk::mcp::SdkMcpServer::builder("calc").build().unwrap();
+    /// let answer = server.handle_json_rpc(serde_json::json!({"jsonrpc": "2.0", "id": 7, "method": "ping"})).await;
+    /// assert_eq!(answer, serde_json::json!({"jsonrpc": "2.0", "id": 7, "result": {}}));
+    /// # }
+    /// ```
+    pub async fn handle_json_rpc(&self, message: Value) -> Value {
+        self.dispatch(message, Panics::Caught).await.into_value()
+    }
+
+    /// Answers one JSON-RPC message from the CLI for the protocol core, which
+    /// catches a panic of a tool (once, for the whole request) and writes the
+    /// answer straight into its control response.
+    pub(crate) async fn answer(&self, message: Value) -> JsonRpcAnswer {
+        self.dispatch(message, Panics::Unwind).await
+    }
+
+    async fn dispatch(&self, mut message: Value, panics: Panics) -> JsonRpcAnswer {
         let id = message.get_mut("id").map(Value::take);
         let Some(id) = id else {
-            self.handle_notification(&message);
-            return JsonRpcAnswer::Value(json!({"jsonrpc": "2.0", "result": {}}));
+            return JsonRpcAnswer::Value(acknowledged());
         };
         let Some(method) = message.get("method").and_then(Value::as_str) else {
             return JsonRpcAnswer::Value(error_response(
@@ -411,7 +404,7 @@ impl SdkMcpServer {
             ));
         };
         let answer = match method {
-            "tools/call" => return self.handle_call(id, &mut message).await,
+            "tools/call" => return self.handle_call(id, &mut message, panics).await,
             "tools/list" => success(id, self.inner.tools_list.clone()),
             "initialize" => success(id, self.initialize_result(&message)),
             "ping" => success(id, Value::Object(Map::new())),
@@ -421,58 +414,6 @@ impl SdkMcpServer {
             }
         };
         JsonRpcAnswer::Value(answer)
-    }
-
-    /// Answers a `tools/call` whose `id`, tool `name` and `arguments` the caller
-    /// already read (the protocol core's fast path: no `Value` for the envelope).
-    pub(crate) async fn answer_tool_call(
-        &self,
-        id: Value,
-        name: &str,
-        arguments: Value,
-    ) -> JsonRpcAnswer {
-        let key = RequestKey::of(&id);
-        match self.run_tool(name, arguments, Some(key)).await {
-            CallOutcome::Done(result) => JsonRpcAnswer::ToolResult { id, result },
-            CallOutcome::Cancelled => JsonRpcAnswer::Value(error_response(
-                id,
-                REQUEST_CANCELLED,
-                "Request cancelled",
-                None,
-            )),
-        }
-    }
-
-    /// Answers one JSON-RPC message (the `message` of an `mcp_message` control request)
-    /// with the JSON-RPC response; a notification gets `{"jsonrpc":"2.0","result":{}}`.
-    /// Safe to call concurrently.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-    /// let server = agent_sdk::mcp::SdkMcpServer::builder("calc").build().unwrap();
-    /// let answer = server.handle_json_rpc(serde_json::json!({"jsonrpc": "2.0", "id": 7, "method": "ping"})).await;
-    /// assert_eq!(answer, serde_json::json!({"jsonrpc": "2.0", "id": 7, "result": {}}));
-    /// # }
-    /// ```
-    pub async fn handle_json_rpc(&self, message: Value) -> Value {
-        self.answer(message).await.into_value()
-    }
-
-    fn handle_notification(&self, message: &Value) {
-        if message.get("method").and_then(Value::as_str) != Some("notifications/cancelled") {
-            return;
-        }
-        let Some(request_id) = message.pointer("/params/requestId") else {
-            return;
-        };
-        let key = RequestKey::of(request_id);
-        let in_flight = self
-            .in_flight
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(handle) = in_flight.get(&key) {
-            handle.abort();
-        }
     }
 
     fn initialize_result(&self, message: &Value) -> Value {
@@ -493,7 +434,7 @@ impl SdkMcpServer {
         result
     }
 
-    async fn handle_call(&self, id: Value, message: &mut Value) -> JsonRpcAnswer {
+    async fn handle_call(&self, id: Value, message: &mut Value, panics: Panics) -> JsonRpcAnswer {
         let Some(params) = message.get_mut("params").and_then(Value::as_object_mut) else {
             return JsonRpcAnswer::Value(error_response(
                 id,
@@ -511,17 +452,18 @@ impl SdkMcpServer {
                 None,
             ));
         };
-        self.answer_tool_call(id, name, arguments).await
+        let result = match panics {
+            Panics::Caught => self.call_tool(name, arguments).await,
+            Panics::Unwind => self.run_tool(name, arguments).await,
+        };
+        JsonRpcAnswer::ToolResult { id, result }
     }
 
-    async fn run_tool(
-        &self,
-        name: &str,
-        mut arguments: Value,
-        key: Option<RequestKey>,
-    ) -> CallOutcome {
+    /// Validates the arguments and runs the tool in the caller's task; a panic of
+    /// the handler unwinds to the caller.
+    pub(crate) async fn run_tool(&self, name: &str, mut arguments: Value) -> ToolResult {
         let Some(entry) = self.inner.tools.get(name) else {
-            return CallOutcome::Done(ToolResult::error(format!("Tool '{name}' not found")));
+            return ToolResult::error(format!("Tool '{name}' not found"));
         };
         if arguments.is_null() {
             arguments = Value::Object(Map::new());
@@ -532,43 +474,16 @@ impl SdkMcpServer {
                 "Tool '{name}' cannot be called: its input schema is not valid JSON Schema ({reason})"
             )),
         };
-        if let Err(message) = checked {
-            return CallOutcome::Done(ToolResult::error(message));
-        }
-        let task = tokio::spawn(entry.tool.call(arguments));
-        // A reused in-flight id (another session sharing this server without
-        // `for_session`) still runs; only the first call with the id is cancellable.
-        let _guard = key.and_then(|key| {
-            let mut in_flight = self
-                .in_flight
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            if in_flight.contains_key(&key) {
-                return None;
-            }
-            in_flight.insert(key.clone(), task.abort_handle());
-            Some(InFlightGuard {
-                table: &self.in_flight,
-                key,
-                handle: task.abort_handle(),
-            })
-        });
-        match task.await {
-            Ok(result) => CallOutcome::Done(result),
-            Err(error) if error.is_cancelled() => CallOutcome::Cancelled,
-            Err(error) => {
-                let panic = error.into_panic();
-                let detail = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic payload".to_owned());
-                CallOutcome::Done(ToolResult::error(format!(
-                    "Tool '{name}' panicked: {detail}"
-                )))
-            }
+        match checked {
+            Ok(()) => entry.tool.call(arguments).await,
+            Err(message) => ToolResult::error(message),
         }
     }
+}
+
+/// The `isError` result of a tool whose handler panicked.
+pub(crate) fn tool_panicked(name: &str, panic: &str) -> ToolResult {
+    ToolResult::error(format!("Tool '{name}' panicked: {panic}"))
 }
 
 /// A JSON-RPC answer of the server. `tools/call` results are serialized straight
@@ -606,24 +521,6 @@ impl Serialize for JsonRpcAnswer {
     }
 }
 
-/// Removes a call from the in-flight table, and aborts its task when the caller
-/// stops waiting (e.g. the control request was cancelled).
-struct InFlightGuard<'a> {
-    table: &'a InFlightTable,
-    key: RequestKey,
-    handle: AbortHandle,
-}
-
-impl Drop for InFlightGuard<'_> {
-    fn drop(&mut self) {
-        self.handle.abort();
-        self.table
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&self.key);
-    }
-}
-
 fn success(id: Value, result: Value) -> Value {
     let mut map = Map::with_capacity(3);
     map.insert("jsonrpc".into(), Value::String("2.0".into()));
@@ -646,9 +543,19 @@ fn error_response(id: Value, code: i64, message: &str, data: Option<Value>) -> V
     Value::Object(map)
 }
 
+/// The answer to a JSON-RPC notification: `{"jsonrpc":"2.0","result":{}}`.
+pub(crate) fn acknowledged() -> Value {
+    json!({"jsonrpc": "2.0", "result": {}})
+}
+
+/// The answer of a call that `notifications/cancelled` aborted
+/// (`-32800 "Request cancelled"`).
+pub(crate) fn request_cancelled(id: Value) -> Value {
+    error_response(id, REQUEST_CANCELLED, "Request cancelled", None)
+}
+
 /// The JSON-RPC answer for an `mcp_message` to a server name we do not serve
 /// (`-32601 "Server '<name>' not found"`, a control *success* like the Python SDK).
-#[allow(dead_code)] // called by the protocol core
 pub(crate) fn server_not_found(id: Value, server_name: &str) -> Value {
     error_response(
         id,
@@ -669,28 +576,5 @@ mod tests {
             answer,
             json!({"jsonrpc":"2.0","id":3,"error":{"code":-32601,"message":"Server 'missing' not found"}})
         );
-    }
-
-    #[tokio::test]
-    async fn cancellation_stays_within_its_session() {
-        let tool = super::super::DynamicTool::new("wait", json!({"type": "object"}), |_| async {
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            "done"
-        });
-        let shared = SdkMcpServer::builder("s").tool(tool).build().unwrap();
-        let (a, b) = (shared.for_session(), shared.for_session());
-        let call = json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"wait"}});
-        let cancel =
-            json!({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}});
-        let (answer_a, answer_b, _) = tokio::join!(
-            a.handle_json_rpc(call.clone()),
-            b.handle_json_rpc(call.clone()),
-            async {
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                a.handle_json_rpc(cancel).await
-            }
-        );
-        assert_eq!(answer_a["error"]["code"], -32800);
-        assert_eq!(answer_b["result"]["content"][0]["text"], "done");
     }
 }

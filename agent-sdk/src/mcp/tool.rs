@@ -26,7 +26,7 @@ pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 /// impl Tool for Clock {
 ///     fn definition(&self) -> Result<ToolDefinition, SchemaError> {
 ///         Ok(ToolDefinition::new("clock", serde_json::json!({"type": "object", "properties": {}, "required": []}))
-///             .with_description("The time of day."))
+///             .description("The time of day."))
 ///     }
 ///     fn call(&self, _arguments: serde_json::Value) -> BoxFuture<ToolResult> {
 ///         Box::pin(async { ToolResult::text("12:00") })
@@ -46,9 +46,9 @@ pub trait Tool: Send + Sync + 'static {
 /// ```
 /// use agent_sdk::mcp::{ToolAnnotations, ToolDefinition};
 /// let def = ToolDefinition::new("add", serde_json::json!({"type": "object", "properties": {}, "required": []}))
-///     .with_description("Add two numbers.")
-///     .with_annotations(ToolAnnotations::new().read_only(true))
-///     .with_max_result_size_chars(5000);
+///     .description("Add two numbers.")
+///     .annotations(ToolAnnotations::new().read_only(true))
+///     .max_result_size_chars(5000);
 /// assert_eq!(def.to_json()["_meta"]["anthropic/maxResultSizeChars"], 5000);
 /// ```
 #[derive(Debug, Clone, PartialEq)]
@@ -82,25 +82,25 @@ impl ToolDefinition {
     }
 
     /// Sets the description.
-    pub fn with_description(mut self, description: impl Into<String>) -> Self {
+    pub fn description(mut self, description: impl Into<String>) -> Self {
         self.description = Some(description.into());
         self
     }
 
     /// Sets the output schema.
-    pub fn with_output_schema(mut self, schema: Value) -> Self {
+    pub fn output_schema(mut self, schema: Value) -> Self {
         self.output_schema = Some(schema);
         self
     }
 
     /// Sets the annotations.
-    pub fn with_annotations(mut self, annotations: ToolAnnotations) -> Self {
+    pub fn annotations(mut self, annotations: ToolAnnotations) -> Self {
         self.annotations = annotations;
         self
     }
 
     /// Sets `_meta["anthropic/maxResultSizeChars"]`.
-    pub fn with_max_result_size_chars(mut self, chars: u64) -> Self {
+    pub fn max_result_size_chars(mut self, chars: u64) -> Self {
         self.max_result_size_chars = Some(chars);
         self
     }
@@ -280,25 +280,25 @@ impl DynamicTool {
 
     /// Sets the description.
     pub fn description(mut self, description: impl Into<String>) -> Self {
-        self.definition.description = Some(description.into());
+        self.definition = self.definition.description(description);
         self
     }
 
     /// Sets the output schema (describing `structuredContent`).
     pub fn output_schema(mut self, schema: Value) -> Self {
-        self.definition.output_schema = Some(schema);
+        self.definition = self.definition.output_schema(schema);
         self
     }
 
     /// Sets the annotations.
     pub fn annotations(mut self, annotations: ToolAnnotations) -> Self {
-        self.definition.annotations = annotations;
+        self.definition = self.definition.annotations(annotations);
         self
     }
 
     /// Sets `_meta["anthropic/maxResultSizeChars"]`.
     pub fn max_result_size_chars(mut self, chars: u64) -> Self {
-        self.definition.max_result_size_chars = Some(chars);
+        self.definition = self.definition.max_result_size_chars(chars);
         self
     }
 }

@@ -31,8 +31,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::handler::BoxFuture;
 pub use crate::handler::HandlerError;
-use crate::handler::{BoxFuture, catch_panic};
 use crate::tool_inputs::ToolInput;
 
 mod mode;
@@ -591,10 +591,10 @@ impl<H: PermissionHandler> ErasedPermissionHandler for TypedPermissionHandler<H>
         Box::pin(async move {
             let request = ToolPermissionRequest::from_control_request(request)?;
             let original_input = request.input.clone();
-            let decided = catch_panic(handler.decide(request))
+            // A panic is caught once, by the protocol core's request task.
+            handler
+                .decide(request)
                 .await
-                .map_err(|panic| format!("permission handler panicked: {panic}"))?;
-            decided
                 .map(|result| result.to_wire(&original_input))
                 .map_err(HandlerError::into_message)
         })

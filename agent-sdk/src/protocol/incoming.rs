@@ -1,18 +1,48 @@
 //! Requests the CLI sends us: `mcp_message`, `can_use_tool`, `hook_callback`.
 //!
-//! Each runs on its own task and gets exactly one answer (success or error),
-//! unless the CLI cancels it with `control_cancel_request`: then the task is
-//! aborted and nothing is written.
+//! The session owns the concurrency and cancellation of all of them, MCP calls
+//! included: each runs on its own task, inside one panic catcher, and gets
+//! exactly one answer (success or error), unless the CLI withdraws it:
+//! - `control_cancel_request` aborts the task, and nothing is written;
+//! - an MCP `notifications/cancelled` names the JSON-RPC id of a call: that call
+//!   is aborted and answers JSON-RPC error `-32800` "Request cancelled".
+//!
+//! JSON-RPC ids are numbered by each CLI process, so they are looked up among
+//! this session's requests only: a server shared by many sessions keeps no state
+//! per call.
 
 use std::sync::Arc;
 
-use futures_util::FutureExt;
 use serde_json::Value;
+use tokio::task::AbortHandle;
 use tracing::Instrument;
 
 use super::wire::{self, Payload};
 use super::{Shared, lock};
+use crate::handler::catch_panic;
 use crate::mcp::JsonRpcAnswer;
+
+/// A request from the CLI being handled: the entry of `Shared::inflight`.
+pub(super) struct InFlight {
+    /// `None` until the task is spawned.
+    task: Option<AbortHandle>,
+    /// The server and JSON-RPC id of an MCP request, which `notifications/cancelled` names.
+    mcp: Option<McpRequestId>,
+}
+
+impl InFlight {
+    /// Stops the request's handler (it writes nothing once out of the table).
+    pub(super) fn abort(self) {
+        if let Some(task) = self.task {
+            task.abort();
+        }
+    }
+}
+
+struct McpRequestId {
+    server_name: String,
+    id: Value,
+}
 
 /// A request from the CLI, parsed as far as its handler needs.
 pub(super) enum Request {
@@ -62,6 +92,41 @@ impl Request {
             .map(|frame| Request::Other(frame.request))
     }
 
+    /// The server and JSON-RPC id of an MCP request (a notification has no id).
+    fn mcp_request_id(&self) -> Option<McpRequestId> {
+        let (server_name, id) = match self {
+            Request::ToolCall {
+                server_name, id, ..
+            } => (server_name, id),
+            Request::Mcp {
+                server_name,
+                message,
+            } => (server_name, message.get("id")?),
+            Request::Other(_) => return None,
+        };
+        Some(McpRequestId {
+            server_name: server_name.clone(),
+            id: id.clone(),
+        })
+    }
+
+    /// For an MCP `notifications/cancelled`: the server and the JSON-RPC id it withdraws.
+    fn cancelled_mcp_request(&self) -> Option<(&str, &Value)> {
+        let Request::Mcp {
+            server_name,
+            message,
+        } = self
+        else {
+            return None;
+        };
+        if message.get("id").is_some()
+            || message.get("method").and_then(Value::as_str) != Some("notifications/cancelled")
+        {
+            return None;
+        }
+        Some((server_name, message.pointer("/params/requestId")?))
+    }
+
     fn subtype(&self) -> &str {
         match self {
             Request::ToolCall { .. } | Request::Mcp { .. } => "mcp_message",
@@ -75,35 +140,36 @@ impl Request {
 
 /// Starts handling one request from the CLI.
 pub(super) fn spawn(shared: &Arc<Shared>, request_id: String, request: Request) {
-    {
-        let mut inflight = lock(&shared.inflight);
-        if inflight.contains_key(&request_id) {
-            tracing::warn!(%request_id, "the CLI reused the id of a request still in flight");
-            let outcome: Result<Payload, String> =
-                Err(format!("duplicate request id: {request_id}"));
-            let _ = shared.send_line(wire::response_line(&request_id, &outcome));
-            return;
-        }
-        inflight.insert(request_id.clone(), None);
+    if lock(&shared.inflight).contains_key(&request_id) {
+        tracing::warn!(%request_id, "the CLI reused the id of a request still in flight");
+        let outcome: Result<Payload, String> = Err(format!("duplicate request id: {request_id}"));
+        let _ = shared.send_line(wire::response_line(&request_id, &outcome));
+        return;
     }
+    if let Some((server_name, cancelled_id)) = request.cancelled_mcp_request()
+        && shared.handlers.servers.contains_key(server_name)
+    {
+        // Handled here, in order with the calls read before it.
+        cancel_mcp_call(shared, server_name, cancelled_id);
+        let ack = Ok(Payload::Mcp {
+            mcp_response: JsonRpcAnswer::Value(crate::mcp::acknowledged()),
+        });
+        let _ = shared.send_line(wire::response_line(&request_id, &ack));
+        return;
+    }
+    let entry = InFlight {
+        task: None,
+        mcp: request.mcp_request_id(),
+    };
+    lock(&shared.inflight).insert(request_id.clone(), entry);
     let task_shared = shared.clone();
     let task_id = request_id.clone();
     let subtype = request.subtype().to_owned();
     let span = tracing::debug_span!("cli_request", %subtype, %request_id);
     let task = tokio::spawn(
         async move {
-            let outcome =
-                match std::panic::AssertUnwindSafe(handle(&task_shared, &subtype, request))
-                    .catch_unwind()
-                    .await
-                {
-                    Ok(outcome) => outcome,
-                    Err(panic) => Err(format!(
-                        "the {subtype} handler panicked: {}",
-                        panic_message(&panic)
-                    )),
-                };
-            // Gone from the table means cancelled: write nothing.
+            let outcome = handle(&task_shared, &subtype, request).await;
+            // Gone from the table means cancelled: its answer, if any, is written.
             if lock(&task_shared.inflight).remove(&task_id).is_some() {
                 if let Err(message) = &outcome {
                     tracing::debug!(%subtype, %message, "answering a CLI request with an error");
@@ -113,43 +179,114 @@ pub(super) fn spawn(shared: &Arc<Shared>, request_id: String, request: Request) 
         }
         .instrument(span),
     );
-    if let Some(slot) = lock(&shared.inflight).get_mut(&request_id) {
-        *slot = Some(task.abort_handle());
+    if let Some(entry) = lock(&shared.inflight).get_mut(&request_id) {
+        entry.task = Some(task.abort_handle());
     }
 }
 
 /// Cancels a request the CLI withdrew; no answer is written for it.
 pub(super) fn cancel(shared: &Shared, request_id: &str) {
     match lock(&shared.inflight).remove(request_id) {
-        Some(Some(handle)) => {
+        Some(request) => {
             tracing::debug!(%request_id, "the CLI cancelled a request; aborting its handler");
-            handle.abort();
+            request.abort();
         }
-        Some(None) => {}
         None => tracing::debug!(%request_id, "cancel for a request that is not in flight"),
     }
 }
 
+/// Aborts this session's MCP request `id` on `server_name` (every one, should the
+/// CLI have reused the id) and answers it `-32800 "Request cancelled"`.
+fn cancel_mcp_call(shared: &Shared, server_name: &str, id: &Value) {
+    let cancelled: Vec<(String, InFlight)> = {
+        let mut inflight = lock(&shared.inflight);
+        let named: Vec<String> = inflight
+            .iter()
+            .filter(|(_, request)| {
+                request
+                    .mcp
+                    .as_ref()
+                    .is_some_and(|mcp| mcp.server_name == server_name && mcp.id == *id)
+            })
+            .map(|(request_id, _)| request_id.clone())
+            .collect();
+        named
+            .into_iter()
+            .filter_map(|request_id| inflight.remove_entry(&request_id))
+            .collect()
+    };
+    if cancelled.is_empty() {
+        tracing::debug!(%server_name, %id, "notifications/cancelled for a call that is not in flight");
+    }
+    for (request_id, request) in cancelled {
+        tracing::debug!(%request_id, %server_name, %id, "the CLI cancelled an MCP call; aborting its handler");
+        request.abort();
+        let answer = Ok(Payload::Mcp {
+            mcp_response: JsonRpcAnswer::Value(crate::mcp::request_cancelled(id.clone())),
+        });
+        let _ = shared.send_line(wire::response_line(&request_id, &answer));
+    }
+}
+
+/// Runs a request's handler inside the request's one panic catcher.
 async fn handle(shared: &Shared, subtype: &str, request: Request) -> Result<Payload, String> {
-    let mut request = match request {
+    match request {
         Request::ToolCall {
             server_name,
             id,
             name,
             arguments,
-        } => {
-            let mcp_response = match shared.handlers.servers.get(&server_name) {
-                Some(server) => server.answer_tool_call(id, &name, arguments).await,
-                None => JsonRpcAnswer::Value(crate::mcp::server_not_found(id, &server_name)),
-            };
-            return Ok(Payload::Mcp { mcp_response });
-        }
+        } => Ok(tool_call(shared, &server_name, id, &name, arguments).await),
         Request::Mcp {
             server_name,
             message,
-        } => return Ok(mcp_message(shared, &server_name, message).await),
-        Request::Other(request) => request,
+        } => {
+            caught(subtype, async {
+                Ok(mcp_message(shared, &server_name, message).await)
+            })
+            .await
+        }
+        Request::Other(request) => caught(subtype, handle_other(shared, subtype, request)).await,
+    }
+}
+
+/// A `tools/call`: a tool that panics answers an `isError` result, as MCP servers do.
+async fn tool_call(
+    shared: &Shared,
+    server_name: &str,
+    id: Value,
+    name: &str,
+    arguments: Value,
+) -> Payload {
+    let Some(server) = shared.handlers.servers.get(server_name) else {
+        let mcp_response = crate::mcp::server_not_found(id, server_name);
+        return Payload::Mcp {
+            mcp_response: JsonRpcAnswer::Value(mcp_response),
+        };
     };
+    let result = catch_panic(server.run_tool(name, arguments))
+        .await
+        .unwrap_or_else(|panic| crate::mcp::tool_panicked(name, &panic));
+    Payload::Mcp {
+        mcp_response: JsonRpcAnswer::ToolResult { id, result },
+    }
+}
+
+/// Any other request: a handler that panics answers a control error.
+async fn caught(
+    subtype: &str,
+    handler: impl Future<Output = Result<Payload, String>>,
+) -> Result<Payload, String> {
+    catch_panic(handler)
+        .await
+        .unwrap_or_else(|panic| Err(format!("the {subtype} handler panicked: {panic}")))
+}
+
+async fn handle_other(
+    shared: &Shared,
+    subtype: &str,
+    mut request: Value,
+) -> Result<Payload, String> {
     let value = match subtype {
         "mcp_message" => {
             let server_name = request
@@ -202,12 +339,4 @@ async fn mcp_message(shared: &Shared, server_name: &str, message: Value) -> Payl
         }
     };
     Payload::Mcp { mcp_response }
-}
-
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
-    panic
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("unknown panic")
 }

@@ -3,8 +3,10 @@
 //! Three tasks serve a session, and data flows one way through each:
 //! - the **writer** owns the CLI's stdin and writes queued lines in order;
 //! - the **router** owns stdout: it frames lines, completes our pending
-//!   requests, starts a task for every request the CLI sends us, and forwards
-//!   conversation messages to the reader of the session;
+//!   requests, starts a task for every request the CLI sends us (and cancels
+//!   them: `control_cancel_request`, and MCP's `notifications/cancelled` for the
+//!   JSON-RPC ids of this session), and forwards conversation messages to the
+//!   reader of the session;
 //! - the **supervisor** owns the process: it reports how it exited and stops it
 //!   (grace, SIGTERM, SIGKILL) when the session shuts down or is dropped.
 //!
@@ -22,7 +24,6 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 use tokio::sync::{Notify, mpsc, oneshot, watch};
-use tokio::task::AbortHandle;
 use tracing::Instrument;
 
 use crate::error::{Error, Result};
@@ -108,8 +109,9 @@ impl RunState {
 struct Shared {
     writer: mpsc::UnboundedSender<WriterCommand>,
     pending: Mutex<PendingTable>,
-    /// Requests from the CLI being handled, by request id (`None` until the task is spawned).
-    inflight: Mutex<HashMap<String, Option<AbortHandle>>>,
+    /// Requests from the CLI being handled, by request id. Whoever removes an
+    /// entry writes the request's one answer (or, for a withdrawn request, none).
+    inflight: Mutex<HashMap<String, incoming::InFlight>>,
     handlers: Handlers,
     next_request: AtomicU64,
     request_salt: u32,
@@ -157,10 +159,8 @@ impl Shared {
     }
 
     fn abort_inflight(&self) {
-        for (_, handle) in lock(&self.inflight).drain() {
-            if let Some(handle) = handle {
-                handle.abort();
-            }
+        for (_, request) in lock(&self.inflight).drain() {
+            request.abort();
         }
     }
 }

@@ -498,6 +498,14 @@ async fn tools_call_fast_path_and_its_fallbacks_answer_as_the_server_does() {
             json!({"type":"object","properties":{"a":{"type":"number"},"b":{"type":"number"}},"required":["a","b"]}),
             |args: Value| async move { (args["a"].as_f64().unwrap() + args["b"].as_f64().unwrap()).to_string() },
         ))
+        .tool(crate::mcp::DynamicTool::new(
+            "boom",
+            json!({"type":"object"}),
+            |args: Value| async move {
+                assert!(args.is_null(), "kaboom");
+                "never"
+            },
+        ))
         .build()
         .unwrap();
     let (transport, mut cli) = pipes();
@@ -516,6 +524,8 @@ async fn tools_call_fast_path_and_its_fallbacks_answer_as_the_server_does() {
         json!({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"add","arguments":{"a":"two","b":3}}}),
         json!({"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"add"}}),
         json!({"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"nope","arguments":{}}}),
+        // A handler that panics: an `isError` result, the same on both paths.
+        json!({"jsonrpc":"2.0","id":12,"method":"tools/call","params":{"name":"boom","arguments":{}}}),
         // Shapes the fast path refuses, answered by the general path.
         json!({"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"arguments":{"a":1,"b":2}}}),
         json!({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":42}}),
@@ -536,6 +546,11 @@ async fn tools_call_fast_path_and_its_fallbacks_answer_as_the_server_does() {
             answer["response"]["response"]["mcp_response"], expected,
             "message {n}: {message}"
         );
+        if message["params"]["name"] == "boom" {
+            let result = &answer["response"]["response"]["mcp_response"]["result"];
+            assert_eq!(result["isError"], true, "{answer}");
+            assert_eq!(result["content"][0]["text"], "Tool 'boom' panicked: kaboom");
+        }
         if n == 0 {
             let result = &answer["response"]["response"]["mcp_response"]["result"];
             assert_eq!(
@@ -553,4 +568,165 @@ async fn tools_call_fast_path_and_its_fallbacks_answer_as_the_server_does() {
         answer["response"]["response"]["mcp_response"],
         json!({"jsonrpc":"2.0","id":11,"error":{"code":-32601,"message":"Server 'gone' not found"}})
     );
+}
+
+/// A server whose `wait` tool never answers and flips a flag when its future is dropped.
+fn waiting_server() -> (
+    crate::mcp::SdkMcpServer,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    struct CountDrop(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+    impl Drop for CountDrop {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+    let dropped = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = dropped.clone();
+    let wait = crate::mcp::DynamicTool::new(
+        "wait",
+        json!({"type":"object","properties":{"millis":{"type":"integer"}}}),
+        move |args: Value| {
+            let guard = CountDrop(counter.clone());
+            async move {
+                match args["millis"].as_u64() {
+                    Some(millis) => tokio::time::sleep(Duration::from_millis(millis)).await,
+                    None => std::future::pending().await,
+                }
+                std::mem::forget(guard);
+                "waited"
+            }
+        },
+    );
+    let server = crate::mcp::SdkMcpServer::builder("s")
+        .tool(wait)
+        .build()
+        .unwrap();
+    (server, dropped)
+}
+
+fn mcp_request(request_id: &str, message: Value) -> Value {
+    json!({"type":"control_request","request_id":request_id,
+        "request":{"subtype":"mcp_message","server_name":"s","message":message}})
+}
+
+fn call_wait(request_id: &str, jsonrpc_id: u64, millis: Option<u64>) -> Value {
+    let arguments = millis.map_or(json!({}), |millis| json!({"millis": millis}));
+    mcp_request(
+        request_id,
+        json!({"jsonrpc":"2.0","id":jsonrpc_id,"method":"tools/call","params":{"name":"wait","arguments":arguments}}),
+    )
+}
+
+fn cancel_notification(request_id: &str, jsonrpc_id: u64) -> Value {
+    mcp_request(
+        request_id,
+        json!({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":jsonrpc_id,"reason":"timeout"}}),
+    )
+}
+
+async fn connected_with(server: &crate::mcp::SdkMcpServer) -> (Client, FakeCli) {
+    let (transport, mut cli) = pipes();
+    let options = AgentOptions::builder()
+        .mcp_server("s", server.clone())
+        .build()
+        .unwrap();
+    let connect = tokio::spawn(Client::connect_with_transport(options, transport));
+    cli.handshake().await;
+    (connect.await.unwrap().unwrap(), cli)
+}
+
+/// Reads `count` answers and returns them by control request id.
+async fn answers(cli: &mut FakeCli, count: usize) -> std::collections::HashMap<String, Value> {
+    let mut answers = std::collections::HashMap::new();
+    for _ in 0..count {
+        let answer = cli.read().await;
+        let request_id = answer["response"]["request_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        answers.insert(request_id, answer["response"].clone());
+    }
+    answers
+}
+
+#[tokio::test]
+async fn notifications_cancelled_aborts_the_call_and_it_answers_request_cancelled() {
+    let (server, dropped) = waiting_server();
+    let (_client, mut cli) = connected_with(&server).await;
+    cli.write(call_wait("c1", 9, None)).await;
+    cli.write(call_wait("c2", 10, Some(50))).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    cli.write(cancel_notification("n1", 9)).await;
+    // A cancel for an id that is not in flight is acknowledged and changes nothing.
+    cli.write(cancel_notification("n2", 77)).await;
+    let answers = answers(&mut cli, 4).await;
+    assert_eq!(
+        answers["c1"],
+        json!({"subtype":"success","request_id":"c1","response":{"mcp_response":
+            {"jsonrpc":"2.0","id":9,"error":{"code":-32800,"message":"Request cancelled"}}}})
+    );
+    let ack = json!({"mcp_response":{"jsonrpc":"2.0","result":{}}});
+    assert_eq!(answers["n1"]["response"], ack);
+    assert_eq!(answers["n2"]["response"], ack);
+    assert_eq!(
+        answers["c2"]["response"]["mcp_response"]["result"]["content"][0]["text"],
+        "waited"
+    );
+    assert_eq!(
+        dropped.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the cancelled handler was dropped, the other one finished"
+    );
+}
+
+#[tokio::test]
+async fn a_cancel_reaches_only_the_calls_of_its_own_session() {
+    // Two sessions share one server; both number their call 2.
+    let (server, dropped) = waiting_server();
+    let (_client_a, mut cli_a) = connected_with(&server).await;
+    let (_client_b, mut cli_b) = connected_with(&server).await;
+    cli_a.write(call_wait("a1", 2, Some(200))).await;
+    cli_b.write(call_wait("b1", 2, None)).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    cli_b.write(cancel_notification("b2", 2)).await;
+    let b = answers(&mut cli_b, 2).await;
+    assert_eq!(
+        b["b1"]["response"]["mcp_response"]["error"]["code"], -32800,
+        "{b:?}"
+    );
+    let a = cli_a.read().await;
+    assert_eq!(a["response"]["request_id"], "a1");
+    assert_eq!(
+        a["response"]["response"]["mcp_response"]["result"],
+        json!({"content":[{"type":"text","text":"waited"}],"isError":false}),
+        "A's call with the same id ran on: {a}"
+    );
+    assert_eq!(dropped.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn control_cancel_of_a_tool_call_drops_the_handler_and_writes_nothing() {
+    let (server, dropped) = waiting_server();
+    let (client, mut cli) = connected_with(&server).await;
+    cli.write(call_wait("c1", 4, None)).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    cli.write(json!({"type":"control_cancel_request","request_id":"c1"}))
+        .await;
+    // A later cancel notification for the same id finds nothing to answer.
+    cli.write(cancel_notification("n1", 4)).await;
+    let ack = cli.read().await;
+    assert_eq!(ack["response"]["request_id"], "n1", "{ack}");
+    assert_eq!(dropped.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // Nothing more was written for c1: the next line is the answer to our own request.
+    let interrupt = tokio::spawn(async move {
+        let result = client.interrupt().await;
+        (client, result)
+    });
+    let request = cli.read().await;
+    assert_eq!(request["request"]["subtype"], "interrupt", "{request}");
+    let id = request["request_id"].as_str().unwrap();
+    cli.write(json!({"type":"control_response","response":{"subtype":"success","request_id":id,"response":{}}}))
+        .await;
+    interrupt.await.unwrap().1.unwrap();
 }
