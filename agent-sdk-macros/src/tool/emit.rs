@@ -66,7 +66,7 @@ pub(crate) fn fallback(tool: &ToolFn, args: &ToolArgs) -> TokenStream {
                     __agent_sdk::unbuilt_tool()
                 }
 
-                fn call(&self, _: __agent_sdk::serde_json::Value) -> __agent_sdk::BoxFuture<__agent_sdk::ToolResult> {
+                fn call(&self, _: __agent_sdk::serde_json::Value) -> __agent_sdk::BoxFuture<'static, __agent_sdk::ToolResult> {
                     __agent_sdk::unbuilt_tool()
                 }
             }
@@ -170,7 +170,7 @@ fn tool_impl(tool: &ToolFn, args: &ToolArgs) -> TokenStream {
                 __agent_sdk::tool_definition::<#arguments_ty, #output>(&#spec)
             }
 
-            fn call(&self, arguments: __agent_sdk::serde_json::Value) -> __agent_sdk::BoxFuture<__agent_sdk::ToolResult> {
+            fn call(&self, arguments: __agent_sdk::serde_json::Value) -> __agent_sdk::BoxFuture<'static, __agent_sdk::ToolResult> {
                 ::std::boxed::Box::pin(async move {
                     let __arguments: #arguments_ty = match __agent_sdk::deserialize_arguments(arguments) {
                         ::core::result::Result::Ok(arguments) => arguments,

@@ -80,7 +80,7 @@ const _: () = {
         fn call(
             &self,
             arguments: __agent_sdk::serde_json::Value,
-        ) -> __agent_sdk::BoxFuture<__agent_sdk::ToolResult> {
+        ) -> __agent_sdk::BoxFuture<'static, __agent_sdk::ToolResult> {
             ::std::boxed::Box::pin(async move {
                 let __arguments: __ToolArguments = match __agent_sdk::deserialize_arguments(
                     arguments,

@@ -49,6 +49,5 @@ pub use server::{
     ServerBuildError,
 };
 pub use tool::{
-    BoxFuture, DynamicTool, Tool, ToolAnnotations, ToolDefinition, ToolRegistration,
-    is_valid_tool_name,
+    DynamicTool, Tool, ToolAnnotations, ToolDefinition, ToolRegistration, is_valid_tool_name,
 };

@@ -10,9 +10,10 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+pub use crate::handler::BoxFuture;
 pub use crate::mcp::{
-    BoxFuture, IntoToolResult, SdkMcpServer, ServerBuildError, Tool, ToolAnnotations,
-    ToolDefinition, ToolRegistration, ToolResult,
+    IntoToolResult, SdkMcpServer, ServerBuildError, Tool, ToolAnnotations, ToolDefinition,
+    ToolRegistration, ToolResult,
 };
 pub use crate::schema::SchemaError;
 

@@ -78,7 +78,7 @@ impl Content {
     ///
     /// ```
     /// let c = agent_sdk::mcp::Content::text("4");
-    /// assert_eq!(c.to_json(), serde_json::json!({"type": "text", "text": "4"}));
+    /// assert_eq!(serde_json::to_value(&c).unwrap(), serde_json::json!({"type": "text", "text": "4"}));
     /// ```
     pub fn text(text: impl Into<String>) -> Self {
         Content::Text { text: text.into() }
@@ -88,7 +88,7 @@ impl Content {
     ///
     /// ```
     /// let c = agent_sdk::mcp::Content::image("AAAA", "image/png");
-    /// assert_eq!(c.to_json()["mimeType"], "image/png");
+    /// assert_eq!(serde_json::to_value(&c).unwrap()["mimeType"], "image/png");
     /// ```
     pub fn image(data_base64: impl Into<String>, mime_type: impl Into<String>) -> Self {
         Content::Image {
@@ -101,7 +101,7 @@ impl Content {
     ///
     /// ```
     /// let c = agent_sdk::mcp::Content::text_resource("file:///a.txt", "hello", Some("text/plain"));
-    /// assert_eq!(c.to_json()["resource"]["text"], "hello");
+    /// assert_eq!(serde_json::to_value(&c).unwrap()["resource"]["text"], "hello");
     /// ```
     pub fn text_resource(
         uri: impl Into<String>,
@@ -119,7 +119,7 @@ impl Content {
     ///
     /// ```
     /// let c = agent_sdk::mcp::Content::blob_resource("file:///a.bin", "AAAA", "application/octet-stream");
-    /// assert_eq!(c.to_json()["resource"]["blob"], "AAAA");
+    /// assert_eq!(serde_json::to_value(&c).unwrap()["resource"]["blob"], "AAAA");
     /// ```
     pub fn blob_resource(
         uri: impl Into<String>,
@@ -137,7 +137,7 @@ impl Content {
     ///
     /// ```
     /// let c = agent_sdk::mcp::Content::resource_link("file:///y", "n").description("d");
-    /// assert_eq!(c.to_json()["type"], "resource_link");
+    /// assert_eq!(serde_json::to_value(&c).unwrap()["type"], "resource_link");
     /// ```
     pub fn resource_link(uri: impl Into<String>, name: impl Into<String>) -> Self {
         Content::ResourceLink {
@@ -152,7 +152,7 @@ impl Content {
     ///
     /// ```
     /// let c = agent_sdk::mcp::Content::resource_link("file:///y", "n").description("d");
-    /// assert_eq!(c.to_json()["description"], "d");
+    /// assert_eq!(serde_json::to_value(&c).unwrap()["description"], "d");
     /// ```
     pub fn description(mut self, text: impl Into<String>) -> Self {
         if let Content::ResourceLink { description, .. } = &mut self {
@@ -161,15 +161,6 @@ impl Content {
         self
     }
 
-    /// The MCP wire form of this block.
-    ///
-    /// ```
-    /// let json = agent_sdk::mcp::Content::text("x").to_json();
-    /// assert_eq!(json["type"], "text");
-    /// ```
-    pub fn to_json(&self) -> Value {
-        serde_json::to_value(self).expect("content blocks always serialize")
-    }
 }
 
 /// The MCP wire form, written straight to the output (no `Value` in between).
@@ -234,7 +225,7 @@ impl Serialize for EmbeddedResource {
 /// let ok = ToolResult::text("5");
 /// assert!(!ok.is_error);
 /// let failed = ToolResult::error("division by zero");
-/// assert_eq!(failed.to_json()["isError"], true);
+/// assert_eq!(serde_json::to_value(&failed).unwrap()["isError"], true);
 /// ```
 #[derive(Debug, Clone, PartialEq, Default)]
 #[non_exhaustive]
@@ -303,15 +294,6 @@ impl ToolResult {
         out
     }
 
-    /// The MCP `CallToolResult` wire form.
-    ///
-    /// ```
-    /// let json = agent_sdk::mcp::ToolResult::text("5").to_json();
-    /// assert_eq!(json, serde_json::json!({"content": [{"type": "text", "text": "5"}], "isError": false}));
-    /// ```
-    pub fn to_json(&self) -> Value {
-        serde_json::to_value(self).expect("tool results always serialize")
-    }
 }
 
 /// The MCP `CallToolResult` wire form, written straight to the output.

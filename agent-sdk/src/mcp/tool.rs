@@ -1,17 +1,13 @@
 //! The [`Tool`] trait, tool metadata, the runtime [`DynamicTool`], and the
 //! `inventory` registry behind `#[tool(server = "...")]`.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
 use super::result::{IntoToolResult, ToolResult};
+use crate::handler::BoxFuture;
 use crate::schema::SchemaError;
-
-/// A boxed `Send` future, the return type of [`Tool::call`].
-pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 /// A tool an [`SdkMcpServer`](super::SdkMcpServer) can serve.
 ///
@@ -19,7 +15,8 @@ pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 /// implement it by hand (or use [`DynamicTool`]) for tools built at run time.
 ///
 /// ```
-/// use agent_sdk::mcp::{BoxFuture, Tool, ToolDefinition, ToolResult};
+/// use agent_sdk::BoxFuture;
+/// use agent_sdk::mcp::{Tool, ToolDefinition, ToolResult};
 /// use agent_sdk::schema::SchemaError;
 ///
 /// struct Clock;
@@ -28,7 +25,7 @@ pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 ///         Ok(ToolDefinition::new("clock", serde_json::json!({"type": "object", "properties": {}, "required": []}))
 ///             .description("The time of day."))
 ///     }
-///     fn call(&self, _arguments: serde_json::Value) -> BoxFuture<ToolResult> {
+///     fn call(&self, _arguments: serde_json::Value) -> BoxFuture<'static, ToolResult> {
 ///         Box::pin(async { ToolResult::text("12:00") })
 ///     }
 /// }
@@ -38,7 +35,7 @@ pub trait Tool: Send + Sync + 'static {
     fn definition(&self) -> Result<ToolDefinition, SchemaError>;
 
     /// Runs the tool. `arguments` already passed validation against the input schema.
-    fn call(&self, arguments: Value) -> BoxFuture<ToolResult>;
+    fn call(&self, arguments: Value) -> BoxFuture<'static, ToolResult>;
 }
 
 /// What `tools/list` says about one tool.
@@ -49,7 +46,7 @@ pub trait Tool: Send + Sync + 'static {
 ///     .description("Add two numbers.")
 ///     .annotations(ToolAnnotations::new().read_only(true))
 ///     .max_result_size_chars(5000);
-/// assert_eq!(def.to_json()["_meta"]["anthropic/maxResultSizeChars"], 5000);
+/// assert_eq!(serde_json::to_value(&def).unwrap()["_meta"]["anthropic/maxResultSizeChars"], 5000);
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -106,7 +103,7 @@ impl ToolDefinition {
     }
 
     /// The entry of this tool in a `tools/list` answer.
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         let mut map = Map::with_capacity(7);
         map.insert("name".into(), self.name.as_str().into());
         if let Some(title) = &self.annotations.title {
@@ -136,7 +133,7 @@ impl ToolDefinition {
 /// ```
 /// use agent_sdk::mcp::ToolAnnotations;
 /// let hints = ToolAnnotations::new().title("Search").read_only(true).open_world(true);
-/// assert_eq!(hints.to_json(), serde_json::json!({"title": "Search", "readOnlyHint": true, "openWorldHint": true}));
+/// assert_eq!(serde_json::to_value(&hints).unwrap(), serde_json::json!({"title": "Search", "readOnlyHint": true, "openWorldHint": true}));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -190,7 +187,7 @@ impl ToolAnnotations {
     }
 
     /// The wire form (only the hints that are set).
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         let mut map = Map::new();
         if let Some(title) = &self.title {
             map.insert("title".into(), title.as_str().into());
@@ -224,7 +221,21 @@ pub fn is_valid_tool_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-type DynHandler = dyn Fn(Value) -> BoxFuture<ToolResult> + Send + Sync;
+/// Serializes as the tool's entry in a `tools/list` result.
+impl serde::Serialize for ToolDefinition {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_json().serialize(serializer)
+    }
+}
+
+/// Serializes as MCP tool annotations (`readOnlyHint`, ...).
+impl serde::Serialize for ToolAnnotations {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_json().serialize(serializer)
+    }
+}
+
+type DynHandler = dyn Fn(Value) -> BoxFuture<'static, ToolResult> + Send + Sync;
 
 /// A tool whose name, schema and handler are only known at run time.
 ///
@@ -311,7 +322,7 @@ impl Tool for DynamicTool {
         Ok(definition)
     }
 
-    fn call(&self, arguments: Value) -> BoxFuture<ToolResult> {
+    fn call(&self, arguments: Value) -> BoxFuture<'static, ToolResult> {
         (self.handler)(arguments)
     }
 }

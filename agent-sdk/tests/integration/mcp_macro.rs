@@ -105,7 +105,7 @@ mod more_math {
 fn attributes_become_the_definition() {
     let definition = weather {}.definition().unwrap();
     assert_eq!(
-        definition.to_json(),
+        serde_json::to_value(&definition).unwrap(),
         json!({
             "name": "get_weather",
             "title": "Weather",
