@@ -160,7 +160,6 @@ impl Content {
         }
         self
     }
-
 }
 
 /// The MCP wire form, written straight to the output (no `Value` in between).
@@ -293,7 +292,6 @@ impl ToolResult {
         }
         out
     }
-
 }
 
 /// The MCP `CallToolResult` wire form, written straight to the output.

@@ -13,11 +13,14 @@
 //! measure the SDK.
 
 pub mod bench;
+// Only the fault tests' binary (which needs the `testing` feature) plays faults:
+// the bench binary (built without it) then carries no fault code, whose pages
+// would count in the resident memory the bench reports.
+#[cfg(feature = "testing")]
 mod faults;
 pub mod frames;
 
 use std::io::{BufRead, BufReader, BufWriter, Write};
-use std::time::Duration;
 
 use serde_json::Value;
 
@@ -37,7 +40,10 @@ pub fn run(scenario: &str) -> ! {
     }
     let outcome = match scenario {
         "tools" | "stream" => bench::serve(scenario),
+        #[cfg(feature = "testing")]
         fault => faults::serve(fault),
+        #[cfg(not(feature = "testing"))]
+        fault => Err(format!("fault scenario {fault:?} needs the `testing` feature").into()),
     };
     let code = match outcome {
         Ok(()) => 0,
@@ -83,8 +89,9 @@ impl Pipes {
     /// Whether a line (or EOF) can be read without waiting longer than `timeout`.
     ///
     /// A line that has started to arrive is read whole: the SDK writes each frame
-    /// at once, so its rest follows at once.
-    fn readable_within(&self, timeout: Duration) -> bool {
+    /// at once, so its rest follows at once. (Only fault scenarios wait like this.)
+    #[cfg(feature = "testing")]
+    fn readable_within(&self, timeout: std::time::Duration) -> bool {
         if self.input.buffer().contains(&b'\n') {
             return true;
         }
