@@ -13,7 +13,7 @@ mod options;
 mod server;
 mod tool;
 
-// The README (this crate's page on crates.io) is doctested.
+// The README (this crate's page in the package registry) is doctested.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 mod readme {}

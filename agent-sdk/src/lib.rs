@@ -41,7 +41,7 @@ pub mod transport;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-// The README (also this crate's page on crates.io) is doctested: every Rust block in
+// The README (also this crate's page in the package registry) is doctested: every Rust block in
 // it compiles. Its last example needs the `testing` feature.
 #[cfg(all(doctest, feature = "testing"))]
 #[doc = include_str!("../README.md")]
