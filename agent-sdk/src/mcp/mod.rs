@@ -41,9 +41,7 @@ mod validate;
 pub use result::{
     Content, EmbeddedResource, IntoToolResult, Json, ResourceBody, ToolError, ToolResult,
 };
-pub(crate) use server::{
-    JsonRpcAnswer, acknowledged, request_cancelled, server_not_found, tool_panicked,
-};
+pub(crate) use server::{JsonRpcAnswer, acknowledged, request_cancelled, server_not_found};
 pub use server::{
     LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS, SdkMcpServer, SdkMcpServerBuilder,
     ServerBuildError,

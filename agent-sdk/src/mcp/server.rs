@@ -272,15 +272,6 @@ fn schema_error_subject(error: &SchemaError) -> String {
     }
 }
 
-/// What happens to a panic in a tool's handler during dispatch.
-#[derive(Clone, Copy)]
-enum Panics {
-    /// Becomes an `isError` result here (standalone use).
-    Caught,
-    /// Unwinds to the caller: the protocol core catches every request once.
-    Unwind,
-}
-
 impl SdkMcpServer {
     /// Starts a builder for a server with this name (also the key in `--mcp-config`).
     pub fn builder(name: impl Into<String>) -> SdkMcpServerBuilder {
@@ -380,17 +371,14 @@ impl SdkMcpServer {
     /// # }
     /// ```
     pub async fn handle_json_rpc(&self, message: Value) -> Value {
-        self.dispatch(message, Panics::Caught).await.into_value()
+        self.answer(message).await.into_value()
     }
 
-    /// Answers one JSON-RPC message from the CLI for the protocol core, which
-    /// catches a panic of a tool (once, for the whole request) and writes the
-    /// answer straight into its control response.
-    pub(crate) async fn answer(&self, message: Value) -> JsonRpcAnswer {
-        self.dispatch(message, Panics::Unwind).await
-    }
-
-    async fn dispatch(&self, mut message: Value, panics: Panics) -> JsonRpcAnswer {
+    /// Answers one JSON-RPC message, as [`handle_json_rpc`](Self::handle_json_rpc) does,
+    /// in the form the protocol core writes straight into its control response. A
+    /// tool's panic is caught here, in [`call_tool`](Self::call_tool): the one catcher
+    /// of an MCP request, whether it comes through a session or not.
+    pub(crate) async fn answer(&self, mut message: Value) -> JsonRpcAnswer {
         let id = message.get_mut("id").map(Value::take);
         let Some(id) = id else {
             return JsonRpcAnswer::Value(acknowledged());
@@ -404,7 +392,7 @@ impl SdkMcpServer {
             ));
         };
         let answer = match method {
-            "tools/call" => return self.handle_call(id, &mut message, panics).await,
+            "tools/call" => return self.handle_call(id, &mut message).await,
             "tools/list" => success(id, self.inner.tools_list.clone()),
             "initialize" => success(id, self.initialize_result(&message)),
             "ping" => success(id, Value::Object(Map::new())),
@@ -434,7 +422,7 @@ impl SdkMcpServer {
         result
     }
 
-    async fn handle_call(&self, id: Value, message: &mut Value, panics: Panics) -> JsonRpcAnswer {
+    async fn handle_call(&self, id: Value, message: &mut Value) -> JsonRpcAnswer {
         let Some(params) = message.get_mut("params").and_then(Value::as_object_mut) else {
             return JsonRpcAnswer::Value(error_response(
                 id,
@@ -452,16 +440,13 @@ impl SdkMcpServer {
                 None,
             ));
         };
-        let result = match panics {
-            Panics::Caught => self.call_tool(name, arguments).await,
-            Panics::Unwind => self.run_tool(name, arguments).await,
-        };
+        let result = self.call_tool(name, arguments).await;
         JsonRpcAnswer::ToolResult { id, result }
     }
 
     /// Validates the arguments and runs the tool in the caller's task; a panic of
-    /// the handler unwinds to the caller.
-    pub(crate) async fn run_tool(&self, name: &str, mut arguments: Value) -> ToolResult {
+    /// the handler unwinds to [`call_tool`](Self::call_tool).
+    async fn run_tool(&self, name: &str, mut arguments: Value) -> ToolResult {
         let Some(entry) = self.inner.tools.get(name) else {
             return ToolResult::error(format!("Tool '{name}' not found"));
         };
@@ -482,7 +467,7 @@ impl SdkMcpServer {
 }
 
 /// The `isError` result of a tool whose handler panicked.
-pub(crate) fn tool_panicked(name: &str, panic: &str) -> ToolResult {
+fn tool_panicked(name: &str, panic: &str) -> ToolResult {
     ToolResult::error(format!("Tool '{name}' panicked: {panic}"))
 }
 

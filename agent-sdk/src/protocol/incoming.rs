@@ -228,7 +228,9 @@ fn cancel_mcp_call(shared: &Shared, server_name: &str, id: &Value) {
     }
 }
 
-/// Runs a request's handler inside the request's one panic catcher.
+/// Runs a request's handler inside the request's one panic catcher: an MCP
+/// server's (a tool that panics answers an `isError` result, as MCP servers do)
+/// or the control error of [`caught`].
 async fn handle(shared: &Shared, subtype: &str, request: Request) -> Result<Payload, String> {
     match request {
         Request::ToolCall {
@@ -240,17 +242,12 @@ async fn handle(shared: &Shared, subtype: &str, request: Request) -> Result<Payl
         Request::Mcp {
             server_name,
             message,
-        } => {
-            caught(subtype, async {
-                Ok(mcp_message(shared, &server_name, message).await)
-            })
-            .await
-        }
+        } => Ok(mcp_message(shared, &server_name, message).await),
         Request::Other(request) => caught(subtype, handle_other(shared, subtype, request)).await,
     }
 }
 
-/// A `tools/call`: a tool that panics answers an `isError` result, as MCP servers do.
+/// A `tools/call` read on the fast path.
 async fn tool_call(
     shared: &Shared,
     server_name: &str,
@@ -264,9 +261,7 @@ async fn tool_call(
             mcp_response: JsonRpcAnswer::Value(mcp_response),
         };
     };
-    let result = catch_panic(server.run_tool(name, arguments))
-        .await
-        .unwrap_or_else(|panic| crate::mcp::tool_panicked(name, &panic));
+    let result = server.call_tool(name, arguments).await;
     Payload::Mcp {
         mcp_response: JsonRpcAnswer::ToolResult { id, result },
     }

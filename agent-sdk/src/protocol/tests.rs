@@ -559,6 +559,16 @@ async fn tools_call_fast_path_and_its_fallbacks_answer_as_the_server_does() {
             );
         }
     }
+    // A panic on the general path (the fast path refuses the duplicate `name`; the
+    // general one takes the last) is the same `isError` result, not a control error.
+    cli.write_raw(br#"{"type":"control_request","request_id":"cli-dup","request":{"subtype":"mcp_message","server_name":"calc","message":{"jsonrpc":"2.0","id":13,"method":"tools/call","params":{"name":"add","name":"boom","arguments":{}}}}}
+"#)
+    .await;
+    let answer = cli.read().await;
+    assert_eq!(answer["response"]["subtype"], "success", "{answer}");
+    let result = &answer["response"]["response"]["mcp_response"]["result"];
+    assert_eq!(result["isError"], true, "{answer}");
+    assert_eq!(result["content"][0]["text"], "Tool 'boom' panicked: kaboom");
     // A tools/call for a server that does not exist keeps its id.
     cli.write(json!({"type":"control_request","request_id":"cli-x","request":{"subtype":"mcp_message","server_name":"gone",
         "message":{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{"name":"add","arguments":{}}}}}))
