@@ -140,7 +140,10 @@ impl Request {
 
 /// Starts handling one request from the CLI.
 pub(super) fn spawn(shared: &Arc<Shared>, request_id: String, request: Request) {
-    if lock(&shared.inflight).contains_key(&request_id) {
+    // One lock to refuse a duplicate and to record the request.
+    let mut inflight = lock(&shared.inflight);
+    if inflight.contains_key(&request_id) {
+        drop(inflight);
         tracing::warn!(%request_id, "the CLI reused the id of a request still in flight");
         let outcome: Result<Payload, String> = Err(format!("duplicate request id: {request_id}"));
         let _ = shared.send_line(wire::response_line(&request_id, &outcome));
@@ -149,6 +152,7 @@ pub(super) fn spawn(shared: &Arc<Shared>, request_id: String, request: Request) 
     if let Some((server_name, cancelled_id)) = request.cancelled_mcp_request()
         && shared.handlers.servers.contains_key(server_name)
     {
+        drop(inflight);
         // Handled here, in order with the calls read before it.
         cancel_mcp_call(shared, server_name, cancelled_id);
         let ack = Ok(Payload::Mcp {
@@ -161,7 +165,8 @@ pub(super) fn spawn(shared: &Arc<Shared>, request_id: String, request: Request) 
         task: None,
         mcp: request.mcp_request_id(),
     };
-    lock(&shared.inflight).insert(request_id.clone(), entry);
+    inflight.insert(request_id.clone(), entry);
+    drop(inflight);
     let task_shared = shared.clone();
     let task_id = request_id.clone();
     let subtype = request.subtype().to_owned();
