@@ -32,7 +32,7 @@ struct Finding {
     suggestion: Option<String>,
 }
 
-// Same types as in `agent-sdk/tests/structured_schemas.rs` (golden file `structured_report.json`).
+// Same types as in `agent-sdk/tests/integration/structured_schemas.rs` (golden file `structured_report.json`).
 /// A code review report.
 #[derive(Debug, PartialEq, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
