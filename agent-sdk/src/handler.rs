@@ -120,7 +120,7 @@ pub(crate) async fn catch_panic<F: Future>(future: F) -> Result<F::Output, Strin
 }
 
 /// Text of a caught panic payload.
-pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
+fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(text) = payload.downcast_ref::<&str>() {
         (*text).to_owned()
     } else if let Some(text) = payload.downcast_ref::<String>() {
