@@ -257,27 +257,22 @@ impl Client {
     /// # }
     /// ```
     pub async fn rewind_files(&self, user_message_id: &str) -> Result<RewindFilesResult> {
-        let answer = self
-            .session
-            .request(
-                "rewind_files",
-                object(json!({ "user_message_id": user_message_id })),
-            )
-            .await?;
-        typed_answer(answer)
+        self.rewind(user_message_id, false).await
     }
 
     /// What [`rewind_files`](Self::rewind_files) would change, without changing
     /// anything (the CLI's `dry_run`): `files_changed`, `insertions`, `deletions`.
     pub async fn rewind_files_dry_run(&self, user_message_id: &str) -> Result<RewindFilesResult> {
-        let answer = self
-            .session
-            .request(
-                "rewind_files",
-                object(json!({ "user_message_id": user_message_id, "dry_run": true })),
-            )
-            .await?;
-        typed_answer(answer)
+        self.rewind(user_message_id, true).await
+    }
+
+    /// `rewind_files`, with `dry_run` sent only when set (as the official SDKs send it).
+    async fn rewind(&self, user_message_id: &str, dry_run: bool) -> Result<RewindFilesResult> {
+        let mut fields = object(json!({ "user_message_id": user_message_id }));
+        if dry_run {
+            fields.insert("dry_run".into(), Value::Bool(true));
+        }
+        typed_answer(self.session.request("rewind_files", fields).await?)
     }
 
     /// The status of every MCP server: connection, tools, errors.
@@ -440,7 +435,7 @@ impl Client {
     ) -> Result<T> {
         let schema = OutputSchema::of::<T>().map_err(StructuredOutputError::from)?;
         self.query(prompt).await?;
-        let mut replies = std::pin::pin!(self.receive_response());
+        let mut replies = self.receive_response();
         let mut last_result = None;
         while let Some(message) = replies.next().await {
             if let Message::Result(result) = message? {
