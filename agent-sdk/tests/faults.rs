@@ -419,7 +419,7 @@ fn disconnect_twice_then_every_method_says_not_connected() {
             client.set_model(Some("m")).await,
             Err(Error::NotConnected)
         ));
-        let mut messages = std::pin::pin!(client.receive_messages());
+        let mut messages = client.receive_messages();
         let next = tokio::time::timeout(Duration::from_secs(2), messages.next())
             .await
             .expect("the message stream ends at once");

@@ -325,7 +325,7 @@ async fn bad_lines_are_reported_and_lose_nothing_after_them() {
         .await;
     cli.write_raw(b"ecycle\",\"state\":\"queued\"}\n").await;
     cli.write(result_frame(false, "success")).await;
-    let mut stream = std::pin::pin!(client.receive_response());
+    let mut stream = client.receive_response();
     assert!(matches!(
         stream.next().await,
         Some(Err(Error::LineTooLong { limit: 160 }))
