@@ -154,6 +154,10 @@ pub enum Error {
     #[error("session history: {0}")]
     Session(#[from] crate::sessions::SessionError),
 
+    /// A session store call failed.
+    #[error("session store: {0}")]
+    Store(#[from] crate::store::StoreError),
+
     /// Writing to or reading from the CLI failed.
     #[error("I/O error talking to the CLI: {0}")]
     Io(#[from] std::io::Error),

@@ -34,6 +34,7 @@ mod protocol;
 mod query;
 pub mod schema;
 pub mod sessions;
+pub mod store;
 pub mod structured;
 pub mod tool_inputs;
 pub mod transport;
