@@ -141,6 +141,10 @@ pub struct AgentOptions {
 
     // Callbacks
     pub(crate) hooks: HookRegistry,
+    pub(crate) on_elicitation: Option<crate::elicitation::DynElicitationHandler>,
+    pub(crate) on_user_dialog: Option<crate::dialog::DynUserDialogHandler>,
+    /// The dialog kinds `on_user_dialog` shows (`supportedDialogKinds`).
+    pub(crate) dialog_kinds: Vec<String>,
 }
 
 /// Shows a map's keys with every value replaced, for `Debug` output of secrets.
@@ -231,6 +235,15 @@ impl std::fmt::Debug for AgentOptions {
             .field("forward_subagent_text", &self.forward_subagent_text)
             .field("verbatim_prompts", &self.verbatim_prompts)
             .field("hooks", &self.hooks)
+            .field(
+                "on_elicitation",
+                &self.on_elicitation.as_ref().map(|_| "<handler>"),
+            )
+            .field(
+                "on_user_dialog",
+                &self.on_user_dialog.as_ref().map(|_| "<handler>"),
+            )
+            .field("dialog_kinds", &self.dialog_kinds)
             .finish()
     }
 }
@@ -274,6 +287,8 @@ impl AgentOptions {
     pub(crate) fn has_bidirectional_needs(&self) -> bool {
         !self.hooks.is_empty()
             || self.can_use_tool.is_some()
+            || self.on_elicitation.is_some()
+            || self.on_user_dialog.is_some()
             || self.sdk_mcp_servers().next().is_some()
     }
 
@@ -319,6 +334,12 @@ impl AgentOptions {
         }
         if self.forward_subagent_text {
             fields.insert("forwardSubagentText".into(), true.into());
+        }
+        if self.on_user_dialog.is_some() && !self.dialog_kinds.is_empty() {
+            fields.insert(
+                "supportedDialogKinds".into(),
+                Value::from(dedup(&self.dialog_kinds)),
+            );
         }
         fields
     }

@@ -373,6 +373,51 @@ impl AgentOptionsBuilder {
         self
     }
 
+    /// Answers the `elicitation` requests of MCP servers (a server asking the user for
+    /// input during a tool call). Without a handler the SDK declines them.
+    ///
+    /// ```
+    /// use agent_sdk::AgentOptions;
+    /// use agent_sdk::elicitation::{ElicitationRequest, ElicitationResponse};
+    /// let options = AgentOptions::builder()
+    ///     .on_elicitation(|request: ElicitationRequest| async move {
+    ///         println!("{} asks: {}", request.server_name, request.message);
+    ///         ElicitationResponse::Cancel
+    ///     })
+    ///     .build()?;
+    /// # let _ = options;
+    /// # Ok::<(), agent_sdk::Error>(())
+    /// ```
+    pub fn on_elicitation<H: crate::elicitation::ElicitationHandler>(mut self, handler: H) -> Self {
+        self.options.on_elicitation = Some(crate::elicitation::erase(handler));
+        self
+    }
+
+    /// Declares the dialog kinds this application can show (`supportedDialogKinds`) and
+    /// the handler that shows them (`request_user_dialog`). The CLI asks only for declared kinds.
+    ///
+    /// ```
+    /// use agent_sdk::AgentOptions;
+    /// use agent_sdk::dialog::{UserDialogRequest, UserDialogResponse};
+    /// let options = AgentOptions::builder()
+    ///     .on_user_dialog(["refusal_fallback_prompt"], |_request: UserDialogRequest| async {
+    ///         UserDialogResponse::Cancelled
+    ///     })
+    ///     .build()?;
+    /// # let _ = options;
+    /// # Ok::<(), agent_sdk::Error>(())
+    /// ```
+    pub fn on_user_dialog<K, H>(mut self, kinds: K, handler: H) -> Self
+    where
+        K: IntoIterator,
+        K::Item: Into<String>,
+        H: crate::dialog::UserDialogHandler,
+    {
+        self.options.dialog_kinds = kinds.into_iter().map(Into::into).collect();
+        self.options.on_user_dialog = Some(crate::dialog::erase(handler));
+        self
+    }
+
     // ---- settings, skills, agents, plugins ----
 
     /// Another directory the CLI may access (`--add-dir`, repeatable).

@@ -324,6 +324,12 @@ async fn handle_other(
                 .dispatch(&callback_id, input, tool_use_id)
                 .await
         }
+        "elicitation" => {
+            crate::elicitation::answer(shared.handlers.elicitation.as_ref(), request).await
+        }
+        "request_user_dialog" => {
+            crate::dialog::answer(shared.handlers.user_dialog.as_ref(), request).await
+        }
         "" => Err("control request without a string `subtype`".to_owned()),
         other => Err(format!("Unsupported control request subtype: {other}")),
     };

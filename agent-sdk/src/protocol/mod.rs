@@ -52,6 +52,8 @@ pub(crate) struct Handlers {
     pub hooks: crate::hooks::HookRegistry,
     pub permission: Option<crate::permission::DynPermissionHandler>,
     pub servers: HashMap<String, crate::mcp::SdkMcpServer>,
+    pub elicitation: Option<crate::elicitation::DynElicitationHandler>,
+    pub user_dialog: Option<crate::dialog::DynUserDialogHandler>,
 }
 
 /// Why the session can no longer send requests.
@@ -197,6 +199,8 @@ impl Session {
                 .sdk_mcp_servers()
                 .map(|(name, server)| (name.to_owned(), server.clone()))
                 .collect(),
+            elicitation: options.on_elicitation.clone(),
+            user_dialog: options.on_user_dialog.clone(),
         };
         let shared = Arc::new(Shared {
             writer: writer_tx,
