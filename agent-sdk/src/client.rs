@@ -7,8 +7,10 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 use crate::error::{Error, Result};
-use crate::message::{ContextUsage, McpStatus, Message, RewindFilesResult, ServerInfo, UserInput};
-use crate::options::{AgentOptions, PermissionMode};
+use crate::message::{
+    ContextUsage, McpSetServersResult, McpStatus, Message, RewindFilesResult, ServerInfo, UserInput,
+};
+use crate::options::{AgentOptions, McpServerConfig, PermissionMode};
 use crate::protocol::{InputMode, Session};
 use crate::structured::{OutputSchema, StructuredOutputError};
 use crate::transport::{SubprocessTransport, Transport};
@@ -287,6 +289,47 @@ impl Client {
     /// ```
     pub async fn mcp_status(&self) -> Result<McpStatus> {
         typed_answer(self.session.request("mcp_status", Map::new()).await?)
+    }
+
+    /// Replaces the session's dynamically added MCP servers (those of the options
+    /// included) with these, in a running session (`mcp_set_servers`): the CLI connects
+    /// to the new ones, disconnects the ones left out, and lists their tools again for
+    /// the next turn. In-process servers are served from this call on; the ones left
+    /// out stop answering once the CLI has accepted the change (if it refuses, nothing changes).
+    ///
+    /// ```no_run
+    /// use agent_sdk::prelude::*;
+    /// use agent_sdk::options::{McpServerConfig, McpStdioServer};
+    ///
+    /// # async fn run(client: &Client, calc: SdkMcpServer) -> agent_sdk::Result<()> {
+    /// let result = client
+    ///     .set_mcp_servers([
+    ///         ("calc", McpServerConfig::from(calc)),
+    ///         ("files", McpStdioServer::new("files-server").into()),
+    ///     ])
+    ///     .await?;
+    /// println!("added {:?}, removed {:?}", result.added, result.removed);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn set_mcp_servers<N, C>(
+        &self,
+        servers: impl IntoIterator<Item = (N, C)>,
+    ) -> Result<McpSetServersResult>
+    where
+        N: Into<String>,
+        C: Into<McpServerConfig>,
+    {
+        let mut sdk = std::collections::HashMap::new();
+        let mut wire = Map::new();
+        for (name, config) in servers {
+            let (name, config) = (name.into(), config.into());
+            wire.insert(name.clone(), config.to_cli_json());
+            if let McpServerConfig::Sdk(server) = config {
+                sdk.insert(name, server);
+            }
+        }
+        typed_answer(self.session.set_mcp_servers(sdk, wire).await?)
     }
 
     /// Reconnects an external MCP server by name. The CLI refuses it for in-process

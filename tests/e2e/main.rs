@@ -7,6 +7,7 @@ mod elicitation;
 mod hooks;
 mod isolation;
 mod load;
+mod mcp_servers;
 mod sessions;
 mod structured;
 mod tools;

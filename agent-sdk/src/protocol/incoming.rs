@@ -150,7 +150,7 @@ pub(super) fn spawn(shared: &Arc<Shared>, request_id: String, request: Request) 
         return;
     }
     if let Some((server_name, cancelled_id)) = request.cancelled_mcp_request()
-        && shared.handlers.servers.contains_key(server_name)
+        && shared.handlers.servers.contains(server_name)
     {
         drop(inflight);
         // Handled here, in order with the calls read before it.
