@@ -44,6 +44,8 @@ const DEFAULT_SESSION: &str = "default";
 /// ```
 pub struct Client {
     session: Session,
+    /// The options' per-server tool timeouts, for servers added by `set_mcp_servers`.
+    mcp_tool_timeouts: std::collections::BTreeMap<String, std::time::Duration>,
 }
 
 impl std::fmt::Debug for Client {
@@ -82,7 +84,10 @@ impl Client {
         transport: impl Transport,
     ) -> Result<Client> {
         let session = Session::start(&options, Box::new(transport), InputMode::Interactive).await?;
-        Ok(Client { session })
+        Ok(Client {
+            session,
+            mcp_tool_timeouts: options.mcp_tool_timeouts.clone(),
+        })
     }
 
     /// Sends a user prompt; read the answer with [`receive_response`](Client::receive_response).
@@ -296,6 +301,8 @@ impl Client {
     /// to the new ones, disconnects the ones left out, and lists their tools again for
     /// the next turn. In-process servers are served from this call on; the ones left
     /// out stop answering once the CLI has accepted the change (if it refuses, nothing changes).
+    /// A server named in the options' [`mcp_tool_timeout`](crate::AgentOptionsBuilder::mcp_tool_timeout)
+    /// gets that timeout.
     ///
     /// ```no_run
     /// use agent_sdk::prelude::*;
@@ -324,7 +331,11 @@ impl Client {
         let mut wire = Map::new();
         for (name, config) in servers {
             let (name, config) = (name.into(), config.into());
-            wire.insert(name.clone(), config.to_cli_json());
+            let json = crate::options::with_tool_timeout(
+                config.to_cli_json(),
+                self.mcp_tool_timeouts.get(&name),
+            );
+            wire.insert(name.clone(), json);
             if let McpServerConfig::Sdk(server) = config {
                 sdk.insert(name, server);
             }

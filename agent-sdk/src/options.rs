@@ -42,6 +42,7 @@ pub use crate::permission::PermissionMode;
 
 pub use agent::{AgentDefinition, AgentEffort, AgentMcpServer, AgentMemory};
 pub use builder::AgentOptionsBuilder;
+pub(crate) use mcp_config::with_tool_timeout;
 pub use mcp_config::{
     McpConfigSource, McpHttpServer, McpServerConfig, McpSseServer, McpStdioServer,
 };
@@ -122,6 +123,8 @@ pub struct AgentOptions {
 
     // MCP
     pub(crate) mcp_servers: BTreeMap<String, McpServerConfig>,
+    /// Per-server tool-call timeouts, by server name (`timeout` of its config).
+    pub(crate) mcp_tool_timeouts: BTreeMap<String, Duration>,
     pub(crate) mcp_config: Option<McpConfigSource>,
     pub(crate) strict_mcp_config: bool,
 
@@ -222,6 +225,7 @@ impl std::fmt::Debug for AgentOptions {
             .field("agents", &self.agents.keys().collect::<Vec<_>>())
             .field("plugins", &self.plugins)
             .field("mcp_servers", &self.mcp_servers)
+            .field("mcp_tool_timeouts", &self.mcp_tool_timeouts)
             .field("mcp_config", &self.mcp_config)
             .field("strict_mcp_config", &self.strict_mcp_config)
             .field("continue_conversation", &self.continue_conversation)
@@ -281,6 +285,11 @@ impl AgentOptions {
                 McpServerConfig::Sdk(server) => Some((name.as_str(), server)),
                 _ => None,
             })
+    }
+
+    /// The config the CLI receives for the server `name`, with its tool timeout if one is set.
+    pub(crate) fn mcp_server_json(&self, name: &str, config: &McpServerConfig) -> Value {
+        mcp_config::with_tool_timeout(config.to_cli_json(), self.mcp_tool_timeouts.get(name))
     }
 
     /// Hooks, a permission handler or in-process servers: the CLI may call us at any time.

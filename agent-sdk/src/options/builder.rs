@@ -518,6 +518,37 @@ impl AgentOptionsBuilder {
         self
     }
 
+    /// The longest one tool call of the MCP server `server_name` may run before the CLI
+    /// gives up on it: the CLI (2.1.330) cancels the call (`notifications/cancelled`, so an
+    /// in-process handler is dropped) and tells the model the tool timed out.
+    ///
+    /// Sent as the server's `timeout` (milliseconds); for that server it overrides the
+    /// `MCP_TOOL_TIMEOUT` environment variable (milliseconds, every server). A wall-clock
+    /// limit: progress notifications do not extend it. The CLI ignores values below one
+    /// second, so they are an options error. Applies to the server of that name given
+    /// with [`mcp_server`](Self::mcp_server) or later with
+    /// [`Client::set_mcp_servers`](crate::Client::set_mcp_servers); the CLI reads it when
+    /// it first registers the server.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use agent_sdk::prelude::*;
+    ///
+    /// let reports = SdkMcpServer::builder("reports").build()?;
+    /// let options = AgentOptions::builder()
+    ///     .mcp_server("reports", reports)
+    ///     .mcp_tool_timeout("reports", Duration::from_secs(15 * 60))
+    ///     .build()?;
+    /// # let _ = options;
+    /// # Ok::<(), agent_sdk::Error>(())
+    /// ```
+    pub fn mcp_tool_timeout(mut self, server_name: impl Into<String>, timeout: Duration) -> Self {
+        self.options
+            .mcp_tool_timeouts
+            .insert(server_name.into(), timeout);
+        self
+    }
+
     /// An MCP configuration file or JSON text passed as is, in a second `--mcp-config`
     /// besides the one that carries the servers of [`mcp_server`](Self::mcp_server).
     /// Prefer `mcp_server`: it takes in-process and external servers alike.
