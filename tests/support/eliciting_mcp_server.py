@@ -5,7 +5,8 @@ Tools:
 - `book_table`: asks the user (MCP `elicitation/create`) for a party size and
   answers with what came back: `accepted {...}`, `declined` or `cancelled`.
 - `report_progress`: sends `notifications/progress` (with the call's
-  `progressToken`) and a `notifications/message` log, then answers `done`.
+  `progressToken`; `PROGRESS_STEPS` times, `PROGRESS_INTERVAL` seconds apart) and a
+  `notifications/message` log, then answers `done`.
 
 It also offers one prompt and one resource, to see whether the client lists them.
 When `MCP_PROBE_LOG` names a file, every message received is appended to it (one
@@ -112,15 +113,16 @@ def call_tool(params):
         return {"content": GALLERY}
     if name == "report_progress":
         token = ((params.get("_meta") or {}).get("progressToken"))
-        for done in (1, 2, 3):
+        steps = int(os.environ.get("PROGRESS_STEPS", "3"))
+        for done in range(1, steps + 1):
             if token is not None:
                 send({
                     "jsonrpc": "2.0",
                     "method": "notifications/progress",
-                    "params": {"progressToken": token, "progress": done, "total": 3,
-                               "message": f"step {done} of 3"},
+                    "params": {"progressToken": token, "progress": done, "total": steps,
+                               "message": f"step {done} of {steps}"},
                 })
-            time.sleep(0.3)
+            time.sleep(float(os.environ.get("PROGRESS_INTERVAL", "0.3")))
         send({
             "jsonrpc": "2.0",
             "method": "notifications/message",
