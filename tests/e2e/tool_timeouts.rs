@@ -1,8 +1,7 @@
 //! Long tool calls: the CLI's per-server tool timeout (`mcp_tool_timeout`) lets a
-//! long in-process tool finish, or cancels it (handler dropped, model told).
-//!
-//! The CLI counts the timeout in milliseconds, so seconds prove the rule that users
-//! hit at minutes: the server's own timeout wins over `MCP_TOOL_TIMEOUT` both ways.
+//! 90-second in-process tool finish where `MCP_TOOL_TIMEOUT` says 60 s, or cancels it
+//! (handler dropped, model told) where it says less: the server's own timeout wins
+//! both ways. The 90-second test runs alongside the others.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -10,6 +9,7 @@ use std::time::{Duration, Instant};
 use agent_sdk::mcp::{DynamicTool, SdkMcpServer, ToolResult};
 use agent_sdk::testing::{Script, Turn};
 use agent_sdk_e2e::{World, assistant_text, collect, last_result};
+use futures_util::StreamExt;
 use serde_json::json;
 
 /// Sets its flag when dropped before `finish`: the handler's future was cancelled.
@@ -51,24 +51,30 @@ fn script() -> Script {
 static FINISHED_DROPPED: AtomicBool = AtomicBool::new(false);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_tool_within_its_server_timeout_completes_past_mcp_tool_timeout() {
+async fn a_90_second_tool_within_its_server_timeout_completes_past_mcp_tool_timeout() {
     let world = World::start(script()).await;
     let options = world
         .options()
-        // Every server: 2 s. This one: 30 s, and it wins.
-        .env("MCP_TOOL_TIMEOUT", "2000")
-        .mcp_server("slow", slow_server(6, &FINISHED_DROPPED))
-        .mcp_tool_timeout("slow", Duration::from_secs(30))
+        // Every server: 60 s. This one: 2 minutes, and it wins.
+        .env("MCP_TOOL_TIMEOUT", "60000")
+        .mcp_server("slow", slow_server(90, &FINISHED_DROPPED))
+        .mcp_tool_timeout("slow", Duration::from_secs(120))
         .allowed_tools(["mcp__slow__wait"])
         .build()
         .unwrap();
-    let messages = collect(agent_sdk::query("wait a while", options)).await;
+    // Longer than `collect`'s 90 s deadline.
+    let messages: Vec<_> = tokio::time::timeout(
+        Duration::from_secs(180),
+        agent_sdk::query("wait a while", options).collect(),
+    )
+    .await
+    .expect("the run ended within 3 minutes");
     assert_eq!(last_result(&messages).subtype, "success", "{messages:#?}");
     assert_eq!(assistant_text(&messages), "the tool answered");
     let results = world.env.api().last_tool_results();
     assert_eq!(results.len(), 1, "{results:#?}");
     assert!(!results[0].is_error, "{results:#?}");
-    assert_eq!(results[0].text, "waited 6 s");
+    assert_eq!(results[0].text, "waited 90 s");
     assert!(!FINISHED_DROPPED.load(Ordering::SeqCst));
 }
 
@@ -81,7 +87,7 @@ async fn a_tool_past_its_server_timeout_is_cancelled_and_the_model_told() {
         .options()
         // Every server: 10 minutes. This one: 2 s, and it wins.
         .env("MCP_TOOL_TIMEOUT", "600000")
-        .mcp_server("slow", slow_server(120, &CANCELLED_DROPPED))
+        .mcp_server("slow", slow_server(90, &CANCELLED_DROPPED))
         .mcp_tool_timeout("slow", Duration::from_secs(2))
         .allowed_tools(["mcp__slow__wait"])
         .build()
