@@ -97,10 +97,15 @@ pub fn tool_definition<A: JsonSchema, R: IntoToolResult>(
 /// that names the field.
 ///
 /// JSON Schema counts `2.0` as an integer, so the validator lets it through for an
-/// integer parameter: integral floats are read as integers first (serde refuses them).
+/// integer parameter that serde refuses: on a failure, integral floats are read as
+/// integers and the arguments read again. Read borrowed, so the rare failure can be
+/// read again (and its field found) without a copy on the common path.
 pub fn deserialize_arguments<T: DeserializeOwned>(mut arguments: Value) -> Result<T, ToolResult> {
+    if let Ok(value) = T::deserialize(&arguments) {
+        return Ok(value);
+    }
     crate::mcp::validate::integral_floats_to_integers(&mut arguments);
-    serde_path_to_error::deserialize(arguments).map_err(|error| {
+    serde_path_to_error::deserialize(&arguments).map_err(|error| {
         let field = error.path().to_string();
         let reason = error.into_inner();
         if field == "." {
@@ -257,6 +262,16 @@ mod tests {
         let negative: Args =
             deserialize_arguments(json!({"n": -7.0, "counts": [], "ratio": 0.5})).unwrap();
         assert_eq!(negative.n, -7);
+    }
+
+    #[test]
+    fn arguments_that_read_as_they_are_are_not_rewritten() {
+        #[derive(serde::Deserialize)]
+        struct Raw {
+            any: Value,
+        }
+        let raw: Raw = deserialize_arguments(json!({"any": 2.0})).unwrap();
+        assert!(raw.any.is_f64(), "{}", raw.any);
     }
 
     #[test]
