@@ -23,6 +23,8 @@
 #![warn(missing_docs)]
 
 mod client;
+pub mod dialog;
+pub mod elicitation;
 mod error;
 mod handler;
 pub mod hooks;

@@ -51,7 +51,8 @@ pub use content::{
 pub use control::{
     AccountInfo, AgentInfo, ContextAgent, ContextCategory, ContextGridCell, ContextMcpTool,
     ContextMemoryFile, ContextMessageBreakdown, ContextUsage, McpServerStatus, McpServerVersion,
-    McpStatus, McpToolStatus, ModelInfo, RewindFilesResult, ServerInfo, SlashCommand,
+    McpSetServersResult, McpStatus, McpToolStatus, ModelInfo, RewindFilesResult, ServerInfo,
+    SlashCommand,
 };
 pub use other::{ConversationReset, RateLimitEvent, RateLimitInfo, StreamEvent};
 pub use result::{DeferredToolUse, ModelUsage, PermissionDenial, ResultError, ResultMessage};

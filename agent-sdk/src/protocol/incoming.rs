@@ -150,7 +150,7 @@ pub(super) fn spawn(shared: &Arc<Shared>, request_id: String, request: Request) 
         return;
     }
     if let Some((server_name, cancelled_id)) = request.cancelled_mcp_request()
-        && shared.handlers.servers.contains_key(server_name)
+        && shared.handlers.servers.contains(server_name)
     {
         drop(inflight);
         // Handled here, in order with the calls read before it.
@@ -323,6 +323,12 @@ async fn handle_other(
                 .hooks
                 .dispatch(&callback_id, input, tool_use_id)
                 .await
+        }
+        "elicitation" => {
+            crate::elicitation::answer(shared.handlers.elicitation.as_ref(), request).await
+        }
+        "request_user_dialog" => {
+            crate::dialog::answer(shared.handlers.user_dialog.as_ref(), request).await
         }
         "" => Err("control request without a string `subtype`".to_owned()),
         other => Err(format!("Unsupported control request subtype: {other}")),

@@ -15,6 +15,7 @@
 
 mod incoming;
 mod router;
+mod servers;
 mod wire;
 
 use std::collections::HashMap;
@@ -51,7 +52,9 @@ enum WriterCommand {
 pub(crate) struct Handlers {
     pub hooks: crate::hooks::HookRegistry,
     pub permission: Option<crate::permission::DynPermissionHandler>,
-    pub servers: HashMap<String, crate::mcp::SdkMcpServer>,
+    pub servers: servers::ServerTable,
+    pub elicitation: Option<crate::elicitation::DynElicitationHandler>,
+    pub user_dialog: Option<crate::dialog::DynUserDialogHandler>,
 }
 
 /// Why the session can no longer send requests.
@@ -193,10 +196,14 @@ impl Session {
         let handlers = Handlers {
             hooks: options.hooks.clone(),
             permission: options.can_use_tool.clone(),
-            servers: options
-                .sdk_mcp_servers()
-                .map(|(name, server)| (name.to_owned(), server.clone()))
-                .collect(),
+            servers: servers::ServerTable::new(
+                options
+                    .sdk_mcp_servers()
+                    .map(|(name, server)| (name.to_owned(), server.clone()))
+                    .collect(),
+            ),
+            elicitation: options.on_elicitation.clone(),
+            user_dialog: options.on_user_dialog.clone(),
         };
         let shared = Arc::new(Shared {
             writer: writer_tx,
@@ -382,6 +389,26 @@ impl Session {
         }
         self.shared.close_pending(Closed::Disconnected);
         self.shared.abort_inflight();
+    }
+
+    /// `mcp_set_servers`: the in-process servers of `sdk` answer from now on (they must
+    /// before the CLI connects to them), the others stop once the CLI accepted the change;
+    /// if it refused, the table is as it was.
+    pub(crate) async fn set_mcp_servers(
+        &self,
+        sdk: HashMap<String, crate::mcp::SdkMcpServer>,
+        servers: Map<String, Value>,
+    ) -> Result<Value> {
+        let table = &self.shared.handlers.servers;
+        let before = table.add_all(&sdk);
+        let mut body = Map::new();
+        body.insert("servers".into(), Value::Object(servers));
+        let answer = self.request("mcp_set_servers", body).await;
+        match &answer {
+            Ok(_) => table.retain_named(&sdk),
+            Err(_) => table.restore(before),
+        }
+        answer
     }
 
     /// True once the process has exited.
