@@ -96,4 +96,5 @@ pub mod __private {
     pub use serde_json;
 
     pub use crate::mcp::private::*;
+    pub use crate::mcp::private_state::*;
 }

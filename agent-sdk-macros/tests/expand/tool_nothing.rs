@@ -56,6 +56,7 @@ const _: () = {
         fn call(
             &self,
             arguments: __agent_sdk::serde_json::Value,
+            _: __agent_sdk::ToolContext,
         ) -> __agent_sdk::BoxFuture<'static, __agent_sdk::ToolResult> {
             ::std::boxed::Box::pin(async move {
                 let __arguments: __ToolArguments = match __agent_sdk::deserialize_arguments(
@@ -68,4 +69,5 @@ const _: () = {
             })
         }
     }
+    impl<__S> __agent_sdk::ServedWith<__S> for ping {}
 };

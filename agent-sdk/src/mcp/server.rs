@@ -1,12 +1,14 @@
 //! [`SdkMcpServer`]: JSON-RPC dispatch for the `mcp_message` control requests.
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value, json};
 
+use super::context::{CallOrigin, ClientLink, ToolContext, origin_from_meta};
 use super::result::ToolResult;
+use super::state::{StateMap, ToolState};
 use super::tool::{Tool, ToolDefinition, is_valid_tool_name, registered_tools};
 use super::validate::ArgumentValidator;
 use crate::handler::catch_panic;
@@ -55,18 +57,55 @@ pub struct SdkMcpServer {
 }
 
 struct ServerInner {
-    name: String,
+    name: Arc<str>,
     version: String,
     instructions: Option<String>,
-    tools: HashMap<String, ToolEntry>,
+    /// The state values tools take (`State<T>`), fixed when the server is built.
+    states: Arc<StateMap>,
+    /// Replaced whole by `add_tool`/`remove_tool`: a call in flight keeps the table it began with.
+    table: RwLock<Arc<ToolTable>>,
+    /// The sessions serving this server, told when its tool list changes.
+    links: Mutex<Vec<Weak<dyn ClientLink>>>,
+}
+
+/// The tools of a server at one moment.
+#[derive(Clone)]
+struct ToolTable {
+    tools: HashMap<String, Arc<ToolEntry>>,
     /// Definitions in the order the tools were given.
     definitions: Vec<ToolDefinition>,
-    /// The `tools/list` result, built once.
+    /// The `tools/list` result, built once per change.
     tools_list: Value,
+}
+
+impl ToolTable {
+    fn new(entries: Vec<(ToolDefinition, Arc<ToolEntry>)>) -> Self {
+        let tools_list = json!({ "tools": entries.iter().map(|(d, _)| d.to_json()).collect::<Vec<_>>() });
+        let mut tools = HashMap::with_capacity(entries.len());
+        let mut definitions = Vec::with_capacity(entries.len());
+        for (definition, entry) in entries {
+            tools.insert(definition.name.clone(), entry);
+            definitions.push(definition);
+        }
+        ToolTable {
+            tools,
+            definitions,
+            tools_list,
+        }
+    }
+
+    fn entries(&self) -> Vec<(ToolDefinition, Arc<ToolEntry>)> {
+        self.definitions
+            .iter()
+            .map(|d| (d.clone(), self.tools[&d.name].clone()))
+            .collect()
+    }
 }
 
 struct ToolEntry {
     tool: Arc<dyn Tool>,
+    /// The tool name, shared with every call's context.
+    name: Arc<str>,
     input_schema: Value,
     /// Compiled on the tool's first call (or by [`SdkMcpServer::compile_validators`]):
     /// compiling pulls in the JSON Schema meta-validator, which costs ~3 MiB of
@@ -76,6 +115,51 @@ struct ToolEntry {
 }
 
 impl ToolEntry {
+    /// Checks a tool for a server: its definition, name and state; `taken` says
+    /// whether a name is already used.
+    fn check(
+        tool: Arc<dyn Tool>,
+        server: &str,
+        states: &StateMap,
+        taken: impl Fn(&str) -> bool,
+    ) -> Result<(ToolDefinition, Arc<ToolEntry>), ServerBuildError> {
+        let definition = tool
+            .definition()
+            .map_err(|source| ServerBuildError::Schema {
+                tool: schema_error_subject(&source),
+                source,
+            })?;
+        if !is_valid_tool_name(&definition.name) {
+            return Err(ServerBuildError::InvalidToolName {
+                name: definition.name,
+            });
+        }
+        if taken(&definition.name) {
+            return Err(ServerBuildError::DuplicateTool {
+                server: server.to_owned(),
+                tool: definition.name,
+            });
+        }
+        if let Some(missing) = tool
+            .required_states()
+            .into_iter()
+            .find(|needed| !states.contains(needed))
+        {
+            return Err(ServerBuildError::MissingState {
+                server: server.to_owned(),
+                tool: definition.name,
+                type_name: missing.type_name(),
+            });
+        }
+        let entry = ToolEntry {
+            tool,
+            name: definition.name.as_str().into(),
+            input_schema: definition.input_schema.clone(),
+            validator: OnceLock::new(),
+        };
+        Ok((definition, Arc::new(entry)))
+    }
+
     fn validator(&self) -> &Result<ArgumentValidator, String> {
         self.validator
             .get_or_init(|| ArgumentValidator::new(&self.input_schema))
@@ -90,7 +174,7 @@ impl std::fmt::Debug for SdkMcpServer {
             .field(
                 "tools",
                 &self
-                    .inner
+                    .table()
                     .definitions
                     .iter()
                     .map(|d| &d.name)
@@ -141,6 +225,18 @@ pub enum ServerBuildError {
         #[source]
         source: SchemaError,
     },
+    /// A tool takes `State<T>` and the server holds no `T`.
+    #[error(
+        "server '{server}': tool '{tool}' takes `State<{type_name}>`, but the server has no state of that type; supply it with `state = ...` in create_sdk_mcp_server! or `SdkMcpServerBuilder::state`"
+    )]
+    MissingState {
+        /// The server.
+        server: String,
+        /// The tool.
+        tool: String,
+        /// The state type it takes.
+        type_name: &'static str,
+    },
     /// A tool's input schema is not a valid JSON Schema.
     #[error("tool '{tool}': invalid input schema: {reason}")]
     InvalidInputSchema {
@@ -170,6 +266,7 @@ pub struct SdkMcpServerBuilder {
     version: String,
     instructions: Option<String>,
     tools: Vec<Arc<dyn Tool>>,
+    states: StateMap,
 }
 
 impl SdkMcpServerBuilder {
@@ -182,6 +279,32 @@ impl SdkMcpServerBuilder {
     /// Instructions for the client, sent in the `initialize` answer.
     pub fn instructions(mut self, instructions: impl Into<String>) -> Self {
         self.instructions = Some(instructions.into());
+        self
+    }
+
+    /// Holds `value` as the server's state of type `T`, for the tools that take
+    /// [`State<T>`](super::State); one value per type (a second of the same type
+    /// replaces the first).
+    ///
+    /// ```
+    /// use agent_sdk::mcp::{SdkMcpServer, ServerBuildError, State};
+    /// use agent_sdk::tool;
+    ///
+    /// #[derive(Clone)]
+    /// struct Greeting(&'static str);
+    ///
+    /// #[tool]
+    /// async fn greet(name: String, State(greeting): State<Greeting>) -> String {
+    ///     format!("{}, {name}", greeting.0)
+    /// }
+    ///
+    /// let server = SdkMcpServer::builder("hello").state(Greeting("Hi")).tool(greet {}).build();
+    /// assert!(server.is_ok());
+    /// let error = SdkMcpServer::builder("hello").tool(greet {}).build().unwrap_err();
+    /// assert!(matches!(error, ServerBuildError::MissingState { ref tool, .. } if tool == "greet"));
+    /// ```
+    pub fn state<T: ToolState>(mut self, value: T) -> Self {
+        self.states.insert(value);
         self
     }
 
@@ -221,44 +344,21 @@ impl SdkMcpServerBuilder {
         if !is_valid_tool_name(&self.name) {
             return Err(ServerBuildError::InvalidServerName { name: self.name });
         }
-        let mut tools = HashMap::with_capacity(self.tools.len());
-        let mut definitions = Vec::with_capacity(self.tools.len());
+        let mut entries: Vec<(ToolDefinition, Arc<ToolEntry>)> =
+            Vec::with_capacity(self.tools.len());
         for tool in self.tools {
-            let definition = tool
-                .definition()
-                .map_err(|source| ServerBuildError::Schema {
-                    tool: schema_error_subject(&source),
-                    source,
-                })?;
-            if !is_valid_tool_name(&definition.name) {
-                return Err(ServerBuildError::InvalidToolName {
-                    name: definition.name,
-                });
-            }
-            if tools.contains_key(&definition.name) {
-                return Err(ServerBuildError::DuplicateTool {
-                    server: self.name,
-                    tool: definition.name,
-                });
-            }
-            let entry = ToolEntry {
-                tool,
-                input_schema: definition.input_schema.clone(),
-                validator: OnceLock::new(),
-            };
-            tools.insert(definition.name.clone(), entry);
-            definitions.push(definition);
+            let taken = |name: &str| entries.iter().any(|(d, _)| d.name == name);
+            let checked = ToolEntry::check(tool, &self.name, &self.states, taken)?;
+            entries.push(checked);
         }
-        let tools_list =
-            json!({ "tools": definitions.iter().map(ToolDefinition::to_json).collect::<Vec<_>>() });
         Ok(SdkMcpServer {
             inner: Arc::new(ServerInner {
-                name: self.name,
+                name: self.name.into(),
                 version: self.version,
                 instructions: self.instructions,
-                tools,
-                definitions,
-                tools_list,
+                states: Arc::new(self.states),
+                table: RwLock::new(Arc::new(ToolTable::new(entries))),
+                links: Mutex::default(),
             }),
         })
     }
@@ -280,7 +380,105 @@ impl SdkMcpServer {
             version: "1.0.0".to_owned(),
             instructions: None,
             tools: Vec::new(),
+            states: StateMap::default(),
         }
+    }
+
+    /// The tools now.
+    fn table(&self) -> Arc<ToolTable> {
+        self.inner
+            .table
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Adds a tool to the running server and tells every session serving it
+    /// (`notifications/tools/list_changed`): the CLI lists the tools again, and the
+    /// model can call the new one from its next turn. The same checks as
+    /// [`SdkMcpServerBuilder::build`] apply (name, schema, duplicates, state).
+    ///
+    /// ```
+    /// use agent_sdk::mcp::{DynamicTool, SdkMcpServer};
+    /// let server = SdkMcpServer::builder("calc").build()?;
+    /// server.add_tool(DynamicTool::new("zero", serde_json::json!({"type": "object"}), |_| async { 0 }))?;
+    /// assert_eq!(server.qualified_tool_names(), ["mcp__calc__zero"]);
+    /// assert!(server.remove_tool("zero"));
+    /// assert!(server.tools().is_empty());
+    /// # Ok::<(), agent_sdk::mcp::ServerBuildError>(())
+    /// ```
+    pub fn add_tool(&self, tool: impl Tool) -> Result<(), ServerBuildError> {
+        self.add_tool_arc(Arc::new(tool))
+    }
+
+    /// Adds a shared tool to the running server, as [`add_tool`](Self::add_tool) does.
+    pub fn add_tool_arc(&self, tool: Arc<dyn Tool>) -> Result<(), ServerBuildError> {
+        {
+            let mut table = self
+                .inner
+                .table
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let taken = |name: &str| table.tools.contains_key(name);
+            let checked = ToolEntry::check(tool, &self.inner.name, &self.inner.states, taken)?;
+            let mut entries = table.entries();
+            entries.push(checked);
+            *table = Arc::new(ToolTable::new(entries));
+        }
+        self.announce_tools_changed();
+        Ok(())
+    }
+
+    /// Removes a tool from the running server and tells every session serving it;
+    /// `false` when there was no tool of that name. Calls already running finish.
+    ///
+    /// ```
+    /// let server = agent_sdk::mcp::SdkMcpServer::builder("calc").build().unwrap();
+    /// assert!(!server.remove_tool("missing"));
+    /// ```
+    pub fn remove_tool(&self, name: &str) -> bool {
+        {
+            let mut table = self
+                .inner
+                .table
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if !table.tools.contains_key(name) {
+                return false;
+            }
+            let entries = table.entries().into_iter().filter(|(d, _)| d.name != name);
+            *table = Arc::new(ToolTable::new(entries.collect()));
+        }
+        self.announce_tools_changed();
+        true
+    }
+
+    /// Sends `notifications/tools/list_changed` to every live session of this server.
+    fn announce_tools_changed(&self) {
+        let links: Vec<Arc<dyn ClientLink>> = {
+            let mut links = self
+                .inner
+                .links
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            links.retain(|link| link.strong_count() > 0);
+            links.iter().filter_map(Weak::upgrade).collect()
+        };
+        let message = json!({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"});
+        for link in links {
+            link.send_mcp_message(&self.inner.name, message.clone());
+        }
+    }
+
+    /// Registers a session serving this server, to be told when its tools change.
+    pub(crate) fn subscribe(&self, link: Weak<dyn ClientLink>) {
+        let mut links = self
+            .inner
+            .links
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        links.retain(|link| link.strong_count() > 0);
+        links.push(link);
     }
 
     /// Compiles the argument validator of every tool now instead of at its first call.
@@ -302,8 +500,9 @@ impl SdkMcpServer {
     /// # Ok::<(), ServerBuildError>(())
     /// ```
     pub fn compile_validators(&self) -> Result<(), ServerBuildError> {
-        for definition in &self.inner.definitions {
-            let entry = &self.inner.tools[&definition.name];
+        let table = self.table();
+        for definition in &table.definitions {
+            let entry = &table.tools[&definition.name];
             if let Err(reason) = entry.validator() {
                 return Err(ServerBuildError::InvalidInputSchema {
                     tool: definition.name.clone(),
@@ -324,9 +523,10 @@ impl SdkMcpServer {
         &self.inner.version
     }
 
-    /// The tools, as `tools/list` describes them, in the order they were given.
-    pub fn tools(&self) -> &[ToolDefinition] {
-        &self.inner.definitions
+    /// The tools, as `tools/list` describes them, in the order they were given
+    /// (tools added later last).
+    pub fn tools(&self) -> Vec<ToolDefinition> {
+        self.table().definitions.clone()
     }
 
     /// `mcp__<server>__<tool>` for every tool: the names the model sees, for `allowed_tools`.
@@ -340,7 +540,7 @@ impl SdkMcpServer {
     /// assert_eq!(server.qualified_tool_names(), ["mcp__calc__add"]);
     /// ```
     pub fn qualified_tool_names(&self) -> Vec<String> {
-        self.inner
+        self.table()
             .definitions
             .iter()
             .map(|d| format!("mcp__{}__{}", self.inner.name, d.name))
@@ -349,9 +549,21 @@ impl SdkMcpServer {
 
     /// Calls a tool directly, as `tools/call` would: argument validation, then the
     /// handler; a panic and an unknown name are `isError` results. Handy in tests.
-    /// To cancel a call, drop its future.
+    /// To cancel a call, drop its future. The tool's [`ToolContext`] is detached: no
+    /// session, no tool-use id, progress goes nowhere.
     pub async fn call_tool(&self, name: &str, arguments: Value) -> ToolResult {
-        catch_panic(self.run_tool(name, arguments))
+        self.call_tool_from(name, arguments, CallOrigin::default())
+            .await
+    }
+
+    /// Calls a tool for a session, whose ids, cancellation and link `origin` carries.
+    pub(crate) async fn call_tool_from(
+        &self,
+        name: &str,
+        arguments: Value,
+        origin: CallOrigin,
+    ) -> ToolResult {
+        catch_panic(self.run_tool(name, arguments, origin))
             .await
             .unwrap_or_else(|panic| tool_panicked(name, &panic))
     }
@@ -371,14 +583,17 @@ impl SdkMcpServer {
     /// # }
     /// ```
     pub async fn handle_json_rpc(&self, message: Value) -> Value {
-        self.answer(message).await.into_value()
+        self.answer(message, CallOrigin::default())
+            .await
+            .into_value()
     }
 
     /// Answers one JSON-RPC message, as [`handle_json_rpc`](Self::handle_json_rpc) does,
     /// in the form the protocol core writes straight into its control response. A
     /// tool's panic is caught here, in [`call_tool`](Self::call_tool): the one catcher
     /// of an MCP request, whether it comes through a session or not.
-    pub(crate) async fn answer(&self, mut message: Value) -> JsonRpcAnswer {
+    /// `origin` is the session's part of a `tools/call` (its `_meta` is read here).
+    pub(crate) async fn answer(&self, mut message: Value, origin: CallOrigin) -> JsonRpcAnswer {
         let id = message.get_mut("id").map(Value::take);
         let Some(id) = id else {
             return JsonRpcAnswer::Value(acknowledged());
@@ -392,8 +607,10 @@ impl SdkMcpServer {
             ));
         };
         let answer = match method {
-            "tools/call" => return self.handle_call(id, &mut message).await,
-            "tools/list" => success(id, self.inner.tools_list.clone()),
+            "tools/call" => return self.handle_call(id, &mut message, origin).await,
+            "tools/list" => success(id, self.table().tools_list.clone()),
+            // We send every log message; the level is the handler's choice.
+            "logging/setLevel" => success(id, Value::Object(Map::new())),
             "initialize" => success(id, self.initialize_result(&message)),
             "ping" => success(id, Value::Object(Map::new())),
             other => {
@@ -413,8 +630,8 @@ impl SdkMcpServer {
             .unwrap_or(LATEST_PROTOCOL_VERSION);
         let mut result = json!({
             "protocolVersion": version,
-            "capabilities": {"tools": {"listChanged": false}},
-            "serverInfo": {"name": self.inner.name, "version": self.inner.version},
+            "capabilities": {"tools": {"listChanged": true}, "logging": {}},
+            "serverInfo": {"name": &*self.inner.name, "version": self.inner.version},
         });
         if let Some(instructions) = &self.inner.instructions {
             result["instructions"] = Value::String(instructions.clone());
@@ -422,7 +639,12 @@ impl SdkMcpServer {
         result
     }
 
-    async fn handle_call(&self, id: Value, message: &mut Value) -> JsonRpcAnswer {
+    async fn handle_call(
+        &self,
+        id: Value,
+        message: &mut Value,
+        origin: CallOrigin,
+    ) -> JsonRpcAnswer {
         let Some(params) = message.get_mut("params").and_then(Value::as_object_mut) else {
             return JsonRpcAnswer::Value(error_response(
                 id,
@@ -440,14 +662,20 @@ impl SdkMcpServer {
                 None,
             ));
         };
-        let result = self.call_tool(name, arguments).await;
+        let meta = origin_from_meta(params.get("_meta"));
+        let origin = CallOrigin {
+            tool_use_id: origin.tool_use_id.or(meta.tool_use_id),
+            progress_token: origin.progress_token.or(meta.progress_token),
+            ..origin
+        };
+        let result = self.call_tool_from(name, arguments, origin).await;
         JsonRpcAnswer::ToolResult { id, result }
     }
 
     /// Validates the arguments and runs the tool in the caller's task; a panic of
     /// the handler unwinds to [`call_tool`](Self::call_tool).
-    async fn run_tool(&self, name: &str, mut arguments: Value) -> ToolResult {
-        let Some(entry) = self.inner.tools.get(name) else {
+    async fn run_tool(&self, name: &str, mut arguments: Value, origin: CallOrigin) -> ToolResult {
+        let Some(entry) = self.table().tools.get(name).cloned() else {
             return ToolResult::error(format!("Tool '{name}' not found"));
         };
         if arguments.is_null() {
@@ -460,7 +688,15 @@ impl SdkMcpServer {
             )),
         };
         match checked {
-            Ok(()) => entry.tool.call(arguments).await,
+            Ok(()) => {
+                let context = ToolContext::new(
+                    self.inner.name.clone(),
+                    entry.name.clone(),
+                    origin,
+                    self.inner.states.clone(),
+                );
+                entry.tool.call(arguments, context).await
+            }
             Err(message) => ToolResult::error(message),
         }
     }
