@@ -8,4 +8,5 @@ mod isolation;
 mod load;
 mod sessions;
 mod structured;
+mod tool_state;
 mod tools;

@@ -261,7 +261,11 @@ impl ToolContext {
     /// assert!(!agent_sdk::mcp::ToolContext::detached("s", "t").is_cancelled());
     /// ```
     pub fn is_cancelled(&self) -> bool {
-        self.inner.origin.cancellation.cancelled.load(Ordering::SeqCst)
+        self.inner
+            .origin
+            .cancellation
+            .cancelled
+            .load(Ordering::SeqCst)
     }
 
     /// Completes when the CLI cancels the call (`notifications/cancelled`, say on its
@@ -406,9 +410,18 @@ mod tests {
         assert_eq!(
             sent,
             [
-                ("db".to_owned(), serde_json::json!({"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":7,"progress":1,"total":4,"message":"a row"}})),
-                ("db".to_owned(), serde_json::json!({"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":7,"progress":2.5}})),
-                ("db".to_owned(), serde_json::json!({"jsonrpc":"2.0","method":"notifications/message","params":{"level":"warning","logger":"import","data":"slow disk"}})),
+                (
+                    "db".to_owned(),
+                    serde_json::json!({"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":7,"progress":1,"total":4,"message":"a row"}})
+                ),
+                (
+                    "db".to_owned(),
+                    serde_json::json!({"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":7,"progress":2.5}})
+                ),
+                (
+                    "db".to_owned(),
+                    serde_json::json!({"jsonrpc":"2.0","method":"notifications/message","params":{"level":"warning","logger":"import","data":"slow disk"}})
+                ),
             ]
         );
     }

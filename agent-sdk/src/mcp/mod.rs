@@ -44,8 +44,8 @@ mod state;
 mod tool;
 mod validate;
 
-pub(crate) use context::{CallOrigin, Cancellation, ClientLink};
 pub use context::{CANCELLED_CALL_GRACE, LogLevel, ToolContext};
+pub(crate) use context::{CallOrigin, Cancellation, ClientLink};
 pub use state::{RequiredState, State, ToolState};
 
 pub use result::{

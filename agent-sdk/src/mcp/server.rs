@@ -80,7 +80,8 @@ struct ToolTable {
 
 impl ToolTable {
     fn new(entries: Vec<(ToolDefinition, Arc<ToolEntry>)>) -> Self {
-        let tools_list = json!({ "tools": entries.iter().map(|(d, _)| d.to_json()).collect::<Vec<_>>() });
+        let tools_list =
+            json!({ "tools": entries.iter().map(|(d, _)| d.to_json()).collect::<Vec<_>>() });
         let mut tools = HashMap::with_capacity(entries.len());
         let mut definitions = Vec::with_capacity(entries.len());
         for (definition, entry) in entries {
@@ -431,6 +432,11 @@ impl SdkMcpServer {
 
     /// Removes a tool from the running server and tells every session serving it;
     /// `false` when there was no tool of that name. Calls already running finish.
+    ///
+    /// Observed with the CLI 2.1.330: it lists the tools again (`mcp_status` no longer
+    /// shows the tool) and refuses a later call of it itself ("No such tool available"),
+    /// so the call never reaches the server; but it keeps the tool in the tool list it
+    /// sends the model for the rest of the session (added tools do appear there).
     ///
     /// ```
     /// let server = agent_sdk::mcp::SdkMcpServer::builder("calc").build().unwrap();
