@@ -60,8 +60,8 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
             quote!(__agent_sdk::build_server(#name, #version, #instructions, #tools)),
         ),
     };
-    let state = (server.state.is_some() || !served_with.is_empty())
-        .then(|| quote!(let __state = #state;));
+    let state =
+        (server.state.is_some() || !served_with.is_empty()).then(|| quote!(let __state = #state;));
     quote! {{
         use #sdk::__private as __agent_sdk;
         #distinct_names

@@ -220,26 +220,27 @@ async fn a_stateful_tool_counts_calls_across_a_session_and_across_two_sessions()
 }
 
 /// What `whoami` saw, for the test to compare with the wire.
-static SEEN: Mutex<
-    Vec<(
-        Option<String>,
-        Option<String>,
-        Option<Value>,
-        String,
-        String,
-    )>,
-> = Mutex::new(Vec::new());
+#[derive(Clone, Debug)]
+struct Seen {
+    session_id: Option<String>,
+    tool_use_id: Option<String>,
+    progress_token: Option<Value>,
+    server_name: String,
+    tool_name: String,
+}
+
+static SEEN: Mutex<Vec<Seen>> = Mutex::new(Vec::new());
 
 /// Say who is calling.
 #[tool]
 async fn whoami(context: ToolContext) -> String {
-    SEEN.lock().unwrap().push((
-        context.session_id(),
-        context.tool_use_id().map(str::to_owned),
-        context.progress_token().cloned(),
-        context.server_name().to_owned(),
-        context.tool_name().to_owned(),
-    ));
+    SEEN.lock().unwrap().push(Seen {
+        session_id: context.session_id(),
+        tool_use_id: context.tool_use_id().map(str::to_owned),
+        progress_token: context.progress_token().cloned(),
+        server_name: context.server_name().to_owned(),
+        tool_name: context.tool_name().to_owned(),
+    });
     format!("{:?}", context.tool_use_id())
 }
 
@@ -263,26 +264,29 @@ async fn the_context_holds_what_the_cli_sent() {
     let meta = &calls[0]["params"]["_meta"];
     let seen = SEEN.lock().unwrap().clone();
     assert_eq!(seen.len(), 1, "{seen:?}");
-    let (session_id, tool_use_id, progress_token, server_name, tool_name) = &seen[0];
+    let seen = &seen[0];
     assert_eq!(
-        tool_use_id.as_deref(),
+        seen.tool_use_id.as_deref(),
         meta["claudecode/toolUseId"].as_str(),
         "{meta}"
     );
     assert_eq!(
-        progress_token.as_ref(),
+        seen.progress_token.as_ref(),
         Some(&meta["progressToken"]),
         "{meta}"
     );
     assert_eq!(
-        (server_name.as_str(), tool_name.as_str()),
+        (seen.server_name.as_str(), seen.tool_name.as_str()),
         ("ids", "whoami")
     );
     // The tool-use id is the model's `tool_use` block's, answered by the tool result.
     let result = &world.env.api().last_tool_results()[0];
-    assert_eq!(Some(result.tool_use_id.as_str()), tool_use_id.as_deref());
     assert_eq!(
-        session_id.as_deref(),
+        Some(result.tool_use_id.as_str()),
+        seen.tool_use_id.as_deref()
+    );
+    assert_eq!(
+        seen.session_id.as_deref(),
         Some(last_result(&messages).session_id.as_str())
     );
 }

@@ -176,7 +176,11 @@ fn tool_impl(tool: &ToolFn, args: &ToolArgs) -> TokenStream {
         }
     };
     let call = call(tool);
-    let context = if tool.inputs.iter().any(|input| !matches!(input, Input::Argument(_))) {
+    let context = if tool
+        .inputs
+        .iter()
+        .any(|input| !matches!(input, Input::Argument(_)))
+    {
         quote!(__context)
     } else {
         quote!(_)
@@ -225,7 +229,8 @@ fn tool_impl(tool: &ToolFn, args: &ToolArgs) -> TokenStream {
 fn served_with(tool: &ToolFn) -> TokenStream {
     let ident = &tool.function.sig.ident;
     let states: Vec<&syn::Type> = tool.state_types().collect();
-    let bounds = (!states.is_empty()).then(|| quote!(where #(__S: __agent_sdk::IsState<#states>,)*));
+    let bounds =
+        (!states.is_empty()).then(|| quote!(where #(__S: __agent_sdk::IsState<#states>,)*));
     quote! {
         impl<__S> __agent_sdk::ServedWith<__S> for #ident #bounds {}
     }
