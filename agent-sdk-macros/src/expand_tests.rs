@@ -197,3 +197,33 @@ fn server_with_state() {
         r#""db", state = app.clone(), tools = [lookup, add]"#,
     );
 }
+
+/// `#[tools] impl <item>`.
+fn tools(case: &str, item: &str) {
+    let input = format!("#[tools]\n{}", dedent(item));
+    check(
+        case,
+        &input,
+        crate::tool::methods::expand(TokenStream::new(), tokens(item)),
+    );
+}
+
+#[test]
+fn methods_of_a_tools_impl() {
+    tools(
+        "tools_methods",
+        r#"
+            impl Db {
+                /// Look a key up.
+                #[tool(read_only)]
+                pub async fn get(&self, key: String, context: ToolContext) -> Option<String> {
+                    self.read(&key, context.tool_use_id()).await
+                }
+
+                async fn read(&self, key: &str, _by: Option<&str>) -> Option<String> {
+                    None
+                }
+            }
+        "#,
+    );
+}

@@ -15,11 +15,19 @@ struct ServerInput {
     version: Option<Expr>,
     instructions: Option<Expr>,
     state: Option<Expr>,
+    methods: Option<Expr>,
     tools: Option<Vec<Path>>,
     krate: Option<Path>,
 }
 
-const KEYS: &[&str] = &["version", "instructions", "state", "tools", "crate"];
+const KEYS: &[&str] = &[
+    "version",
+    "instructions",
+    "state",
+    "methods",
+    "tools",
+    "crate",
+];
 
 /// Expands `create_sdk_mcp_server!(<input>)`.
 pub(crate) fn expand(input: TokenStream) -> TokenStream {
@@ -50,15 +58,19 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
         }
     };
     let served_with = served_with(server.tools.as_deref().unwrap_or_default());
-    let (state, build) = match &server.state {
-        Some(state) => (
-            quote!(#state),
-            quote!(__agent_sdk::build_server_with_state(#name, #version, #instructions, #tools, __state)),
-        ),
-        None => (
-            quote!(__agent_sdk::NoStateSupplied),
-            quote!(__agent_sdk::build_server(#name, #version, #instructions, #tools)),
-        ),
+    let state = match &server.state {
+        Some(state) => quote!(#state),
+        None => quote!(__agent_sdk::NoStateSupplied),
+    };
+    let with_state = server.state.is_some().then(|| quote!(.state(__state)));
+    let with_methods = server
+        .methods
+        .as_ref()
+        .map(|methods| quote!(.methods(#methods)));
+    let build = if with_state.is_some() || with_methods.is_some() {
+        quote!(__agent_sdk::build_server_with(#name, #version, #instructions, #tools, |builder| builder #with_state #with_methods))
+    } else {
+        quote!(__agent_sdk::build_server(#name, #version, #instructions, #tools))
     };
     let state =
         (server.state.is_some() || !served_with.is_empty()).then(|| quote!(let __state = #state;));
@@ -101,7 +113,8 @@ fn read(input: TokenStream, errors: &mut Errors) -> ServerInput {
                 server.instructions = errors.keep(text(meta, "\"Use add for sums.\""));
             }
             "tools" => server.tools = Some(tool_list(meta, errors)),
-            "state" => server.state = errors.keep(state_value(meta)),
+            "state" => server.state = errors.keep(value(meta, "state = app.clone()")),
+            "methods" => server.methods = errors.keep(value(meta, "methods = Arc::new(db)")),
             "crate" => server.krate = errors.keep(options::crate_path(meta)),
             _ => errors.push(options::unknown_key(meta, KEYS)),
         }
@@ -149,13 +162,13 @@ fn text(meta: &Meta, example: &str) -> syn::Result<Expr> {
     }
 }
 
-/// `state = <expression>`: the value `State<T>` parameters get.
-fn state_value(meta: &Meta) -> syn::Result<Expr> {
+/// `state = <expression>` (the value `State<T>` parameters get) and `methods = <Arc>`.
+fn value(meta: &Meta, example: &str) -> syn::Result<Expr> {
     match meta {
         Meta::NameValue(name_value) => Ok(name_value.value.clone()),
         other => Err(syn::Error::new_spanned(
             other,
-            "`state` needs a value: `state = app.clone()`",
+            format!("`{}` needs a value: `{example}`", options::key_of(other)),
         )),
     }
 }

@@ -22,7 +22,8 @@ pub(crate) fn tool(tool: &ToolFn, args: &ToolArgs) -> TokenStream {
     let sdk = sdk_path(args.krate.as_ref());
     let checks = checks(tool);
     let arguments_struct = arguments_struct(tool);
-    let tool_impl = tool_impl(tool, args);
+    let ident = &tool.function.sig.ident;
+    let tool_impl = tool_impl(tool, args, &quote!(#ident), &quote!(#ident), None);
     let served_with = served_with(tool);
     let registration = registration(tool, args);
     quote! {
@@ -109,7 +110,7 @@ fn companion(tool: &ToolFn) -> TokenStream {
 }
 
 /// One check per parameter type and one for the return type, each reported at that type.
-fn checks(tool: &ToolFn) -> TokenStream {
+pub(crate) fn checks(tool: &ToolFn) -> TokenStream {
     let params = tool.arguments.params().iter().map(|param| &param.ty);
     let states = tool.state_types();
     let output = &tool.output;
@@ -143,7 +144,7 @@ fn bounds(tool: &ToolFn, with_output: bool) -> TokenStream {
 }
 
 /// The struct plain parameters are deserialized into (none for an `#[args]` parameter).
-fn arguments_struct(tool: &ToolFn) -> TokenStream {
+pub(crate) fn arguments_struct(tool: &ToolFn) -> TokenStream {
     let Arguments::Params(params) = &tool.arguments else {
         return TokenStream::new();
     };
@@ -162,9 +163,15 @@ fn arguments_struct(tool: &ToolFn) -> TokenStream {
     }
 }
 
-/// `impl Tool`: the definition from the spec, and the call.
-fn tool_impl(tool: &ToolFn, args: &ToolArgs) -> TokenStream {
-    let ident = &tool.function.sig.ident;
+/// `impl Tool for <target>`: the definition from the spec, and the call of `callee`;
+/// `this` is a statement run before the call's future is made (a method's `Arc<Self>`).
+pub(crate) fn tool_impl(
+    tool: &ToolFn,
+    args: &ToolArgs,
+    target: &TokenStream,
+    callee: &TokenStream,
+    this: Option<TokenStream>,
+) -> TokenStream {
     let output = &tool.output;
     let bounds = bounds(tool, true);
     let spec = spec(tool, args);
@@ -175,7 +182,7 @@ fn tool_impl(tool: &ToolFn, args: &ToolArgs) -> TokenStream {
             quote!(#ty)
         }
     };
-    let call = call(tool);
+    let call = call(tool, callee);
     let context = if tool
         .inputs
         .iter()
@@ -203,12 +210,13 @@ fn tool_impl(tool: &ToolFn, args: &ToolArgs) -> TokenStream {
         }
     });
     quote! {
-        impl __agent_sdk::Tool for #ident #bounds {
+        impl __agent_sdk::Tool for #target #bounds {
             fn definition(&self) -> ::core::result::Result<__agent_sdk::ToolDefinition, __agent_sdk::SchemaError> {
                 __agent_sdk::tool_definition::<#arguments_ty, #output>(&#spec)
             }
 
             fn call(&self, arguments: __agent_sdk::serde_json::Value, #context: __agent_sdk::ToolContext) -> __agent_sdk::BoxFuture<'static, __agent_sdk::ToolResult> {
+                #this
                 ::std::boxed::Box::pin(async move {
                     let __arguments: #arguments_ty = match __agent_sdk::deserialize_arguments(arguments) {
                         ::core::result::Result::Ok(arguments) => arguments,
@@ -238,8 +246,7 @@ fn served_with(tool: &ToolFn) -> TokenStream {
 
 /// The function called with the deserialized arguments, the states and the context,
 /// in parameter order.
-fn call(tool: &ToolFn) -> TokenStream {
-    let ident = &tool.function.sig.ident;
+fn call(tool: &ToolFn, callee: &TokenStream) -> TokenStream {
     let mut states = 0;
     let inputs = tool.inputs.iter().map(|input| match input {
         Input::Argument(name) => match &tool.arguments {
@@ -253,7 +260,7 @@ fn call(tool: &ToolFn) -> TokenStream {
         }
         Input::Context => quote!(__context),
     });
-    quote!(#ident(#(#inputs),*).await)
+    quote!(#callee(#(#inputs),*).await)
 }
 
 /// The `ToolSpec` literal: name, description, annotations.

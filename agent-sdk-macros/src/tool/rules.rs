@@ -57,7 +57,13 @@ pub(crate) struct ToolFn {
 }
 
 /// Reads the function, applying every rule; the errors are kept in `errors`.
-pub(crate) fn read(args: &ToolArgs, mut function: ItemFn, errors: &mut Errors) -> ToolFn {
+/// `in_tools_impl`: a method of a `#[tools]` impl block, which takes `&self`.
+pub(crate) fn read(
+    args: &ToolArgs,
+    mut function: ItemFn,
+    in_tools_impl: bool,
+    errors: &mut Errors,
+) -> ToolFn {
     let sig = &function.sig;
     let name = tool_name(args, sig, errors);
     let _ = errors.keep(check_server_name(args));
@@ -68,7 +74,10 @@ pub(crate) fn read(args: &ToolArgs, mut function: ItemFn, errors: &mut Errors) -
     let _ = errors.keep(check_not_variadic(sig));
     let output = output_type(sig, errors);
     let description = description(args, &function.attrs);
-    let (arguments, inputs) = read_arguments(&mut function.sig, errors);
+    if in_tools_impl {
+        let _ = errors.keep(check_method(args, &function.sig));
+    }
+    let (arguments, inputs) = read_arguments(&mut function.sig, in_tools_impl, errors);
     ToolFn {
         is_method: function.sig.receiver().is_some(),
         function,
@@ -211,6 +220,26 @@ fn extractor(ty: &Type) -> Option<Input> {
     }
 }
 
+/// A method of a `#[tools]` impl takes `&self` and is served with its value, not registered.
+fn check_method(args: &ToolArgs, sig: &Signature) -> syn::Result<()> {
+    if let Some(server) = &args.server {
+        return Err(syn::Error::new_spanned(
+            server,
+            "`server = \"...\"` is for free functions: serve the methods of a `#[tools]` impl \
+             with `SdkMcpServerBuilder::methods(Arc::new(value))` or `methods = ...` in \
+             create_sdk_mcp_server!",
+        ));
+    }
+    if sig.receiver().is_none() {
+        return Err(syn::Error::new_spanned(
+            &sig.ident,
+            "a #[tool] in a `#[tools]` impl is a method taking `&self`; move an associated \
+             function out of the impl as a free #[tool] function",
+        ));
+    }
+    Ok(())
+}
+
 fn check_receiver(receiver: &syn::Receiver) -> syn::Error {
     let message = if receiver.mutability.is_some() && receiver.reference.is_some() {
         "#[tool] methods take `&self`, not `&mut self`: calls run concurrently on one shared \
@@ -225,7 +254,11 @@ fn check_receiver(receiver: &syn::Receiver) -> syn::Error {
 }
 
 /// Reads every parameter; a broken one is left out after its errors are kept.
-fn read_arguments(sig: &mut Signature, errors: &mut Errors) -> (Arguments, Vec<Input>) {
+fn read_arguments(
+    sig: &mut Signature,
+    in_tools_impl: bool,
+    errors: &mut Errors,
+) -> (Arguments, Vec<Input>) {
     let mut params = Vec::new();
     let mut inputs = Vec::new();
     let mut struct_arg = None;
@@ -235,7 +268,11 @@ fn read_arguments(sig: &mut Signature, errors: &mut Errors) -> (Arguments, Vec<I
     for input in sig.inputs.iter_mut() {
         let typed = match input {
             FnArg::Receiver(receiver) => {
-                errors.push(check_receiver(receiver));
+                let shared = receiver.reference.is_some() && receiver.mutability.is_none();
+                let plain = matches!(&*receiver.ty, Type::Reference(_));
+                if !(in_tools_impl && shared && plain) {
+                    errors.push(check_receiver(receiver));
+                }
                 continue;
             }
             FnArg::Typed(typed) => typed,

@@ -14,7 +14,7 @@ fn expansion() {
         let __state = app.clone();
         <lookup as __agent_sdk::ServedWith<_>>::check(&__state);
         <add as __agent_sdk::ServedWith<_>>::check(&__state);
-        __agent_sdk::build_server_with_state(
+        __agent_sdk::build_server_with(
             "db",
             ::core::option::Option::None,
             ::core::option::Option::None,
@@ -28,7 +28,7 @@ fn expansion() {
                     ),
                 ]),
             ),
-            __state,
+            |builder| builder.state(__state),
         )
     };
 }

@@ -57,5 +57,6 @@ pub use server::{
     ServerBuildError,
 };
 pub use tool::{
-    DynamicTool, Tool, ToolAnnotations, ToolDefinition, ToolRegistration, is_valid_tool_name,
+    DynamicTool, Tool, ToolAnnotations, ToolDefinition, ToolMethods, ToolRegistration,
+    is_valid_tool_name,
 };

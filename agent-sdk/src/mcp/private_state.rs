@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-pub use crate::mcp::{RequiredState, State, ToolContext, ToolState};
-use crate::mcp::{SdkMcpServer, ServerBuildError, Tool, ToolResult};
+pub use crate::mcp::{RequiredState, State, ToolContext, ToolMethods, ToolState};
+use crate::mcp::{SdkMcpServer, SdkMcpServerBuilder, ServerBuildError, Tool, ToolResult};
 
 /// Compile-time check that a `State<T>` parameter's `T` can be state
 /// (`ToolState` carries the message).
@@ -46,16 +46,16 @@ pub trait IsState<T> {}
 
 impl<T> IsState<T> for T {}
 
-/// What `create_sdk_mcp_server!(.., state = ..)` builds: the listed tools (or, `None`,
-/// the registered ones) with the server's state.
-pub fn build_server_with_state<S: ToolState>(
+/// What `create_sdk_mcp_server!(.., state = .., methods = ..)` builds: the listed tools
+/// (or, `None`, the registered ones), then what `configure` adds (state, methods).
+pub fn build_server_with(
     name: &str,
     version: Option<&str>,
     instructions: Option<&str>,
     tools: Option<Vec<Arc<dyn Tool>>>,
-    state: S,
+    configure: impl FnOnce(SdkMcpServerBuilder) -> SdkMcpServerBuilder,
 ) -> Result<SdkMcpServer, ServerBuildError> {
-    let mut builder = SdkMcpServer::builder(name).state(state);
+    let mut builder = SdkMcpServer::builder(name);
     if let Some(version) = version {
         builder = builder.version(version);
     }
@@ -66,5 +66,5 @@ pub fn build_server_with_state<S: ToolState>(
         Some(tools) => tools.into_iter().fold(builder, |b, tool| b.tool_arc(tool)),
         None => builder.registered_tools(),
     };
-    builder.build()
+    configure(builder).build()
 }

@@ -316,6 +316,30 @@ impl SdkMcpServerBuilder {
         self
     }
 
+    /// Adds the `#[tool]` methods of a `#[tools]` impl block, served from `value`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use agent_sdk::mcp::SdkMcpServer;
+    /// use agent_sdk::{tool, tools};
+    ///
+    /// struct Clock;
+    ///
+    /// #[tools]
+    /// impl Clock {
+    ///     /// The hour.
+    ///     #[tool]
+    ///     async fn hour(&self) -> u8 { 12 }
+    /// }
+    ///
+    /// let server = SdkMcpServer::builder("clock").methods(Arc::new(Clock)).build().unwrap();
+    /// assert_eq!(server.qualified_tool_names(), ["mcp__clock__hour"]);
+    /// ```
+    pub fn methods<T: super::ToolMethods>(mut self, value: Arc<T>) -> Self {
+        self.tools.extend(value.tools());
+        self
+    }
+
     /// Adds a shared tool.
     pub fn tool_arc(mut self, tool: Arc<dyn Tool>) -> Self {
         self.tools.push(tool);

@@ -47,6 +47,36 @@ pub trait Tool: Send + Sync + 'static {
     }
 }
 
+/// A type whose `#[tool]` methods are tools: `#[tools]` on its `impl` block implements
+/// it. Serve them with [`SdkMcpServerBuilder::methods`](super::SdkMcpServerBuilder::methods)
+/// or `methods = ...` in `create_sdk_mcp_server!`.
+///
+/// ```
+/// use std::sync::Arc;
+/// use agent_sdk::mcp::{SdkMcpServer, ToolMethods};
+/// use agent_sdk::{tool, tools};
+///
+/// struct Greeter { greeting: String }
+///
+/// #[tools]
+/// impl Greeter {
+///     /// Greet someone.
+///     #[tool]
+///     async fn greet(&self, name: String) -> String {
+///         format!("{}, {name}", self.greeting)
+///     }
+/// }
+///
+/// let greeter = Arc::new(Greeter { greeting: "Hello".into() });
+/// assert_eq!(greeter.clone().tools().len(), 1);
+/// let server = SdkMcpServer::builder("hello").methods(greeter).build().unwrap();
+/// assert_eq!(server.qualified_tool_names(), ["mcp__hello__greet"]);
+/// ```
+pub trait ToolMethods: Send + Sync + 'static {
+    /// One tool per `#[tool]` method, each holding a clone of `self`, in source order.
+    fn tools(self: Arc<Self>) -> Vec<Arc<dyn Tool>>;
+}
+
 /// What `tools/list` says about one tool.
 ///
 /// ```
