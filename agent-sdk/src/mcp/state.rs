@@ -1,7 +1,6 @@
 //! [`State`]: application data a server hands its tools, outside the tool's schema.
 
 use std::any::{Any, TypeId};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Application state a `#[tool]` takes as a parameter: a database handle, an HTTP
@@ -85,26 +84,33 @@ impl RequiredState {
 }
 
 /// The state values of one server, by type. Fixed when the server is built.
+///
+/// A list, not a hash map: a server holds a handful of types, and comparing `TypeId`s
+/// is cheaper than hashing one on every call.
 #[derive(Default, Clone)]
 pub(crate) struct StateMap {
-    values: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
+    values: Vec<(TypeId, Arc<dyn Any + Send + Sync>)>,
 }
 
 impl StateMap {
     /// Holds `value` as the state of type `T` (replacing an earlier one).
     pub(crate) fn insert<T: ToolState>(&mut self, value: T) {
-        self.values.insert(TypeId::of::<T>(), Arc::new(value));
+        let type_id = TypeId::of::<T>();
+        self.values.retain(|(held, _)| *held != type_id);
+        self.values.push((type_id, Arc::new(value)));
     }
 
     pub(crate) fn contains(&self, needed: &RequiredState) -> bool {
-        self.values.contains_key(&needed.type_id)
+        self.values.iter().any(|(held, _)| *held == needed.type_id)
     }
 
     /// A clone of the state of type `T`.
     pub(crate) fn get<T: ToolState>(&self) -> Option<T> {
+        let type_id = TypeId::of::<T>();
         self.values
-            .get(&TypeId::of::<T>())
-            .and_then(|value| value.downcast_ref::<T>())
+            .iter()
+            .find(|(held, _)| *held == type_id)
+            .and_then(|(_, value)| value.downcast_ref::<T>())
             .cloned()
     }
 }
