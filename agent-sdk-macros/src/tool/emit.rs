@@ -183,14 +183,19 @@ pub(crate) fn tool_impl(
         }
     };
     let call = call(tool, callee);
-    let context = if tool
+    let takes_context = tool
         .inputs
         .iter()
-        .any(|input| !matches!(input, Input::Argument(_)))
-    {
-        quote!(__context)
+        .any(|input| !matches!(input, Input::Argument(_)));
+    let (context, takes_context) = if takes_context {
+        (quote!(__context), None)
     } else {
-        quote!(_)
+        let takes_context = quote! {
+            fn takes_context(&self) -> bool {
+                false
+            }
+        };
+        (quote!(_), Some(takes_context))
     };
     let states: Vec<&syn::Type> = tool.state_types().collect();
     let extract_states = states.iter().enumerate().map(|(i, ty)| {
@@ -226,6 +231,8 @@ pub(crate) fn tool_impl(
                     __agent_sdk::into_tool_result(#call)
                 })
             }
+
+            #takes_context
 
             #required_states
         }

@@ -70,6 +70,9 @@ const _: () = {
                 __agent_sdk::into_tool_result(search(__arguments).await)
             })
         }
+        fn takes_context(&self) -> bool {
+            false
+        }
     }
     impl<__S> __agent_sdk::ServedWith<__S> for search {}
     fn __make_tool() -> ::std::sync::Arc<dyn __agent_sdk::Tool> {

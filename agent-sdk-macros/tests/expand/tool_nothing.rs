@@ -68,6 +68,9 @@ const _: () = {
                 __agent_sdk::into_tool_result(ping().await)
             })
         }
+        fn takes_context(&self) -> bool {
+            false
+        }
     }
     impl<__S> __agent_sdk::ServedWith<__S> for ping {}
 };

@@ -94,6 +94,9 @@ const _: () = {
                 )
             })
         }
+        fn takes_context(&self) -> bool {
+            false
+        }
     }
     impl<__S> __agent_sdk::ServedWith<__S> for weather {}
 };

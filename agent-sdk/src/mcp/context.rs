@@ -38,28 +38,64 @@ impl Cancellation {
     }
 }
 
-/// What the session knows of a `tools/call` besides its arguments.
-#[derive(Default)]
-pub(crate) struct CallOrigin {
+/// What is known of a `tools/call` besides its arguments: one pointer, `None` for a call
+/// made outside a session without `_meta` (a pointer, because the origin travels by value
+/// through every layer of a call: copying the parts themselves cost more than the box).
+#[derive(Default, Clone)]
+pub(crate) struct CallOrigin(Option<Box<OriginParts>>);
+
+/// The parts of a [`CallOrigin`].
+#[derive(Default, Clone)]
+pub(crate) struct OriginParts {
     /// `_meta["claudecode/toolUseId"]`.
     pub tool_use_id: Option<String>,
     /// `_meta.progressToken`.
     pub progress_token: Option<Value>,
-    pub cancellation: Arc<Cancellation>,
+    /// `None` outside a session: never cancelled (dropping the future is the way).
+    pub cancellation: Option<Arc<Cancellation>>,
     pub link: Option<Arc<dyn ClientLink>>,
 }
 
-/// Reads `_meta` of a `tools/call`'s params into a [`CallOrigin`] without a session.
-pub(crate) fn origin_from_meta(meta: Option<&Value>) -> CallOrigin {
-    let meta = meta.and_then(Value::as_object);
-    CallOrigin {
-        tool_use_id: meta
-            .and_then(|m| m.get(TOOL_USE_ID_KEY))
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        progress_token: meta.and_then(|m| m.get("progressToken")).cloned(),
-        ..CallOrigin::default()
+impl CallOrigin {
+    pub(crate) fn new(parts: OriginParts) -> Self {
+        CallOrigin(Some(Box::new(parts)))
     }
+
+    /// Takes the ids out of a `tools/call`'s `_meta`, where the session has not read them.
+    pub(crate) fn read_meta(mut self, meta: Option<Value>) -> Self {
+        let Some(Value::Object(mut meta)) = meta else {
+            return self;
+        };
+        let parts = self.0.get_or_insert_with(Box::default);
+        if parts.tool_use_id.is_none()
+            && let Some(Value::String(id)) = meta.remove(TOOL_USE_ID_KEY)
+        {
+            parts.tool_use_id = Some(id);
+        }
+        if parts.progress_token.is_none() {
+            parts.progress_token = meta.remove("progressToken");
+        }
+        self
+    }
+
+    fn parts(&self) -> Option<&OriginParts> {
+        self.0.as_deref()
+    }
+}
+
+/// What a server shares with every call's context: its name and state.
+#[derive(Default)]
+pub(crate) struct ServerScope {
+    pub name: String,
+    pub states: StateMap,
+}
+
+/// What one tool of a server shares with every call's context: one pointer to clone
+/// per call.
+#[derive(Default)]
+pub(crate) struct ToolScope {
+    pub server: Arc<ServerScope>,
+    pub tool_name: String,
 }
 
 /// The key of the tool-use id in a `tools/call`'s `_meta`.
@@ -107,13 +143,6 @@ impl LogLevel {
     }
 }
 
-struct ContextInner {
-    server_name: Arc<str>,
-    tool_name: Arc<str>,
-    origin: CallOrigin,
-    states: Arc<StateMap>,
-}
-
 /// The context of one tool call. A `#[tool]` function gets it by taking a
 /// `ToolContext` parameter (in any position, at most once; not part of the schema);
 /// a [`DynamicTool::with_context`](super::DynamicTool::with_context) handler gets it as
@@ -148,7 +177,9 @@ struct ContextInner {
 /// ```
 #[derive(Clone)]
 pub struct ToolContext {
-    inner: Arc<ContextInner>,
+    /// `None` in the empty context of a tool that does not take one.
+    scope: Option<Arc<ToolScope>>,
+    origin: CallOrigin,
 }
 
 impl std::fmt::Debug for ToolContext {
@@ -164,19 +195,19 @@ impl std::fmt::Debug for ToolContext {
 }
 
 impl ToolContext {
-    pub(crate) fn new(
-        server_name: Arc<str>,
-        tool_name: Arc<str>,
-        origin: CallOrigin,
-        states: Arc<StateMap>,
-    ) -> Self {
+    pub(crate) fn new(scope: Arc<ToolScope>, origin: CallOrigin) -> Self {
         ToolContext {
-            inner: Arc::new(ContextInner {
-                server_name,
-                tool_name,
-                origin,
-                states,
-            }),
+            scope: Some(scope),
+            origin,
+        }
+    }
+
+    /// The context given to a tool whose [`Tool::takes_context`](super::Tool::takes_context)
+    /// is `false`: empty names, no state, no session.
+    pub(crate) fn empty() -> Self {
+        ToolContext {
+            scope: None,
+            origin: CallOrigin::default(),
         }
     }
 
@@ -190,12 +221,15 @@ impl ToolContext {
     /// assert!(!context.progress(1.0, None, None));
     /// ```
     pub fn detached(server_name: &str, tool_name: &str) -> Self {
-        ToolContext::new(
-            server_name.into(),
-            tool_name.into(),
-            CallOrigin::default(),
-            Arc::default(),
-        )
+        let server = ServerScope {
+            name: server_name.to_owned(),
+            states: StateMap::default(),
+        };
+        let scope = ToolScope {
+            server: Arc::new(server),
+            tool_name: tool_name.to_owned(),
+        };
+        ToolContext::new(Arc::new(scope), CallOrigin::default())
     }
 
     /// The id of the CLI session that made the call (`None` outside a session, or
@@ -205,7 +239,7 @@ impl ToolContext {
     /// assert_eq!(agent_sdk::mcp::ToolContext::detached("s", "t").session_id(), None);
     /// ```
     pub fn session_id(&self) -> Option<String> {
-        self.inner.origin.link.as_ref()?.session_id()
+        self.origin.parts()?.link.as_ref()?.session_id()
     }
 
     /// The id of the model's `tool_use` block this call serves, as the CLI sent it
@@ -215,7 +249,7 @@ impl ToolContext {
     /// assert_eq!(agent_sdk::mcp::ToolContext::detached("s", "t").tool_use_id(), None);
     /// ```
     pub fn tool_use_id(&self) -> Option<&str> {
-        self.inner.origin.tool_use_id.as_deref()
+        self.origin.parts()?.tool_use_id.as_deref()
     }
 
     /// The `progressToken` of the call (`_meta.progressToken`), which
@@ -225,7 +259,7 @@ impl ToolContext {
     /// assert_eq!(agent_sdk::mcp::ToolContext::detached("s", "t").progress_token(), None);
     /// ```
     pub fn progress_token(&self) -> Option<&Value> {
-        self.inner.origin.progress_token.as_ref()
+        self.origin.parts()?.progress_token.as_ref()
     }
 
     /// The name of the server serving the call.
@@ -234,7 +268,7 @@ impl ToolContext {
     /// assert_eq!(agent_sdk::mcp::ToolContext::detached("db", "t").server_name(), "db");
     /// ```
     pub fn server_name(&self) -> &str {
-        &self.inner.server_name
+        self.scope.as_ref().map_or("", |scope| &scope.server.name)
     }
 
     /// The name of the tool called.
@@ -243,7 +277,7 @@ impl ToolContext {
     /// assert_eq!(agent_sdk::mcp::ToolContext::detached("db", "lookup").tool_name(), "lookup");
     /// ```
     pub fn tool_name(&self) -> &str {
-        &self.inner.tool_name
+        self.scope.as_ref().map_or("", |scope| &scope.tool_name)
     }
 
     /// A clone of the server's state of type `T`, as a `State<T>` parameter gets it.
@@ -252,7 +286,7 @@ impl ToolContext {
     /// assert_eq!(agent_sdk::mcp::ToolContext::detached("s", "t").state::<String>(), None);
     /// ```
     pub fn state<T: ToolState>(&self) -> Option<T> {
-        self.inner.states.get::<T>()
+        self.scope.as_ref()?.server.states.get::<T>()
     }
 
     /// `true` once the CLI has cancelled the call.
@@ -261,11 +295,10 @@ impl ToolContext {
     /// assert!(!agent_sdk::mcp::ToolContext::detached("s", "t").is_cancelled());
     /// ```
     pub fn is_cancelled(&self) -> bool {
-        self.inner
-            .origin
-            .cancellation
-            .cancelled
-            .load(Ordering::SeqCst)
+        self.origin
+            .parts()
+            .and_then(|parts| parts.cancellation.as_ref())
+            .is_some_and(|c| c.cancelled.load(Ordering::SeqCst))
     }
 
     /// Completes when the CLI cancels the call (`notifications/cancelled`, say on its
@@ -290,7 +323,10 @@ impl ToolContext {
     /// # }
     /// ```
     pub async fn cancelled(&self) {
-        let cancellation = &self.inner.origin.cancellation;
+        let Some(cancellation) = self.origin.parts().and_then(|p| p.cancellation.as_ref()) else {
+            // Outside a session nothing cancels a call: its future is dropped instead.
+            return std::future::pending().await;
+        };
         cancellation.watched.store(true, Ordering::SeqCst);
         loop {
             let notified = cancellation.notify.notified();
@@ -308,9 +344,12 @@ impl ToolContext {
     /// Returns `false` when nothing was sent (no session, no progress token, or the
     /// session is gone).
     ///
-    /// What the CLI does with it: see the note below.
+    /// The frames go out as SDK-originated `mcp_message` control requests, as the
+    /// TypeScript SDK forwards its servers' messages; the CLI 2.1.330 answers each with
+    /// a control success.
     ///
-    /// <!-- CLI progress findings: filled in from the progress probe. -->
+    /// **What the CLI 2.1.330 does with them** (a `tool_progress` message, what the model
+    /// sees, the tool timeout): _to be filled in from the progress probe._
     ///
     /// ```
     /// let context = agent_sdk::mcp::ToolContext::detached("db", "import");
@@ -349,7 +388,7 @@ impl ToolContext {
     }
 
     fn notify(&self, method: &str, params: Map<String, Value>) -> bool {
-        let Some(link) = &self.inner.origin.link else {
+        let Some(link) = self.origin.parts().and_then(|p| p.link.as_ref()) else {
             return false;
         };
         let message = serde_json::json!({"jsonrpc": "2.0", "method": method, "params": params});
@@ -389,13 +428,21 @@ mod tests {
     }
 
     fn linked(recorder: &Arc<Recorder>, token: Option<Value>) -> ToolContext {
-        let origin = CallOrigin {
+        let origin = CallOrigin::new(OriginParts {
             tool_use_id: Some("toolu_1".into()),
             progress_token: token,
             link: Some(recorder.clone() as Arc<dyn ClientLink>),
-            ..CallOrigin::default()
+            ..OriginParts::default()
+        });
+        let server = ServerScope {
+            name: "db".into(),
+            states: StateMap::default(),
         };
-        ToolContext::new("db".into(), "import".into(), origin, Arc::default())
+        let scope = ToolScope {
+            server: Arc::new(server),
+            tool_name: "import".into(),
+        };
+        ToolContext::new(Arc::new(scope), origin)
     }
 
     #[test]
@@ -435,8 +482,12 @@ mod tests {
 
     #[tokio::test]
     async fn cancelled_completes_on_cancel_and_reports_watching() {
-        let context = ToolContext::detached("s", "t");
-        let cancellation = context.inner.origin.cancellation.clone();
+        let cancellation = Arc::new(Cancellation::default());
+        let origin = CallOrigin::new(OriginParts {
+            cancellation: Some(cancellation.clone()),
+            ..OriginParts::default()
+        });
+        let context = ToolContext::new(Arc::default(), origin);
         let waiter = tokio::spawn({
             let context = context.clone();
             async move { context.cancelled().await }

@@ -45,7 +45,7 @@ mod tool;
 mod validate;
 
 pub use context::{CANCELLED_CALL_GRACE, LogLevel, ToolContext};
-pub(crate) use context::{CallOrigin, Cancellation, ClientLink};
+pub(crate) use context::{CallOrigin, Cancellation, ClientLink, OriginParts};
 pub use state::{RequiredState, State, ToolState};
 
 pub use result::{

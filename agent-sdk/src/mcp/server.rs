@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value, json};
 
-use super::context::{CallOrigin, ClientLink, ToolContext, origin_from_meta};
+use super::context::{CallOrigin, ClientLink, ServerScope, ToolContext, ToolScope};
 use super::result::ToolResult;
 use super::state::{StateMap, ToolState};
 use super::tool::{Tool, ToolDefinition, is_valid_tool_name, registered_tools};
@@ -57,11 +57,11 @@ pub struct SdkMcpServer {
 }
 
 struct ServerInner {
-    name: Arc<str>,
+    /// The name and the state values tools take (`State<T>`), fixed when the server is
+    /// built, shared with every call's context.
+    scope: Arc<ServerScope>,
     version: String,
     instructions: Option<String>,
-    /// The state values tools take (`State<T>`), fixed when the server is built.
-    states: Arc<StateMap>,
     /// Replaced whole by `add_tool`/`remove_tool`: a call in flight keeps the table it began with.
     table: RwLock<Arc<ToolTable>>,
     /// The sessions serving this server, told when its tool list changes.
@@ -105,8 +105,8 @@ impl ToolTable {
 
 struct ToolEntry {
     tool: Arc<dyn Tool>,
-    /// The tool name, shared with every call's context.
-    name: Arc<str>,
+    /// The server and tool names and the server's state, shared with every call's context.
+    scope: Arc<ToolScope>,
     input_schema: Value,
     /// Compiled on the tool's first call (or by [`SdkMcpServer::compile_validators`]):
     /// compiling pulls in the JSON Schema meta-validator, which costs ~3 MiB of
@@ -120,8 +120,7 @@ impl ToolEntry {
     /// whether a name is already used.
     fn check(
         tool: Arc<dyn Tool>,
-        server: &str,
-        states: &StateMap,
+        server: &Arc<ServerScope>,
         taken: impl Fn(&str) -> bool,
     ) -> Result<(ToolDefinition, Arc<ToolEntry>), ServerBuildError> {
         let definition = tool
@@ -137,24 +136,28 @@ impl ToolEntry {
         }
         if taken(&definition.name) {
             return Err(ServerBuildError::DuplicateTool {
-                server: server.to_owned(),
+                server: server.name.clone(),
                 tool: definition.name,
             });
         }
         if let Some(missing) = tool
             .required_states()
             .into_iter()
-            .find(|needed| !states.contains(needed))
+            .find(|needed| !server.states.contains(needed))
         {
             return Err(ServerBuildError::MissingState {
-                server: server.to_owned(),
+                server: server.name.clone(),
                 tool: definition.name,
                 type_name: missing.type_name(),
             });
         }
+        let scope = ToolScope {
+            server: server.clone(),
+            tool_name: definition.name.clone(),
+        };
         let entry = ToolEntry {
             tool,
-            name: definition.name.as_str().into(),
+            scope: Arc::new(scope),
             input_schema: definition.input_schema.clone(),
             validator: OnceLock::new(),
         };
@@ -170,7 +173,7 @@ impl ToolEntry {
 impl std::fmt::Debug for SdkMcpServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SdkMcpServer")
-            .field("name", &self.inner.name)
+            .field("name", &self.inner.scope.name)
             .field("version", &self.inner.version)
             .field(
                 "tools",
@@ -369,19 +372,22 @@ impl SdkMcpServerBuilder {
         if !is_valid_tool_name(&self.name) {
             return Err(ServerBuildError::InvalidServerName { name: self.name });
         }
+        let scope = Arc::new(ServerScope {
+            name: self.name,
+            states: self.states,
+        });
         let mut entries: Vec<(ToolDefinition, Arc<ToolEntry>)> =
             Vec::with_capacity(self.tools.len());
         for tool in self.tools {
             let taken = |name: &str| entries.iter().any(|(d, _)| d.name == name);
-            let checked = ToolEntry::check(tool, &self.name, &self.states, taken)?;
+            let checked = ToolEntry::check(tool, &scope, taken)?;
             entries.push(checked);
         }
         Ok(SdkMcpServer {
             inner: Arc::new(ServerInner {
-                name: self.name.into(),
+                scope,
                 version: self.version,
                 instructions: self.instructions,
-                states: Arc::new(self.states),
                 table: RwLock::new(Arc::new(ToolTable::new(entries))),
                 links: Mutex::default(),
             }),
@@ -445,7 +451,7 @@ impl SdkMcpServer {
                 .write()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             let taken = |name: &str| table.tools.contains_key(name);
-            let checked = ToolEntry::check(tool, &self.inner.name, &self.inner.states, taken)?;
+            let checked = ToolEntry::check(tool, &self.inner.scope, taken)?;
             let mut entries = table.entries();
             entries.push(checked);
             *table = Arc::new(ToolTable::new(entries));
@@ -496,7 +502,7 @@ impl SdkMcpServer {
         };
         let message = json!({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"});
         for link in links {
-            link.send_mcp_message(&self.inner.name, message.clone());
+            link.send_mcp_message(&self.inner.scope.name, message.clone());
         }
     }
 
@@ -545,7 +551,7 @@ impl SdkMcpServer {
 
     /// The server name: the key in `--mcp-config` and the middle of `mcp__<server>__<tool>`.
     pub fn name(&self) -> &str {
-        &self.inner.name
+        &self.inner.scope.name
     }
 
     /// The version announced in `serverInfo`.
@@ -573,7 +579,7 @@ impl SdkMcpServer {
         self.table()
             .definitions
             .iter()
-            .map(|d| format!("mcp__{}__{}", self.inner.name, d.name))
+            .map(|d| format!("mcp__{}__{}", self.inner.scope.name, d.name))
             .collect()
     }
 
@@ -582,7 +588,7 @@ impl SdkMcpServer {
     /// To cancel a call, drop its future. The tool's [`ToolContext`] is detached: no
     /// session, no tool-use id, progress goes nowhere.
     pub async fn call_tool(&self, name: &str, arguments: Value) -> ToolResult {
-        self.call_tool_from(name, arguments, CallOrigin::default())
+        self.call_tool_from(name, arguments, CallOrigin::default(), None)
             .await
     }
 
@@ -592,8 +598,9 @@ impl SdkMcpServer {
         name: &str,
         arguments: Value,
         origin: CallOrigin,
+        meta: Option<&mut Value>,
     ) -> ToolResult {
-        catch_panic(self.run_tool(name, arguments, origin))
+        catch_panic(self.run_tool(name, arguments, origin, meta))
             .await
             .unwrap_or_else(|panic| tool_panicked(name, &panic))
     }
@@ -661,7 +668,7 @@ impl SdkMcpServer {
         let mut result = json!({
             "protocolVersion": version,
             "capabilities": {"tools": {"listChanged": true}, "logging": {}},
-            "serverInfo": {"name": &*self.inner.name, "version": self.inner.version},
+            "serverInfo": {"name": self.inner.scope.name, "version": self.inner.version},
         });
         if let Some(instructions) = &self.inner.instructions {
             result["instructions"] = Value::String(instructions.clone());
@@ -684,6 +691,7 @@ impl SdkMcpServer {
             ));
         };
         let arguments = params.remove("arguments").unwrap_or(Value::Null);
+        let mut meta = params.remove("_meta");
         let Some(name) = params.get("name").and_then(Value::as_str) else {
             return JsonRpcAnswer::Value(error_response(
                 id,
@@ -692,20 +700,31 @@ impl SdkMcpServer {
                 None,
             ));
         };
-        let meta = origin_from_meta(params.get("_meta"));
-        let origin = CallOrigin {
-            tool_use_id: origin.tool_use_id.or(meta.tool_use_id),
-            progress_token: origin.progress_token.or(meta.progress_token),
-            ..origin
-        };
-        let result = self.call_tool_from(name, arguments, origin).await;
+        let result = self
+            .call_tool_from(name, arguments, origin, meta.as_mut())
+            .await;
         JsonRpcAnswer::ToolResult { id, result }
     }
 
     /// Validates the arguments and runs the tool in the caller's task; a panic of
     /// the handler unwinds to [`call_tool`](Self::call_tool).
-    async fn run_tool(&self, name: &str, mut arguments: Value, origin: CallOrigin) -> ToolResult {
-        let Some(entry) = self.table().tools.get(name).cloned() else {
+    /// `meta` is the `_meta` of a call whose origin the session did not read.
+    async fn run_tool(
+        &self,
+        name: &str,
+        mut arguments: Value,
+        origin: CallOrigin,
+        meta: Option<&mut Value>,
+    ) -> ToolResult {
+        let entry = {
+            let table = self
+                .inner
+                .table
+                .read()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            table.tools.get(name).cloned()
+        };
+        let Some(entry) = entry else {
             return ToolResult::error(format!("Tool '{name}' not found"));
         };
         if arguments.is_null() {
@@ -719,12 +738,13 @@ impl SdkMcpServer {
         };
         match checked {
             Ok(()) => {
-                let context = ToolContext::new(
-                    self.inner.name.clone(),
-                    entry.name.clone(),
-                    origin,
-                    self.inner.states.clone(),
-                );
+                // A tool that ignores its context gets an empty one: nothing to share.
+                let context = if entry.tool.takes_context() {
+                    let origin = origin.read_meta(meta.map(Value::take));
+                    ToolContext::new(entry.scope.clone(), origin)
+                } else {
+                    ToolContext::empty()
+                };
                 entry.tool.call(arguments, context).await
             }
             Err(message) => ToolResult::error(message),

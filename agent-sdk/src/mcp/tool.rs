@@ -40,6 +40,14 @@ pub trait Tool: Send + Sync + 'static {
     /// `context` tells which call this is and carries the server's state.
     fn call(&self, arguments: Value, context: ToolContext) -> BoxFuture<'static, ToolResult>;
 
+    /// Whether [`call`](Self::call) looks at its context. `false` lets the server skip
+    /// making one per call (the tool then gets an empty context: no names, no state, no
+    /// session); `#[tool]` says `false` for a function without `State` or `ToolContext`
+    /// parameters. `true` by default.
+    fn takes_context(&self) -> bool {
+        true
+    }
+
     /// The [`State`](super::State) types the tool takes: building a server without
     /// them is an error that names the tool and the type. None by default.
     fn required_states(&self) -> Vec<RequiredState> {

@@ -23,7 +23,7 @@ use tracing::Instrument;
 use super::wire::{self, Payload};
 use super::{Shared, lock};
 use crate::handler::catch_panic;
-use crate::mcp::{CallOrigin, Cancellation, ClientLink, JsonRpcAnswer};
+use crate::mcp::{CallOrigin, Cancellation, ClientLink, JsonRpcAnswer, OriginParts};
 
 /// A request from the CLI being handled: the entry of `Shared::inflight`.
 pub(super) struct InFlight {
@@ -31,15 +31,15 @@ pub(super) struct InFlight {
     task: Option<AbortHandle>,
     /// The server and JSON-RPC id of an MCP request, which `notifications/cancelled` names.
     mcp: Option<McpRequestId>,
-    /// What the handler's `ToolContext::cancelled()` waits on.
-    cancellation: Arc<Cancellation>,
+    /// What a tool handler's `ToolContext::cancelled()` waits on (MCP requests only).
+    cancellation: Option<Arc<Cancellation>>,
 }
 
 impl InFlight {
     /// Stops the request's handler (it writes nothing once out of the table): at once,
     /// or after a grace period when the handler waits on its cancellation.
     pub(super) fn abort(self) {
-        let cooperating = self.cancellation.cancel();
+        let cooperating = self.cancellation.is_some_and(|c| c.cancel());
         let Some(task) = self.task else {
             return;
         };
@@ -178,7 +178,8 @@ pub(super) fn spawn(shared: &Arc<Shared>, request_id: String, request: Request) 
         let _ = shared.send_line(wire::response_line(&request_id, &ack));
         return;
     }
-    let cancellation = Arc::new(Cancellation::default());
+    let cancellation = matches!(request, Request::ToolCall { .. } | Request::Mcp { .. })
+        .then(|| Arc::new(Cancellation::default()));
     let entry = InFlight {
         task: None,
         mcp: request.mcp_request_id(),
@@ -259,13 +260,15 @@ async fn handle(
     shared: &Arc<Shared>,
     subtype: &str,
     request: Request,
-    cancellation: Arc<Cancellation>,
+    cancellation: Option<Arc<Cancellation>>,
 ) -> Result<Payload, String> {
-    let origin = |tool_use_id, progress_token| CallOrigin {
-        tool_use_id,
-        progress_token,
-        cancellation,
-        link: Some(shared.clone() as Arc<dyn ClientLink>),
+    let origin = |tool_use_id, progress_token| {
+        CallOrigin::new(OriginParts {
+            tool_use_id,
+            progress_token,
+            cancellation,
+            link: Some(shared.clone() as Arc<dyn ClientLink>),
+        })
     };
     match request {
         Request::ToolCall {
@@ -301,7 +304,7 @@ async fn tool_call(
             mcp_response: JsonRpcAnswer::Value(mcp_response),
         };
     };
-    let result = server.call_tool_from(name, arguments, origin).await;
+    let result = server.call_tool_from(name, arguments, origin, None).await;
     Payload::Mcp {
         mcp_response: JsonRpcAnswer::ToolResult { id, result },
     }
