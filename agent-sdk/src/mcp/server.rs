@@ -1,6 +1,7 @@
 //! [`SdkMcpServer`]: JSON-RPC dispatch for the `mcp_message` control requests.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -64,6 +65,11 @@ struct ServerInner {
     instructions: Option<String>,
     /// Replaced whole by `add_tool`/`remove_tool`: a call in flight keeps the table it began with.
     table: RwLock<Arc<ToolTable>>,
+    /// The tools the server was built with, read without a lock until the first change:
+    /// the lock's shared counter is a cost every call of every session would pay.
+    built: HashMap<String, Arc<ToolEntry>>,
+    /// Set by the first `add_tool`/`remove_tool`: from then on calls look in `table`.
+    changed: AtomicBool,
     /// The sessions serving this server, told when its tool list changes.
     links: Mutex<Vec<Weak<dyn ClientLink>>>,
 }
@@ -388,7 +394,12 @@ impl SdkMcpServerBuilder {
                 scope,
                 version: self.version,
                 instructions: self.instructions,
+                built: entries
+                    .iter()
+                    .map(|(definition, entry)| (definition.name.clone(), entry.clone()))
+                    .collect(),
                 table: RwLock::new(Arc::new(ToolTable::new(entries))),
+                changed: AtomicBool::new(false),
                 links: Mutex::default(),
             }),
         })
@@ -455,6 +466,7 @@ impl SdkMcpServer {
             let mut entries = table.entries();
             entries.push(checked);
             *table = Arc::new(ToolTable::new(entries));
+            self.inner.changed.store(true, Ordering::Release);
         }
         self.announce_tools_changed();
         Ok(())
@@ -484,6 +496,7 @@ impl SdkMcpServer {
             }
             let entries = table.entries().into_iter().filter(|(d, _)| d.name != name);
             *table = Arc::new(ToolTable::new(entries.collect()));
+            self.inner.changed.store(true, Ordering::Release);
         }
         self.announce_tools_changed();
         true
@@ -716,13 +729,12 @@ impl SdkMcpServer {
         origin: CallOrigin,
         meta: Option<&mut Value>,
     ) -> ToolResult {
-        let entry = {
-            let table = self
-                .inner
-                .table
-                .read()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            table.tools.get(name).cloned()
+        let changed_entry;
+        let entry = if self.inner.changed.load(Ordering::Acquire) {
+            changed_entry = self.table().tools.get(name).cloned();
+            changed_entry.as_deref()
+        } else {
+            self.inner.built.get(name).map(|entry| &**entry)
         };
         let Some(entry) = entry else {
             return ToolResult::error(format!("Tool '{name}' not found"));
@@ -839,6 +851,33 @@ pub(crate) fn server_not_found(id: Value, server_name: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn calls_follow_tools_added_and_removed_after_the_build() {
+        let tool = |name: &'static str| {
+            super::super::DynamicTool::new(
+                name,
+                json!({"type": "object"}),
+                move |_| async move { name },
+            )
+        };
+        let server = SdkMcpServer::builder("s").tool(tool("a")).build().unwrap();
+        assert_eq!(server.call_tool("a", json!({})).await.text_content(), "a");
+        server.add_tool(tool("b")).unwrap();
+        assert_eq!(server.call_tool("b", json!({})).await.text_content(), "b");
+        assert!(
+            server.add_tool(tool("b")).is_err(),
+            "a duplicate is refused"
+        );
+        assert!(server.remove_tool("a"));
+        let gone = server.call_tool("a", json!({})).await;
+        assert_eq!(gone.text_content(), "Tool 'a' not found");
+        let listed = server
+            .handle_json_rpc(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}))
+            .await;
+        assert_eq!(listed["result"]["tools"][0]["name"], "b");
+        assert_eq!(listed["result"]["tools"].as_array().unwrap().len(), 1);
+    }
 
     #[test]
     fn unknown_server_answer() {
