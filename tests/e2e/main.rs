@@ -11,5 +11,6 @@ mod mcp_content;
 mod mcp_servers;
 mod sessions;
 mod structured;
+mod tool_state;
 mod tool_timeouts;
 mod tools;

@@ -14,6 +14,7 @@
 //! `mcp_message` requests before it answers our `initialize`.
 
 mod incoming;
+mod mcp_link;
 mod router;
 mod servers;
 mod wire;
@@ -121,6 +122,8 @@ struct Shared {
     run: Mutex<RunState>,
     shutdown: Notify,
     disconnecting: AtomicBool,
+    /// The session id of the latest `system/init`, for tools' `ToolContext`.
+    session_id: Mutex<Option<String>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -131,6 +134,15 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
+    /// A fresh id for a control request we send.
+    fn next_request_id(&self) -> String {
+        let n = self.next_request.fetch_add(1, Ordering::Relaxed);
+        format!(
+            "req_{n}_{:08x}",
+            self.request_salt ^ (n as u32).wrapping_mul(0x9E37_79B9)
+        )
+    }
+
     fn send_line(&self, line: Vec<u8>) -> Result<()> {
         if tracing::enabled!(tracing::Level::DEBUG) {
             tracing::debug!(frame = %String::from_utf8_lossy(line.trim_ascii_end()), "sdk -> cli");
@@ -215,7 +227,12 @@ impl Session {
             run: Mutex::default(),
             shutdown: Notify::new(),
             disconnecting: AtomicBool::new(false),
+            session_id: Mutex::default(),
         });
+        // The servers announce tool-list changes to the sessions serving them.
+        for server in shared.handlers.servers.values() {
+            server.subscribe(shared.link());
+        }
 
         tokio::spawn(write_loop(connection.writer, writer_rx));
         tokio::spawn(supervise(connection.process, shared.clone(), exit_tx));
@@ -281,11 +298,7 @@ impl Session {
         timeout: Duration,
     ) -> Result<Value> {
         let shared = &self.shared;
-        let n = shared.next_request.fetch_add(1, Ordering::Relaxed);
-        let request_id = format!(
-            "req_{n}_{:08x}",
-            shared.request_salt ^ (n as u32).wrapping_mul(0x9E37_79B9)
-        );
+        let request_id = shared.next_request_id();
         let span = tracing::debug_span!("control_request", subtype, request_id = %request_id);
         async {
             body.insert("subtype".into(), Value::String(subtype.to_owned()));
@@ -401,12 +414,30 @@ impl Session {
     ) -> Result<Value> {
         let table = &self.shared.handlers.servers;
         let before = table.add_all(&sdk);
+        // New servers reach this session with their tool-list changes, progress and logs.
+        for server in sdk.values() {
+            server.subscribe(self.shared.link());
+        }
         let mut body = Map::new();
         body.insert("servers".into(), Value::Object(servers));
         let answer = self.request("mcp_set_servers", body).await;
-        match &answer {
-            Ok(_) => table.retain_named(&sdk),
-            Err(_) => table.restore(before),
+        let dropped: Vec<_> = match &answer {
+            Ok(_) => {
+                table.retain_named(&sdk);
+                before
+                    .into_iter()
+                    .filter(|(name, _)| !sdk.contains_key(name))
+                    .collect()
+            }
+            Err(_) => {
+                let added = sdk.iter().filter(|(name, _)| !before.contains_key(*name));
+                let added: Vec<_> = added.map(|(n, s)| (n.clone(), s.clone())).collect();
+                table.restore(before);
+                added
+            }
+        };
+        for (_, server) in dropped {
+            server.unsubscribe(&self.shared.link());
         }
         answer
     }

@@ -24,6 +24,11 @@ impl ServerTable {
         self.read().get(name).cloned()
     }
 
+    /// Every server, as cheap handles.
+    pub(crate) fn values(&self) -> Vec<SdkMcpServer> {
+        self.read().values().cloned().collect()
+    }
+
     pub(crate) fn contains(&self, name: &str) -> bool {
         self.read().contains_key(name)
     }
