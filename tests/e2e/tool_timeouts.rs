@@ -6,6 +6,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use agent_sdk::Message;
 use agent_sdk::mcp::{DynamicTool, SdkMcpServer, ToolResult};
 use agent_sdk::testing::{Script, Turn};
 use agent_sdk_e2e::{World, assistant_text, collect, last_result};
@@ -76,6 +77,22 @@ async fn a_90_second_tool_within_its_server_timeout_completes_past_mcp_tool_time
     assert!(!results[0].is_error, "{results:#?}");
     assert_eq!(results[0].text, "waited 90 s");
     assert!(!FINISHED_DROPPED.load(Ordering::SeqCst));
+    // The CLI's heartbeats of the running call arrive typed, every 30 s.
+    let heartbeats: Vec<f64> = messages
+        .iter()
+        .filter_map(|m| match m {
+            Ok(Message::ToolProgress(p)) if p.heartbeat => {
+                assert_eq!(p.tool_name, "mcp__slow__wait");
+                assert_ne!(p.call_id(), p.tool_use_id);
+                Some(p.elapsed_time_seconds)
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(
+        heartbeats.len() >= 2 && heartbeats[0] >= 29.0,
+        "{heartbeats:?}"
+    );
 }
 
 static CANCELLED_DROPPED: AtomicBool = AtomicBool::new(false);

@@ -348,8 +348,13 @@ impl ToolContext {
     /// TypeScript SDK forwards its servers' messages; the CLI 2.1.330 answers each with
     /// a control success.
     ///
-    /// **What the CLI 2.1.330 does with them** (a `tool_progress` message, what the model
-    /// sees, the tool timeout): _to be filled in from the progress probe._
+    /// **What the CLI 2.1.330 does with them** (probed with the real CLI; the record is
+    /// `tests/data/probes_issue13.md`): it accepts them and does nothing visible. No frame
+    /// comes back to the SDK for them, the model never sees them (its `tool_result` is the
+    /// final answer only), and they do not extend the tool timeout (a hard wall-clock limit
+    /// per call). So `progress` is for MCP clients that show it and for forward
+    /// compatibility; what the CLI does send for any call longer than 30 s is a heartbeat,
+    /// [`Message::ToolProgress`](crate::message::Message::ToolProgress).
     ///
     /// ```
     /// let context = agent_sdk::mcp::ToolContext::detached("db", "import");
