@@ -53,6 +53,8 @@ impl std::fmt::Debug for Client {
 impl Client {
     /// Starts the CLI and performs the `initialize` handshake.
     pub async fn connect(options: AgentOptions) -> Result<Client> {
+        // A resume through a session store needs the transcript on disk before the CLI starts.
+        let options = crate::store::resume::prepare(options).await?;
         let transport = SubprocessTransport::new(&options)?;
         Self::connect_with_transport(options, transport).await
     }
