@@ -42,7 +42,7 @@ use super::{
 /// assert!(err.to_string().contains("fallback_model"));
 /// # Ok::<(), agent_sdk::Error>(())
 /// ```
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct AgentOptionsBuilder {
     /// Only this module writes it: every option has its method here, so the
     /// modules the options configure never depend on the options.
