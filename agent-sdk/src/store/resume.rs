@@ -84,7 +84,7 @@ pub(crate) async fn newest_main_session(
         "SessionStore::list_sessions",
     )
     .await?;
-    sessions.sort_by(|a, b| b.mtime.cmp(&a.mtime));
+    sessions.sort_by_key(|session| std::cmp::Reverse(session.mtime));
     for candidate in sessions {
         if !is_uuid(&candidate.session_id) {
             continue;
