@@ -115,3 +115,120 @@ fn local_has_more(local: &std::path::Path, loaded: &LoadedSession) -> bool {
         .filter_map(|entry| entry.get("uuid").and_then(Value::as_str))
         .any(|uuid| !stored.contains(uuid))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::handler::BoxFuture;
+    use crate::store::StoreEntry;
+
+    #[derive(Default)]
+    struct Memory(Mutex<HashMap<SessionKey, Vec<StoreEntry>>>);
+
+    impl SessionStore for Memory {
+        fn append<'a>(
+            &'a self,
+            key: &'a SessionKey,
+            entries: Vec<StoreEntry>,
+        ) -> BoxFuture<'a, std::result::Result<(), StoreError>> {
+            Box::pin(async move {
+                self.0
+                    .lock()
+                    .unwrap()
+                    .entry(key.clone())
+                    .or_default()
+                    .extend(entries);
+                Ok(())
+            })
+        }
+
+        fn load<'a>(
+            &'a self,
+            key: &'a SessionKey,
+        ) -> BoxFuture<'a, std::result::Result<Option<Vec<StoreEntry>>, StoreError>> {
+            Box::pin(async move { Ok(self.0.lock().unwrap().get(key).cloned()) })
+        }
+    }
+
+    /// A 50-turn conversation shaped like the CLI's (about 1 KiB per entry,
+    /// 4-5 entries per turn, as a real 50-turn session measured: 224 entries, 238 KiB).
+    fn fifty_turns(session_id: &str) -> Vec<StoreEntry> {
+        let mut parent = Value::Null;
+        let mut entries = Vec::new();
+        for i in 0..224 {
+            let uuid = format!("00000000-0000-4000-8000-{i:012}");
+            let role = if i % 2 == 0 { "user" } else { "assistant" };
+            let entry = serde_json::json!({
+                "type": role, "uuid": uuid, "parentUuid": parent, "sessionId": session_id,
+                "isSidechain": false, "timestamp": "2026-11-28T08:00:00.000Z",
+                "message": {"role": role, "content": [{"type": "text", "text": "lorem ipsum ".repeat(80)}]},
+            });
+            parent = Value::String(uuid);
+            entries.push(entry.as_object().unwrap().clone());
+        }
+        entries
+    }
+
+    #[tokio::test]
+    async fn a_resume_through_the_store_writes_the_session_and_times_it() {
+        let scratch = super::super::materialize::ScratchDir::new().unwrap();
+        let id = "6f1c0d2e-0000-4000-8000-000000000050";
+        let store = Arc::new(Memory::default());
+        let cwd = scratch.path().join("work");
+        std::fs::create_dir_all(&cwd).unwrap();
+        let config = scratch.path().join("config");
+        let project_key = project_key_of(&SessionFiles::new(&config).project_dir(&cwd));
+        let entries = fifty_turns(id);
+        store
+            .append(&SessionKey::new(project_key.clone(), id), entries.clone())
+            .await
+            .unwrap();
+
+        let mut times = Vec::new();
+        for _ in 0..21 {
+            let _ = std::fs::remove_dir_all(&config);
+            let options = AgentOptions::builder()
+                .env("CLAUDE_CONFIG_DIR", config.display().to_string())
+                .cwd(&cwd)
+                .session_store(store.clone())
+                .continue_conversation(true)
+                .build()
+                .unwrap();
+            let start = std::time::Instant::now();
+            let prepared = prepare(options).await;
+            times.push(start.elapsed());
+            // `continue` needs `list_sessions`, which this store lacks.
+            assert!(matches!(
+                prepared,
+                Err(crate::Error::Store(StoreError::Unsupported { .. }))
+            ));
+
+            let options = AgentOptions::builder()
+                .env("CLAUDE_CONFIG_DIR", config.display().to_string())
+                .cwd(&cwd)
+                .session_store(store.clone())
+                .resume(id)
+                .build()
+                .unwrap();
+            let start = std::time::Instant::now();
+            let prepared = prepare(options).await.unwrap();
+            times.push(start.elapsed());
+            assert_eq!(prepared.resume.as_deref(), Some(id));
+        }
+        let written = config
+            .join("projects")
+            .join(&project_key)
+            .join(format!("{id}.jsonl"));
+        assert_eq!(read_jsonl(&written).unwrap(), entries);
+        let mut resumes: Vec<_> = times.iter().skip(1).step_by(2).collect();
+        resumes.sort();
+        println!(
+            "resume through an in-memory store, 50 turns ({} entries): median {:?}",
+            entries.len(),
+            resumes[resumes.len() / 2]
+        );
+    }
+}

@@ -450,3 +450,76 @@ async fn a_failing_store_yields_mirror_errors_and_the_session_completes() {
         );
     }
 }
+
+/// What a resume through the store adds, for a 50-turn session: connecting
+/// with `resume` on a fresh host (store → disk → CLI) against connecting with
+/// `resume` where the transcript is already on disk (no store). Prints the
+/// medians; slow (a real 50-turn session), so run on demand:
+/// `cargo test -p agent-sdk --all-features --test e2e -- --ignored --nocapture resume_overhead`.
+#[tokio::test]
+#[ignore = "a measurement: run with --ignored --nocapture"]
+async fn resume_overhead_of_a_50_turn_session() {
+    const TURNS: usize = 50;
+    const RUNS: usize = 5;
+    let store = test_store();
+    let a = TestEnv::start((0..TURNS).fold(Script::new(), |script, i| {
+        script.then(Turn::text(format!(
+            "answer {i}: {}",
+            "lorem ipsum ".repeat(20)
+        )))
+    }))
+    .await
+    .unwrap();
+    let cwd = a.cwd().to_owned();
+    let options = host_options(&a, &cwd)
+        .await
+        .session_store(store.clone())
+        .build()
+        .unwrap();
+    let client = Client::connect(options).await.unwrap();
+    let mut id = String::new();
+    for i in 0..TURNS {
+        id = session_id(&turn(&client, &format!("question {i}")).await);
+    }
+    client.disconnect().await.unwrap();
+    let key = SessionKey::new(
+        StoredSessions::for_directory(store.clone(), &cwd).project_key(),
+        &id,
+    );
+    let entries = store.load(&key).await.unwrap().unwrap();
+    let bytes = serde_json::to_string(&entries).unwrap().len();
+
+    let mut with_store = Vec::new();
+    let mut local = Vec::new();
+    for _ in 0..RUNS {
+        let b = TestEnv::start(Script::new()).await.unwrap();
+        let options = host_options(&b, &cwd)
+            .await
+            .session_store(store.clone())
+            .resume(&id)
+            .build()
+            .unwrap();
+        let start = std::time::Instant::now();
+        let client = Client::connect(options).await.unwrap();
+        with_store.push(start.elapsed());
+        client.disconnect().await.unwrap();
+
+        let options = host_options(&a, &cwd).await.resume(&id).build().unwrap();
+        let start = std::time::Instant::now();
+        let client = Client::connect(options).await.unwrap();
+        local.push(start.elapsed());
+        client.disconnect().await.unwrap();
+    }
+    with_store.sort();
+    local.sort();
+    let (with_store, local) = (with_store[RUNS / 2], local[RUNS / 2]);
+    println!(
+        "50-turn session ({} entries, {} KiB): connect+resume from the store {:?}, from the local file {:?}, added {:?}",
+        entries.len(),
+        bytes / 1024,
+        with_store,
+        local,
+        with_store.saturating_sub(local)
+    );
+    assert!(with_store > Duration::ZERO && local > Duration::ZERO);
+}
