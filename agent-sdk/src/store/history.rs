@@ -191,14 +191,61 @@ impl StoredSessions {
         session_id: &str,
         read: &ReadMessages,
     ) -> Result<Vec<SessionMessage>> {
-        let loaded = self.load(session_id).await?;
-        let scratch = Scratch::new()?;
-        scratch.write(&loaded)?;
+        let scratch = self.scratch_copy(session_id).await?;
         let read = ReadMessages {
             directory: None,
             ..read.clone()
         };
         Ok(scratch.files.session_messages(session_id, &read)?)
+    }
+
+    /// The ids of a session's subagents whose transcripts the store holds
+    /// (needs the store's `list_subkeys`).
+    ///
+    /// ```no_run
+    /// # async fn demo(sessions: &agent_sdk::store::StoredSessions, id: &str) -> agent_sdk::Result<()> {
+    /// for agent_id in sessions.list_subagents(id).await? {
+    ///     println!("subagent {agent_id}");
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn list_subagents(&self, session_id: &str) -> Result<Vec<String>> {
+        let scratch = self.scratch_copy(session_id).await?;
+        Ok(scratch.files.list_subagents(session_id, None)?)
+    }
+
+    /// A subagent's conversation, as [`SessionFiles::subagent_messages`] reads it.
+    ///
+    /// ```no_run
+    /// # async fn demo(sessions: &agent_sdk::store::StoredSessions, id: &str) -> agent_sdk::Result<()> {
+    /// let read = agent_sdk::sessions::ReadMessages::new();
+    /// let messages = sessions.subagent_messages(id, "a1b2c3", &read).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn subagent_messages(
+        &self,
+        session_id: &str,
+        agent_id: &str,
+        read: &ReadMessages,
+    ) -> Result<Vec<SessionMessage>> {
+        let scratch = self.scratch_copy(session_id).await?;
+        let read = ReadMessages {
+            directory: None,
+            ..read.clone()
+        };
+        Ok(scratch
+            .files
+            .subagent_messages(session_id, agent_id, &read)?)
+    }
+
+    /// The session, loaded from the store and written to a scratch directory.
+    async fn scratch_copy(&self, session_id: &str) -> Result<Scratch> {
+        let loaded = self.load(session_id).await?;
+        let scratch = Scratch::new()?;
+        scratch.write(&loaded)?;
+        Ok(scratch)
     }
 
     /// Sets a session's title (appends a `custom-title` entry to the store).

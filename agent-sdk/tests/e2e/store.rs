@@ -523,3 +523,59 @@ async fn resume_overhead_of_a_50_turn_session() {
     );
     assert!(with_store > Duration::ZERO && local > Duration::ZERO);
 }
+
+/// A session the real CLI wrote with a subagent (checked in): imported with
+/// its subagent transcript and `.meta.json`, it reads back from the store as
+/// it reads from the files.
+async fn a_session_with_a_subagent_round_trips(store: Arc<dyn SessionStore>) {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sessions/config");
+    let files = SessionFiles::new(&data);
+    let id = "c7255153-edb3-495a-b4ca-809f0435f797";
+    let key = import_session_to_store(&files, id, store.as_ref(), None)
+        .await
+        .unwrap();
+    assert_eq!(key.project_key, "-tmp-agent-sdk-test-Hr8j9H-work");
+    let subkeys = store.list_subkeys(&key).await.unwrap();
+    assert_eq!(subkeys, ["subagents/agent-a784a1a40799a0d79"]);
+    let agent_entries = store.load(&key.subkey(&subkeys[0])).await.unwrap().unwrap();
+    assert_eq!(
+        agent_entries.last().unwrap()["type"],
+        "agent_metadata",
+        "the .meta.json sidecar travels as the last entry"
+    );
+
+    let stored = StoredSessions::for_project_key(store, key.project_key.clone());
+    let read = ReadMessages::new();
+    let uuids = |messages: Vec<agent_sdk::sessions::SessionMessage>| {
+        messages
+            .into_iter()
+            .map(|m| (m.uuid, m.parent_tool_use_id))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        uuids(stored.session_messages(id, &read).await.unwrap()),
+        uuids(files.session_messages(id, &read).unwrap())
+    );
+    let agents = stored.list_subagents(id).await.unwrap();
+    assert_eq!(agents, files.list_subagents(id, None).unwrap());
+    let from_store = uuids(
+        stored
+            .subagent_messages(id, &agents[0], &read)
+            .await
+            .unwrap(),
+    );
+    assert!(!from_store.is_empty());
+    assert!(
+        from_store.iter().all(|(_, parent)| parent.is_some()),
+        "{from_store:?}"
+    );
+    assert_eq!(
+        from_store,
+        uuids(files.subagent_messages(id, &agents[0], &read).unwrap())
+    );
+}
+
+#[tokio::test]
+async fn a_session_with_a_subagent_round_trips_through_the_store() {
+    a_session_with_a_subagent_round_trips(test_store()).await;
+}
