@@ -345,6 +345,183 @@ fn fresh_uuid() -> String {
 mod tests {
     use super::*;
 
+    use std::sync::Mutex;
+
+    use crate::store::StoreError;
+
+    /// Records every append; fails them all when `fail` is set.
+    #[derive(Default)]
+    struct Recorder {
+        appends: Mutex<Vec<(SessionKey, usize)>>,
+        attempts: std::sync::atomic::AtomicUsize,
+        fail: bool,
+    }
+
+    impl SessionStore for Recorder {
+        fn append<'a>(
+            &'a self,
+            key: &'a SessionKey,
+            entries: Vec<StoreEntry>,
+        ) -> crate::BoxFuture<'a, std::result::Result<(), StoreError>> {
+            Box::pin(async move {
+                self.attempts
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if self.fail {
+                    return Err(StoreError::backend("recorder", "refused"));
+                }
+                self.appends
+                    .lock()
+                    .unwrap()
+                    .push((key.clone(), entries.len()));
+                Ok(())
+            })
+        }
+
+        fn load<'a>(
+            &'a self,
+            _: &'a SessionKey,
+        ) -> crate::BoxFuture<'a, std::result::Result<Option<Vec<StoreEntry>>, StoreError>>
+        {
+            Box::pin(async { Ok(None) })
+        }
+    }
+
+    fn mirror_frame(file: &str, n: usize) -> Result<Message> {
+        let entries: Vec<Value> = (0..n)
+            .map(|i| json!({"type": "user", "uuid": format!("u{i}")}))
+            .collect();
+        Ok(
+            message_of(json!({"type": "transcript_mirror", "filePath": file, "entries": entries}))
+                .unwrap(),
+        )
+    }
+
+    fn message_of(frame: Value) -> std::result::Result<Message, serde_json::Error> {
+        Message::from_slice(frame.to_string().as_bytes())
+    }
+
+    fn result_frame() -> Result<Message> {
+        Ok(message_of(json!({
+            "type": "result", "subtype": "success", "is_error": false, "duration_ms": 1,
+            "duration_api_ms": 1, "num_turns": 1, "session_id": "s1", "total_cost_usd": 0.0,
+            "usage": {}, "result": "ok", "uuid": "r1",
+        }))
+        .unwrap())
+    }
+
+    fn start(
+        store: Arc<Recorder>,
+        flush: StoreFlush,
+    ) -> (
+        Messages,
+        mpsc::UnboundedReceiver<Result<Message>>,
+        MirrorDone,
+    ) {
+        let options = AgentOptions::builder()
+            .env("CLAUDE_CONFIG_DIR", "/h/.claude")
+            .session_store(store)
+            .session_store_flush(flush)
+            .build()
+            .unwrap();
+        let (out_tx, out_rx) = mpsc::unbounded_channel();
+        let (inbox, done) = attach(&options, out_tx);
+        (inbox, out_rx, done)
+    }
+
+    const FILE: &str = "/h/.claude/projects/-w/s1.jsonl";
+
+    #[tokio::test]
+    async fn batched_frames_reach_the_store_at_the_result_in_one_append() {
+        let store = Arc::new(Recorder::default());
+        let (inbox, mut out, done) = start(store.clone(), StoreFlush::Batched);
+        inbox.send(mirror_frame(FILE, 2)).unwrap();
+        inbox.send(mirror_frame(FILE, 3)).unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(
+            store.appends.lock().unwrap().is_empty(),
+            "batched waits for the turn's end"
+        );
+        inbox.send(result_frame()).unwrap();
+        let first = out.recv().await.unwrap().unwrap();
+        assert!(
+            matches!(first, Message::Result(_)),
+            "mirror frames are not passed on"
+        );
+        // The result is passed on once the store has the turn.
+        assert_eq!(
+            *store.appends.lock().unwrap(),
+            [(SessionKey::new("-w", "s1"), 5)]
+        );
+        // Frames after the result go at the end of the session.
+        inbox.send(mirror_frame(FILE, 1)).unwrap();
+        drop(inbox);
+        done.finished().await;
+        assert_eq!(store.appends.lock().unwrap().len(), 2);
+        assert!(out.recv().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn eager_frames_reach_the_store_before_the_result() {
+        let store = Arc::new(Recorder::default());
+        let (inbox, _out, done) = start(store.clone(), StoreFlush::Eager);
+        inbox.send(mirror_frame(FILE, 2)).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), async {
+            while store.appends.lock().unwrap().is_empty() {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .expect("an eager append without a result");
+        drop(inbox);
+        done.finished().await;
+    }
+
+    #[tokio::test]
+    async fn over_500_pending_entries_flush_without_a_result() {
+        let store = Arc::new(Recorder::default());
+        let (inbox, _out, done) = start(store.clone(), StoreFlush::Batched);
+        inbox
+            .send(mirror_frame(FILE, MAX_PENDING_ENTRIES + 1))
+            .unwrap();
+        tokio::time::timeout(Duration::from_secs(5), async {
+            while store.appends.lock().unwrap().is_empty() {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .expect("a flush past the entry limit");
+        drop(inbox);
+        done.finished().await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failing_store_is_retried_then_reported_before_the_result() {
+        let store = Arc::new(Recorder {
+            fail: true,
+            ..Recorder::default()
+        });
+        let (inbox, mut out, done) = start(store.clone(), StoreFlush::Batched);
+        inbox.send(mirror_frame(FILE, 1)).unwrap();
+        inbox
+            .send(mirror_frame("/elsewhere/-w/s1.jsonl", 1))
+            .unwrap();
+        inbox.send(result_frame()).unwrap();
+        drop(inbox);
+        let Message::System(SystemMessage::MirrorError(error)) = out.recv().await.unwrap().unwrap()
+        else {
+            panic!("the mirror error comes first");
+        };
+        assert_eq!(error.error, "session store `recorder` failed: refused");
+        assert!(matches!(
+            out.recv().await.unwrap().unwrap(),
+            Message::Result(_)
+        ));
+        done.finished().await;
+        // The frame from outside the projects directory was dropped, not reported.
+        assert!(out.recv().await.is_none());
+        assert_eq!(store.attempts.load(std::sync::atomic::Ordering::SeqCst), 3);
+    }
+
     #[test]
     fn file_paths_become_keys() {
         let projects = Path::new("/h/.claude/projects");
