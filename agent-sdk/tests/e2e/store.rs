@@ -244,6 +244,20 @@ async fn a_session_moves_between_hosts(store: Arc<dyn SessionStore>) {
         );
     }
 
+    // B's turn was mirrored back, and the history B resumed from was not mirrored twice.
+    let entries = store.load(&key).await.unwrap().unwrap();
+    let uuids: Vec<&str> = entries
+        .iter()
+        .filter_map(|e| e.get("uuid")?.as_str())
+        .collect();
+    let unique: std::collections::HashSet<&&str> = uuids.iter().collect();
+    assert_eq!(unique.len(), uuids.len(), "an entry was mirrored twice");
+    assert!(
+        serde_json::to_string(&entries)
+            .unwrap()
+            .contains("answer from host B")
+    );
+
     // Host A again: its local file is behind; the store's copy (with B's turn) wins.
     a.api().push(Turn::text("A is back"));
     let options = host_options(&a, &cwd)
