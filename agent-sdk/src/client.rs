@@ -56,7 +56,7 @@ impl Client {
         // A resume through a session store needs the transcript on disk before the CLI starts.
         let options = crate::store::resume::prepare(options).await?;
         let transport = SubprocessTransport::new(&options)?;
-        Self::connect_with_transport(options, transport).await
+        Self::start(options, Box::new(transport)).await
     }
 
     /// Starts the CLI and sends a first prompt.
@@ -81,7 +81,12 @@ impl Client {
         options: AgentOptions,
         transport: impl Transport,
     ) -> Result<Client> {
-        let session = Session::start(&options, Box::new(transport), InputMode::Interactive).await?;
+        let options = crate::store::resume::prepare(options).await?;
+        Self::start(options, Box::new(transport)).await
+    }
+
+    async fn start(options: AgentOptions, transport: Box<dyn Transport>) -> Result<Client> {
+        let session = Session::start(&options, transport, InputMode::Interactive).await?;
         Ok(Client { session })
     }
 
