@@ -14,6 +14,11 @@
 //! objects: a store keeps them as they are and gives them back deep-equal (key
 //! order may change).
 //!
+//! Around the trait: `AgentOptions::session_store` mirrors a session into a
+//! store ([`StoreFlush`] says when) and resumes from it; [`StoredSessions`]
+//! lists, reads, renames, tags, deletes and forks the sessions of a store;
+//! [`import_session_to_store`] copies a local session into one.
+//!
 //! ```
 //! use agent_sdk::store::{SessionKey, SessionStore, StoreEntry, StoreError};
 //! use agent_sdk::BoxFuture;
