@@ -137,7 +137,8 @@ pub(crate) fn write_jsonl<'a>(
 }
 
 /// Writes a file readable by its owner only (transcripts hold conversations),
-/// through a temporary file so a reader never sees half of it.
+/// through a temporary file so a reader never sees half of it (no fsync: the
+/// store is the durable copy, this one is rewritten on the next resume).
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
@@ -149,7 +150,6 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(&staging)?;
     file.write_all(bytes)?;
-    file.sync_all()?;
     std::fs::rename(&staging, path)
 }
 
