@@ -57,8 +57,10 @@ impl std::fmt::Debug for Client {
 impl Client {
     /// Starts the CLI and performs the `initialize` handshake.
     pub async fn connect(options: AgentOptions) -> Result<Client> {
+        // A resume through a session store needs the transcript on disk before the CLI starts.
+        let options = crate::store::resume::prepare(options).await?;
         let transport = SubprocessTransport::new(&options)?;
-        Self::connect_with_transport(options, transport).await
+        Self::start(options, Box::new(transport)).await
     }
 
     /// Starts the CLI and sends a first prompt.
@@ -83,7 +85,12 @@ impl Client {
         options: AgentOptions,
         transport: impl Transport,
     ) -> Result<Client> {
-        let session = Session::start(&options, Box::new(transport), InputMode::Interactive).await?;
+        let options = crate::store::resume::prepare(options).await?;
+        Self::start(options, Box::new(transport)).await
+    }
+
+    async fn start(options: AgentOptions, transport: Box<dyn Transport>) -> Result<Client> {
+        let session = Session::start(&options, transport, InputMode::Interactive).await?;
         Ok(Client {
             session,
             mcp_tool_timeouts: options.mcp_tool_timeouts.clone(),

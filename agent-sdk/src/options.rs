@@ -135,6 +135,8 @@ pub struct AgentOptions {
     pub(crate) fork_session: bool,
     pub(crate) resume_session_at: Option<String>,
     pub(crate) resume_drops_turn: Option<String>,
+    pub(crate) session_store: Option<Arc<dyn crate::store::SessionStore>>,
+    pub(crate) session_store_flush: crate::store::StoreFlush,
 
     // Stream shape
     pub(crate) include_partial_messages: bool,
@@ -234,6 +236,8 @@ impl std::fmt::Debug for AgentOptions {
             .field("fork_session", &self.fork_session)
             .field("resume_session_at", &self.resume_session_at)
             .field("resume_drops_turn", &self.resume_drops_turn)
+            .field("session_store", &self.session_store.is_some())
+            .field("session_store_flush", &self.session_store_flush)
             .field("include_partial_messages", &self.include_partial_messages)
             .field("include_hook_events", &self.include_hook_events)
             .field("forward_subagent_text", &self.forward_subagent_text)
@@ -273,6 +277,30 @@ impl AgentOptions {
     }
 
     /// Whether user frames are sent with `client_composed: true` (no CLI-side prompt expansion).
+    /// The config directory the CLI will use: `CLAUDE_CONFIG_DIR`, else
+    /// `HOME/.claude`, each from the session's environment before the SDK's.
+    pub(crate) fn cli_config_dir(&self) -> Option<PathBuf> {
+        let var = |name: &str| {
+            self.env
+                .get(name)
+                .cloned()
+                .or_else(|| std::env::var(name).ok())
+                .filter(|value| !value.is_empty())
+        };
+        let home = if cfg!(windows) { "USERPROFILE" } else { "HOME" };
+        var("CLAUDE_CONFIG_DIR")
+            .map(PathBuf::from)
+            .or_else(|| var(home).map(|home| PathBuf::from(home).join(".claude")))
+    }
+
+    /// The CLI's working directory: `cwd`, else the SDK's.
+    pub(crate) fn effective_cwd(&self) -> PathBuf {
+        self.cwd
+            .clone()
+            .or_else(|| std::env::current_dir().ok())
+            .unwrap_or_else(|| PathBuf::from("."))
+    }
+
     pub(crate) fn verbatim_prompts(&self) -> bool {
         self.verbatim_prompts
     }

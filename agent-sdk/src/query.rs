@@ -165,6 +165,11 @@ impl Query {
                 match state {
                     State::Start(start) => {
                         let (prompt, options, transport) = *start;
+                        // A resume through a session store needs the transcript on disk first.
+                        let options = match crate::store::resume::prepare(options).await {
+                            Ok(options) => options,
+                            Err(err) => return Some((Err(err), State::Done)),
+                        };
                         match begin(prompt, &options, transport).await {
                             Ok(session) => next(session).await,
                             Err(err) => Some((Err(err), State::Done)),

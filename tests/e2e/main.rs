@@ -10,6 +10,7 @@ mod load;
 mod mcp_content;
 mod mcp_servers;
 mod sessions;
+mod store;
 mod structured;
 mod tool_state;
 mod tool_timeouts;

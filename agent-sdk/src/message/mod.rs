@@ -58,9 +58,9 @@ pub use other::{ConversationReset, RateLimitEvent, RateLimitInfo, StreamEvent, T
 pub use result::{DeferredToolUse, ModelUsage, PermissionDenial, ResultError, ResultMessage};
 pub use system::{
     ApiRetry, BackgroundTasks, CompactBoundary, CompactMetadata, HookEventInfo, InitInfo,
-    McpServerInfo, NotificationInfo, PermissionDeniedInfo, PluginInfo, SessionStateInfo,
-    StatusInfo, SystemFrame, SystemMessage, TaskNotification, TaskPatch, TaskProgress, TaskStarted,
-    TaskUpdated, TaskUsage,
+    McpServerInfo, MirrorErrorInfo, MirrorErrorKey, NotificationInfo, PermissionDeniedInfo,
+    PluginInfo, SessionStateInfo, StatusInfo, SystemFrame, SystemMessage, TaskNotification,
+    TaskPatch, TaskProgress, TaskStarted, TaskUpdated, TaskUsage,
 };
 pub use usage::Usage;
 pub use user::{MessageOrigin, Priority, UserInput, UserMessage};

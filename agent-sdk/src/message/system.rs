@@ -71,6 +71,10 @@ pub enum SystemMessage {
     PermissionDenied(SystemFrame<PermissionDeniedInfo>),
     /// `notification`: a UI notification.
     Notification(SystemFrame<NotificationInfo>),
+    /// `mirror_error`: made by the SDK, not the CLI: a session store failed to
+    /// take a batch of transcript entries (see `AgentOptions::session_store`).
+    /// The session goes on; the store may be missing that batch.
+    MirrorError(SystemFrame<MirrorErrorInfo>),
     /// Any other subtype (or a known one whose payload did not fit its typed view).
     Other(SystemFrame<()>),
 }
@@ -119,6 +123,7 @@ macro_rules! with_frame {
             SystemMessage::ApiRetry($frame) => $body,
             SystemMessage::PermissionDenied($frame) => $body,
             SystemMessage::Notification($frame) => $body,
+            SystemMessage::MirrorError($frame) => $body,
             SystemMessage::Other($frame) => $body,
         }
     };
@@ -277,6 +282,7 @@ impl SystemMessage {
             "api_retry" => lenient!(ApiRetry),
             "permission_denied" => lenient!(PermissionDenied),
             "notification" => lenient!(Notification),
+            "mirror_error" => lenient!(MirrorError),
             _ => SystemMessage::Other(frame!(())),
         })
     }
@@ -729,4 +735,43 @@ pub struct NotificationInfo {
     pub text: Option<String>,
     /// e.g. `immediate`.
     pub priority: Option<String>,
+}
+
+/// `system/mirror_error`: a session store's `append` failed after its retries
+/// (or timed out once); the batch was dropped from the store (the CLI's local
+/// transcript still has it: `import_session_to_store` can catch the store up).
+///
+/// ```
+/// use agent_sdk::message::{Message, SystemMessage};
+///
+/// let frame = r#"{"type":"system","subtype":"mirror_error","error":"disk full",
+///     "key":{"project_key":"-work","session_id":"s1"},"uuid":"u1","session_id":"s1"}"#;
+/// let Message::System(SystemMessage::MirrorError(error)) = Message::from_slice(frame.as_bytes())? else {
+///     panic!("not a mirror error");
+/// };
+/// assert_eq!(error.error, "disk full");
+/// assert_eq!(error.key.as_ref().unwrap().session_id, "s1");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct MirrorErrorInfo {
+    /// What the store said.
+    pub error: String,
+    /// The transcript the batch was for; `None` when it could not be named.
+    pub key: Option<MirrorErrorKey>,
+}
+
+/// The store key of a [`MirrorErrorInfo`].
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct MirrorErrorKey {
+    /// The project key.
+    pub project_key: String,
+    /// The session id.
+    pub session_id: String,
+    /// The sub-path of a subagent's transcript.
+    pub subpath: Option<String>,
 }

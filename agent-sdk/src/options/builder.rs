@@ -42,7 +42,7 @@ use super::{
 /// assert!(err.to_string().contains("fallback_model"));
 /// # Ok::<(), agent_sdk::Error>(())
 /// ```
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct AgentOptionsBuilder {
     /// Only this module writes it: every option has its method here, so the
     /// modules the options configure never depend on the options.
@@ -598,6 +598,52 @@ impl AgentOptionsBuilder {
     /// When resuming, drop the turn of this message UUID (an empty string is forwarded too).
     pub fn resume_drops_turn(mut self, message_id: impl Into<String>) -> Self {
         self.options.resume_drops_turn = Some(message_id.into());
+        self
+    }
+
+    /// Mirror the session's transcript into `store` as the CLI writes it, so
+    /// the session can be resumed on another machine: the CLI runs with
+    /// `--session-mirror`, the SDK hands its `transcript_mirror` frames to the
+    /// store (see [`session_store_flush`](Self::session_store_flush)). A
+    /// failing store yields a `SystemMessage::MirrorError` and the session
+    /// goes on. With [`resume`](Self::resume) or
+    /// [`continue_conversation`](Self::continue_conversation), the session is
+    /// loaded from the store and written where the CLI looks before it starts.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use agent_sdk::AgentOptions;
+    /// # use agent_sdk::store::{SessionKey, SessionStore, StoreEntry, StoreError};
+    /// # use agent_sdk::BoxFuture;
+    /// # struct MyStore;
+    /// # impl SessionStore for MyStore {
+    /// #     fn append<'a>(&'a self, _: &'a SessionKey, _: Vec<StoreEntry>) -> BoxFuture<'a, Result<(), StoreError>> { Box::pin(async { Ok(()) }) }
+    /// #     fn load<'a>(&'a self, _: &'a SessionKey) -> BoxFuture<'a, Result<Option<Vec<StoreEntry>>, StoreError>> { Box::pin(async { Ok(None) }) }
+    /// # }
+    /// let options = AgentOptions::builder()
+    ///     .session_store(Arc::new(MyStore))
+    ///     .resume("6f1c0d2e-0000-4000-8000-000000000000")
+    ///     .build()?;
+    /// # let _ = options;
+    /// # Ok::<(), agent_sdk::Error>(())
+    /// ```
+    pub fn session_store(mut self, store: Arc<dyn crate::store::SessionStore>) -> Self {
+        self.options.session_store = Some(store);
+        self
+    }
+
+    /// When mirrored entries reach the [`session_store`](Self::session_store):
+    /// [`StoreFlush::Batched`](crate::store::StoreFlush::Batched) (the default)
+    /// or [`StoreFlush::Eager`](crate::store::StoreFlush::Eager).
+    ///
+    /// ```
+    /// use agent_sdk::{AgentOptions, store::StoreFlush};
+    /// let options = AgentOptions::builder().session_store_flush(StoreFlush::Eager).build()?;
+    /// # let _ = options;
+    /// # Ok::<(), agent_sdk::Error>(())
+    /// ```
+    pub fn session_store_flush(mut self, flush: crate::store::StoreFlush) -> Self {
+        self.options.session_store_flush = flush;
         self
     }
 

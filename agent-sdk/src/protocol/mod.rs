@@ -236,7 +236,9 @@ impl Session {
 
         tokio::spawn(write_loop(connection.writer, writer_rx));
         tokio::spawn(supervise(connection.process, shared.clone(), exit_tx));
-        let router = tokio::spawn(router::route(
+        // With a session store, a mirror sits between the router and the reader.
+        let (messages_tx, mirror) = crate::store::mirror::attach(options, messages_tx);
+        let route = router::route(
             connection.reader,
             shared.clone(),
             messages_tx,
@@ -245,7 +247,11 @@ impl Session {
                 max_line: options.max_buffer_size(),
                 mode,
             },
-        ));
+        );
+        let router = tokio::spawn(async move {
+            route.await;
+            mirror.finished().await;
+        });
 
         let mut session = Session {
             shared,

@@ -59,6 +59,7 @@ pub use files::SessionFiles;
 pub use info::{ListSessions, SessionInfo};
 pub use messages::{ReadMessages, SessionMessage, SessionRole};
 pub use mutate::{ForkSession, ForkedSession};
+pub(crate) use paths::is_uuid;
 pub use paths::sanitize_path;
 
 /// [`SessionFiles::list_sessions`] in the default config directory.

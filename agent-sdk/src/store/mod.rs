@@ -14,6 +14,11 @@
 //! objects: a store keeps them as they are and gives them back deep-equal (key
 //! order may change).
 //!
+//! Around the trait: `AgentOptions::session_store` mirrors a session into a
+//! store ([`StoreFlush`] says when) and resumes from it; [`StoredSessions`]
+//! lists, reads, renames, tags, deletes and forks the sessions of a store;
+//! [`import_session_to_store`] copies a local session into one.
+//!
 //! ```
 //! use agent_sdk::store::{SessionKey, SessionStore, StoreEntry, StoreError};
 //! use agent_sdk::BoxFuture;
@@ -47,7 +52,40 @@
 //! }
 //! ```
 
+mod history;
+mod import;
+mod materialize;
+pub(crate) mod mirror;
+pub(crate) mod resume;
+
+pub use history::StoredSessions;
+pub use import::import_session_to_store;
+
 use crate::handler::BoxFuture;
+
+/// When mirrored transcript entries are handed to the session store
+/// (`AgentOptions::session_store_flush`).
+///
+/// Either way appends reach the store in the order the CLI wrote the lines,
+/// one call at a time, and the reader of the messages is never kept waiting
+/// on the store, except that a turn's `result` is passed on once the store
+/// has the turn.
+///
+/// ```
+/// use agent_sdk::store::StoreFlush;
+/// assert_eq!(StoreFlush::default(), StoreFlush::Batched);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreFlush {
+    /// Once per turn (at its `result`), or sooner past 500 pending entries or 1 MiB.
+    #[default]
+    Batched,
+    /// After every `transcript_mirror` frame, in the background: the store
+    /// sees entries in near real time (frames that arrive while an append is
+    /// running go together in the next one).
+    Eager,
+}
 
 /// One transcript line: a JSON object the store keeps as it is.
 ///

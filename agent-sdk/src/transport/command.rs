@@ -268,6 +268,10 @@ pub(crate) fn build_args(options: &AgentOptions) -> Result<Vec<OsString>> {
     if let Some(id) = options.session_id.as_deref().filter(|id| !id.is_empty()) {
         args.equals("--session-id", id);
     }
+    if options.session_store.is_some() {
+        // The CLI then echoes every transcript line as a `transcript_mirror` frame.
+        args.flag("--session-mirror");
+    }
     if let Some(settings) = settings_arg(options)? {
         args.flag_value("--settings", settings);
     }
