@@ -118,6 +118,9 @@ struct Shared {
     run: Mutex<RunState>,
     shutdown: Notify,
     disconnecting: AtomicBool,
+    /// A prompt was sent or the model is answering, and no `result` came yet:
+    /// the CLI closing its output now ends the turn with an error.
+    turn_open: AtomicBool,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -208,6 +211,7 @@ impl Session {
             run: Mutex::default(),
             shutdown: Notify::new(),
             disconnecting: AtomicBool::new(false),
+            turn_open: AtomicBool::new(false),
         });
 
         tokio::spawn(write_loop(connection.writer, writer_rx));
@@ -336,6 +340,9 @@ impl Session {
         }
         if lock(&self.shared.run).input_closed {
             return Err(Error::NotConnected);
+        }
+        if frame.get("type").and_then(Value::as_str) == Some("user") {
+            self.shared.turn_open.store(true, Ordering::Relaxed);
         }
         self.shared.send_line(wire::to_line(frame))
     }
