@@ -196,7 +196,7 @@ impl Client {
     /// Messages up to and including the next [`Message::Result`]: one turn's answer.
     ///
     /// An `Err` item ends the session, and with it the turn; see
-    /// [`receive_messages`](Client::receive_messages#errors-in-the-stream) for which.
+    /// [`receive_messages`](Client::receive_messages) (errors in the stream) for which.
     ///
     /// The stream is `Unpin` (boxed once per call), so the usual loop needs only the prelude:
     ///

@@ -61,7 +61,7 @@ impl Prompt {
 /// Every `Err` item ends the run (the CLI exited with an error, or cleanly but
 /// without a `result`: [`Error::TurnIncomplete`](crate::Error::TurnIncomplete));
 /// a line that cannot be read is a [`Message::Malformed`] and the run goes on.
-/// See [`Client::receive_messages`](crate::Client::receive_messages#errors-in-the-stream).
+/// See [`Client::receive_messages`](crate::Client::receive_messages), "Errors in the stream".
 ///
 /// ```no_run
 /// use agent_sdk::prelude::*;
