@@ -166,6 +166,35 @@ impl Client {
     ///
     /// Only one reader at a time: a second call waits until the first stream is dropped.
     /// The stream is `Unpin`: `stream.next().await` needs no `pin!`.
+    ///
+    /// # Errors in the stream
+    ///
+    /// An `Err` item means the session is over; the stream ends after it. It is one of:
+    /// - [`Error::ProcessExited`](crate::Error::ProcessExited): the CLI exited with an
+    ///   error code or was killed (exit code, signal and stderr tail inside);
+    /// - [`Error::Result`](crate::Error::Result): the CLI exited after a `result` that
+    ///   was an error (that [`Message::Result`] came first);
+    /// - [`Error::TurnIncomplete`](crate::Error::TurnIncomplete): the CLI closed its
+    ///   output and exited cleanly in the middle of a turn, with no `result`.
+    ///
+    /// A line that cannot be read is no error: it arrives as [`Message::Malformed`]
+    /// and the session goes on, so a loop that uses `message?` stops only when the
+    /// session does.
+    ///
+    /// ```no_run
+    /// use agent_sdk::prelude::*;
+    ///
+    /// # async fn run(client: &Client) -> agent_sdk::Result<()> {
+    /// let mut stream = client.receive_messages();
+    /// while let Some(message) = stream.next().await {
+    ///     match message? {
+    ///         Message::Malformed { error, .. } => eprintln!("skipped a line: {error}"),
+    ///         other => println!("{other:?}"),
+    ///     }
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn receive_messages(&self) -> impl Stream<Item = Result<Message>> + Send + Unpin + '_ {
         let stream = futures_util::stream::unfold(None, move |guard| async move {
             let mut guard = match guard {
@@ -179,6 +208,9 @@ impl Client {
     }
 
     /// Messages up to and including the next [`Message::Result`]: one turn's answer.
+    ///
+    /// An `Err` item ends the session, and with it the turn; see
+    /// [`receive_messages`](Client::receive_messages) (errors in the stream) for which.
     ///
     /// The stream is `Unpin` (boxed once per call), so the usual loop needs only the prelude:
     ///

@@ -66,7 +66,28 @@ pub enum Error {
         stderr_tail: String,
     },
 
+    /// The CLI closed its output in the middle of a turn (a prompt was sent, or
+    /// the model was answering, and no `result` came) yet exited without an
+    /// error: the turn did not finish, whatever the exit code says.
+    #[error(
+        "Claude Code closed its output before the turn ended (no `result`); it exited{}{}{}",
+        exit_code.map(|c| format!(" with code {c}")).unwrap_or_default(),
+        signal.map(|s| format!(" (killed by signal {s})")).unwrap_or_default(),
+        stderr_suffix(stderr_tail)
+    )]
+    TurnIncomplete {
+        /// The exit code, when the process exited normally.
+        exit_code: Option<i32>,
+        /// The signal that ended the process, if any.
+        signal: Option<i32>,
+        /// The last lines the CLI wrote on stderr.
+        stderr_tail: String,
+    },
+
     /// A line on stdout starting with `{` was not valid JSON, or a message did not fit its type.
+    ///
+    /// The message streams report such a line as [`Message::Malformed`](crate::Message::Malformed)
+    /// and go on; this error is for answers the caller asked to decode.
     #[error("could not decode a message from the CLI: {reason} (line starts: {excerpt:?})")]
     JsonDecode {
         /// What serde said.
@@ -76,6 +97,9 @@ pub enum Error {
     },
 
     /// One line on stdout grew past the configured limit.
+    ///
+    /// In the message streams such a line is a [`Message::Malformed`](crate::Message::Malformed);
+    /// this error fails one of our control requests whose answer was over the limit.
     #[error("a line from the CLI exceeded the maximum buffer size of {limit} bytes")]
     LineTooLong {
         /// The limit in bytes (`AgentOptions::max_buffer_size`).

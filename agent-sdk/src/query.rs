@@ -58,6 +58,10 @@ impl Prompt {
 /// The stream ends after the run is over. If the run ends in an error
 /// `result` (for example `error_max_turns`), the [`Message::Result`] is
 /// yielded first and an [`Error::Result`](crate::Error::Result) follows.
+/// Every `Err` item ends the run (the CLI exited with an error, or cleanly but
+/// without a `result`: [`Error::TurnIncomplete`](crate::Error::TurnIncomplete));
+/// a line that cannot be read is a [`Message::Malformed`] and the run goes on.
+/// See [`Client::receive_messages`](crate::Client::receive_messages), "Errors in the stream".
 ///
 /// ```no_run
 /// use agent_sdk::prelude::*;

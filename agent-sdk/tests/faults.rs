@@ -238,7 +238,7 @@ fn a_10_mib_line_is_dropped_and_the_next_line_arrives() {
             .collect()
             .await;
         assert!(
-            matches!(items.first(), Some(Err(Error::LineTooLong { .. }))),
+            matches!(items.first(), Some(Ok(Message::Malformed { error, .. })) if error.contains("limit")),
             "{:?}",
             items.first().map(|i| i.as_ref().map(|_| ()))
         );
@@ -250,15 +250,15 @@ fn a_10_mib_line_is_dropped_and_the_next_line_arrives() {
 }
 
 #[test]
-fn invalid_utf8_is_a_decode_error_and_the_next_line_arrives() {
+fn invalid_utf8_is_a_malformed_item_and_the_next_line_arrives() {
     run_case(|| async {
         let case = Case::new();
         let items: Vec<_> = query("go", case.options("invalid_utf8").build().unwrap())
             .collect()
             .await;
-        // A non-JSON line is skipped; a JSON-looking one with bad bytes is a typed error.
+        // A non-JSON line is skipped; a JSON-looking one with bad bytes is a `Malformed` item.
         assert!(
-            matches!(items[0], Err(Error::JsonDecode { .. })),
+            matches!(items[0], Ok(Message::Malformed { .. })),
             "{items:?}"
         );
         assert_eq!(texts(&items), ["after invalid utf-8"]);
@@ -276,11 +276,12 @@ fn garbage_between_good_lines_loses_nothing() {
             .collect()
             .await;
         assert_eq!(texts(&items), ["one", "two"]);
-        let decode_errors = items
+        let malformed = items
             .iter()
-            .filter(|i| matches!(i, Err(Error::JsonDecode { .. })))
+            .filter(|i| matches!(i, Ok(Message::Malformed { .. })))
             .count();
-        assert_eq!(decode_errors, 1, "only `{{not json` is reported: {items:?}");
+        assert_eq!(malformed, 1, "only `{{not json` is reported: {items:?}");
+        assert!(items.iter().all(Result::is_ok), "no error item: {items:?}");
         assert!(matches!(items.last(), Some(Ok(Message::Result(_)))));
         assert_eq!(items.len(), 4, "{items:?}");
         case.assert_clean().await;
@@ -382,11 +383,12 @@ fn dropping_the_query_stream_after_the_first_message_stops_the_cli() {
         let case = Case::new();
         let mut stream = query("go", case.options("silent_turn").build().unwrap());
         // silent_turn answers nothing: ask for the first item with a short deadline.
-        // Either nothing yet, or the stream already ended: the fake CLI exits when the
-        // one-shot query closes its stdin, which can happen within the deadline.
+        // Either nothing yet, or the turn already ended without its result: the fake
+        // CLI exits 0 when the one-shot query closes its stdin, which can happen within
+        // the deadline, and a turn without a result is no success.
         match tokio::time::timeout(Duration::from_millis(300), stream.next()).await {
-            Err(_) | Ok(None) => {}
-            Ok(Some(item)) => panic!("a silent turn produced {item:?}"),
+            Err(_) | Ok(Some(Err(Error::TurnIncomplete { .. }))) => {}
+            Ok(item) => panic!("a silent turn produced {item:?}"),
         }
         drop(stream);
         case.assert_clean().await;
@@ -564,6 +566,82 @@ fn tool_hook_and_permission_handlers_that_panic_or_hang() {
         assert!(report["hook_hang"].is_null());
         assert!(HOOK_HANG_DROPPED.load(Ordering::SeqCst));
 
+        client.disconnect().await.unwrap();
+        case.assert_clean().await;
+    });
+}
+
+#[test]
+fn a_clean_exit_mid_turn_ends_the_turn_with_a_typed_error() {
+    run_case(|| async {
+        let case = Case::new();
+        let client = Client::connect(case.options("exit_zero_mid_turn").build().unwrap())
+            .await
+            .unwrap();
+        client.query("go").await.unwrap();
+        let items = one_turn(&client).await;
+        assert_eq!(texts(&items), ["partial"]);
+        assert!(
+            matches!(
+                items.last(),
+                Some(Err(Error::TurnIncomplete {
+                    exit_code: Some(0),
+                    ..
+                }))
+            ),
+            "{items:?}"
+        );
+        client.disconnect().await.unwrap();
+        case.assert_clean().await;
+    });
+}
+
+#[tool]
+async fn slow() -> String {
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    "slept".to_owned()
+}
+
+#[test]
+fn requests_too_deep_over_the_limit_or_reusing_an_id_get_exactly_one_answer() {
+    run_case(|| async {
+        let case = Case::new();
+        let options = case
+            .options("unreadable_requests")
+            .mcp_server(
+                "faults",
+                create_sdk_mcp_server!("faults", tools = [slow]).unwrap(),
+            )
+            .build()
+            .unwrap();
+        let client = Client::connect(options).await.unwrap();
+        client.query("go").await.unwrap();
+        let items = one_turn(&client).await;
+        assert!(items.iter().all(Result::is_ok), "no error item: {items:?}");
+        let report: Value = serde_json::from_str(&texts(&items)[0]).unwrap();
+        let only = |id: &str| {
+            let answers = report[id].as_array().expect("answered");
+            assert_eq!(answers.len(), 1, "one answer for {id}: {report:#}");
+            answers[0].clone()
+        };
+        let deep = only("deep");
+        assert_eq!(deep["subtype"], "error");
+        assert!(
+            deep["error"].as_str().unwrap().contains("recursion limit"),
+            "{deep}"
+        );
+        let huge = only("huge");
+        assert_eq!(huge["subtype"], "error");
+        assert!(
+            huge["error"]
+                .as_str()
+                .unwrap()
+                .contains("bytes (max_buffer_size)"),
+            "{huge}"
+        );
+        // The first call under the id is answered; its duplicate is ignored.
+        let dup = only("dup");
+        assert_eq!(dup["response"]["mcp_response"]["id"], 3, "{dup}");
         client.disconnect().await.unwrap();
         case.assert_clean().await;
     });

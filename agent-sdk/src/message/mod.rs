@@ -103,6 +103,27 @@ pub enum Message {
     ToolProgress(ToolProgress),
     /// Any other frame type (`keep_alive`, `command_lifecycle`, ...), kept raw.
     Unknown(Value),
+    /// A line the session could not read: not JSON, a frame of a known type
+    /// missing a field it needs, or longer than
+    /// [`max_buffer_size`](crate::AgentOptionsBuilder::max_buffer_size). The
+    /// session goes on; the line is also logged (`tracing`, warn level).
+    ///
+    /// ```
+    /// use agent_sdk::Message;
+    ///
+    /// fn show(message: &Message) {
+    ///     if let Message::Malformed { excerpt, error } = message {
+    ///         eprintln!("skipped a bad line from the CLI ({error}): {excerpt}");
+    ///     }
+    /// }
+    /// # show(&Message::Malformed { excerpt: "{oops".into(), error: "expected value".into() });
+    /// ```
+    Malformed {
+        /// The start of the line (at most 160 bytes, invalid UTF-8 replaced).
+        excerpt: String,
+        /// What was wrong with it.
+        error: String,
+    },
 }
 
 /// The frame types with a typed variant.
@@ -172,6 +193,18 @@ struct TypePeek<'a> {
 }
 
 impl Message {
+    /// How many bytes of a malformed line [`Message::Malformed`] keeps.
+    const EXCERPT_BYTES: usize = 160;
+
+    /// The [`Message::Malformed`] item for `line` (or its start) and what was wrong.
+    pub(crate) fn malformed(line: &[u8], error: impl std::fmt::Display) -> Message {
+        let excerpt = &line[..line.len().min(Self::EXCERPT_BYTES)];
+        Message::Malformed {
+            excerpt: String::from_utf8_lossy(excerpt).into_owned(),
+            error: error.to_string(),
+        }
+    }
+
     /// Parses one stdout line.
     ///
     /// Never panics. Errors are `serde_json` errors: invalid JSON, or a frame of
@@ -224,6 +257,7 @@ impl Message {
             Message::ConversationReset(m) => Some(&m.session_id),
             Message::ToolProgress(m) => Some(&m.session_id),
             Message::Unknown(value) => value.get("session_id").and_then(Value::as_str),
+            Message::Malformed { .. } => None,
         }
     }
 
@@ -239,6 +273,7 @@ impl Message {
             Message::ConversationReset(m) => Some(&m.uuid),
             Message::ToolProgress(m) => Some(&m.uuid),
             Message::Unknown(value) => value.get("uuid").and_then(Value::as_str),
+            Message::Malformed { .. } => None,
         }
     }
 

@@ -157,13 +157,13 @@ impl Request {
 
 /// Starts handling one request from the CLI.
 pub(super) fn spawn(shared: &Arc<Shared>, request_id: String, request: Request) {
-    // One lock to refuse a duplicate and to record the request.
+    // One lock to check for a duplicate and to record the request.
     let mut inflight = lock(&shared.inflight);
     if inflight.contains_key(&request_id) {
+        // Ignored, as the TypeScript SDK does: an error under the same id would be
+        // a second answer to the request in flight, which a CLI may take for its answer.
         drop(inflight);
-        tracing::warn!(%request_id, "the CLI reused the id of a request still in flight");
-        let outcome: Result<Payload, String> = Err(format!("duplicate request id: {request_id}"));
-        let _ = shared.send_line(wire::response_line(&request_id, &outcome));
+        tracing::warn!(%request_id, "ignoring a request that reuses the id of one still in flight");
         return;
     }
     if let Some((server_name, cancelled_id)) = request.cancelled_mcp_request()
@@ -207,6 +207,18 @@ pub(super) fn spawn(shared: &Arc<Shared>, request_id: String, request: Request) 
     if let Some(entry) = lock(&shared.inflight).get_mut(&request_id) {
         entry.task = Some(task.abort_handle());
     }
+}
+
+/// Answers a request that cannot be handled (unreadable, over the line limit)
+/// with an error saying `why`; a duplicate of a request in flight is ignored.
+pub(super) fn refuse(shared: &Shared, request_id: &str, why: &str) {
+    if lock(&shared.inflight).contains_key(request_id) {
+        tracing::warn!(%request_id, why, "ignoring an unreadable request that reuses the id of one still in flight");
+        return;
+    }
+    tracing::warn!(%request_id, why, "answering an unreadable control request with an error");
+    let outcome: Result<Payload, String> = Err(why.to_owned());
+    let _ = shared.send_line(wire::response_line(request_id, &outcome));
 }
 
 /// Cancels a request the CLI withdrew; no answer is written for it.

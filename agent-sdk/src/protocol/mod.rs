@@ -124,6 +124,9 @@ struct Shared {
     disconnecting: AtomicBool,
     /// The session id of the latest `system/init`, for tools' `ToolContext`.
     session_id: Mutex<Option<String>>,
+    /// A prompt was sent or the model is answering, and no `result` came yet:
+    /// the CLI closing its output now ends the turn with an error.
+    turn_open: AtomicBool,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -228,6 +231,7 @@ impl Session {
             shutdown: Notify::new(),
             disconnecting: AtomicBool::new(false),
             session_id: Mutex::default(),
+            turn_open: AtomicBool::new(false),
         });
         // The servers announce tool-list changes to the sessions serving them.
         for server in shared.handlers.servers.values() {
@@ -362,6 +366,9 @@ impl Session {
         }
         if lock(&self.shared.run).input_closed {
             return Err(Error::NotConnected);
+        }
+        if frame.get("type").and_then(Value::as_str) == Some("user") {
+            self.shared.turn_open.store(true, Ordering::Relaxed);
         }
         self.shared.send_line(wire::to_line(frame))
     }

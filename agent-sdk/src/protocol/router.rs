@@ -9,6 +9,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::wire::{
     self, ControlCancelFrame, ControlRequestFrame, ControlRequestWhole, ControlResponseFrame,
+    FrameHead,
 };
 use super::{Closed, InputMode, Shared, incoming, lock, process_exited};
 use crate::error::{Error, Result};
@@ -59,9 +60,7 @@ pub(super) async fn route(
             Ok(n) => {
                 framer.push(&buf[..n], |item| match item {
                     Framed::Line(line) => router.on_line(line, false),
-                    Framed::TooLong => router.deliver(Err(Error::LineTooLong {
-                        limit: config.max_line,
-                    })),
+                    Framed::TooLong { head } => router.on_too_long(head, config.max_line),
                 });
                 // Let the reader of the messages take this batch before the next
                 // read, even when the pipe never runs dry (see READ_CHUNK).
@@ -98,12 +97,23 @@ pub(super) async fn route(
         Closed::Exited(report.clone())
     });
     router.shared.abort_inflight();
-    if !report.success() && !deliberate {
+    if deliberate {
+        return;
+    }
+    if !report.success() {
         let error = match router.last_error_result.take() {
             Some(result) if report.code.is_some() => result_error(&result),
             _ => process_exited(&report),
         };
         router.deliver(Err(error));
+    } else if router.shared.turn_open.load(Ordering::Relaxed) {
+        // A clean exit in the middle of a turn is no success: say so, or the
+        // reader's loop ends as if the turn had finished.
+        router.deliver(Err(Error::TurnIncomplete {
+            exit_code: report.code,
+            signal: report.signal,
+            stderr_tail: report.stderr_tail,
+        }));
     }
 }
 
@@ -126,19 +136,88 @@ impl Router {
             tracing::debug!(frame = %String::from_utf8_lossy(line), "cli -> sdk");
         }
         let kind = wire::frame_type(line);
-        let outcome = match kind.as_deref() {
-            Some("control_response") => self.on_control_response(line),
+        // Control frames we cannot read are logged (and a request still
+        // answered when its id can be found); they are never stream items.
+        match kind.as_deref() {
+            Some("control_response") => {
+                if let Err(err) = self.on_control_response(line) {
+                    self.unreadable_response(
+                        line,
+                        &err.to_string(),
+                        Error::ControlRequestFailed {
+                            subtype: String::new(),
+                            message: format!("the CLI's answer could not be read: {err}"),
+                        },
+                    );
+                }
+            }
             Some("control_request") => self.on_control_request(line),
-            Some("control_cancel_request") => self.on_control_cancel(line),
-            Some("keep_alive") => Ok(()),
-            _ => self.on_message(line),
+            Some("control_cancel_request") => {
+                if let Err(err) = self.on_control_cancel(line) {
+                    tracing::warn!(%err, line = %excerpt(line), "ignoring an unreadable control_cancel_request");
+                }
+            }
+            Some("keep_alive") => {}
+            _ => {
+                if let Err(err) = self.on_message(line) {
+                    if at_eof {
+                        // A truncated last line of a dying process: it carries nothing usable.
+                        tracing::debug!(%err, "dropping an unparsable final line from the CLI");
+                    } else {
+                        tracing::warn!(%err, line = %excerpt(line), "a line from the CLI could not be read");
+                        self.deliver(Ok(Message::malformed(line, err)));
+                    }
+                }
+            }
+        }
+    }
+
+    /// A line over the limit: a control request still gets its (error) answer,
+    /// a control response fails the request waiting for it, and anything else
+    /// is a [`Message::Malformed`] (`head` is the start of the line).
+    fn on_too_long(&mut self, head: &[u8], limit: usize) {
+        let why = format!("the line is longer than the limit of {limit} bytes (max_buffer_size)");
+        let frame = FrameHead::scan(head);
+        match frame.kind.as_deref() {
+            Some("control_request") => self.refuse_request(frame.request_id, head, &why),
+            Some("control_response") => {
+                self.unreadable_response(head, &why, Error::LineTooLong { limit });
+            }
+            Some("control_cancel_request") => {
+                tracing::warn!(line = %excerpt(head), "ignoring a control_cancel_request over the line limit");
+            }
+            _ => {
+                tracing::warn!(line = %excerpt(head), limit, "a line from the CLI was over the limit");
+                self.deliver(Ok(Message::malformed(head, why)));
+            }
+        }
+    }
+
+    /// A control response we cannot read: the request it answers (if its id
+    /// can be found and is ours) fails with `error` instead of timing out.
+    fn unreadable_response(&mut self, line: &[u8], why: &str, error: Error) {
+        tracing::warn!(why, line = %excerpt(line), "an unreadable control_response from the CLI");
+        let Some(request_id) = FrameHead::scan(line).response_request_id else {
+            return;
         };
-        if let Err(err) = outcome {
-            if at_eof {
-                // A truncated last line of a dying process: note it, it carries nothing usable.
-                tracing::debug!(%err, "dropping an unparsable final line from the CLI");
-            } else {
-                self.deliver(Err(decode_error(&err, line)));
+        if let Some((subtype, sender)) = lock(&self.shared.pending).waiting.remove(&request_id) {
+            let error = match error {
+                Error::ControlRequestFailed { message, .. } => {
+                    Error::ControlRequestFailed { subtype, message }
+                }
+                other => other,
+            };
+            let _ = sender.send(Err(error));
+        }
+    }
+
+    /// Answers a control request we cannot handle with an error saying why;
+    /// without a readable id there is nothing to answer, so it is logged.
+    fn refuse_request(&mut self, request_id: Option<String>, line: &[u8], why: &str) {
+        match request_id {
+            Some(request_id) => incoming::refuse(&self.shared, &request_id, why),
+            None => {
+                tracing::warn!(why, line = %excerpt(line), "a control_request without a readable request_id; it cannot be answered");
             }
         }
     }
@@ -167,21 +246,16 @@ impl Router {
         Ok(())
     }
 
-    fn on_control_request(&mut self, line: &[u8]) -> Result<(), serde_json::Error> {
-        let (request_id, request) = match serde_json::from_slice::<ControlRequestFrame<'_>>(line) {
-            Ok(frame) => (
-                frame.request_id,
-                incoming::Request::parse(frame.request, line)?,
-            ),
-            // A request of an odd shape (say, a non-string `subtype`) still gets an
-            // answer: its handler says what is wrong.
-            Err(_) => {
-                let frame: ControlRequestWhole = serde_json::from_slice(line)?;
-                (frame.request_id, incoming::Request::Other(frame.request))
+    fn on_control_request(&mut self, line: &[u8]) {
+        match read_control_request(line) {
+            Ok((request_id, request)) => incoming::spawn(&self.shared, request_id, request),
+            // Too deep for the parser, not JSON past its head, no `request`...:
+            // answered all the same, when its id can be read.
+            Err(err) => {
+                let why = format!("the control request could not be read: {err}");
+                self.refuse_request(FrameHead::scan(line).request_id, line, &why);
             }
-        };
-        incoming::spawn(&self.shared, request_id, request);
-        Ok(())
+        }
     }
 
     fn on_control_cancel(&mut self, line: &[u8]) -> Result<(), serde_json::Error> {
@@ -210,6 +284,9 @@ impl Router {
     fn track_run(&mut self, message: &Message) {
         if let Message::Result(result) = message {
             self.last_error_result = result.is_error.then(|| result.clone());
+            self.shared.turn_open.store(false, Ordering::Relaxed);
+        } else if message.is_main_thread_turn_frame() {
+            self.shared.turn_open.store(true, Ordering::Relaxed);
         }
         if self.mode != InputMode::OneShot {
             return;
@@ -238,12 +315,24 @@ impl Router {
     }
 }
 
-fn decode_error(err: &serde_json::Error, line: &[u8]) -> Error {
-    let excerpt: String = String::from_utf8_lossy(&line[..line.len().min(160)]).into_owned();
-    Error::JsonDecode {
-        reason: err.to_string(),
-        excerpt,
+fn read_control_request(line: &[u8]) -> Result<(String, incoming::Request), serde_json::Error> {
+    match serde_json::from_slice::<ControlRequestFrame<'_>>(line) {
+        Ok(frame) => Ok((
+            frame.request_id,
+            incoming::Request::parse(frame.request, line)?,
+        )),
+        // A request of an odd shape (say, a non-string `subtype`) still gets an
+        // answer: its handler says what is wrong.
+        Err(_) => {
+            let frame: ControlRequestWhole = serde_json::from_slice(line)?;
+            Ok((frame.request_id, incoming::Request::Other(frame.request)))
+        }
     }
+}
+
+/// The start of a line, for a log record.
+fn excerpt(line: &[u8]) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(&line[..line.len().min(200)])
 }
 
 /// The typed error for a run that ended in an error `result` (spec section 9).

@@ -307,7 +307,7 @@ async fn initialize_fails_when_the_cli_exits_before_answering() {
 }
 
 #[tokio::test]
-async fn bad_lines_are_reported_and_lose_nothing_after_them() {
+async fn bad_lines_are_malformed_items_and_lose_nothing_after_them() {
     let (transport, mut cli) = pipes();
     let options = AgentOptions {
         max_buffer_size: Some(160),
@@ -326,13 +326,12 @@ async fn bad_lines_are_reported_and_lose_nothing_after_them() {
     cli.write_raw(b"ecycle\",\"state\":\"queued\"}\n").await;
     cli.write(result_frame(false, "success")).await;
     let mut stream = client.receive_response();
+    assert!(
+        matches!(stream.next().await, Some(Ok(Message::Malformed { error, .. })) if error.contains("limit of 160 bytes"))
+    );
     assert!(matches!(
         stream.next().await,
-        Some(Err(Error::LineTooLong { limit: 160 }))
-    ));
-    assert!(matches!(
-        stream.next().await,
-        Some(Err(Error::JsonDecode { .. }))
+        Some(Ok(Message::Malformed { .. }))
     ));
     assert!(
         matches!(stream.next().await, Some(Ok(Message::Unknown(v))) if v["type"] == "command_lifecycle")
@@ -793,4 +792,211 @@ async fn a_handler_waiting_on_its_cancellation_gets_a_grace_period_then_is_dropp
         1,
         "dropped after the grace period"
     );
+}
+
+/// Nothing more arrives from the SDK within `millis`.
+async fn nothing_more(cli: &mut FakeCli, millis: u64) {
+    if let Ok(line) =
+        tokio::time::timeout(Duration::from_millis(millis), cli.from_sdk.next_line()).await
+    {
+        panic!("unexpected line from the SDK: {line:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_duplicate_of_an_id_in_flight_is_ignored_and_answered_once() {
+    let (server, _dropped) = waiting_server();
+    let (_client, mut cli) = connected_with(&server).await;
+    cli.write(call_wait("c1", 1, Some(100))).await;
+    cli.write(call_wait("c1", 2, Some(0))).await;
+    let answer = cli.read().await;
+    assert_eq!(answer["response"]["request_id"], "c1");
+    assert_eq!(answer["response"]["subtype"], "success", "{answer}");
+    // The answer is the first call's (JSON-RPC id 1), not an error for the duplicate.
+    assert_eq!(answer["response"]["response"]["mcp_response"]["id"], 1);
+    nothing_more(&mut cli, 300).await;
+    // Once answered, the id may be used again.
+    cli.write(call_wait("c1", 3, Some(0))).await;
+    assert_eq!(
+        cli.read().await["response"]["response"]["mcp_response"]["id"],
+        3
+    );
+}
+
+/// A `tools/call` whose arguments nest `depth` arrays deep.
+fn deep_call(request_id: &str, depth: usize) -> String {
+    format!(
+        r#"{{"type":"control_request","request_id":"{request_id}","request":{{"subtype":"mcp_message","server_name":"s","message":{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"wait","arguments":{{"x":{}{}}}}}}}}}}}"#,
+        "[".repeat(depth),
+        "]".repeat(depth)
+    ) + "\n"
+}
+
+#[tokio::test]
+async fn too_deep_and_over_limit_requests_get_one_error_answer_naming_the_limit() {
+    let (server, _dropped) = waiting_server();
+    let (transport, mut cli) = pipes();
+    let options = AgentOptions::builder()
+        .mcp_server("s", server)
+        .max_buffer_size(64 * 1024)
+        .build()
+        .unwrap();
+    let connect = tokio::spawn(Client::connect_with_transport(options, transport));
+    cli.handshake().await;
+    let client = connect.await.unwrap().unwrap();
+
+    // Past serde_json's recursion limit, within the line limit.
+    cli.write_raw(deep_call("deep", 10_000).as_bytes()).await;
+    let answer = cli.read().await;
+    assert_eq!(answer["response"]["request_id"], "deep");
+    assert_eq!(answer["response"]["subtype"], "error");
+    let error = answer["response"]["error"].as_str().unwrap();
+    assert!(error.contains("recursion limit"), "{error}");
+
+    // Over the line limit (in one write, and across many reads).
+    let mut huge = format!(
+        r#"{{"type":"control_request","request_id":"huge","request":{{"subtype":"mcp_message","server_name":"s","message":{{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{{"name":"wait","arguments":{{"pad":"{}"}}}}}}}}}}"#,
+        "p".repeat(200 * 1024)
+    );
+    huge.push('\n');
+    cli.write_raw(huge.as_bytes()).await;
+    let answer = cli.read().await;
+    assert_eq!(answer["response"]["request_id"], "huge");
+    assert_eq!(answer["response"]["subtype"], "error");
+    let error = answer["response"]["error"].as_str().unwrap();
+    assert!(error.contains("limit of 65536 bytes"), "{error}");
+
+    // Neither is a stream item, and nothing more was written.
+    nothing_more(&mut cli, 200).await;
+    cli.write(result_frame(false, "success")).await;
+    let mut stream = client.receive_response();
+    assert!(matches!(stream.next().await, Some(Ok(Message::Result(_)))));
+}
+
+#[tokio::test]
+async fn unreadable_frames_are_not_errors_and_a_loop_with_question_mark_goes_on() {
+    let (transport, mut cli) = pipes();
+    let options = AgentOptions {
+        max_buffer_size: Some(160),
+        ..options()
+    };
+    let connect = tokio::spawn(Client::connect_with_transport(options, transport));
+    cli.handshake().await;
+    let client = connect.await.unwrap().unwrap();
+    // Control frames we cannot read: logged, never stream items.
+    cli.write(
+        json!({"type":"control_request","request_id":7,"request":{"subtype":"can_use_tool"}}),
+    )
+    .await;
+    cli.write(json!({"type":"control_response"})).await;
+    cli.write(json!({"type":"control_cancel_request","request_id":[]}))
+        .await;
+    // Conversation lines we cannot read: `Message::Malformed`.
+    cli.write_raw(format!("{{\"type\":\"x\",\"pad\":\"{}\"}}\n", "a".repeat(200)).as_bytes())
+        .await;
+    cli.write_raw(b"{\"type\":\"assistant\",broken\n").await;
+    cli.write(json!({"type":"result","subtype":"success"}))
+        .await;
+    cli.write(result_frame(false, "success")).await;
+
+    // The README's loop: `?` on every item.
+    let mut seen = Vec::new();
+    let outcome: crate::Result<()> = async {
+        let mut stream = client.receive_response();
+        while let Some(message) = stream.next().await {
+            seen.push(message?);
+        }
+        Ok(())
+    }
+    .await;
+    assert!(outcome.is_ok(), "{outcome:?}");
+    let malformed: Vec<(&str, &str)> = seen
+        .iter()
+        .filter_map(|m| match m {
+            Message::Malformed { excerpt, error } => Some((excerpt.as_str(), error.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(malformed.len(), 3, "{seen:?}");
+    assert!(malformed[0].0.starts_with("{\"type\":\"x\",\"pad\":\"aaa"));
+    assert!(
+        malformed[0].1.contains("limit of 160 bytes"),
+        "{malformed:?}"
+    );
+    assert_eq!(malformed[1].0, "{\"type\":\"assistant\",broken");
+    assert!(malformed[2].1.contains("missing field"), "{malformed:?}");
+    assert!(matches!(seen.last(), Some(Message::Result(_))));
+    assert_eq!(seen.len(), 4, "{seen:?}");
+    // The request with an integer id could not be answered: nothing was written.
+    nothing_more(&mut cli, 100).await;
+}
+
+#[tokio::test]
+async fn an_answer_over_the_limit_fails_its_request_at_once() {
+    let (transport, mut cli) = pipes();
+    let options = AgentOptions {
+        max_buffer_size: Some(1024),
+        ..options()
+    };
+    let connect = tokio::spawn(Client::connect_with_transport(options, transport));
+    cli.handshake().await;
+    let client = connect.await.unwrap().unwrap();
+    let started = std::time::Instant::now();
+    let ask = tokio::spawn(async move { client.set_model(Some("m")).await });
+    let request = cli.read().await;
+    let id = request["request_id"].as_str().unwrap();
+    cli.write(
+        json!({"type":"control_response","response":{"subtype":"success","request_id":id,
+        "response":{"pad":"x".repeat(4096)}}}),
+    )
+    .await;
+    let outcome = ask.await.unwrap();
+    assert!(
+        matches!(outcome, Err(Error::LineTooLong { limit: 1024 })),
+        "{outcome:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn a_turn_that_ends_without_result_on_a_clean_exit_is_an_error() {
+    let (transport, mut cli) = pipes();
+    let connect = tokio::spawn(Client::connect_with_transport(options(), transport));
+    cli.handshake().await;
+    let client = connect.await.unwrap().unwrap();
+    client.query("go").await.unwrap();
+    assert_eq!(cli.read().await["type"], "user");
+    cli.write(json!({"type":"assistant","message":{"model":"m","content":[{"type":"text","text":"partial"}]},"session_id":"s1"}))
+        .await;
+    cli.exit(0, "stdout closed early").await;
+    let items: Vec<_> = client.receive_response().collect().await;
+    assert!(matches!(items[0], Ok(Message::Assistant(_))), "{items:?}");
+    match items.last() {
+        Some(Err(
+            error @ Error::TurnIncomplete {
+                exit_code: Some(0),
+                stderr_tail,
+                ..
+            },
+        )) => {
+            assert_eq!(stderr_tail, "stdout closed early");
+            assert!(error.to_string().contains("no `result`"), "{error}");
+        }
+        other => panic!("expected TurnIncomplete, got {other:?}"),
+    }
+    assert_eq!(items.len(), 2);
+}
+
+#[tokio::test]
+async fn a_clean_exit_between_turns_is_no_error() {
+    let (transport, mut cli) = pipes();
+    let connect = tokio::spawn(Client::connect_with_transport(options(), transport));
+    cli.handshake().await;
+    let client = connect.await.unwrap().unwrap();
+    client.query("go").await.unwrap();
+    cli.write(result_frame(false, "success")).await;
+    cli.exit(0, "").await;
+    let items: Vec<_> = client.receive_messages().collect().await;
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert!(matches!(items[0], Ok(Message::Result(_))));
 }

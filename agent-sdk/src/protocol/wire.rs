@@ -7,6 +7,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::mcp::JsonRpcAnswer;
+use crate::transport::framing::HEAD_BYTES;
 
 /// `{"type":"control_response","response":{...}}` sent by the CLI.
 #[derive(Deserialize)]
@@ -178,6 +179,95 @@ pub(super) fn frame_type(line: &[u8]) -> Option<std::borrow::Cow<'_, str>> {
         .and_then(|p| p.kind)
 }
 
+/// The top-level `type` and `request_id` of a frame, and the `request_id` inside
+/// its `response`, read without parsing the frame: from a line too deep for
+/// serde_json, cut short by the line limit, or otherwise broken further on.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct FrameHead {
+    pub kind: Option<String>,
+    pub request_id: Option<String>,
+    pub response_request_id: Option<String>,
+}
+
+impl FrameHead {
+    /// Scans the first `HEAD_BYTES` of `line` (what the framer keeps of an
+    /// over-limit line; the CLI writes `type` and `request_id` first). Strings at depth 1 (and under
+    /// `response` at depth 2) are read; nesting is only counted, so no depth
+    /// is too deep. Stops at the first byte that cannot be JSON.
+    pub(crate) fn scan(line: &[u8]) -> FrameHead {
+        let line = &line[..line.len().min(HEAD_BYTES)];
+        let mut head = FrameHead::default();
+        // Per open bracket: an object (true) or an array. At most HEAD_BYTES deep.
+        let mut open: Vec<bool> = Vec::new();
+        // The key of the member being read at each level up to 2.
+        let mut top_key: Option<String> = None;
+        let mut key: Option<String> = None;
+        let mut expect_key = false;
+        let mut i = 0;
+        while i < line.len() {
+            match line[i] {
+                brace @ (b'{' | b'[') => {
+                    open.push(brace == b'{');
+                    expect_key = brace == b'{';
+                    key = None;
+                }
+                b'}' | b']' => {
+                    if open.pop().is_none() {
+                        break;
+                    }
+                    expect_key = false;
+                }
+                b',' => expect_key = open.last() == Some(&true),
+                b'"' => {
+                    let Some(len) = string_len(&line[i..]) else {
+                        break;
+                    };
+                    let text = serde_json::from_slice::<String>(&line[i..i + len]).ok();
+                    i += len;
+                    if std::mem::take(&mut expect_key) {
+                        if open.len() == 1 {
+                            top_key.clone_from(&text);
+                        }
+                        key = text;
+                        continue;
+                    }
+                    let slot = match (open.len(), key.as_deref()) {
+                        (1, Some("type")) => &mut head.kind,
+                        (1, Some("request_id")) => &mut head.request_id,
+                        (2, Some("request_id"))
+                            if open[1] && top_key.as_deref() == Some("response") =>
+                        {
+                            &mut head.response_request_id
+                        }
+                        _ => continue,
+                    };
+                    if slot.is_none() {
+                        *slot = text;
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        head
+    }
+}
+
+/// The length of the JSON string starting at `bytes[0] == b'"'`, quotes
+/// included; `None` when it does not end inside `bytes`.
+fn string_len(bytes: &[u8]) -> Option<usize> {
+    let mut i = 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'"' => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,6 +284,38 @@ mod tests {
         );
         assert_eq!(frame_type(br#"{"x":1}"#), None);
         assert_eq!(frame_type(br#"{"type":"a\"b"}"#).as_deref(), Some("a\"b"));
+    }
+
+    #[test]
+    fn frame_head_reads_ids_from_lines_serde_cannot() {
+        let head = |line: &str| FrameHead::scan(line.as_bytes());
+        // Cut short, too deep, and nested ids that are not the frame's.
+        let cut = head(
+            r#"{"type":"control_request","request_id":"r\"1","request":{"request_id":"no","x":[[["#,
+        );
+        assert_eq!(cut.kind.as_deref(), Some("control_request"));
+        assert_eq!(cut.request_id.as_deref(), Some("r\"1"));
+        let deep = format!(
+            r#"{{"request":{{"a":{}}},"request_id":"r2","type":"control_request"}}"#,
+            "[".repeat(20_000)
+        );
+        // Past HEAD_BYTES: only what the head holds is read.
+        assert_eq!(head(&deep).request_id, None);
+        let deep = format!(
+            r#"{{"type":"control_request","request_id":"r2","request":{{"a":{}"#,
+            "[".repeat(20_000)
+        );
+        assert_eq!(head(&deep).request_id.as_deref(), Some("r2"));
+        let response = head(
+            r#"{"type":"control_response","response":{"x":{"request_id":"no"},"request_id":"r3"}}"#,
+        );
+        assert_eq!(response.response_request_id.as_deref(), Some("r3"));
+        assert_eq!(response.request_id, None);
+        // Keys inside arrays and values that are not strings are not ids.
+        let odd = head(r#"{"a":["request_id","x"],"request_id":7,"type":"t"}"#);
+        assert_eq!(odd.request_id, None);
+        assert_eq!(odd.kind.as_deref(), Some("t"));
+        assert_eq!(head("]]]}{"), FrameHead::default());
     }
 
     #[test]

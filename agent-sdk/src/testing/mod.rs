@@ -73,6 +73,7 @@
 
 mod cli;
 mod env;
+pub mod fuzz;
 mod record;
 mod script;
 mod server;

@@ -3,15 +3,22 @@
 //! Bytes arrive in arbitrary chunks: a line may span many reads and one read
 //! may hold many lines. A line longer than the limit is reported once and then
 //! skipped up to its newline, so the good lines after it are never lost and
-//! memory stays bounded by the limit.
+//! memory stays bounded by the limit. Its first [`HEAD_BYTES`] are kept: the
+//! router reads a control request's id there, to answer it.
+
+/// How many bytes of an over-limit line are kept.
+pub(crate) const HEAD_BYTES: usize = 4 * 1024;
 
 /// One item produced by the framer.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Framed<'a> {
     /// A complete line, without its `\n`.
     Line(&'a [u8]),
-    /// A line grew past the limit; its bytes were dropped.
-    TooLong,
+    /// A line grew past the limit; all but its first [`HEAD_BYTES`] were dropped.
+    TooLong {
+        /// The start of the line (at most [`HEAD_BYTES`], maybe fewer than arrived).
+        head: &'a [u8],
+    },
 }
 
 /// Splits a byte stream into lines of at most `limit` bytes.
@@ -45,13 +52,17 @@ impl LineFramer {
             if self.pending.is_empty() {
                 // Fast path: the whole line is inside this chunk, no copy.
                 if segment.len() > self.limit {
-                    emit(Framed::TooLong);
+                    emit(Framed::TooLong {
+                        head: &segment[..segment.len().min(HEAD_BYTES)],
+                    });
                 } else {
                     emit(Framed::Line(segment));
                 }
             } else if self.pending.len() + segment.len() > self.limit {
+                emit(Framed::TooLong {
+                    head: self.head_with(segment),
+                });
                 self.pending.clear();
-                emit(Framed::TooLong);
             } else {
                 self.pending.extend_from_slice(segment);
                 emit(Framed::Line(&self.pending));
@@ -62,13 +73,24 @@ impl LineFramer {
             return;
         }
         if self.pending.len() + chunk.len() > self.limit {
+            emit(Framed::TooLong {
+                head: self.head_with(chunk),
+            });
             self.pending.clear();
             self.pending.shrink_to(64 * 1024);
             self.discarding = true;
-            emit(Framed::TooLong);
         } else {
             self.pending.extend_from_slice(chunk);
         }
+    }
+
+    /// The first [`HEAD_BYTES`] of the pending bytes followed by `more`.
+    fn head_with(&mut self, more: &[u8]) -> &[u8] {
+        self.pending.truncate(HEAD_BYTES);
+        let room = HEAD_BYTES - self.pending.len();
+        self.pending
+            .extend_from_slice(&more[..more.len().min(room)]);
+        &self.pending
     }
 
     /// End of stream: a final line without a newline, if any.
@@ -89,7 +111,7 @@ mod tests {
             framer.push(chunk, |item| {
                 out.push(match item {
                     Framed::Line(line) => Ok(String::from_utf8(line.to_vec()).unwrap()),
-                    Framed::TooLong => Err(()),
+                    Framed::TooLong { .. } => Err(()),
                 })
             });
         }
@@ -212,14 +234,15 @@ mod tests {
                 if terminated && !lines.is_empty() {
                     stream.push(b'\n');
                 }
-                let mut expected: Vec<Result<Vec<u8>, ()>> = Vec::new();
+                // An over-limit line is its head: as much of its start as had arrived.
+                let mut expected: Vec<Result<Vec<u8>, Vec<u8>>> = Vec::new();
                 let pieces: Vec<&[u8]> = stream.split(|b| *b == b'\n').collect();
                 let (complete, last) = pieces.split_at(pieces.len() - 1);
                 for line in complete {
-                    expected.push(if line.len() <= limit { Ok(line.to_vec()) } else { Err(()) });
+                    expected.push(if line.len() <= limit { Ok(line.to_vec()) } else { Err(line.to_vec()) });
                 }
                 if !last[0].is_empty() {
-                    expected.push(if last[0].len() <= limit { Ok(last[0].to_vec()) } else { Err(()) });
+                    expected.push(if last[0].len() <= limit { Ok(last[0].to_vec()) } else { Err(last[0].to_vec()) });
                 }
 
                 let mut framer = LineFramer::new(limit);
@@ -232,7 +255,7 @@ mod tests {
                     rest = tail;
                     framer.push(chunk, |item| got.push(match item {
                         Framed::Line(line) => Ok(line.to_vec()),
-                        Framed::TooLong => Err(()),
+                        Framed::TooLong { head } => Err(head.to_vec()),
                     }));
                     prop_assert!(framer.pending.len() <= limit);
                     prop_assert!(framer.pending.capacity() <= (2 * limit).max(64 * 1024));
@@ -240,7 +263,18 @@ mod tests {
                 if let Some(last) = framer.finish() {
                     got.push(Ok(last));
                 }
-                prop_assert_eq!(got, expected);
+                prop_assert_eq!(got.len(), expected.len());
+                for (got, expected) in got.iter().zip(&expected) {
+                    match (got, expected) {
+                        // The head is a start of the line, at most HEAD_BYTES, and holds
+                        // at least the limit's worth (or all of HEAD_BYTES).
+                        (Err(head), Err(line)) => {
+                            prop_assert!(line.starts_with(head));
+                            prop_assert!(head.len() >= (limit + 1).min(HEAD_BYTES));
+                        }
+                        _ => prop_assert_eq!(got, expected),
+                    }
+                }
             }
         }
     }

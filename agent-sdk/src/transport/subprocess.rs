@@ -174,7 +174,7 @@ async fn pump_stderr(
             Ok(0) | Err(_) => break,
             Ok(n) => framer.push(&buf[..n], |item| match item {
                 Framed::Line(line) => deliver(line),
-                Framed::TooLong => deliver(b"[stderr line over the buffer limit dropped]"),
+                Framed::TooLong { .. } => deliver(b"[stderr line over the buffer limit dropped]"),
             }),
         }
     }

@@ -87,9 +87,11 @@ async fn initialize_matches_the_recorded_answer() {
     let answer = server
         .handle_json_rpc(json!({"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"claude-code","version":"2.1.330"}},"jsonrpc":"2.0","id":0}))
         .await;
+    // The recorded answer, plus what our server does beyond the official SDKs' (tools that
+    // change at run time, log messages).
     assert_eq!(
         answer,
-        json!({"jsonrpc":"2.0","id":0,"result":{"capabilities":{"tools":{"listChanged":false}},"protocolVersion":"2025-11-25","serverInfo":{"name":"calc","version":"1.0.0"}}})
+        json!({"jsonrpc":"2.0","id":0,"result":{"capabilities":{"tools":{"listChanged":true},"logging":{}},"protocolVersion":"2025-11-25","serverInfo":{"name":"calc","version":"1.0.0"}}})
     );
     let older = server
         .handle_json_rpc(request(

@@ -10,6 +10,8 @@ use serde_json::{Value, json};
 
 use super::{Fail, Pipes};
 
+mod answers;
+
 /// How long a request to the SDK waits for its answer.
 const ANSWER_WAIT: Duration = Duration::from_secs(5);
 /// After withdrawing a request, how long a (wrong) answer to it may still take.
@@ -110,6 +112,9 @@ impl Fake<'_> {
     }
 
     fn play_turn(&mut self) -> Result<(), Fail> {
+        if self.play_answers_turn()? {
+            return Ok(());
+        }
         match self.scenario {
             "exit_mid_turn" => {
                 self.send(&assistant("partial"))?;
