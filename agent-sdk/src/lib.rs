@@ -36,6 +36,9 @@ pub mod schema;
 pub mod sessions;
 pub mod store;
 pub mod structured;
+#[cfg(feature = "supervisor")]
+#[cfg_attr(docsrs, doc(cfg(feature = "supervisor")))]
+pub mod supervisor;
 pub mod tool_inputs;
 pub mod transport;
 
