@@ -8,4 +8,5 @@ mod isolation;
 mod load;
 mod sessions;
 mod structured;
+mod supervisor;
 mod tools;

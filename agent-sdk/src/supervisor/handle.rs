@@ -7,9 +7,13 @@ use std::task::{Context, Poll};
 use futures_core::Stream;
 use tokio::sync::{broadcast, mpsc};
 
-use super::core::{Slot, TurnRequest};
+use super::core::{Slot, TurnRequest, lock};
 use super::error::SupervisorError;
+use super::status::SessionState;
 use crate::message::{Message, UserInput};
+
+/// How often [`SessionHandle::ready`] looks at the session's state.
+const READY_POLL: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// A handle to one named session, from [`Supervisor::session`](super::Supervisor::session).
 ///
@@ -73,6 +77,36 @@ impl SessionHandle {
             mpsc::error::TrySendError::Closed(_) => SupervisorError::NoSuchSession,
         })?;
         Ok(TurnStream { receiver })
+    }
+
+    /// Waits until the session has a connected CLI (or needs none: evicted);
+    /// [`SupervisorError::Failed`] if it was given up.
+    ///
+    /// ```no_run
+    /// # async fn wait(session: agent_sdk::supervisor::SessionHandle) -> Result<(), agent_sdk::supervisor::SupervisorError> {
+    /// session.ready().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn ready(&self) -> Result<(), SupervisorError> {
+        loop {
+            let (state, last_error) = {
+                let slot = self.slot()?;
+                let status = lock(&slot.status);
+                (status.state, status.last_error.clone())
+            };
+            match state {
+                SessionState::Starting | SessionState::Restarting => {}
+                SessionState::Failed => {
+                    return Err(SupervisorError::Failed {
+                        last_error: last_error.unwrap_or_default(),
+                    });
+                }
+                _ => return Ok(()),
+            }
+            // Starting takes hundreds of milliseconds; a short poll costs nothing next to it.
+            tokio::time::sleep(READY_POLL).await;
+        }
     }
 
     /// Every message of every later turn, as it arrives. While a subscriber
