@@ -6,9 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use futures_util::StreamExt;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::mpsc;
 
-use super::core::{Control, Inner, LivePermit, SessionKey, Status, TurnRequest, lock};
+use super::core::{Control, Inner, LivePermit, SessionKey, Status, Subscribers, TurnRequest, lock};
 use super::error::SupervisorError;
 use super::live::LiveCli;
 use super::metrics::Counters;
@@ -31,7 +31,7 @@ pub(super) struct Actor<K: SessionKey> {
     options: AgentOptions,
     status: Arc<Mutex<Status>>,
     live_cell: Arc<Mutex<Option<Arc<LiveCli>>>>,
-    messages: broadcast::Sender<Message>,
+    messages: Subscribers,
     control: mpsc::UnboundedReceiver<Control>,
     turns: mpsc::Receiver<TurnRequest>,
     live: Option<Arc<LiveCli>>,
@@ -237,7 +237,7 @@ impl<K: SessionKey> Actor<K> {
             let status = lock(&self.status);
             status.state == SessionState::Idle
                 && (reason != EvictReason::Idle
-                    || (self.messages.receiver_count() == 0
+                    || (self.messages.count() == 0
                         && status.last_activity.elapsed() >= self.inner.config.idle_timeout))
         };
         // A turn waiting in the queue would only revive it at once.
@@ -366,7 +366,7 @@ impl<K: SessionKey> Actor<K> {
 
     /// Keeps what a restart needs (the CLI session id) and the cost.
     fn observe(&mut self, message: &Message) {
-        let _ = self.messages.send(message.clone());
+        self.messages.send(message);
         if let Message::Result(result) = message {
             let mut status = lock(&self.status);
             status.cli_session_id = Some(result.session_id.clone());

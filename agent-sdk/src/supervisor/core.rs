@@ -63,7 +63,7 @@ pub(super) struct Slot {
     pub(super) turns: mpsc::Sender<TurnRequest>,
     pub(super) status: Arc<Mutex<Status>>,
     pub(super) live: Arc<Mutex<Option<Arc<LiveCli>>>>,
-    pub(super) messages: broadcast::Sender<Message>,
+    pub(super) messages: Subscribers,
     pub(super) task: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
@@ -86,7 +86,7 @@ impl Slot {
                 last_error: None,
             })),
             live: Arc::default(),
-            messages: broadcast::channel(SUBSCRIBER_BUFFER).0,
+            messages: Subscribers::default(),
             task: Mutex::new(None),
         }
     }
@@ -98,6 +98,35 @@ impl Slot {
             return false;
         }
         answer.await.unwrap_or(false)
+    }
+}
+
+/// The subscribers of a session's messages. The channel is made at the first
+/// subscription: its buffer is most of an idle session's memory otherwise.
+#[derive(Clone, Default)]
+pub(super) struct Subscribers {
+    channel: Arc<Mutex<Option<broadcast::Sender<Message>>>>,
+}
+
+impl Subscribers {
+    pub(super) fn subscribe(&self) -> broadcast::Receiver<Message> {
+        lock(&self.channel)
+            .get_or_insert_with(|| broadcast::channel(SUBSCRIBER_BUFFER).0)
+            .subscribe()
+    }
+
+    pub(super) fn count(&self) -> usize {
+        lock(&self.channel)
+            .as_ref()
+            .map_or(0, broadcast::Sender::receiver_count)
+    }
+
+    pub(super) fn send(&self, message: &Message) {
+        if let Some(channel) = lock(&self.channel).as_ref()
+            && channel.receiver_count() > 0
+        {
+            let _ = channel.send(message.clone());
+        }
     }
 }
 

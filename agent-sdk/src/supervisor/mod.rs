@@ -407,7 +407,7 @@ async fn reap<K: SessionKey>(inner: Weak<Inner<K>>, every: Duration) {
             .filter(|slot| {
                 let status = lock(&slot.status);
                 status.state == SessionState::Idle
-                    && slot.messages.receiver_count() == 0
+                    && slot.messages.count() == 0
                     && status.last_activity.elapsed() >= idle_timeout
             })
             .cloned()
