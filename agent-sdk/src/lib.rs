@@ -46,8 +46,8 @@ pub mod transport;
 pub mod testing;
 
 // The README (also this crate's page in the package registry) is doctested: every Rust block in
-// it compiles. Its last example needs the `testing` feature.
-#[cfg(all(doctest, feature = "testing"))]
+// it compiles. Its examples need the `testing` and `supervisor` features.
+#[cfg(all(doctest, feature = "testing", feature = "supervisor"))]
 #[doc = include_str!("../README.md")]
 mod readme {}
 
