@@ -140,6 +140,14 @@ async fn eight_sessions_one_killed_between_turns_resumes_its_history_and_the_oth
         assert!(text.contains(&format!("heard \"I am {name}\"")), "{text}");
     }
 
+    let health = supervisor.health(&names[0]).await.unwrap();
+    assert!(health.alive && health.pid.is_some(), "{health:?}");
+    assert!(
+        health.answer_time.is_some(),
+        "the CLI answered the probe: {health:?}"
+    );
+    assert_eq!(health.state, SessionState::Idle);
+
     let victim = names[3].clone();
     let old_pid = pid_of(&supervisor, &victim).await;
     let killed_at = Instant::now();
@@ -249,6 +257,26 @@ async fn a_cli_that_dies_on_every_start_fails_its_session_only() {
             .contains("still fine?")
     );
     assert_eq!(supervisor.counters().sessions_failed, 1);
+
+    // A requested restart keeps the conversation and is not held against the session.
+    supervisor.restart_session(&"healthy").await.unwrap();
+    let (reason, conversation) =
+        wait_event(&mut events, Duration::from_secs(30), |event| match event {
+            SupervisorEvent::Restarted {
+                key,
+                reason,
+                conversation,
+            } if *key == "healthy" => Some((reason.clone(), *conversation)),
+            _ => None,
+        })
+        .await;
+    assert_eq!(reason, "restart requested");
+    assert_eq!(conversation, Conversation::Resumed);
+    turn_text(&healthy, "and now?").await;
+    let history =
+        serde_json::to_string(world.env.api().last_main_loop_request().unwrap().messages())
+            .unwrap();
+    assert!(history.contains("still fine?"), "{history}");
     supervisor.shutdown(Duration::from_secs(5)).await;
 }
 
@@ -370,6 +398,16 @@ async fn capacity_is_refused_or_makes_room_by_evicting_the_least_recently_used()
     assert_eq!(evicted, 'a', "the least recently used");
     assert_eq!(evicting.counters().sessions_live, 2);
     turn_text(&c, "c is in").await;
+    assert!(
+        evicting.evict_session(&'b').await.unwrap(),
+        "an idle session is evicted on request"
+    );
+    assert_eq!(
+        evicting.session_info(&'b').unwrap().state,
+        SessionState::Evicted
+    );
+    assert_eq!(evicting.counters().evicted_requested, 1);
+    assert_eq!(evicting.counters().sessions_live, 1);
     evicting.shutdown(Duration::from_secs(5)).await;
 }
 
