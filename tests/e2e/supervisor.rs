@@ -550,3 +550,62 @@ async fn a_host_killed_by_sigkill_leaves_no_cli_behind() {
         );
     }
 }
+
+/// Removes the CLI's transcript of `cli_session_id` under the test's HOME.
+fn delete_transcript(world: &World, cli_session_id: &str) -> usize {
+    let projects = world.env.home().join(".claude").join("projects");
+    let mut deleted = 0;
+    for project in std::fs::read_dir(&projects).unwrap().flatten() {
+        let transcript = project.path().join(format!("{cli_session_id}.jsonl"));
+        if std::fs::remove_file(&transcript).is_ok() {
+            deleted += 1;
+        }
+    }
+    deleted
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_without_a_conversation_to_resume_says_it_started_fresh() {
+    let world = World::start(echo_script(8)).await;
+    let supervisor = Supervisor::new(SupervisorConfig::default());
+    let mut events = supervisor.events();
+
+    // Killed before any turn: there is no session id to resume.
+    let early = supervisor
+        .start_session("early", world.options().build().unwrap())
+        .await
+        .unwrap();
+    early.ready().await.unwrap();
+    sigkill(pid_of(&supervisor, &"early").await);
+    let conversation = wait_event(&mut events, Duration::from_secs(30), |event| match event {
+        SupervisorEvent::Restarted {
+            key, conversation, ..
+        } if *key == "early" => Some(*conversation),
+        _ => None,
+    })
+    .await;
+    assert_eq!(conversation, Conversation::StartedFresh);
+
+    // The transcript is gone when it restarts: the resume fails, a fresh start follows.
+    let lost = supervisor
+        .start_session("lost", world.options().build().unwrap())
+        .await
+        .unwrap();
+    turn_text(&lost, "remember the word plum").await;
+    let id = supervisor
+        .session_info(&"lost")
+        .unwrap()
+        .cli_session_id
+        .expect("the result told the session id");
+    assert_eq!(delete_transcript(&world, &id), 1);
+    supervisor.restart_session(&"lost").await.unwrap();
+    let info = supervisor.session_info(&"lost").unwrap();
+    assert_eq!(info.conversation, Conversation::StartedFresh, "{info:?}");
+    assert_eq!(info.state, SessionState::Idle);
+    turn_text(&lost, "what was the word?").await;
+    let history =
+        serde_json::to_string(world.env.api().last_main_loop_request().unwrap().messages())
+            .unwrap();
+    assert!(!history.contains("plum"), "a fresh conversation: {history}");
+    supervisor.shutdown(Duration::from_secs(5)).await;
+}
