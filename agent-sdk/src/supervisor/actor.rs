@@ -160,23 +160,28 @@ impl<K: SessionKey> Actor<K> {
                 self.fail(reason);
                 return;
             }
-            self.set_state(SessionState::Restarting);
-            lock(&self.status).restarts += 1;
-            Counters::bump(&self.inner.counters.restarts);
-            let cli_session_id = lock(&self.status).cli_session_id.clone();
-            match LiveCli::connect_resuming(&self.options, cli_session_id.as_deref()).await {
-                Ok((live, conversation)) => {
-                    self.set_live(live, conversation);
-                    self.inner.emit(SupervisorEvent::Restarted {
-                        key: self.key.clone(),
-                        reason,
-                        conversation,
-                    });
-                    return;
-                }
+            match self.replace_cli(&reason).await {
+                Ok(()) => return,
                 Err(err) => reason = format!("start failed: {err}"),
             }
         }
+    }
+
+    /// Starts the session's next CLI, resuming its conversation when it can.
+    async fn replace_cli(&mut self, reason: &str) -> crate::error::Result<()> {
+        self.set_state(SessionState::Restarting);
+        lock(&self.status).restarts += 1;
+        Counters::bump(&self.inner.counters.restarts);
+        let cli_session_id = lock(&self.status).cli_session_id.clone();
+        let (live, conversation) =
+            LiveCli::connect_resuming(&self.options, cli_session_id.as_deref()).await?;
+        self.set_live(live, conversation);
+        self.inner.emit(SupervisorEvent::Restarted {
+            key: self.key.clone(),
+            reason: reason.to_owned(),
+            conversation,
+        });
+        Ok(())
     }
 
     fn fail(&mut self, error: String) {
@@ -227,9 +232,10 @@ impl<K: SessionKey> Actor<K> {
             }
         }
         self.restarts.clear();
-        self.restart("restart requested".to_owned()).await;
-        // Counted above as a restart; the window stays clear for real deaths.
-        self.restarts.clear();
+        if let Err(err) = self.replace_cli("restart requested").await {
+            // From here on it is a CLI that does not start, under the restart intensity.
+            self.restart(format!("start failed: {err}")).await;
+        }
     }
 
     async fn evict(&mut self, reason: EvictReason) -> bool {

@@ -15,7 +15,12 @@ use super::metrics::Counters;
 use super::status::{Conversation, EvictReason, SessionState, SupervisorEvent};
 use crate::message::{Message, UserInput};
 
-/// The bound a session key needs.
+/// What a session key needs; any such type is one (a `String`, a `(tenant, user)` pair...).
+///
+/// ```
+/// fn accepts<K: agent_sdk::supervisor::SessionKey>(_key: K) {}
+/// accepts(("acme".to_owned(), 42_u64));
+/// ```
 pub trait SessionKey: Hash + Eq + Clone + Send + Sync + 'static {}
 impl<T: Hash + Eq + Clone + Send + Sync + 'static> SessionKey for T {}
 

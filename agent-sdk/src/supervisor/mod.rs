@@ -311,7 +311,8 @@ impl<K: SessionKey> Supervisor<K> {
 
     /// Keeps `n` connected CLIs with `profile`'s options, so a new session's
     /// first turn skips the CLI's start-up; taken spares are replaced in the
-    /// background. Waits (up to `control_timeout`-ish bounds of the CLI) until they are ready.
+    /// background. Waits up to 60 s for them and returns how many are ready (a
+    /// spare that fails to start is logged and tried again at the next take).
     ///
     /// ```no_run
     /// # async fn warm(supervisor: &agent_sdk::supervisor::Supervisor<String>) -> Result<(), Box<dyn std::error::Error>> {
