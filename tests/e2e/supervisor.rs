@@ -609,3 +609,43 @@ async fn a_restart_without_a_conversation_to_resume_says_it_started_fresh() {
     assert!(!history.contains("plum"), "a fresh conversation: {history}");
     supervisor.shutdown(Duration::from_secs(5)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_interrupts_a_turn_that_outlives_the_deadline() {
+    let world = World::start(
+        Script::new().then(Turn::text("far too late").with_delay(Duration::from_secs(60))),
+    )
+    .await;
+    let supervisor =
+        Supervisor::new(SupervisorConfig::default().interrupt_grace(Duration::from_secs(10)));
+    let session = supervisor
+        .start_session("slow", world.options().build().unwrap())
+        .await
+        .unwrap();
+    let turn = session.send("take all day").unwrap();
+    world
+        .env
+        .api()
+        .wait_for_main_loop_requests(1, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let pid = pid_of(&supervisor, &"slow").await;
+    let started = Instant::now();
+    supervisor.shutdown(Duration::from_secs(1)).await;
+    let took = started.elapsed();
+    assert!(took >= Duration::from_secs(1), "the turn had its deadline");
+    assert!(
+        took < Duration::from_secs(20),
+        "then it was interrupted: {took:?}"
+    );
+    let messages: Vec<_> = turn.collect().await;
+    let result = messages
+        .iter()
+        .find_map(|message| match message {
+            Ok(Message::Result(result)) => Some(result),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("the interrupted turn still ends with a result: {messages:?}"));
+    assert!(result.is_error, "{result:?}");
+    assert!(!running(pid), "its CLI is gone");
+}
