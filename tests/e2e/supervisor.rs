@@ -470,6 +470,13 @@ async fn turns_queue_to_a_bound_and_a_dropped_stream_does_not_wedge_the_session(
     }
     drop(dropped);
     assert_eq!(text_of(first).await, "slow answer");
+    // The dropped turn runs anyway; once it has left the queue there is room again.
+    world
+        .env
+        .api()
+        .wait_for_main_loop_requests(2, Duration::from_secs(60))
+        .await
+        .unwrap();
     assert_eq!(turn_text(&session, "third").await, "third answer");
     assert_eq!(supervisor.session_info(&"q").unwrap().turns, 3);
     supervisor.shutdown(Duration::from_secs(5)).await;
