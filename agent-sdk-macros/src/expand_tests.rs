@@ -149,3 +149,81 @@ fn server_errors_are_all_reported() {
         r#""my calc", version = 1.0, tool = [add], tools = [add, add, 5], version = "2""#,
     );
 }
+
+#[test]
+fn tool_with_state_and_context_between_arguments() {
+    tool(
+        "tool_state_context",
+        "",
+        r#"
+            /// Look a key up.
+            async fn lookup(State(db): State<Db>, key: String, context: ToolContext, limit: u32) -> String {
+                db.get(&key, limit, context.tool_use_id()).await
+            }
+        "#,
+    );
+}
+
+#[test]
+fn tool_with_an_args_struct_and_state() {
+    tool(
+        "tool_args_struct_state",
+        "",
+        r#"
+            async fn search(pool: State<Pool>, #[args] query: Query) -> String {
+                pool.search(query).await
+            }
+        "#,
+    );
+}
+
+#[test]
+fn tool_rules_for_receivers_and_context() {
+    tool(
+        "tool_receiver_context_errors",
+        "",
+        r#"
+            async fn bump(&mut self, a: ToolContext, b: ToolContext) -> u64 {
+                0
+            }
+        "#,
+    );
+}
+
+#[test]
+fn server_with_state() {
+    server(
+        "server_state",
+        r#""db", state = app.clone(), tools = [lookup, add]"#,
+    );
+}
+
+/// `#[tools] impl <item>`.
+fn tools(case: &str, item: &str) {
+    let input = format!("#[tools]\n{}", dedent(item));
+    check(
+        case,
+        &input,
+        crate::tool::methods::expand(TokenStream::new(), tokens(item)),
+    );
+}
+
+#[test]
+fn methods_of_a_tools_impl() {
+    tools(
+        "tools_methods",
+        r#"
+            impl Db {
+                /// Look a key up.
+                #[tool(read_only)]
+                pub async fn get(&self, key: String, context: ToolContext) -> Option<String> {
+                    self.read(&key, context.tool_use_id()).await
+                }
+
+                async fn read(&self, key: &str, _by: Option<&str>) -> Option<String> {
+                    None
+                }
+            }
+        "#,
+    );
+}

@@ -91,6 +91,54 @@ pub fn tool(args: TokenStream, item: TokenStream) -> TokenStream {
     tool::expand(args.into(), item.into()).into()
 }
 
+/// Serves the `#[tool]` methods of an `impl` block from an `Arc<Self>`, for tools that
+/// belong to a value (a database, a client) rather than free functions.
+///
+/// Each `#[tool]` method takes `&self` (not `&mut self`: calls run concurrently on one
+/// shared value) and follows the rules of a `#[tool]` function otherwise (typed arguments,
+/// `State<T>`, `ToolContext`). Serve them with `SdkMcpServerBuilder::methods(Arc::new(value))`
+/// or `methods = arc` in `create_sdk_mcp_server!`. Methods without `#[tool]` stay ordinary.
+/// Takes `crate = "..."` when the SDK dependency is renamed.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::sync::{Arc, Mutex};
+/// use agent_sdk::prelude::*;
+///
+/// #[derive(Default)]
+/// struct Notes {
+///     by_title: Mutex<HashMap<String, String>>,
+/// }
+///
+/// #[tools]
+/// impl Notes {
+///     /// Save a note.
+///     #[tool]
+///     async fn save(&self, title: String, text: String) -> String {
+///         self.by_title.lock().unwrap().insert(title.clone(), text);
+///         format!("saved {title}")
+///     }
+///
+///     /// Read a note.
+///     #[tool(read_only)]
+///     async fn read(&self, title: String) -> Result<String, ToolError> {
+///         self.by_title.lock().unwrap().get(&title).cloned().ok_or_else(|| ToolError::new("no such note"))
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> agent_sdk::Result<()> {
+/// let notes = Arc::new(Notes::default());
+/// let server = create_sdk_mcp_server!("notes", methods = notes.clone())?;
+/// assert_eq!(server.qualified_tool_names(), ["mcp__notes__save", "mcp__notes__read"]);
+/// server.call_tool("save", serde_json::json!({"title": "a", "text": "b"})).await;
+/// assert_eq!(notes.by_title.lock().unwrap()["a"], "b");
+/// # Ok(()) }
+/// ```
+#[proc_macro_attribute]
+pub fn tools(args: TokenStream, item: TokenStream) -> TokenStream {
+    tool::methods::expand(args.into(), item.into()).into()
+}
+
 /// Builds an in-process MCP server: `Result<SdkMcpServer, ServerBuildError>`.
 ///
 /// | argument | meaning | example |
@@ -99,6 +147,8 @@ pub fn tool(args: TokenStream, item: TokenStream) -> TokenStream {
 /// | `version = "..."` | `serverInfo.version` (default `1.0.0`); a literal or `env!(...)` | `version = "1.0.0"` |
 /// | `instructions = "..."` | instructions sent in the `initialize` answer | `instructions = "Use add for sums."` |
 /// | `tools = [f, g]` | the `#[tool]` functions, each once; a repeat, or two with the same tool name, is a compile error | `tools = [add, math::divide]` |
+/// | `state = ...` | the value `State<T>` parameters get (one type; `SdkMcpServerBuilder::state` for several); a listed tool taking another `State<T>`, or any `State<T>` without `state`, is a compile error | `state = app.clone()` |
+/// | `methods = ...` | an `Arc` of a type with a `#[tools]` impl: its `#[tool]` methods | `methods = Arc::new(db)` |
 /// | `crate = "..."` | the path of the SDK when the dependency is renamed (default `::agent_sdk`) | `crate = "sdk"` |
 ///
 /// Without `tools`, the server holds every `#[tool(server = "<name>")]` of the program,

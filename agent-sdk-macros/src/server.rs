@@ -14,11 +14,20 @@ struct ServerInput {
     name: Option<LitStr>,
     version: Option<Expr>,
     instructions: Option<Expr>,
+    state: Option<Expr>,
+    methods: Option<Expr>,
     tools: Option<Vec<Path>>,
     krate: Option<Path>,
 }
 
-const KEYS: &[&str] = &["version", "instructions", "tools", "crate"];
+const KEYS: &[&str] = &[
+    "version",
+    "instructions",
+    "state",
+    "methods",
+    "tools",
+    "crate",
+];
 
 /// Expands `create_sdk_mcp_server!(<input>)`.
 pub(crate) fn expand(input: TokenStream) -> TokenStream {
@@ -48,10 +57,29 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
             )
         }
     };
+    let served_with = served_with(server.tools.as_deref().unwrap_or_default());
+    let state = match &server.state {
+        Some(state) => quote!(#state),
+        None => quote!(__agent_sdk::NoStateSupplied),
+    };
+    let with_state = server.state.is_some().then(|| quote!(.state(__state)));
+    let with_methods = server
+        .methods
+        .as_ref()
+        .map(|methods| quote!(.methods(#methods)));
+    let build = if with_state.is_some() || with_methods.is_some() {
+        quote!(__agent_sdk::build_server_with(#name, #version, #instructions, #tools, |builder| builder #with_state #with_methods))
+    } else {
+        quote!(__agent_sdk::build_server(#name, #version, #instructions, #tools))
+    };
+    let state =
+        (server.state.is_some() || !served_with.is_empty()).then(|| quote!(let __state = #state;));
     quote! {{
         use #sdk::__private as __agent_sdk;
         #distinct_names
-        __agent_sdk::build_server(#name, #version, #instructions, #tools)
+        #state
+        #served_with
+        #build
     }}
 }
 
@@ -85,6 +113,8 @@ fn read(input: TokenStream, errors: &mut Errors) -> ServerInput {
                 server.instructions = errors.keep(text(meta, "\"Use add for sums.\""));
             }
             "tools" => server.tools = Some(tool_list(meta, errors)),
+            "state" => server.state = errors.keep(value(meta, "state = app.clone()")),
+            "methods" => server.methods = errors.keep(value(meta, "methods = Arc::new(db)")),
             "crate" => server.krate = errors.keep(options::crate_path(meta)),
             _ => errors.push(options::unknown_key(meta, KEYS)),
         }
@@ -130,6 +160,29 @@ fn text(meta: &Meta, example: &str) -> syn::Result<Expr> {
         | Expr::Macro(_) => Ok(name_value.value.clone()),
         other => Err(wrong(other)),
     }
+}
+
+/// `state = <expression>` (the value `State<T>` parameters get) and `methods = <Arc>`.
+fn value(meta: &Meta, example: &str) -> syn::Result<Expr> {
+    match meta {
+        Meta::NameValue(name_value) => Ok(name_value.value.clone()),
+        other => Err(syn::Error::new_spanned(
+            other,
+            format!("`{}` needs a value: `{example}`", options::key_of(other)),
+        )),
+    }
+}
+
+/// One compile-time check per listed tool that the server's state (`__state`, or
+/// `NoStateSupplied`) is what its `State<T>` parameters take; the error underlines the tool.
+fn served_with(tools: &[Path]) -> TokenStream {
+    let checks = tools.iter().map(|tool| {
+        let (start, end) = span_range(tool);
+        let open = quote_spanned!(start=> <#tool as __agent_sdk::ServedWith<_>>);
+        let check = quote_spanned!(end=> ::check(&__state));
+        quote!(#open #check;)
+    });
+    quote!(#(#checks)*)
 }
 
 /// `tools = [a, m::b]`: paths of `#[tool]` functions, each once.

@@ -7,8 +7,10 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 use crate::error::{Error, Result};
-use crate::message::{ContextUsage, McpStatus, Message, RewindFilesResult, ServerInfo, UserInput};
-use crate::options::{AgentOptions, PermissionMode};
+use crate::message::{
+    ContextUsage, McpSetServersResult, McpStatus, Message, RewindFilesResult, ServerInfo, UserInput,
+};
+use crate::options::{AgentOptions, McpServerConfig, PermissionMode};
 use crate::protocol::{InputMode, Session};
 use crate::structured::{OutputSchema, StructuredOutputError};
 use crate::transport::{SubprocessTransport, Transport};
@@ -42,6 +44,8 @@ const DEFAULT_SESSION: &str = "default";
 /// ```
 pub struct Client {
     session: Session,
+    /// The options' per-server tool timeouts, for servers added by `set_mcp_servers`.
+    mcp_tool_timeouts: std::collections::BTreeMap<String, std::time::Duration>,
 }
 
 impl std::fmt::Debug for Client {
@@ -80,7 +84,10 @@ impl Client {
         transport: impl Transport,
     ) -> Result<Client> {
         let session = Session::start(&options, Box::new(transport), InputMode::Interactive).await?;
-        Ok(Client { session })
+        Ok(Client {
+            session,
+            mcp_tool_timeouts: options.mcp_tool_timeouts.clone(),
+        })
     }
 
     /// Sends a user prompt; read the answer with [`receive_response`](Client::receive_response).
@@ -287,6 +294,53 @@ impl Client {
     /// ```
     pub async fn mcp_status(&self) -> Result<McpStatus> {
         typed_answer(self.session.request("mcp_status", Map::new()).await?)
+    }
+
+    /// Replaces the session's dynamically added MCP servers (those of the options
+    /// included) with these, in a running session (`mcp_set_servers`): the CLI connects
+    /// to the new ones, disconnects the ones left out, and lists their tools again for
+    /// the next turn. In-process servers are served from this call on; the ones left
+    /// out stop answering once the CLI has accepted the change (if it refuses, nothing changes).
+    /// A server named in the options' [`mcp_tool_timeout`](crate::AgentOptionsBuilder::mcp_tool_timeout)
+    /// gets that timeout.
+    ///
+    /// ```no_run
+    /// use agent_sdk::prelude::*;
+    /// use agent_sdk::options::{McpServerConfig, McpStdioServer};
+    ///
+    /// # async fn run(client: &Client, calc: SdkMcpServer) -> agent_sdk::Result<()> {
+    /// let result = client
+    ///     .set_mcp_servers([
+    ///         ("calc", McpServerConfig::from(calc)),
+    ///         ("files", McpStdioServer::new("files-server").into()),
+    ///     ])
+    ///     .await?;
+    /// println!("added {:?}, removed {:?}", result.added, result.removed);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn set_mcp_servers<N, C>(
+        &self,
+        servers: impl IntoIterator<Item = (N, C)>,
+    ) -> Result<McpSetServersResult>
+    where
+        N: Into<String>,
+        C: Into<McpServerConfig>,
+    {
+        let mut sdk = std::collections::HashMap::new();
+        let mut wire = Map::new();
+        for (name, config) in servers {
+            let (name, config) = (name.into(), config.into());
+            let json = crate::options::with_tool_timeout(
+                config.to_cli_json(),
+                self.mcp_tool_timeouts.get(&name),
+            );
+            wire.insert(name.clone(), json);
+            if let McpServerConfig::Sdk(server) = config {
+                sdk.insert(name, server);
+            }
+        }
+        typed_answer(self.session.set_mcp_servers(sdk, wire).await?)
     }
 
     /// Reconnects an external MCP server by name. The CLI refuses it for in-process

@@ -42,6 +42,7 @@ pub use crate::permission::PermissionMode;
 
 pub use agent::{AgentDefinition, AgentEffort, AgentMcpServer, AgentMemory};
 pub use builder::AgentOptionsBuilder;
+pub(crate) use mcp_config::with_tool_timeout;
 pub use mcp_config::{
     McpConfigSource, McpHttpServer, McpServerConfig, McpSseServer, McpStdioServer,
 };
@@ -122,6 +123,8 @@ pub struct AgentOptions {
 
     // MCP
     pub(crate) mcp_servers: BTreeMap<String, McpServerConfig>,
+    /// Per-server tool-call timeouts, by server name (`timeout` of its config).
+    pub(crate) mcp_tool_timeouts: BTreeMap<String, Duration>,
     pub(crate) mcp_config: Option<McpConfigSource>,
     pub(crate) strict_mcp_config: bool,
 
@@ -141,6 +144,10 @@ pub struct AgentOptions {
 
     // Callbacks
     pub(crate) hooks: HookRegistry,
+    pub(crate) on_elicitation: Option<crate::elicitation::DynElicitationHandler>,
+    pub(crate) on_user_dialog: Option<crate::dialog::DynUserDialogHandler>,
+    /// The dialog kinds `on_user_dialog` shows (`supportedDialogKinds`).
+    pub(crate) dialog_kinds: Vec<String>,
 }
 
 /// Shows a map's keys with every value replaced, for `Debug` output of secrets.
@@ -218,6 +225,7 @@ impl std::fmt::Debug for AgentOptions {
             .field("agents", &self.agents.keys().collect::<Vec<_>>())
             .field("plugins", &self.plugins)
             .field("mcp_servers", &self.mcp_servers)
+            .field("mcp_tool_timeouts", &self.mcp_tool_timeouts)
             .field("mcp_config", &self.mcp_config)
             .field("strict_mcp_config", &self.strict_mcp_config)
             .field("continue_conversation", &self.continue_conversation)
@@ -231,6 +239,15 @@ impl std::fmt::Debug for AgentOptions {
             .field("forward_subagent_text", &self.forward_subagent_text)
             .field("verbatim_prompts", &self.verbatim_prompts)
             .field("hooks", &self.hooks)
+            .field(
+                "on_elicitation",
+                &self.on_elicitation.as_ref().map(|_| "<handler>"),
+            )
+            .field(
+                "on_user_dialog",
+                &self.on_user_dialog.as_ref().map(|_| "<handler>"),
+            )
+            .field("dialog_kinds", &self.dialog_kinds)
             .finish()
     }
 }
@@ -270,10 +287,17 @@ impl AgentOptions {
             })
     }
 
+    /// The config the CLI receives for the server `name`, with its tool timeout if one is set.
+    pub(crate) fn mcp_server_json(&self, name: &str, config: &McpServerConfig) -> Value {
+        mcp_config::with_tool_timeout(config.to_cli_json(), self.mcp_tool_timeouts.get(name))
+    }
+
     /// Hooks, a permission handler or in-process servers: the CLI may call us at any time.
     pub(crate) fn has_bidirectional_needs(&self) -> bool {
         !self.hooks.is_empty()
             || self.can_use_tool.is_some()
+            || self.on_elicitation.is_some()
+            || self.on_user_dialog.is_some()
             || self.sdk_mcp_servers().next().is_some()
     }
 
@@ -319,6 +343,12 @@ impl AgentOptions {
         }
         if self.forward_subagent_text {
             fields.insert("forwardSubagentText".into(), true.into());
+        }
+        if self.on_user_dialog.is_some() && !self.dialog_kinds.is_empty() {
+            fields.insert(
+                "supportedDialogKinds".into(),
+                Value::from(dedup(&self.dialog_kinds)),
+            );
         }
         fields
     }

@@ -3,10 +3,15 @@
 //! Run with `cargo test -p agent-sdk-e2e`. They install the pinned CLI on first use.
 
 mod core;
+mod elicitation;
 mod hooks;
 mod isolation;
 mod load;
+mod mcp_content;
+mod mcp_servers;
 mod sessions;
 mod structured;
 mod supervisor;
+mod tool_state;
+mod tool_timeouts;
 mod tools;

@@ -10,7 +10,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use super::args::ToolArgs;
-use super::rules::{Arguments, ToolFn};
+use super::rules::{Arguments, Input, ToolFn};
 use crate::options::sdk_path;
 
 /// The whole expansion of a tool that passed every rule.
@@ -22,7 +22,9 @@ pub(crate) fn tool(tool: &ToolFn, args: &ToolArgs) -> TokenStream {
     let sdk = sdk_path(args.krate.as_ref());
     let checks = checks(tool);
     let arguments_struct = arguments_struct(tool);
-    let tool_impl = tool_impl(tool, args);
+    let ident = &tool.function.sig.ident;
+    let tool_impl = tool_impl(tool, args, &quote!(#ident), &quote!(#ident), None);
+    let served_with = served_with(tool);
     let registration = registration(tool, args);
     quote! {
         #function
@@ -37,6 +39,8 @@ pub(crate) fn tool(tool: &ToolFn, args: &ToolArgs) -> TokenStream {
             #arguments_struct
 
             #tool_impl
+
+            #served_with
 
             #registration
         };
@@ -66,10 +70,12 @@ pub(crate) fn fallback(tool: &ToolFn, args: &ToolArgs) -> TokenStream {
                     __agent_sdk::unbuilt_tool()
                 }
 
-                fn call(&self, _: __agent_sdk::serde_json::Value) -> __agent_sdk::BoxFuture<'static, __agent_sdk::ToolResult> {
+                fn call(&self, _: __agent_sdk::serde_json::Value, _: __agent_sdk::ToolContext) -> __agent_sdk::BoxFuture<'static, __agent_sdk::ToolResult> {
                     __agent_sdk::unbuilt_tool()
                 }
             }
+
+            impl<__S> __agent_sdk::ServedWith<__S> for #ident {}
         };
     }
 }
@@ -104,24 +110,31 @@ fn companion(tool: &ToolFn) -> TokenStream {
 }
 
 /// One check per parameter type and one for the return type, each reported at that type.
-fn checks(tool: &ToolFn) -> TokenStream {
+pub(crate) fn checks(tool: &ToolFn) -> TokenStream {
     let params = tool.arguments.params().iter().map(|param| &param.ty);
+    let states = tool.state_types();
     let output = &tool.output;
     quote! {
         const _: () = {
             #(__agent_sdk::assert_tool_parameter::<#params>();)*
+            #(__agent_sdk::assert_tool_state::<#states>();)*
             __agent_sdk::assert_tool_output::<#output>();
         };
     }
 }
 
-/// `for<'__tool> T: ToolParameter` for each parameter type, and `IntoToolResult` for the
-/// return type when `with_output` (higher-ranked, so not a rejected "trivial bound").
+/// `for<'__tool> T: ToolParameter` for each parameter type, and `ToolState` for each state
+/// type and `IntoToolResult` for the return type when `with_output` (higher-ranked, so not
+/// a rejected "trivial bound").
 fn bounds(tool: &ToolFn, with_output: bool) -> TokenStream {
     let params = tool.arguments.params().iter().map(|param| &param.ty);
     let output = with_output.then(|| {
         let output = &tool.output;
-        quote!(for<'__tool> #output: __agent_sdk::IntoToolResult,)
+        let states = tool.state_types();
+        quote! {
+            #(for<'__tool> #states: __agent_sdk::ToolState,)*
+            for<'__tool> #output: __agent_sdk::IntoToolResult,
+        }
     });
     quote! {
         where
@@ -131,7 +144,7 @@ fn bounds(tool: &ToolFn, with_output: bool) -> TokenStream {
 }
 
 /// The struct plain parameters are deserialized into (none for an `#[args]` parameter).
-fn arguments_struct(tool: &ToolFn) -> TokenStream {
+pub(crate) fn arguments_struct(tool: &ToolFn) -> TokenStream {
     let Arguments::Params(params) = &tool.arguments else {
         return TokenStream::new();
     };
@@ -150,9 +163,15 @@ fn arguments_struct(tool: &ToolFn) -> TokenStream {
     }
 }
 
-/// `impl Tool`: the definition from the spec, and the call.
-fn tool_impl(tool: &ToolFn, args: &ToolArgs) -> TokenStream {
-    let ident = &tool.function.sig.ident;
+/// `impl Tool for <target>`: the definition from the spec, and the call of `callee`;
+/// `this` is a statement run before the call's future is made (a method's `Arc<Self>`).
+pub(crate) fn tool_impl(
+    tool: &ToolFn,
+    args: &ToolArgs,
+    target: &TokenStream,
+    callee: &TokenStream,
+    this: Option<TokenStream>,
+) -> TokenStream {
     let output = &tool.output;
     let bounds = bounds(tool, true);
     let spec = spec(tool, args);
@@ -163,36 +182,92 @@ fn tool_impl(tool: &ToolFn, args: &ToolArgs) -> TokenStream {
             quote!(#ty)
         }
     };
-    let call = call(tool);
+    let call = call(tool, callee);
+    let takes_context = tool
+        .inputs
+        .iter()
+        .any(|input| !matches!(input, Input::Argument(_)));
+    let (context, takes_context) = if takes_context {
+        (quote!(__context), None)
+    } else {
+        let takes_context = quote! {
+            fn takes_context(&self) -> bool {
+                false
+            }
+        };
+        (quote!(_), Some(takes_context))
+    };
+    let states: Vec<&syn::Type> = tool.state_types().collect();
+    let extract_states = states.iter().enumerate().map(|(i, ty)| {
+        let state = format_ident!("__state_{i}");
+        quote! {
+            let #state = match __agent_sdk::extract_state::<#ty>(&__context) {
+                ::core::result::Result::Ok(state) => state,
+                ::core::result::Result::Err(error) => return error,
+            };
+        }
+    });
+    let required_states = (!states.is_empty()).then(|| {
+        quote! {
+            fn required_states(&self) -> ::std::vec::Vec<__agent_sdk::RequiredState> {
+                ::std::vec![#(__agent_sdk::RequiredState::of::<#states>()),*]
+            }
+        }
+    });
     quote! {
-        impl __agent_sdk::Tool for #ident #bounds {
+        impl __agent_sdk::Tool for #target #bounds {
             fn definition(&self) -> ::core::result::Result<__agent_sdk::ToolDefinition, __agent_sdk::SchemaError> {
                 __agent_sdk::tool_definition::<#arguments_ty, #output>(&#spec)
             }
 
-            fn call(&self, arguments: __agent_sdk::serde_json::Value) -> __agent_sdk::BoxFuture<'static, __agent_sdk::ToolResult> {
+            fn call(&self, arguments: __agent_sdk::serde_json::Value, #context: __agent_sdk::ToolContext) -> __agent_sdk::BoxFuture<'static, __agent_sdk::ToolResult> {
+                #this
                 ::std::boxed::Box::pin(async move {
                     let __arguments: #arguments_ty = match __agent_sdk::deserialize_arguments(arguments) {
                         ::core::result::Result::Ok(arguments) => arguments,
                         ::core::result::Result::Err(error) => return error,
                     };
+                    #(#extract_states)*
                     __agent_sdk::into_tool_result(#call)
                 })
             }
+
+            #takes_context
+
+            #required_states
         }
     }
 }
 
-/// The function called with the deserialized arguments.
-fn call(tool: &ToolFn) -> TokenStream {
+/// `ServedWith<S>`: which server state `create_sdk_mcp_server!` may serve the tool with
+/// (any, for a tool without `State<T>`; else `S` equal to each `T`).
+fn served_with(tool: &ToolFn) -> TokenStream {
     let ident = &tool.function.sig.ident;
-    match &tool.arguments {
-        Arguments::Struct(_) => quote!(#ident(__arguments).await),
-        Arguments::Params(params) => {
-            let names = params.iter().map(|param| &param.ident);
-            quote!(#ident(#(__arguments.#names),*).await)
-        }
+    let states: Vec<&syn::Type> = tool.state_types().collect();
+    let bounds =
+        (!states.is_empty()).then(|| quote!(where #(__S: __agent_sdk::IsState<#states>,)*));
+    quote! {
+        impl<__S> __agent_sdk::ServedWith<__S> for #ident #bounds {}
     }
+}
+
+/// The function called with the deserialized arguments, the states and the context,
+/// in parameter order.
+fn call(tool: &ToolFn, callee: &TokenStream) -> TokenStream {
+    let mut states = 0;
+    let inputs = tool.inputs.iter().map(|input| match input {
+        Input::Argument(name) => match &tool.arguments {
+            Arguments::Struct(_) => quote!(__arguments),
+            Arguments::Params(_) => quote!(__arguments.#name),
+        },
+        Input::State(_) => {
+            let state = format_ident!("__state_{states}");
+            states += 1;
+            quote!(#state)
+        }
+        Input::Context => quote!(__context),
+    });
+    quote!(#callee(#(#inputs),*).await)
 }
 
 /// The `ToolSpec` literal: name, description, annotations.

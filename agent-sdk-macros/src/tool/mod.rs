@@ -6,6 +6,7 @@
 
 mod args;
 mod emit;
+pub(crate) mod methods;
 mod rules;
 
 use proc_macro2::TokenStream;
@@ -34,7 +35,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         ))
         .unwrap_or_default();
     let args = ToolArgs::read(&metas, &mut errors);
-    let tool = rules::read(&args, function, &mut errors);
+    let tool = rules::read(&args, function, false, &mut errors);
     if errors.is_empty() {
         emit::tool(&tool, &args)
     } else {

@@ -31,6 +31,16 @@ impl Arguments {
     }
 }
 
+/// What the tool function is called with, in parameter order.
+pub(crate) enum Input {
+    /// An argument: a field of the argument struct, or the `#[args]` struct itself.
+    Argument(syn::Ident),
+    /// `State<T>`: a clone of the server's `T`.
+    State(Type),
+    /// The call's `ToolContext`.
+    Context,
+}
+
 /// A `#[tool]` function, read and checked.
 pub(crate) struct ToolFn {
     /// Whether it takes `self` (then it is in an `impl`, where no companion type can go).
@@ -40,12 +50,20 @@ pub(crate) struct ToolFn {
     pub name: String,
     pub description: Option<String>,
     pub arguments: Arguments,
+    /// What the function is called with, in order.
+    pub inputs: Vec<Input>,
     /// The return type (`()` when none is written).
     pub output: Type,
 }
 
 /// Reads the function, applying every rule; the errors are kept in `errors`.
-pub(crate) fn read(args: &ToolArgs, mut function: ItemFn, errors: &mut Errors) -> ToolFn {
+/// `in_tools_impl`: a method of a `#[tools]` impl block, which takes `&self`.
+pub(crate) fn read(
+    args: &ToolArgs,
+    mut function: ItemFn,
+    in_tools_impl: bool,
+    errors: &mut Errors,
+) -> ToolFn {
     let sig = &function.sig;
     let name = tool_name(args, sig, errors);
     let _ = errors.keep(check_server_name(args));
@@ -56,14 +74,28 @@ pub(crate) fn read(args: &ToolArgs, mut function: ItemFn, errors: &mut Errors) -
     let _ = errors.keep(check_not_variadic(sig));
     let output = output_type(sig, errors);
     let description = description(args, &function.attrs);
-    let arguments = read_arguments(&mut function.sig, errors);
+    if in_tools_impl {
+        let _ = errors.keep(check_method(args, &function.sig));
+    }
+    let (arguments, inputs) = read_arguments(&mut function.sig, in_tools_impl, errors);
     ToolFn {
         is_method: function.sig.receiver().is_some(),
         function,
         name,
         description,
         arguments,
+        inputs,
         output,
+    }
+}
+
+impl ToolFn {
+    /// The `T` of every `State<T>` parameter.
+    pub(crate) fn state_types(&self) -> impl Iterator<Item = &Type> {
+        self.inputs.iter().filter_map(|input| match input {
+            Input::State(ty) => Some(ty),
+            _ => None,
+        })
     }
 }
 
@@ -167,23 +199,100 @@ fn description(args: &ToolArgs, attrs: &[Attribute]) -> Option<String> {
     }
 }
 
+/// A parameter the SDK supplies rather than the model: `State<T>` or `ToolContext`.
+fn extractor(ty: &Type) -> Option<Input> {
+    let Type::Path(path) = ty else {
+        return None;
+    };
+    let last = path.path.segments.last()?;
+    if last.ident == "ToolContext" && last.arguments.is_empty() {
+        return Some(Input::Context);
+    }
+    if last.ident != "State" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(generics) = &last.arguments else {
+        return None;
+    };
+    match generics.args.iter().collect::<Vec<_>>()[..] {
+        [syn::GenericArgument::Type(inner)] => Some(Input::State(inner.clone())),
+        _ => None,
+    }
+}
+
+/// A method of a `#[tools]` impl takes `&self` and is served with its value, not registered.
+fn check_method(args: &ToolArgs, sig: &Signature) -> syn::Result<()> {
+    if let Some(server) = &args.server {
+        return Err(syn::Error::new_spanned(
+            server,
+            "`server = \"...\"` is for free functions: serve the methods of a `#[tools]` impl \
+             with `SdkMcpServerBuilder::methods(Arc::new(value))` or `methods = ...` in \
+             create_sdk_mcp_server!",
+        ));
+    }
+    if sig.receiver().is_none() {
+        return Err(syn::Error::new_spanned(
+            &sig.ident,
+            "a #[tool] in a `#[tools]` impl is a method taking `&self`; move an associated \
+             function out of the impl as a free #[tool] function",
+        ));
+    }
+    Ok(())
+}
+
+fn check_receiver(receiver: &syn::Receiver) -> syn::Error {
+    let message = if receiver.mutability.is_some() && receiver.reference.is_some() {
+        "#[tool] methods take `&self`, not `&mut self`: calls run concurrently on one shared \
+         value; keep what changes behind a `Mutex` or an atomic"
+    } else if receiver.reference.is_none() {
+        "#[tool] methods take `&self`: the value is shared by every call (served from an `Arc`)"
+    } else {
+        "#[tool] on a method needs its `impl` block marked `#[tools]`; or write a free async \
+         function and give it shared data with a `State<T>` parameter"
+    };
+    syn::Error::new_spanned(receiver, message)
+}
+
 /// Reads every parameter; a broken one is left out after its errors are kept.
-fn read_arguments(sig: &mut Signature, errors: &mut Errors) -> Arguments {
+fn read_arguments(
+    sig: &mut Signature,
+    in_tools_impl: bool,
+    errors: &mut Errors,
+) -> (Arguments, Vec<Input>) {
     let mut params = Vec::new();
+    let mut inputs = Vec::new();
     let mut struct_arg = None;
     let mut args_count = 0;
+    let mut argument_count = 0;
+    let mut context_seen = false;
     for input in sig.inputs.iter_mut() {
         let typed = match input {
             FnArg::Receiver(receiver) => {
-                errors.push(syn::Error::new_spanned(
-                    &*receiver,
-                    "#[tool] cannot take `self`: write a free async function and keep shared state \
-                     in a static or pass it in the arguments",
-                ));
+                let shared = receiver.reference.is_some() && receiver.mutability.is_none();
+                let plain = matches!(&*receiver.ty, Type::Reference(_));
+                if !(in_tools_impl && shared && plain) {
+                    errors.push(check_receiver(receiver));
+                }
                 continue;
             }
             FnArg::Typed(typed) => typed,
         };
+        if let Some(extracted) = extractor(&typed.ty) {
+            if matches!(extracted, Input::Context) {
+                if context_seen {
+                    errors.push(syn::Error::new_spanned(
+                        &typed,
+                        "a #[tool] takes `ToolContext` once: clone it inside the function if \
+                         you need it twice",
+                    ));
+                    continue;
+                }
+                context_seen = true;
+            }
+            inputs.push(extracted);
+            continue;
+        }
+        argument_count += 1;
         let is_args = take_args_marker(&mut typed.attrs);
         let field_attrs = take_field_attrs(&mut typed.attrs);
         let ident = errors.keep(param_name(&typed.pat));
@@ -191,6 +300,7 @@ fn read_arguments(sig: &mut Signature, errors: &mut Errors) -> Arguments {
         let (Some(ident), Some(())) = (ident, owned) else {
             continue;
         };
+        inputs.push(Input::Argument(ident.clone()));
         let param = Param {
             ident,
             ty: (*typed.ty).clone(),
@@ -203,11 +313,12 @@ fn read_arguments(sig: &mut Signature, errors: &mut Errors) -> Arguments {
             params.push(param);
         }
     }
-    let _ = errors.keep(check_args_alone(sig, args_count));
-    match struct_arg {
-        Some(param) if sig.inputs.len() == 1 => Arguments::Struct(Box::new(param)),
+    let _ = errors.keep(check_args_alone(sig, args_count, argument_count));
+    let arguments = match struct_arg {
+        Some(param) if argument_count == 1 => Arguments::Struct(Box::new(param)),
         _ => Arguments::Params(params),
-    }
+    };
+    (arguments, inputs)
 }
 
 /// Removes `#[args]`, telling whether it was there.
@@ -254,15 +365,15 @@ fn check_param_type(ty: &Type) -> syn::Result<()> {
     }
 }
 
-/// `#[args]` marks the one parameter that holds all arguments.
-fn check_args_alone(sig: &Signature, args_count: usize) -> syn::Result<()> {
-    if args_count == 0 || sig.inputs.len() == 1 {
+/// `#[args]` marks the one parameter that holds all arguments (besides `State` and `ToolContext`).
+fn check_args_alone(sig: &Signature, args_count: usize, argument_count: usize) -> syn::Result<()> {
+    if args_count == 0 || argument_count == 1 {
         return Ok(());
     }
     Err(syn::Error::new_spanned(
         &sig.inputs,
         "`#[args]` marks the one parameter that holds all arguments; \
-         a #[tool] with `#[args]` takes no other parameter",
+         a #[tool] with `#[args]` takes no other argument (`State<T>` and `ToolContext` aside)",
     ))
 }
 

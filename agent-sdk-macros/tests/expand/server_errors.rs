@@ -10,7 +10,7 @@ fn expansion() {
             "`version` needs a string literal, e.g. `version = \"1.0.0\"` (or `env!(\"CARGO_PKG_VERSION\")`)"
         }
         ::core::compile_error! {
-            "unknown argument `tool`; did you mean `tools`? (known: `version`, `instructions`, `tools`, `crate`)"
+            "unknown argument `tool`; did you mean `tools`? (known: `version`, `instructions`, `state`, `methods`, `tools`, `crate`)"
         }
         ::core::compile_error! {
             "`add` is listed twice: each tool may appear once in a server"

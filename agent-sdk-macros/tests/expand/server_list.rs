@@ -23,6 +23,10 @@ fn expansion() {
                 { !__agent_sdk::same_name(<math::divide>::NAME, <sub>::NAME) },
             >,
         >();
+        let __state = __agent_sdk::NoStateSupplied;
+        <add as __agent_sdk::ServedWith<_>>::check(&__state);
+        <math::divide as __agent_sdk::ServedWith<_>>::check(&__state);
+        <sub as __agent_sdk::ServedWith<_>>::check(&__state);
         __agent_sdk::build_server(
             "calc",
             ::core::option::Option::Some(env!("CARGO_PKG_VERSION")),

@@ -58,6 +58,7 @@ const _: () = {
         fn call(
             &self,
             arguments: __agent_sdk::serde_json::Value,
+            _: __agent_sdk::ToolContext,
         ) -> __agent_sdk::BoxFuture<'static, __agent_sdk::ToolResult> {
             ::std::boxed::Box::pin(async move {
                 let __arguments: Query = match __agent_sdk::deserialize_arguments(
@@ -69,7 +70,11 @@ const _: () = {
                 __agent_sdk::into_tool_result(search(__arguments).await)
             })
         }
+        fn takes_context(&self) -> bool {
+            false
+        }
     }
+    impl<__S> __agent_sdk::ServedWith<__S> for search {}
     fn __make_tool() -> ::std::sync::Arc<dyn __agent_sdk::Tool> {
         use __agent_sdk::{MakeRegistered as _, MakeUnbuilt as _};
         (&&__agent_sdk::Registered::<search>(::core::marker::PhantomData)).make_tool()

@@ -26,7 +26,7 @@ fn add<T>(&self, (a, b): (f64, f64), text: &str) -> impl Display {
     "#[tool] functions cannot return `impl Trait`: name the type"
 }
 ::core::compile_error! {
-    "#[tool] cannot take `self`: write a free async function and keep shared state in a static or pass it in the arguments"
+    "#[tool] on a method needs its `impl` block marked `#[tools]`; or write a free async function and give it shared data with a `State<T>` parameter"
 }
 ::core::compile_error! {
     "#[tool] parameters must be plain names such as `city: String`; destructure inside the function body instead"

@@ -56,6 +56,7 @@ const _: () = {
         fn call(
             &self,
             arguments: __agent_sdk::serde_json::Value,
+            _: __agent_sdk::ToolContext,
         ) -> __agent_sdk::BoxFuture<'static, __agent_sdk::ToolResult> {
             ::std::boxed::Box::pin(async move {
                 let __arguments: __ToolArguments = match __agent_sdk::deserialize_arguments(
@@ -67,5 +68,9 @@ const _: () = {
                 __agent_sdk::into_tool_result(ping().await)
             })
         }
+        fn takes_context(&self) -> bool {
+            false
+        }
     }
+    impl<__S> __agent_sdk::ServedWith<__S> for ping {}
 };

@@ -80,6 +80,7 @@ const _: () = {
         fn call(
             &self,
             arguments: __agent_sdk::serde_json::Value,
+            _: __agent_sdk::ToolContext,
         ) -> __agent_sdk::BoxFuture<'static, __agent_sdk::ToolResult> {
             ::std::boxed::Box::pin(async move {
                 let __arguments: __ToolArguments = match __agent_sdk::deserialize_arguments(
@@ -93,5 +94,9 @@ const _: () = {
                 )
             })
         }
+        fn takes_context(&self) -> bool {
+            false
+        }
     }
+    impl<__S> __agent_sdk::ServedWith<__S> for weather {}
 };

@@ -3,6 +3,8 @@
 //! - [`Tool`]: what a server serves; `#[tool]` implements it for an async fn, and
 //!   [`DynamicTool`] for a schema and handler known only at run time;
 //! - [`IntoToolResult`], [`ToolResult`], [`Content`], [`Json`], [`ToolError`]: what a tool returns;
+//! - [`State`] and [`ToolContext`]: what a tool takes besides its arguments (the
+//!   application's data; the call's ids, cancellation, progress and logs);
 //! - [`SdkMcpServer`]: JSON-RPC dispatch (`initialize`, `tools/list`, `tools/call`, `ping`,
 //!   notifications), argument validation with a validator compiled once per tool (at its first
 //!   call). It keeps no state per call: the protocol core runs each call on its own task and
@@ -31,12 +33,20 @@
 //! # Ok(()) }
 //! ```
 
+mod context;
 #[doc(hidden)]
 pub mod private;
+#[doc(hidden)]
+pub mod private_state;
 mod result;
 mod server;
+mod state;
 mod tool;
 mod validate;
+
+pub use context::{CANCELLED_CALL_GRACE, LogLevel, ToolContext};
+pub(crate) use context::{CallOrigin, Cancellation, ClientLink, OriginParts};
+pub use state::{RequiredState, State, ToolState};
 
 pub use result::{
     Content, EmbeddedResource, IntoToolResult, Json, ResourceBody, ToolError, ToolResult,
@@ -47,5 +57,6 @@ pub use server::{
     ServerBuildError,
 };
 pub use tool::{
-    DynamicTool, Tool, ToolAnnotations, ToolDefinition, ToolRegistration, is_valid_tool_name,
+    DynamicTool, Tool, ToolAnnotations, ToolDefinition, ToolMethods, ToolRegistration,
+    is_valid_tool_name,
 };

@@ -93,10 +93,27 @@ pub fn tool_definition<A: JsonSchema, R: IntoToolResult>(
     Ok(definition)
 }
 
-/// Deserializes validated arguments; a mismatch schema validation let through is an `isError` result.
-pub fn deserialize_arguments<T: DeserializeOwned>(arguments: Value) -> Result<T, ToolResult> {
-    serde_json::from_value(arguments)
-        .map_err(|error| ToolResult::error(format!("Input validation error: {error}")))
+/// Deserializes validated arguments; a mismatch schema validation let through is an `isError` result
+/// that names the field.
+///
+/// JSON Schema counts `2.0` as an integer, so the validator lets it through for an
+/// integer parameter that serde refuses: on a failure, integral floats are read as
+/// integers and the arguments read again. Read borrowed, so the rare failure can be
+/// read again (and its field found) without a copy on the common path.
+pub fn deserialize_arguments<T: DeserializeOwned>(mut arguments: Value) -> Result<T, ToolResult> {
+    if let Ok(value) = T::deserialize(&arguments) {
+        return Ok(value);
+    }
+    crate::mcp::validate::integral_floats_to_integers(&mut arguments);
+    serde_path_to_error::deserialize(&arguments).map_err(|error| {
+        let field = error.path().to_string();
+        let reason = error.into_inner();
+        if field == "." {
+            ToolResult::error(format!("Input validation error: {reason}"))
+        } else {
+            ToolResult::error(format!("Input validation error: \"{field}\": {reason}"))
+        }
+    })
 }
 
 /// The result of a tool function's return value.
@@ -216,4 +233,64 @@ pub fn unbuilt_server() -> Result<SdkMcpServer, ServerBuildError> {
 /// Stands for a `#[tool]` that failed to expand, for the same reason.
 pub fn unbuilt_tool() -> ! {
     unreachable!("#[tool] reported a compile error")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    struct Args {
+        n: i64,
+        counts: Vec<u32>,
+        ratio: f64,
+    }
+
+    #[test]
+    fn integral_floats_read_as_integers() {
+        let args: Args =
+            deserialize_arguments(json!({"n": 2.0, "counts": [1.0, 3], "ratio": 2.0})).unwrap();
+        assert_eq!(
+            args,
+            Args {
+                n: 2,
+                counts: vec![1, 3],
+                ratio: 2.0
+            }
+        );
+        let negative: Args =
+            deserialize_arguments(json!({"n": -7.0, "counts": [], "ratio": 0.5})).unwrap();
+        assert_eq!(negative.n, -7);
+    }
+
+    #[test]
+    fn arguments_that_read_as_they_are_are_not_rewritten() {
+        #[derive(serde::Deserialize)]
+        struct Raw {
+            any: Value,
+        }
+        let raw: Raw = deserialize_arguments(json!({"any": 2.0})).unwrap();
+        assert!(raw.any.is_f64(), "{}", raw.any);
+    }
+
+    #[test]
+    fn a_serde_error_names_the_field() {
+        let error =
+            deserialize_arguments::<Args>(json!({"n": 2.5, "counts": [], "ratio": 1})).unwrap_err();
+        assert!(error.is_error);
+        assert_eq!(
+            error.text_content(),
+            "Input validation error: \"n\": invalid type: floating point `2.5`, expected i64"
+        );
+        let nested = deserialize_arguments::<Args>(json!({"n": 1, "counts": [1, -1], "ratio": 1}))
+            .unwrap_err();
+        assert!(
+            nested
+                .text_content()
+                .starts_with("Input validation error: \"counts[1]\": "),
+            "{}",
+            nested.text_content()
+        );
+    }
 }

@@ -12,6 +12,26 @@ use crate::schema::SchemaError;
 
 /// One block of a tool result.
 ///
+/// # What the model receives
+///
+/// Observed with the CLI 2.1.330 (`agent-sdk/tests/data/probes_issue13.md`; the e2e test
+/// `every_content_block_reaches_the_model_as_the_cli_renders_it` keeps it true). The CLI
+/// converts every block itself, for in-process and external servers alike, so the SDK
+/// sends them as they are (the Python SDK's own text conversion of links and resources
+/// would only change the CLI's wording):
+///
+/// | block | the model's `tool_result` gets |
+/// |---|---|
+/// | [`Text`](Content::Text) | the text block |
+/// | [`Image`](Content::Image) | the image, then a text block `[Image: source: <saved file>]` |
+/// | [`Resource`](Content::Resource), text | text `[Resource from <server> at <uri>] <text>` |
+/// | [`Resource`](Content::Resource), blob | text `[Resource from <server> at <uri>] Binary content (<mime>, <n> bytes) saved to <file>` |
+/// | [`ResourceLink`](Content::ResourceLink) | text `[Resource link: <name>] <uri> (<description>)` |
+/// | [`Audio`](Content::Audio) | text `[Audio from <server>] Binary content (<mime>, <n> bytes) saved to <file>` |
+///
+/// Nothing is dropped; binary data the model cannot take is saved under the session's
+/// `tool-results` directory and the model is told the path.
+///
 /// ```
 /// use agent_sdk::mcp::Content;
 /// let blocks = vec![
@@ -34,6 +54,13 @@ pub enum Content {
         /// Base64-encoded bytes.
         data: String,
         /// e.g. `image/png`.
+        mime_type: String,
+    },
+    /// Audio: `{"type":"audio","data":<base64>,"mimeType":...}`.
+    Audio {
+        /// Base64-encoded bytes.
+        data: String,
+        /// e.g. `audio/wav`.
         mime_type: String,
     },
     /// A resource embedded in the result: `{"type":"resource","resource":{...}}`.
@@ -92,6 +119,19 @@ impl Content {
     /// ```
     pub fn image(data_base64: impl Into<String>, mime_type: impl Into<String>) -> Self {
         Content::Image {
+            data: data_base64.into(),
+            mime_type: mime_type.into(),
+        }
+    }
+
+    /// An audio block from base64 data and a MIME type.
+    ///
+    /// ```
+    /// let c = agent_sdk::mcp::Content::audio("UklGRg==", "audio/wav");
+    /// assert_eq!(serde_json::to_value(&c).unwrap(), serde_json::json!({"type": "audio", "data": "UklGRg==", "mimeType": "audio/wav"}));
+    /// ```
+    pub fn audio(data_base64: impl Into<String>, mime_type: impl Into<String>) -> Self {
+        Content::Audio {
             data: data_base64.into(),
             mime_type: mime_type.into(),
         }
@@ -173,6 +213,11 @@ impl Serialize for Content {
             }
             Content::Image { data, mime_type } => {
                 map.serialize_entry("type", "image")?;
+                map.serialize_entry("data", data)?;
+                map.serialize_entry("mimeType", mime_type)?;
+            }
+            Content::Audio { data, mime_type } => {
+                map.serialize_entry("type", "audio")?;
                 map.serialize_entry("data", data)?;
                 map.serialize_entry("mimeType", mime_type)?;
             }

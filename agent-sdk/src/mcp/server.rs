@@ -1,12 +1,15 @@
 //! [`SdkMcpServer`]: JSON-RPC dispatch for the `mcp_message` control requests.
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value, json};
 
+use super::context::{CallOrigin, ClientLink, ServerScope, ToolContext, ToolScope};
 use super::result::ToolResult;
+use super::state::{StateMap, ToolState};
 use super::tool::{Tool, ToolDefinition, is_valid_tool_name, registered_tools};
 use super::validate::ArgumentValidator;
 use crate::handler::catch_panic;
@@ -55,18 +58,61 @@ pub struct SdkMcpServer {
 }
 
 struct ServerInner {
-    name: String,
+    /// The name and the state values tools take (`State<T>`), fixed when the server is
+    /// built, shared with every call's context.
+    scope: Arc<ServerScope>,
     version: String,
     instructions: Option<String>,
-    tools: HashMap<String, ToolEntry>,
+    /// Replaced whole by `add_tool`/`remove_tool`: a call in flight keeps the table it began with.
+    table: RwLock<Arc<ToolTable>>,
+    /// The tools the server was built with, read without a lock until the first change:
+    /// the lock's shared counter is a cost every call of every session would pay.
+    built: HashMap<String, Arc<ToolEntry>>,
+    /// Set by the first `add_tool`/`remove_tool`: from then on calls look in `table`.
+    changed: AtomicBool,
+    /// The sessions serving this server, told when its tool list changes.
+    links: Mutex<Vec<Weak<dyn ClientLink>>>,
+}
+
+/// The tools of a server at one moment.
+#[derive(Clone)]
+struct ToolTable {
+    tools: HashMap<String, Arc<ToolEntry>>,
     /// Definitions in the order the tools were given.
     definitions: Vec<ToolDefinition>,
-    /// The `tools/list` result, built once.
+    /// The `tools/list` result, built once per change.
     tools_list: Value,
+}
+
+impl ToolTable {
+    fn new(entries: Vec<(ToolDefinition, Arc<ToolEntry>)>) -> Self {
+        let tools_list =
+            json!({ "tools": entries.iter().map(|(d, _)| d.to_json()).collect::<Vec<_>>() });
+        let mut tools = HashMap::with_capacity(entries.len());
+        let mut definitions = Vec::with_capacity(entries.len());
+        for (definition, entry) in entries {
+            tools.insert(definition.name.clone(), entry);
+            definitions.push(definition);
+        }
+        ToolTable {
+            tools,
+            definitions,
+            tools_list,
+        }
+    }
+
+    fn entries(&self) -> Vec<(ToolDefinition, Arc<ToolEntry>)> {
+        self.definitions
+            .iter()
+            .map(|d| (d.clone(), self.tools[&d.name].clone()))
+            .collect()
+    }
 }
 
 struct ToolEntry {
     tool: Arc<dyn Tool>,
+    /// The server and tool names and the server's state, shared with every call's context.
+    scope: Arc<ToolScope>,
     input_schema: Value,
     /// Compiled on the tool's first call (or by [`SdkMcpServer::compile_validators`]):
     /// compiling pulls in the JSON Schema meta-validator, which costs ~3 MiB of
@@ -76,6 +122,54 @@ struct ToolEntry {
 }
 
 impl ToolEntry {
+    /// Checks a tool for a server: its definition, name and state; `taken` says
+    /// whether a name is already used.
+    fn check(
+        tool: Arc<dyn Tool>,
+        server: &Arc<ServerScope>,
+        taken: impl Fn(&str) -> bool,
+    ) -> Result<(ToolDefinition, Arc<ToolEntry>), ServerBuildError> {
+        let definition = tool
+            .definition()
+            .map_err(|source| ServerBuildError::Schema {
+                tool: schema_error_subject(&source),
+                source,
+            })?;
+        if !is_valid_tool_name(&definition.name) {
+            return Err(ServerBuildError::InvalidToolName {
+                name: definition.name,
+            });
+        }
+        if taken(&definition.name) {
+            return Err(ServerBuildError::DuplicateTool {
+                server: server.name.clone(),
+                tool: definition.name,
+            });
+        }
+        if let Some(missing) = tool
+            .required_states()
+            .into_iter()
+            .find(|needed| !server.states.contains(needed))
+        {
+            return Err(ServerBuildError::MissingState {
+                server: server.name.clone(),
+                tool: definition.name,
+                type_name: missing.type_name(),
+            });
+        }
+        let scope = ToolScope {
+            server: server.clone(),
+            tool_name: definition.name.clone(),
+        };
+        let entry = ToolEntry {
+            tool,
+            scope: Arc::new(scope),
+            input_schema: definition.input_schema.clone(),
+            validator: OnceLock::new(),
+        };
+        Ok((definition, Arc::new(entry)))
+    }
+
     fn validator(&self) -> &Result<ArgumentValidator, String> {
         self.validator
             .get_or_init(|| ArgumentValidator::new(&self.input_schema))
@@ -85,12 +179,12 @@ impl ToolEntry {
 impl std::fmt::Debug for SdkMcpServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SdkMcpServer")
-            .field("name", &self.inner.name)
+            .field("name", &self.inner.scope.name)
             .field("version", &self.inner.version)
             .field(
                 "tools",
                 &self
-                    .inner
+                    .table()
                     .definitions
                     .iter()
                     .map(|d| &d.name)
@@ -141,6 +235,18 @@ pub enum ServerBuildError {
         #[source]
         source: SchemaError,
     },
+    /// A tool takes `State<T>` and the server holds no `T`.
+    #[error(
+        "server '{server}': tool '{tool}' takes `State<{type_name}>`, but the server has no state of that type; supply it with `state = ...` in create_sdk_mcp_server! or `SdkMcpServerBuilder::state`"
+    )]
+    MissingState {
+        /// The server.
+        server: String,
+        /// The tool.
+        tool: String,
+        /// The state type it takes.
+        type_name: &'static str,
+    },
     /// A tool's input schema is not a valid JSON Schema.
     #[error("tool '{tool}': invalid input schema: {reason}")]
     InvalidInputSchema {
@@ -170,6 +276,7 @@ pub struct SdkMcpServerBuilder {
     version: String,
     instructions: Option<String>,
     tools: Vec<Arc<dyn Tool>>,
+    states: StateMap,
 }
 
 impl SdkMcpServerBuilder {
@@ -185,10 +292,60 @@ impl SdkMcpServerBuilder {
         self
     }
 
+    /// Holds `value` as the server's state of type `T`, for the tools that take
+    /// [`State<T>`](super::State); one value per type (a second of the same type
+    /// replaces the first).
+    ///
+    /// ```
+    /// use agent_sdk::mcp::{SdkMcpServer, ServerBuildError, State};
+    /// use agent_sdk::tool;
+    ///
+    /// #[derive(Clone)]
+    /// struct Greeting(&'static str);
+    ///
+    /// #[tool]
+    /// async fn greet(name: String, State(greeting): State<Greeting>) -> String {
+    ///     format!("{}, {name}", greeting.0)
+    /// }
+    ///
+    /// let server = SdkMcpServer::builder("hello").state(Greeting("Hi")).tool(greet {}).build();
+    /// assert!(server.is_ok());
+    /// let error = SdkMcpServer::builder("hello").tool(greet {}).build().unwrap_err();
+    /// assert!(matches!(error, ServerBuildError::MissingState { ref tool, .. } if tool == "greet"));
+    /// ```
+    pub fn state<T: ToolState>(mut self, value: T) -> Self {
+        self.states.insert(value);
+        self
+    }
+
     /// Adds a tool: a `#[tool]` companion (`.tool(add {})`), a [`DynamicTool`](super::DynamicTool)
     /// or your own [`Tool`].
     pub fn tool(mut self, tool: impl Tool) -> Self {
         self.tools.push(Arc::new(tool));
+        self
+    }
+
+    /// Adds the `#[tool]` methods of a `#[tools]` impl block, served from `value`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use agent_sdk::mcp::SdkMcpServer;
+    /// use agent_sdk::{tool, tools};
+    ///
+    /// struct Clock;
+    ///
+    /// #[tools]
+    /// impl Clock {
+    ///     /// The hour.
+    ///     #[tool]
+    ///     async fn hour(&self) -> u8 { 12 }
+    /// }
+    ///
+    /// let server = SdkMcpServer::builder("clock").methods(Arc::new(Clock)).build().unwrap();
+    /// assert_eq!(server.qualified_tool_names(), ["mcp__clock__hour"]);
+    /// ```
+    pub fn methods<T: super::ToolMethods>(mut self, value: Arc<T>) -> Self {
+        self.tools.extend(value.tools());
         self
     }
 
@@ -221,44 +378,29 @@ impl SdkMcpServerBuilder {
         if !is_valid_tool_name(&self.name) {
             return Err(ServerBuildError::InvalidServerName { name: self.name });
         }
-        let mut tools = HashMap::with_capacity(self.tools.len());
-        let mut definitions = Vec::with_capacity(self.tools.len());
+        let scope = Arc::new(ServerScope {
+            name: self.name,
+            states: self.states,
+        });
+        let mut entries: Vec<(ToolDefinition, Arc<ToolEntry>)> =
+            Vec::with_capacity(self.tools.len());
         for tool in self.tools {
-            let definition = tool
-                .definition()
-                .map_err(|source| ServerBuildError::Schema {
-                    tool: schema_error_subject(&source),
-                    source,
-                })?;
-            if !is_valid_tool_name(&definition.name) {
-                return Err(ServerBuildError::InvalidToolName {
-                    name: definition.name,
-                });
-            }
-            if tools.contains_key(&definition.name) {
-                return Err(ServerBuildError::DuplicateTool {
-                    server: self.name,
-                    tool: definition.name,
-                });
-            }
-            let entry = ToolEntry {
-                tool,
-                input_schema: definition.input_schema.clone(),
-                validator: OnceLock::new(),
-            };
-            tools.insert(definition.name.clone(), entry);
-            definitions.push(definition);
+            let taken = |name: &str| entries.iter().any(|(d, _)| d.name == name);
+            let checked = ToolEntry::check(tool, &scope, taken)?;
+            entries.push(checked);
         }
-        let tools_list =
-            json!({ "tools": definitions.iter().map(ToolDefinition::to_json).collect::<Vec<_>>() });
         Ok(SdkMcpServer {
             inner: Arc::new(ServerInner {
-                name: self.name,
+                scope,
                 version: self.version,
                 instructions: self.instructions,
-                tools,
-                definitions,
-                tools_list,
+                built: entries
+                    .iter()
+                    .map(|(definition, entry)| (definition.name.clone(), entry.clone()))
+                    .collect(),
+                table: RwLock::new(Arc::new(ToolTable::new(entries))),
+                changed: AtomicBool::new(false),
+                links: Mutex::default(),
             }),
         })
     }
@@ -280,7 +422,124 @@ impl SdkMcpServer {
             version: "1.0.0".to_owned(),
             instructions: None,
             tools: Vec::new(),
+            states: StateMap::default(),
         }
+    }
+
+    /// The tools now.
+    fn table(&self) -> Arc<ToolTable> {
+        self.inner
+            .table
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Adds a tool to the running server and tells every session serving it
+    /// (`notifications/tools/list_changed`): the CLI lists the tools again, and the
+    /// model can call the new one from its next turn. The same checks as
+    /// [`SdkMcpServerBuilder::build`] apply (name, schema, duplicates, state).
+    ///
+    /// ```
+    /// use agent_sdk::mcp::{DynamicTool, SdkMcpServer};
+    /// let server = SdkMcpServer::builder("calc").build()?;
+    /// server.add_tool(DynamicTool::new("zero", serde_json::json!({"type": "object"}), |_| async { 0 }))?;
+    /// assert_eq!(server.qualified_tool_names(), ["mcp__calc__zero"]);
+    /// assert!(server.remove_tool("zero"));
+    /// assert!(server.tools().is_empty());
+    /// # Ok::<(), agent_sdk::mcp::ServerBuildError>(())
+    /// ```
+    pub fn add_tool(&self, tool: impl Tool) -> Result<(), ServerBuildError> {
+        self.add_tool_arc(Arc::new(tool))
+    }
+
+    /// Adds a shared tool to the running server, as [`add_tool`](Self::add_tool) does.
+    pub fn add_tool_arc(&self, tool: Arc<dyn Tool>) -> Result<(), ServerBuildError> {
+        {
+            let mut table = self
+                .inner
+                .table
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let taken = |name: &str| table.tools.contains_key(name);
+            let checked = ToolEntry::check(tool, &self.inner.scope, taken)?;
+            let mut entries = table.entries();
+            entries.push(checked);
+            *table = Arc::new(ToolTable::new(entries));
+            self.inner.changed.store(true, Ordering::Release);
+        }
+        self.announce_tools_changed();
+        Ok(())
+    }
+
+    /// Removes a tool from the running server and tells every session serving it;
+    /// `false` when there was no tool of that name. Calls already running finish.
+    ///
+    /// Observed with the CLI 2.1.330: it lists the tools again (`mcp_status` no longer
+    /// shows the tool) and refuses a later call of it itself ("No such tool available"),
+    /// so the call never reaches the server; but it keeps the tool in the tool list it
+    /// sends the model for the rest of the session (added tools do appear there).
+    ///
+    /// ```
+    /// let server = agent_sdk::mcp::SdkMcpServer::builder("calc").build().unwrap();
+    /// assert!(!server.remove_tool("missing"));
+    /// ```
+    pub fn remove_tool(&self, name: &str) -> bool {
+        {
+            let mut table = self
+                .inner
+                .table
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if !table.tools.contains_key(name) {
+                return false;
+            }
+            let entries = table.entries().into_iter().filter(|(d, _)| d.name != name);
+            *table = Arc::new(ToolTable::new(entries.collect()));
+            self.inner.changed.store(true, Ordering::Release);
+        }
+        self.announce_tools_changed();
+        true
+    }
+
+    /// Sends `notifications/tools/list_changed` to every live session of this server.
+    fn announce_tools_changed(&self) {
+        let links: Vec<Arc<dyn ClientLink>> = {
+            let mut links = self
+                .inner
+                .links
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            links.retain(|link| link.strong_count() > 0);
+            links.iter().filter_map(Weak::upgrade).collect()
+        };
+        let message = json!({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"});
+        for link in links {
+            link.send_mcp_message(&self.inner.scope.name, message.clone());
+        }
+    }
+
+    /// Registers a session serving this server, to be told when its tools change.
+    pub(crate) fn subscribe(&self, link: Weak<dyn ClientLink>) {
+        let mut links = self
+            .inner
+            .links
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        links.retain(|link| link.strong_count() > 0);
+        // A session that serves it again (`set_mcp_servers`) is told once, not twice.
+        if !links.iter().any(|known| known.ptr_eq(&link)) {
+            links.push(link);
+        }
+    }
+
+    /// Forgets a session that no longer serves this server.
+    pub(crate) fn unsubscribe(&self, link: &Weak<dyn ClientLink>) {
+        self.inner
+            .links
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .retain(|known| known.strong_count() > 0 && !known.ptr_eq(link));
     }
 
     /// Compiles the argument validator of every tool now instead of at its first call.
@@ -302,8 +561,9 @@ impl SdkMcpServer {
     /// # Ok::<(), ServerBuildError>(())
     /// ```
     pub fn compile_validators(&self) -> Result<(), ServerBuildError> {
-        for definition in &self.inner.definitions {
-            let entry = &self.inner.tools[&definition.name];
+        let table = self.table();
+        for definition in &table.definitions {
+            let entry = &table.tools[&definition.name];
             if let Err(reason) = entry.validator() {
                 return Err(ServerBuildError::InvalidInputSchema {
                     tool: definition.name.clone(),
@@ -316,7 +576,7 @@ impl SdkMcpServer {
 
     /// The server name: the key in `--mcp-config` and the middle of `mcp__<server>__<tool>`.
     pub fn name(&self) -> &str {
-        &self.inner.name
+        &self.inner.scope.name
     }
 
     /// The version announced in `serverInfo`.
@@ -324,9 +584,10 @@ impl SdkMcpServer {
         &self.inner.version
     }
 
-    /// The tools, as `tools/list` describes them, in the order they were given.
-    pub fn tools(&self) -> &[ToolDefinition] {
-        &self.inner.definitions
+    /// The tools, as `tools/list` describes them, in the order they were given
+    /// (tools added later last).
+    pub fn tools(&self) -> Vec<ToolDefinition> {
+        self.table().definitions.clone()
     }
 
     /// `mcp__<server>__<tool>` for every tool: the names the model sees, for `allowed_tools`.
@@ -340,18 +601,31 @@ impl SdkMcpServer {
     /// assert_eq!(server.qualified_tool_names(), ["mcp__calc__add"]);
     /// ```
     pub fn qualified_tool_names(&self) -> Vec<String> {
-        self.inner
+        self.table()
             .definitions
             .iter()
-            .map(|d| format!("mcp__{}__{}", self.inner.name, d.name))
+            .map(|d| format!("mcp__{}__{}", self.inner.scope.name, d.name))
             .collect()
     }
 
     /// Calls a tool directly, as `tools/call` would: argument validation, then the
     /// handler; a panic and an unknown name are `isError` results. Handy in tests.
-    /// To cancel a call, drop its future.
+    /// To cancel a call, drop its future. The tool's [`ToolContext`] is detached: no
+    /// session, no tool-use id, progress goes nowhere.
     pub async fn call_tool(&self, name: &str, arguments: Value) -> ToolResult {
-        catch_panic(self.run_tool(name, arguments))
+        self.call_tool_from(name, arguments, CallOrigin::default(), None)
+            .await
+    }
+
+    /// Calls a tool for a session, whose ids, cancellation and link `origin` carries.
+    pub(crate) async fn call_tool_from(
+        &self,
+        name: &str,
+        arguments: Value,
+        origin: CallOrigin,
+        meta: Option<&mut Value>,
+    ) -> ToolResult {
+        catch_panic(self.run_tool(name, arguments, origin, meta))
             .await
             .unwrap_or_else(|panic| tool_panicked(name, &panic))
     }
@@ -371,14 +645,17 @@ impl SdkMcpServer {
     /// # }
     /// ```
     pub async fn handle_json_rpc(&self, message: Value) -> Value {
-        self.answer(message).await.into_value()
+        self.answer(message, CallOrigin::default())
+            .await
+            .into_value()
     }
 
     /// Answers one JSON-RPC message, as [`handle_json_rpc`](Self::handle_json_rpc) does,
     /// in the form the protocol core writes straight into its control response. A
     /// tool's panic is caught here, in [`call_tool`](Self::call_tool): the one catcher
     /// of an MCP request, whether it comes through a session or not.
-    pub(crate) async fn answer(&self, mut message: Value) -> JsonRpcAnswer {
+    /// `origin` is the session's part of a `tools/call` (its `_meta` is read here).
+    pub(crate) async fn answer(&self, mut message: Value, origin: CallOrigin) -> JsonRpcAnswer {
         let id = message.get_mut("id").map(Value::take);
         let Some(id) = id else {
             return JsonRpcAnswer::Value(acknowledged());
@@ -392,8 +669,10 @@ impl SdkMcpServer {
             ));
         };
         let answer = match method {
-            "tools/call" => return self.handle_call(id, &mut message).await,
-            "tools/list" => success(id, self.inner.tools_list.clone()),
+            "tools/call" => return self.handle_call(id, &mut message, origin).await,
+            "tools/list" => success(id, self.table().tools_list.clone()),
+            // We send every log message; the level is the handler's choice.
+            "logging/setLevel" => success(id, Value::Object(Map::new())),
             "initialize" => success(id, self.initialize_result(&message)),
             "ping" => success(id, Value::Object(Map::new())),
             other => {
@@ -413,8 +692,8 @@ impl SdkMcpServer {
             .unwrap_or(LATEST_PROTOCOL_VERSION);
         let mut result = json!({
             "protocolVersion": version,
-            "capabilities": {"tools": {"listChanged": false}},
-            "serverInfo": {"name": self.inner.name, "version": self.inner.version},
+            "capabilities": {"tools": {"listChanged": true}, "logging": {}},
+            "serverInfo": {"name": self.inner.scope.name, "version": self.inner.version},
         });
         if let Some(instructions) = &self.inner.instructions {
             result["instructions"] = Value::String(instructions.clone());
@@ -422,7 +701,12 @@ impl SdkMcpServer {
         result
     }
 
-    async fn handle_call(&self, id: Value, message: &mut Value) -> JsonRpcAnswer {
+    async fn handle_call(
+        &self,
+        id: Value,
+        message: &mut Value,
+        origin: CallOrigin,
+    ) -> JsonRpcAnswer {
         let Some(params) = message.get_mut("params").and_then(Value::as_object_mut) else {
             return JsonRpcAnswer::Value(error_response(
                 id,
@@ -432,6 +716,7 @@ impl SdkMcpServer {
             ));
         };
         let arguments = params.remove("arguments").unwrap_or(Value::Null);
+        let mut meta = params.remove("_meta");
         let Some(name) = params.get("name").and_then(Value::as_str) else {
             return JsonRpcAnswer::Value(error_response(
                 id,
@@ -440,14 +725,30 @@ impl SdkMcpServer {
                 None,
             ));
         };
-        let result = self.call_tool(name, arguments).await;
+        let result = self
+            .call_tool_from(name, arguments, origin, meta.as_mut())
+            .await;
         JsonRpcAnswer::ToolResult { id, result }
     }
 
     /// Validates the arguments and runs the tool in the caller's task; a panic of
     /// the handler unwinds to [`call_tool`](Self::call_tool).
-    async fn run_tool(&self, name: &str, mut arguments: Value) -> ToolResult {
-        let Some(entry) = self.inner.tools.get(name) else {
+    /// `meta` is the `_meta` of a call whose origin the session did not read.
+    async fn run_tool(
+        &self,
+        name: &str,
+        mut arguments: Value,
+        origin: CallOrigin,
+        meta: Option<&mut Value>,
+    ) -> ToolResult {
+        let changed_entry;
+        let entry = if self.inner.changed.load(Ordering::Acquire) {
+            changed_entry = self.table().tools.get(name).cloned();
+            changed_entry.as_deref()
+        } else {
+            self.inner.built.get(name).map(|entry| &**entry)
+        };
+        let Some(entry) = entry else {
             return ToolResult::error(format!("Tool '{name}' not found"));
         };
         if arguments.is_null() {
@@ -460,7 +761,16 @@ impl SdkMcpServer {
             )),
         };
         match checked {
-            Ok(()) => entry.tool.call(arguments).await,
+            Ok(()) => {
+                // A tool that ignores its context gets an empty one: nothing to share.
+                let context = if entry.tool.takes_context() {
+                    let origin = origin.read_meta(meta.map(Value::take));
+                    ToolContext::new(entry.scope.clone(), origin)
+                } else {
+                    ToolContext::empty()
+                };
+                entry.tool.call(arguments, context).await
+            }
             Err(message) => ToolResult::error(message),
         }
     }
@@ -553,6 +863,33 @@ pub(crate) fn server_not_found(id: Value, server_name: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn calls_follow_tools_added_and_removed_after_the_build() {
+        let tool = |name: &'static str| {
+            super::super::DynamicTool::new(
+                name,
+                json!({"type": "object"}),
+                move |_| async move { name },
+            )
+        };
+        let server = SdkMcpServer::builder("s").tool(tool("a")).build().unwrap();
+        assert_eq!(server.call_tool("a", json!({})).await.text_content(), "a");
+        server.add_tool(tool("b")).unwrap();
+        assert_eq!(server.call_tool("b", json!({})).await.text_content(), "b");
+        assert!(
+            server.add_tool(tool("b")).is_err(),
+            "a duplicate is refused"
+        );
+        assert!(server.remove_tool("a"));
+        let gone = server.call_tool("a", json!({})).await;
+        assert_eq!(gone.text_content(), "Tool 'a' not found");
+        let listed = server
+            .handle_json_rpc(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}))
+            .await;
+        assert_eq!(listed["result"]["tools"][0]["name"], "b");
+        assert_eq!(listed["result"]["tools"].as_array().unwrap().len(), 1);
+    }
 
     #[test]
     fn unknown_server_answer() {

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use super::context::ToolContext;
 use super::result::{IntoToolResult, ToolResult};
+use super::state::RequiredState;
 use crate::handler::BoxFuture;
 use crate::schema::SchemaError;
 
@@ -16,7 +18,7 @@ use crate::schema::SchemaError;
 ///
 /// ```
 /// use agent_sdk::BoxFuture;
-/// use agent_sdk::mcp::{Tool, ToolDefinition, ToolResult};
+/// use agent_sdk::mcp::{Tool, ToolContext, ToolDefinition, ToolResult};
 /// use agent_sdk::schema::SchemaError;
 ///
 /// struct Clock;
@@ -25,8 +27,8 @@ use crate::schema::SchemaError;
 ///         Ok(ToolDefinition::new("clock", serde_json::json!({"type": "object", "properties": {}, "required": []}))
 ///             .description("The time of day."))
 ///     }
-///     fn call(&self, _arguments: serde_json::Value) -> BoxFuture<'static, ToolResult> {
-///         Box::pin(async { ToolResult::text("12:00") })
+///     fn call(&self, _arguments: serde_json::Value, context: ToolContext) -> BoxFuture<'static, ToolResult> {
+///         Box::pin(async move { ToolResult::text(format!("12:00 (asked by {})", context.tool_name())) })
 ///     }
 /// }
 /// ```
@@ -34,8 +36,53 @@ pub trait Tool: Send + Sync + 'static {
     /// Name, description, schemas and annotations. Called once, when the server is built.
     fn definition(&self) -> Result<ToolDefinition, SchemaError>;
 
-    /// Runs the tool. `arguments` already passed validation against the input schema.
-    fn call(&self, arguments: Value) -> BoxFuture<'static, ToolResult>;
+    /// Runs the tool. `arguments` already passed validation against the input schema;
+    /// `context` tells which call this is and carries the server's state.
+    fn call(&self, arguments: Value, context: ToolContext) -> BoxFuture<'static, ToolResult>;
+
+    /// Whether [`call`](Self::call) looks at its context. `false` lets the server skip
+    /// making one per call (the tool then gets an empty context: no names, no state, no
+    /// session); `#[tool]` says `false` for a function without `State` or `ToolContext`
+    /// parameters. `true` by default.
+    fn takes_context(&self) -> bool {
+        true
+    }
+
+    /// The [`State`](super::State) types the tool takes: building a server without
+    /// them is an error that names the tool and the type. None by default.
+    fn required_states(&self) -> Vec<RequiredState> {
+        Vec::new()
+    }
+}
+
+/// A type whose `#[tool]` methods are tools: `#[tools]` on its `impl` block implements
+/// it. Serve them with [`SdkMcpServerBuilder::methods`](super::SdkMcpServerBuilder::methods)
+/// or `methods = ...` in `create_sdk_mcp_server!`.
+///
+/// ```
+/// use std::sync::Arc;
+/// use agent_sdk::mcp::{SdkMcpServer, ToolMethods};
+/// use agent_sdk::{tool, tools};
+///
+/// struct Greeter { greeting: String }
+///
+/// #[tools]
+/// impl Greeter {
+///     /// Greet someone.
+///     #[tool]
+///     async fn greet(&self, name: String) -> String {
+///         format!("{}, {name}", self.greeting)
+///     }
+/// }
+///
+/// let greeter = Arc::new(Greeter { greeting: "Hello".into() });
+/// assert_eq!(greeter.clone().tools().len(), 1);
+/// let server = SdkMcpServer::builder("hello").methods(greeter).build().unwrap();
+/// assert_eq!(server.qualified_tool_names(), ["mcp__hello__greet"]);
+/// ```
+pub trait ToolMethods: Send + Sync + 'static {
+    /// One tool per `#[tool]` method, each holding a clone of `self`, in source order.
+    fn tools(self: Arc<Self>) -> Vec<Arc<dyn Tool>>;
 }
 
 /// What `tools/list` says about one tool.
@@ -235,7 +282,7 @@ impl serde::Serialize for ToolAnnotations {
     }
 }
 
-type DynHandler = dyn Fn(Value) -> BoxFuture<'static, ToolResult> + Send + Sync;
+type DynHandler = dyn Fn(Value, ToolContext) -> BoxFuture<'static, ToolResult> + Send + Sync;
 
 /// A tool whose name, schema and handler are only known at run time.
 ///
@@ -279,8 +326,32 @@ impl DynamicTool {
         Fut: Future<Output = R> + Send + 'static,
         R: IntoToolResult,
     {
-        let handler: Arc<DynHandler> = Arc::new(move |args| {
-            let future = handler(args);
+        Self::with_context(name, input_schema, move |args, _context| handler(args))
+    }
+
+    /// A tool whose handler also gets the call's [`ToolContext`] (ids, state,
+    /// cancellation, progress).
+    ///
+    /// ```
+    /// use agent_sdk::mcp::{DynamicTool, SdkMcpServer, ToolContext};
+    /// use serde_json::{json, Value};
+    ///
+    /// let whoami = DynamicTool::with_context("whoami", json!({"type": "object"}), |_args: Value, context: ToolContext| async move {
+    ///     format!("{} on {}", context.tool_name(), context.server_name())
+    /// });
+    /// let server = SdkMcpServer::builder("util").tool(whoami).build().unwrap();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// assert_eq!(server.call_tool("whoami", json!({})).await.text_content(), "whoami on util");
+    /// # });
+    /// ```
+    pub fn with_context<F, Fut, R>(name: impl Into<String>, input_schema: Value, handler: F) -> Self
+    where
+        F: Fn(Value, ToolContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = R> + Send + 'static,
+        R: IntoToolResult,
+    {
+        let handler: Arc<DynHandler> = Arc::new(move |args, context| {
+            let future = handler(args, context);
             Box::pin(async move { future.await.into_tool_result() })
         });
         DynamicTool {
@@ -322,8 +393,8 @@ impl Tool for DynamicTool {
         Ok(definition)
     }
 
-    fn call(&self, arguments: Value) -> BoxFuture<'static, ToolResult> {
-        (self.handler)(arguments)
+    fn call(&self, arguments: Value, context: ToolContext) -> BoxFuture<'static, ToolResult> {
+        (self.handler)(arguments, context)
     }
 }
 

@@ -71,6 +71,34 @@ impl ArgumentValidator {
     }
 }
 
+/// Rewrites every float with no fractional part (`2.0`) as an integer, at every depth.
+///
+/// JSON Schema's `"type": "integer"` accepts `2.0`, serde's integer types do not;
+/// an `f64` parameter still reads an integer, so nothing that was valid breaks.
+pub(crate) fn integral_floats_to_integers(value: &mut Value) {
+    match value {
+        Value::Number(number) if number.is_f64() => {
+            let float = number.as_f64().unwrap_or(f64::NAN);
+            // `as` saturates, so the range checks keep out what would not round-trip.
+            let integer = if float.fract() != 0.0 {
+                None
+            } else if (0.0..18_446_744_073_709_551_616.0).contains(&float) {
+                Some(Value::from(float as u64))
+            } else if (-9_223_372_036_854_775_808.0..0.0).contains(&float) {
+                Some(Value::from(float as i64))
+            } else {
+                None
+            };
+            if let Some(integer) = integer {
+                *value = integer;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_floats_to_integers),
+        Value::Object(map) => map.values_mut().for_each(integral_floats_to_integers),
+        _ => {}
+    }
+}
+
 /// `/a/0/b` -> `a[0].b`.
 fn field_path(pointer: &str) -> String {
     let mut out = String::with_capacity(pointer.len());
@@ -117,6 +145,17 @@ mod tests {
         // A null for a required argument is still an error that names it.
         let msg = v.check(&mut json!({"city": null})).unwrap_err();
         assert!(msg.contains("\"city\""), "{msg}");
+    }
+
+    #[test]
+    fn integral_floats_become_integers_and_others_stay() {
+        let mut value = json!({"a": 2.0, "b": [-3.0, 1.5], "c": {"d": 1e300}, "e": "2.0", "f": 4});
+        integral_floats_to_integers(&mut value);
+        assert_eq!(
+            value,
+            json!({"a": 2, "b": [-3, 1.5], "c": {"d": 1e300}, "e": "2.0", "f": 4})
+        );
+        assert!(value["a"].is_u64() && value["b"][0].is_i64());
     }
 
     #[test]

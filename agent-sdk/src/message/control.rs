@@ -552,3 +552,29 @@ pub struct RewindFilesResult {
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
+
+/// The answer to [`Client::set_mcp_servers`](crate::Client::set_mcp_servers): which
+/// servers the CLI added and removed, and why any could not be set.
+///
+/// ```
+/// use agent_sdk::message::McpSetServersResult;
+/// let result: McpSetServersResult = serde_json::from_str(
+///     r#"{"added":["calc"],"removed":["old"],"errors":{"bad":"spawn failed"}}"#,
+/// )?;
+/// assert_eq!(result.added, ["calc"]);
+/// assert_eq!(result.errors["bad"], "spawn failed");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[non_exhaustive]
+pub struct McpSetServersResult {
+    /// Servers the CLI connected to.
+    #[serde(default, deserialize_with = "null_default")]
+    pub added: Vec<String>,
+    /// Servers the CLI disconnected.
+    #[serde(default, deserialize_with = "null_default")]
+    pub removed: Vec<String>,
+    /// Servers that could not be set, with the CLI's reason.
+    #[serde(default, deserialize_with = "null_default")]
+    pub errors: std::collections::BTreeMap<String, String>,
+}

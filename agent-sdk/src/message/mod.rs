@@ -51,9 +51,10 @@ pub use content::{
 pub use control::{
     AccountInfo, AgentInfo, ContextAgent, ContextCategory, ContextGridCell, ContextMcpTool,
     ContextMemoryFile, ContextMessageBreakdown, ContextUsage, McpServerStatus, McpServerVersion,
-    McpStatus, McpToolStatus, ModelInfo, RewindFilesResult, ServerInfo, SlashCommand,
+    McpSetServersResult, McpStatus, McpToolStatus, ModelInfo, RewindFilesResult, ServerInfo,
+    SlashCommand,
 };
-pub use other::{ConversationReset, RateLimitEvent, RateLimitInfo, StreamEvent};
+pub use other::{ConversationReset, RateLimitEvent, RateLimitInfo, StreamEvent, ToolProgress};
 pub use result::{DeferredToolUse, ModelUsage, PermissionDenial, ResultError, ResultMessage};
 pub use system::{
     ApiRetry, BackgroundTasks, CompactBoundary, CompactMetadata, HookEventInfo, InitInfo,
@@ -98,7 +99,9 @@ pub enum Message {
     RateLimit(RateLimitEvent),
     /// The conversation was replaced.
     ConversationReset(ConversationReset),
-    /// Any other frame type (`keep_alive`, `command_lifecycle`, `tool_progress`, ...), kept raw.
+    /// A long tool call is still running (`tool_progress`).
+    ToolProgress(ToolProgress),
+    /// Any other frame type (`keep_alive`, `command_lifecycle`, ...), kept raw.
     Unknown(Value),
 }
 
@@ -112,6 +115,7 @@ enum FrameType {
     StreamEvent,
     RateLimit,
     ConversationReset,
+    ToolProgress,
     Other,
 }
 
@@ -125,6 +129,7 @@ impl FrameType {
             "stream_event" => FrameType::StreamEvent,
             "rate_limit_event" => FrameType::RateLimit,
             "conversation_reset" => FrameType::ConversationReset,
+            "tool_progress" => FrameType::ToolProgress,
             _ => FrameType::Other,
         }
     }
@@ -202,6 +207,7 @@ impl Message {
             FrameType::StreamEvent => Message::StreamEvent(decode(bytes, text)?),
             FrameType::RateLimit => Message::RateLimit(decode(bytes, text)?),
             FrameType::ConversationReset => Message::ConversationReset(decode(bytes, text)?),
+            FrameType::ToolProgress => Message::ToolProgress(decode(bytes, text)?),
             FrameType::Other => Message::Unknown(decode(bytes, text)?),
         })
     }
@@ -216,6 +222,7 @@ impl Message {
             Message::StreamEvent(m) => Some(&m.session_id),
             Message::RateLimit(m) => Some(&m.session_id),
             Message::ConversationReset(m) => Some(&m.session_id),
+            Message::ToolProgress(m) => Some(&m.session_id),
             Message::Unknown(value) => value.get("session_id").and_then(Value::as_str),
         }
     }
@@ -230,6 +237,7 @@ impl Message {
             Message::StreamEvent(m) => Some(&m.uuid),
             Message::RateLimit(m) => Some(&m.uuid),
             Message::ConversationReset(m) => Some(&m.uuid),
+            Message::ToolProgress(m) => Some(&m.uuid),
             Message::Unknown(value) => value.get("uuid").and_then(Value::as_str),
         }
     }
@@ -292,6 +300,7 @@ impl<'de> Deserialize<'de> for Message {
             FrameType::ConversationReset => {
                 ConversationReset::deserialize(value).map(Message::ConversationReset)
             }
+            FrameType::ToolProgress => ToolProgress::deserialize(value).map(Message::ToolProgress),
             FrameType::Other => Ok(Message::Unknown(value)),
         };
         typed.map_err(D::Error::custom)

@@ -134,6 +134,57 @@ impl TryFrom<Value> for RateLimitInfo {
     }
 }
 
+/// A tool call is still running: `tool_progress`.
+///
+/// The CLI 2.1.330 sends one every 30 seconds of a call (`heartbeat: true`, a
+/// `tool_use_id` of `<call's id>-heartbeat-<n>` and the call's id in
+/// `parent_tool_use_id`), for in-process and external MCP tools alike. MCP
+/// `notifications/progress` of a server do not produce one (see
+/// [`ToolContext::progress`](crate::mcp::ToolContext::progress)).
+///
+/// ```
+/// use agent_sdk::message::Message;
+///
+/// let line = br#"{"type":"tool_progress","tool_use_id":"toolu_1-heartbeat-0","tool_name":"mcp__slow__wait","parent_tool_use_id":"toolu_1","elapsed_time_seconds":30,"heartbeat":true,"uuid":"u1","session_id":"s1"}"#;
+/// let Message::ToolProgress(progress) = Message::from_slice(line)? else { unreachable!() };
+/// assert_eq!(progress.elapsed_time_seconds, 30.0);
+/// assert_eq!(progress.call_id(), "toolu_1");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[non_exhaustive]
+pub struct ToolProgress {
+    /// This frame's id (for a heartbeat, `<call's id>-heartbeat-<n>`).
+    pub tool_use_id: String,
+    /// The tool's name as the model sees it (`mcp__<server>__<tool>` for MCP tools).
+    pub tool_name: String,
+    /// For a heartbeat, the running call's `tool_use_id`; for a subagent's tool, its parent's.
+    #[serde(default)]
+    pub parent_tool_use_id: Option<String>,
+    /// Seconds since the call started.
+    pub elapsed_time_seconds: f64,
+    /// True for the periodic keep-alive of a long call.
+    #[serde(default)]
+    pub heartbeat: bool,
+    /// The background task the call belongs to, if any.
+    #[serde(default)]
+    pub task_id: Option<String>,
+    /// Frame uuid.
+    pub uuid: String,
+    /// Session id.
+    pub session_id: String,
+}
+
+impl ToolProgress {
+    /// The id of the call this frame is about: the parent's for a heartbeat, else its own.
+    pub fn call_id(&self) -> &str {
+        match (&self.parent_tool_use_id, self.heartbeat) {
+            (Some(parent), true) => parent,
+            _ => &self.tool_use_id,
+        }
+    }
+}
+
 /// The conversation was replaced (`/clear` and the like): `conversation_reset`.
 ///
 /// ```

@@ -373,6 +373,51 @@ impl AgentOptionsBuilder {
         self
     }
 
+    /// Answers the `elicitation` requests of MCP servers (a server asking the user for
+    /// input during a tool call). Without a handler the SDK declines them.
+    ///
+    /// ```
+    /// use agent_sdk::AgentOptions;
+    /// use agent_sdk::elicitation::{ElicitationRequest, ElicitationResponse};
+    /// let options = AgentOptions::builder()
+    ///     .on_elicitation(|request: ElicitationRequest| async move {
+    ///         println!("{} asks: {}", request.server_name, request.message);
+    ///         ElicitationResponse::Cancel
+    ///     })
+    ///     .build()?;
+    /// # let _ = options;
+    /// # Ok::<(), agent_sdk::Error>(())
+    /// ```
+    pub fn on_elicitation<H: crate::elicitation::ElicitationHandler>(mut self, handler: H) -> Self {
+        self.options.on_elicitation = Some(crate::elicitation::erase(handler));
+        self
+    }
+
+    /// Declares the dialog kinds this application can show (`supportedDialogKinds`) and
+    /// the handler that shows them (`request_user_dialog`). The CLI asks only for declared kinds.
+    ///
+    /// ```
+    /// use agent_sdk::AgentOptions;
+    /// use agent_sdk::dialog::{UserDialogRequest, UserDialogResponse};
+    /// let options = AgentOptions::builder()
+    ///     .on_user_dialog(["refusal_fallback_prompt"], |_request: UserDialogRequest| async {
+    ///         UserDialogResponse::Cancelled
+    ///     })
+    ///     .build()?;
+    /// # let _ = options;
+    /// # Ok::<(), agent_sdk::Error>(())
+    /// ```
+    pub fn on_user_dialog<K, H>(mut self, kinds: K, handler: H) -> Self
+    where
+        K: IntoIterator,
+        K::Item: Into<String>,
+        H: crate::dialog::UserDialogHandler,
+    {
+        self.options.dialog_kinds = kinds.into_iter().map(Into::into).collect();
+        self.options.on_user_dialog = Some(crate::dialog::erase(handler));
+        self
+    }
+
     // ---- settings, skills, agents, plugins ----
 
     /// Another directory the CLI may access (`--add-dir`, repeatable).
@@ -470,6 +515,37 @@ impl AgentOptionsBuilder {
         server: impl Into<McpServerConfig>,
     ) -> Self {
         self.options.mcp_servers.insert(name.into(), server.into());
+        self
+    }
+
+    /// The longest one tool call of the MCP server `server_name` may run before the CLI
+    /// gives up on it: the CLI (2.1.330) cancels the call (`notifications/cancelled`, so an
+    /// in-process handler is dropped) and tells the model the tool timed out.
+    ///
+    /// Sent as the server's `timeout` (milliseconds); for that server it overrides the
+    /// `MCP_TOOL_TIMEOUT` environment variable (milliseconds, every server). A wall-clock
+    /// limit: progress notifications do not extend it. The CLI ignores values below one
+    /// second, so they are an options error. Applies to the server of that name given
+    /// with [`mcp_server`](Self::mcp_server) or later with
+    /// [`Client::set_mcp_servers`](crate::Client::set_mcp_servers); the CLI reads it when
+    /// it first registers the server.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use agent_sdk::prelude::*;
+    ///
+    /// let reports = SdkMcpServer::builder("reports").build()?;
+    /// let options = AgentOptions::builder()
+    ///     .mcp_server("reports", reports)
+    ///     .mcp_tool_timeout("reports", Duration::from_secs(15 * 60))
+    ///     .build()?;
+    /// # let _ = options;
+    /// # Ok::<(), agent_sdk::Error>(())
+    /// ```
+    pub fn mcp_tool_timeout(mut self, server_name: impl Into<String>, timeout: Duration) -> Self {
+        self.options
+            .mcp_tool_timeouts
+            .insert(server_name.into(), timeout);
         self
     }
 

@@ -60,6 +60,16 @@ impl McpServerConfig {
     }
 }
 
+/// Adds `timeout` (milliseconds) to a server's config: the CLI's per-server limit on one
+/// tool call, which overrides `MCP_TOOL_TIMEOUT` for that server (in-process ones included).
+pub(crate) fn with_tool_timeout(mut config: Value, timeout: Option<&std::time::Duration>) -> Value {
+    if let (Some(timeout), Some(object)) = (timeout, config.as_object_mut()) {
+        let millis = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        object.insert("timeout".into(), millis.into());
+    }
+    config
+}
+
 impl From<SdkMcpServer> for McpServerConfig {
     fn from(server: SdkMcpServer) -> Self {
         McpServerConfig::Sdk(server)

@@ -326,3 +326,42 @@ fn windows_session_value_rules() {
         assert!(err.to_string().contains("resume_drops_turn"), "{err}");
     }
 }
+
+#[test]
+fn a_server_tool_timeout_is_its_configs_timeout_in_milliseconds() {
+    let calc = crate::mcp::SdkMcpServer::builder("calc").build().unwrap();
+    let options = AgentOptions::builder()
+        .mcp_server("calc", calc)
+        .mcp_server("files", super::McpStdioServer::new("srv"))
+        .mcp_tool_timeout("calc", std::time::Duration::from_secs(90))
+        .build()
+        .unwrap();
+    let json = |name: &str| options.mcp_server_json(name, &options.mcp_servers[name]);
+    assert_eq!(
+        json("calc"),
+        json!({"type": "sdk", "name": "calc", "timeout": 90_000})
+    );
+    assert_eq!(json("files"), json!({"type": "stdio", "command": "srv"}));
+}
+
+#[test]
+fn a_tool_timeout_under_a_second_is_refused() {
+    let error = AgentOptions::builder()
+        .mcp_tool_timeout("calc", std::time::Duration::from_millis(500))
+        .build()
+        .unwrap_err();
+    assert!(error.to_string().contains("under one second"), "{error}");
+}
+
+#[test]
+fn dialog_kinds_are_declared_only_with_a_handler() {
+    use crate::dialog::{UserDialogRequest, UserDialogResponse};
+    let with = fields(AgentOptions::builder().on_user_dialog(
+        ["refusal_fallback_prompt", "refusal_fallback_prompt"],
+        |_request: UserDialogRequest| async { UserDialogResponse::Cancelled },
+    ));
+    assert_eq!(
+        with,
+        json!({"supportedDialogKinds": ["refusal_fallback_prompt"]})
+    );
+}

@@ -21,6 +21,18 @@ pub(super) fn validate(options: &AgentOptions) -> Result<()> {
             ),
         );
     }
+    if let Some((server, timeout)) = options
+        .mcp_tool_timeouts
+        .iter()
+        .find(|(_, timeout)| **timeout < std::time::Duration::from_secs(1))
+    {
+        return invalid(
+            "mcp_tool_timeout",
+            format!(
+                "the timeout of `{server}` is {timeout:?}; the CLI ignores tool timeouts under one second"
+            ),
+        );
+    }
     if options.can_use_tool.is_some() && options.permission_prompt_tool_name.is_some() {
         return invalid(
             "permission_prompt_tool_name",

@@ -7,6 +7,9 @@
 //! - an MCP `notifications/cancelled` names the JSON-RPC id of a call: that call
 //!   is aborted and answers JSON-RPC error `-32800` "Request cancelled".
 //!
+//! Before a tool call is aborted its `ToolContext::cancelled()` completes; a handler
+//! waiting on it gets `CANCELLED_CALL_GRACE` to clean up before the abort.
+//!
 //! JSON-RPC ids are numbered by each CLI process, so they are looked up among
 //! this session's requests only: a server shared by many sessions keeps no state
 //! per call.
@@ -20,7 +23,7 @@ use tracing::Instrument;
 use super::wire::{self, Payload};
 use super::{Shared, lock};
 use crate::handler::catch_panic;
-use crate::mcp::JsonRpcAnswer;
+use crate::mcp::{CallOrigin, Cancellation, ClientLink, JsonRpcAnswer, OriginParts};
 
 /// A request from the CLI being handled: the entry of `Shared::inflight`.
 pub(super) struct InFlight {
@@ -28,12 +31,24 @@ pub(super) struct InFlight {
     task: Option<AbortHandle>,
     /// The server and JSON-RPC id of an MCP request, which `notifications/cancelled` names.
     mcp: Option<McpRequestId>,
+    /// What a tool handler's `ToolContext::cancelled()` waits on (MCP requests only).
+    cancellation: Option<Arc<Cancellation>>,
 }
 
 impl InFlight {
-    /// Stops the request's handler (it writes nothing once out of the table).
+    /// Stops the request's handler (it writes nothing once out of the table): at once,
+    /// or after a grace period when the handler waits on its cancellation.
     pub(super) fn abort(self) {
-        if let Some(task) = self.task {
+        let cooperating = self.cancellation.is_some_and(|c| c.cancel());
+        let Some(task) = self.task else {
+            return;
+        };
+        if cooperating && let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                tokio::time::sleep(crate::mcp::CANCELLED_CALL_GRACE).await;
+                task.abort();
+            });
+        } else {
             task.abort();
         }
     }
@@ -54,6 +69,7 @@ pub(super) enum Request {
         id: Value,
         name: String,
         arguments: Value,
+        meta: wire::ToolCallMeta,
     },
     /// Any other `mcp_message`, with its `server_name` and JSON-RPC `message`.
     Mcp { server_name: String, message: Value },
@@ -81,6 +97,7 @@ impl Request {
                     id: call.id,
                     name: call.params.name,
                     arguments: call.params.arguments,
+                    meta: call.params.meta,
                 });
             }
             return Ok(Request::Mcp {
@@ -150,7 +167,7 @@ pub(super) fn spawn(shared: &Arc<Shared>, request_id: String, request: Request) 
         return;
     }
     if let Some((server_name, cancelled_id)) = request.cancelled_mcp_request()
-        && shared.handlers.servers.contains_key(server_name)
+        && shared.handlers.servers.contains(server_name)
     {
         drop(inflight);
         // Handled here, in order with the calls read before it.
@@ -161,9 +178,12 @@ pub(super) fn spawn(shared: &Arc<Shared>, request_id: String, request: Request) 
         let _ = shared.send_line(wire::response_line(&request_id, &ack));
         return;
     }
+    let cancellation = matches!(request, Request::ToolCall { .. } | Request::Mcp { .. })
+        .then(|| Arc::new(Cancellation::default()));
     let entry = InFlight {
         task: None,
         mcp: request.mcp_request_id(),
+        cancellation: cancellation.clone(),
     };
     inflight.insert(request_id.clone(), entry);
     drop(inflight);
@@ -173,7 +193,7 @@ pub(super) fn spawn(shared: &Arc<Shared>, request_id: String, request: Request) 
     let span = tracing::debug_span!("cli_request", %subtype, %request_id);
     let task = tokio::spawn(
         async move {
-            let outcome = handle(&task_shared, &subtype, request).await;
+            let outcome = handle(&task_shared, &subtype, request, cancellation).await;
             // Gone from the table means cancelled: its answer, if any, is written.
             if lock(&task_shared.inflight).remove(&task_id).is_some() {
                 if let Err(message) = &outcome {
@@ -236,18 +256,35 @@ fn cancel_mcp_call(shared: &Shared, server_name: &str, id: &Value) {
 /// Runs a request's handler inside the request's one panic catcher: an MCP
 /// server's (a tool that panics answers an `isError` result, as MCP servers do)
 /// or the control error of [`caught`].
-async fn handle(shared: &Shared, subtype: &str, request: Request) -> Result<Payload, String> {
+async fn handle(
+    shared: &Arc<Shared>,
+    subtype: &str,
+    request: Request,
+    cancellation: Option<Arc<Cancellation>>,
+) -> Result<Payload, String> {
+    let origin = |tool_use_id, progress_token| {
+        CallOrigin::new(OriginParts {
+            tool_use_id,
+            progress_token,
+            cancellation,
+            link: Some(shared.clone() as Arc<dyn ClientLink>),
+        })
+    };
     match request {
         Request::ToolCall {
             server_name,
             id,
             name,
             arguments,
-        } => Ok(tool_call(shared, &server_name, id, &name, arguments).await),
+            meta,
+        } => {
+            let origin = origin(meta.tool_use_id, meta.progress_token);
+            Ok(tool_call(shared, &server_name, id, &name, arguments, origin).await)
+        }
         Request::Mcp {
             server_name,
             message,
-        } => Ok(mcp_message(shared, &server_name, message).await),
+        } => Ok(mcp_message(shared, &server_name, message, origin(None, None)).await),
         Request::Other(request) => caught(subtype, handle_other(shared, subtype, request)).await,
     }
 }
@@ -259,6 +296,7 @@ async fn tool_call(
     id: Value,
     name: &str,
     arguments: Value,
+    origin: CallOrigin,
 ) -> Payload {
     let Some(server) = shared.handlers.servers.get(server_name) else {
         let mcp_response = crate::mcp::server_not_found(id, server_name);
@@ -266,7 +304,7 @@ async fn tool_call(
             mcp_response: JsonRpcAnswer::Value(mcp_response),
         };
     };
-    let result = server.call_tool(name, arguments).await;
+    let result = server.call_tool_from(name, arguments, origin, None).await;
     Payload::Mcp {
         mcp_response: JsonRpcAnswer::ToolResult { id, result },
     }
@@ -298,7 +336,8 @@ async fn handle_other(
                 .get_mut("message")
                 .map(Value::take)
                 .ok_or("mcp_message request without `message`")?;
-            return Ok(mcp_message(shared, &server_name, message).await);
+            let origin = CallOrigin::default();
+            return Ok(mcp_message(shared, &server_name, message, origin).await);
         }
         "can_use_tool" => match &shared.handlers.permission {
             Some(handler) => handler.handle(request).await,
@@ -324,15 +363,26 @@ async fn handle_other(
                 .dispatch(&callback_id, input, tool_use_id)
                 .await
         }
+        "elicitation" => {
+            crate::elicitation::answer(shared.handlers.elicitation.as_ref(), request).await
+        }
+        "request_user_dialog" => {
+            crate::dialog::answer(shared.handlers.user_dialog.as_ref(), request).await
+        }
         "" => Err("control request without a string `subtype`".to_owned()),
         other => Err(format!("Unsupported control request subtype: {other}")),
     };
     value.map(Payload::Value)
 }
 
-async fn mcp_message(shared: &Shared, server_name: &str, message: Value) -> Payload {
+async fn mcp_message(
+    shared: &Shared,
+    server_name: &str,
+    message: Value,
+    origin: CallOrigin,
+) -> Payload {
     let mcp_response = match shared.handlers.servers.get(server_name) {
-        Some(server) => server.answer(message).await,
+        Some(server) => server.answer(message, origin).await,
         None => {
             let id = message.get("id").cloned().unwrap_or(Value::Null);
             JsonRpcAnswer::Value(crate::mcp::server_not_found(id, server_name))

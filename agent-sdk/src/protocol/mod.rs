@@ -14,7 +14,9 @@
 //! `mcp_message` requests before it answers our `initialize`.
 
 mod incoming;
+mod mcp_link;
 mod router;
+mod servers;
 mod wire;
 
 use std::collections::HashMap;
@@ -51,7 +53,9 @@ enum WriterCommand {
 pub(crate) struct Handlers {
     pub hooks: crate::hooks::HookRegistry,
     pub permission: Option<crate::permission::DynPermissionHandler>,
-    pub servers: HashMap<String, crate::mcp::SdkMcpServer>,
+    pub servers: servers::ServerTable,
+    pub elicitation: Option<crate::elicitation::DynElicitationHandler>,
+    pub user_dialog: Option<crate::dialog::DynUserDialogHandler>,
 }
 
 /// Why the session can no longer send requests.
@@ -118,6 +122,8 @@ struct Shared {
     run: Mutex<RunState>,
     shutdown: Notify,
     disconnecting: AtomicBool,
+    /// The session id of the latest `system/init`, for tools' `ToolContext`.
+    session_id: Mutex<Option<String>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -128,6 +134,15 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
+    /// A fresh id for a control request we send.
+    fn next_request_id(&self) -> String {
+        let n = self.next_request.fetch_add(1, Ordering::Relaxed);
+        format!(
+            "req_{n}_{:08x}",
+            self.request_salt ^ (n as u32).wrapping_mul(0x9E37_79B9)
+        )
+    }
+
     fn send_line(&self, line: Vec<u8>) -> Result<()> {
         if tracing::enabled!(tracing::Level::DEBUG) {
             tracing::debug!(frame = %String::from_utf8_lossy(line.trim_ascii_end()), "sdk -> cli");
@@ -193,10 +208,14 @@ impl Session {
         let handlers = Handlers {
             hooks: options.hooks.clone(),
             permission: options.can_use_tool.clone(),
-            servers: options
-                .sdk_mcp_servers()
-                .map(|(name, server)| (name.to_owned(), server.clone()))
-                .collect(),
+            servers: servers::ServerTable::new(
+                options
+                    .sdk_mcp_servers()
+                    .map(|(name, server)| (name.to_owned(), server.clone()))
+                    .collect(),
+            ),
+            elicitation: options.on_elicitation.clone(),
+            user_dialog: options.on_user_dialog.clone(),
         };
         let shared = Arc::new(Shared {
             writer: writer_tx,
@@ -208,7 +227,12 @@ impl Session {
             run: Mutex::default(),
             shutdown: Notify::new(),
             disconnecting: AtomicBool::new(false),
+            session_id: Mutex::default(),
         });
+        // The servers announce tool-list changes to the sessions serving them.
+        for server in shared.handlers.servers.values() {
+            server.subscribe(shared.link());
+        }
 
         tokio::spawn(write_loop(connection.writer, writer_rx));
         tokio::spawn(supervise(connection.process, shared.clone(), exit_tx));
@@ -274,11 +298,7 @@ impl Session {
         timeout: Duration,
     ) -> Result<Value> {
         let shared = &self.shared;
-        let n = shared.next_request.fetch_add(1, Ordering::Relaxed);
-        let request_id = format!(
-            "req_{n}_{:08x}",
-            shared.request_salt ^ (n as u32).wrapping_mul(0x9E37_79B9)
-        );
+        let request_id = shared.next_request_id();
         let span = tracing::debug_span!("control_request", subtype, request_id = %request_id);
         async {
             body.insert("subtype".into(), Value::String(subtype.to_owned()));
@@ -382,6 +402,44 @@ impl Session {
         }
         self.shared.close_pending(Closed::Disconnected);
         self.shared.abort_inflight();
+    }
+
+    /// `mcp_set_servers`: the in-process servers of `sdk` answer from now on (they must
+    /// before the CLI connects to them), the others stop once the CLI accepted the change;
+    /// if it refused, the table is as it was.
+    pub(crate) async fn set_mcp_servers(
+        &self,
+        sdk: HashMap<String, crate::mcp::SdkMcpServer>,
+        servers: Map<String, Value>,
+    ) -> Result<Value> {
+        let table = &self.shared.handlers.servers;
+        let before = table.add_all(&sdk);
+        // New servers reach this session with their tool-list changes, progress and logs.
+        for server in sdk.values() {
+            server.subscribe(self.shared.link());
+        }
+        let mut body = Map::new();
+        body.insert("servers".into(), Value::Object(servers));
+        let answer = self.request("mcp_set_servers", body).await;
+        let dropped: Vec<_> = match &answer {
+            Ok(_) => {
+                table.retain_named(&sdk);
+                before
+                    .into_iter()
+                    .filter(|(name, _)| !sdk.contains_key(name))
+                    .collect()
+            }
+            Err(_) => {
+                let added = sdk.iter().filter(|(name, _)| !before.contains_key(*name));
+                let added: Vec<_> = added.map(|(n, s)| (n.clone(), s.clone())).collect();
+                table.restore(before);
+                added
+            }
+        };
+        for (_, server) in dropped {
+            server.unsubscribe(&self.shared.link());
+        }
+        answer
     }
 
     /// True once the process has exited.

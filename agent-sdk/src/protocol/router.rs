@@ -193,6 +193,12 @@ impl Router {
     fn on_message(&mut self, line: &[u8]) -> Result<(), serde_json::Error> {
         let message = Message::from_slice(line)?;
         self.track_run(&message);
+        if let Message::System(system) = &message
+            && system.subtype() == "init"
+            && let Some(session_id) = system.session_id()
+        {
+            *lock(&self.shared.session_id) = Some(session_id.to_owned());
+        }
         if message.is_sdk_host_only() {
             return Ok(());
         }

@@ -740,3 +740,57 @@ async fn control_cancel_of_a_tool_call_drops_the_handler_and_writes_nothing() {
         .await;
     interrupt.await.unwrap().1.unwrap();
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_handler_waiting_on_its_cancellation_gets_a_grace_period_then_is_dropped() {
+    struct DropCount(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+    impl Drop for DropCount {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+    let observed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let dropped = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (seen, counter) = (observed.clone(), dropped.clone());
+    // Sees the cancellation, then never returns: only the hard abort ends it.
+    let stubborn = crate::mcp::DynamicTool::with_context(
+        "wait",
+        json!({"type":"object"}),
+        move |_args: Value, context: crate::mcp::ToolContext| {
+            let (seen, guard) = (seen.clone(), DropCount(counter.clone()));
+            async move {
+                context.cancelled().await;
+                seen.store(true, std::sync::atomic::Ordering::SeqCst);
+                std::future::pending::<()>().await;
+                drop(guard);
+                "unreachable"
+            }
+        },
+    );
+    let server = crate::mcp::SdkMcpServer::builder("s")
+        .tool(stubborn)
+        .build()
+        .unwrap();
+    let (_client, mut cli) = connected_with(&server).await;
+    cli.write(call_wait("c1", 4, None)).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    cli.write(cancel_notification("n1", 4)).await;
+    let answers = answers(&mut cli, 2).await;
+    assert_eq!(
+        answers["c1"]["response"]["mcp_response"]["error"]["code"],
+        -32800
+    );
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert!(observed.load(std::sync::atomic::Ordering::SeqCst));
+    assert_eq!(
+        dropped.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "still in its grace period"
+    );
+    tokio::time::sleep(crate::mcp::CANCELLED_CALL_GRACE).await;
+    assert_eq!(
+        dropped.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "dropped after the grace period"
+    );
+}

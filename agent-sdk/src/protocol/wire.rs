@@ -73,6 +73,17 @@ pub(super) struct ToolCallParams {
     pub name: String,
     #[serde(default)]
     pub arguments: Value,
+    #[serde(default, rename = "_meta")]
+    pub meta: ToolCallMeta,
+}
+
+/// The `_meta` of a `tools/call`: what the CLI says about the call.
+#[derive(Deserialize, Default)]
+pub(super) struct ToolCallMeta {
+    #[serde(default, rename = "claudecode/toolUseId")]
+    pub tool_use_id: Option<String>,
+    #[serde(default, rename = "progressToken")]
+    pub progress_token: Option<Value>,
 }
 
 #[derive(Deserialize)]

@@ -278,7 +278,7 @@ pub(crate) fn build_args(options: &AgentOptions) -> Result<Vec<OsString>> {
         let servers: Map<String, Value> = options
             .mcp_servers
             .iter()
-            .map(|(name, config)| (name.clone(), config.to_cli_json()))
+            .map(|(name, config)| (name.clone(), options.mcp_server_json(name, config)))
             .collect();
         let config = serde_json::json!({ "mcpServers": servers });
         args.flag_value("--mcp-config", config.to_string());

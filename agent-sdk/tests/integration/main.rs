@@ -13,6 +13,7 @@ mod fake_api;
 mod hooks_inputs;
 mod hooks_outputs;
 mod hooks_tool_inputs;
+mod mcp_arguments;
 mod mcp_fuzz;
 mod mcp_macro;
 mod mcp_schema_gallery;

@@ -697,10 +697,26 @@ fn other_frame_types() {
         panic!()
     };
     assert_eq!(c.trigger.as_deref(), Some("clear"));
+    // A heartbeat of a long tool call, as the CLI 2.1.330 sends it every 30 s.
+    let Message::ToolProgress(p) = parse(
+        json!({"type":"tool_progress","tool_use_id":"toolu_1-heartbeat-1","tool_name":"mcp__slow__wait","parent_tool_use_id":"toolu_1","elapsed_time_seconds":60,"heartbeat":true,"uuid":"u","session_id":"s"}),
+    ) else {
+        panic!()
+    };
+    assert_eq!(
+        (p.call_id(), p.elapsed_time_seconds, p.heartbeat),
+        ("toolu_1", 60.0, true)
+    );
+    // A subagent's tool: not a heartbeat, its own id.
+    let Message::ToolProgress(p) = parse(
+        json!({"type":"tool_progress","tool_use_id":"toolu_2","tool_name":"Bash","parent_tool_use_id":"toolu_0","elapsed_time_seconds":3.5,"uuid":"u","session_id":"s"}),
+    ) else {
+        panic!()
+    };
+    assert_eq!((p.call_id(), p.heartbeat), ("toolu_2", false));
     for unknown in [
         json!({"type":"keep_alive"}),
         json!({"type":"command_lifecycle","command_uuid":"c","state":"queued","uuid":"u","session_id":"s"}),
-        json!({"type":"tool_progress","tool_use_id":"t","elapsed_time_seconds":3}),
         json!({"no_type":true}),
     ] {
         assert_eq!(parse(unknown.clone()), Message::Unknown(unknown));
