@@ -126,6 +126,8 @@ impl<K: SessionKey> Actor<K> {
         let mut status = lock(&self.status);
         status.state = SessionState::Idle;
         status.conversation = conversation;
+        // A CLI just started is not idle yet: the idle clock starts now.
+        status.last_activity = Instant::now();
     }
 
     fn drop_live(&mut self) {
