@@ -38,6 +38,9 @@ pub mod schema;
 pub mod sessions;
 pub mod store;
 pub mod structured;
+#[cfg(feature = "supervisor")]
+#[cfg_attr(docsrs, doc(cfg(feature = "supervisor")))]
+pub mod supervisor;
 pub mod tool_inputs;
 pub mod transport;
 
@@ -45,8 +48,8 @@ pub mod transport;
 pub mod testing;
 
 // The README (also this crate's page in the package registry) is doctested: every Rust block in
-// it compiles. Its last example needs the `testing` feature.
-#[cfg(all(doctest, feature = "testing"))]
+// it compiles. Its examples need the `testing` and `supervisor` features.
+#[cfg(all(doctest, feature = "testing", feature = "supervisor"))]
 #[doc = include_str!("../README.md")]
 mod readme {}
 

@@ -12,6 +12,7 @@ mod mcp_servers;
 mod sessions;
 mod store;
 mod structured;
+mod supervisor;
 mod tool_state;
 mod tool_timeouts;
 mod tools;

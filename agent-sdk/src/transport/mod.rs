@@ -7,6 +7,7 @@
 
 pub(crate) mod command;
 pub(crate) mod framing;
+mod spawner;
 mod stop;
 mod subprocess;
 
@@ -86,6 +87,22 @@ pub trait ChildProcess: Send + 'static {
     /// SIGTERM for a console process, it ends the CLI and every process the CLI
     /// started (one Job Object) after the grace period.
     fn terminate(&mut self) -> BoxFuture<'_, ExitReport>;
+    /// The operating system's id of the process while it runs, if there is one
+    /// (health checks and process-table checks use it). `None` by default.
+    ///
+    /// ```
+    /// # use agent_sdk::BoxFuture;
+    /// # use agent_sdk::transport::{ChildProcess, ExitReport};
+    /// struct Remote;
+    /// impl ChildProcess for Remote {
+    ///     fn wait(&mut self) -> BoxFuture<'_, ExitReport> { Box::pin(async { ExitReport::default() }) }
+    ///     fn terminate(&mut self) -> BoxFuture<'_, ExitReport> { Box::pin(async { ExitReport::default() }) }
+    /// }
+    /// assert_eq!(Remote.id(), None); // no local process to name
+    /// ```
+    fn id(&self) -> Option<u32> {
+        None
+    }
 }
 
 /// How a CLI process ended.

@@ -10,6 +10,7 @@ use tokio::process::{Child, Command};
 
 use super::command::{CommandSpec, build_command};
 use super::framing::{Framed, LineFramer};
+use super::spawner::spawn_bound;
 use super::stop::{Stopper, exit_parts};
 use super::{ChildProcess, Connection, ExitReport, Transport};
 use crate::error::{Error, Result};
@@ -38,6 +39,7 @@ pub struct SubprocessTransport {
     spec: CommandSpec,
     stderr_callback: Option<StderrCallback>,
     max_line: usize,
+    bound_to_parent: bool,
 }
 
 impl std::fmt::Debug for SubprocessTransport {
@@ -56,7 +58,23 @@ impl SubprocessTransport {
             spec: build_command(options)?,
             stderr_callback: options.stderr.clone(),
             max_line: options.max_buffer_size(),
+            bound_to_parent: false,
         })
+    }
+
+    /// Ties the CLI's life to this process: if this process dies, even by SIGKILL,
+    /// the CLI is killed too (Linux: `PR_SET_PDEATHSIG`, armed from a spawner thread
+    /// that lives as long as the process). Elsewhere it changes nothing: the CLI is
+    /// still stopped when its handle is dropped. The supervisor sets it.
+    ///
+    /// ```no_run
+    /// use agent_sdk::{AgentOptions, transport::SubprocessTransport};
+    /// let transport = SubprocessTransport::new(&AgentOptions::default())?.bound_to_parent(true);
+    /// # Ok::<(), agent_sdk::Error>(())
+    /// ```
+    pub fn bound_to_parent(mut self, bound: bool) -> Self {
+        self.bound_to_parent = bound;
+        self
     }
 
     fn spawn(self) -> Result<Connection> {
@@ -81,7 +99,12 @@ impl SubprocessTransport {
             command.current_dir(dir);
         }
         tracing::debug!(program = %spec.program.display(), args = ?spec.args, "starting the Claude Code CLI");
-        let mut child = command.spawn().map_err(|source| {
+        let spawned = if self.bound_to_parent {
+            spawn_bound(command)
+        } else {
+            command.spawn()
+        };
+        let mut child = spawned.map_err(|source| {
             if source.kind() == std::io::ErrorKind::NotFound {
                 Error::CliNotFound {
                     searched: vec![spec.program.clone()],
@@ -217,6 +240,10 @@ impl CliProcess {
 }
 
 impl ChildProcess for CliProcess {
+    fn id(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     fn wait(&mut self) -> BoxFuture<'_, ExitReport> {
         Box::pin(async move {
             let status = self.child.wait().await;
