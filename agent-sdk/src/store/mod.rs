@@ -47,6 +47,20 @@
 //! }
 //! ```
 
+mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+mod summary;
+
+pub use memory::InMemorySessionStore;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresSessionStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteSessionStore;
+pub use summary::{fold_session_summary, summary_to_session_info};
+
 use crate::handler::BoxFuture;
 
 /// One transcript line: a JSON object the store keeps as it is.
@@ -101,6 +115,24 @@ impl SessionKey {
     /// The key of this session's main transcript.
     pub fn main(&self) -> Self {
         Self::new(self.project_key.clone(), self.session_id.clone())
+    }
+}
+
+impl SessionKey {
+    /// The sub-path as a database column: `""` for the main transcript.
+    /// Refuses an empty session id and `Some("")`.
+    #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+    pub(crate) fn subpath_column(&self) -> Result<&str, StoreError> {
+        let reason = if self.session_id.is_empty() {
+            "the session id is empty"
+        } else if self.subpath.as_deref() == Some("") {
+            "the subpath is Some(\"\"); use None for the main transcript"
+        } else {
+            return Ok(self.subpath.as_deref().unwrap_or_default());
+        };
+        Err(StoreError::InvalidKey {
+            reason: reason.to_owned(),
+        })
     }
 }
 
