@@ -21,26 +21,30 @@ async fn the_in_memory_store_keeps_every_contract() {
 }
 
 #[tokio::test]
-async fn every_store_refuses_an_empty_subpath() {
-    let store = InMemorySessionStore::new();
-    let key = SessionKey::new("p", "s").subkey("");
-    // The in-memory store takes any key; the database stores refuse it.
-    store
-        .append(&key, vec![entry(json!({"n": 1}))])
-        .await
-        .expect("memory takes it");
+async fn every_store_refuses_an_empty_subpath_or_session_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut stores: Vec<Box<dyn SessionStore>> = vec![Box::new(InMemorySessionStore::new())];
     #[cfg(feature = "sqlite")]
-    {
-        let dir = tempfile::tempdir().unwrap();
-        let store = agent_sdk::store::SqliteSessionStore::open(dir.path().join("s.db"))
+    stores.push(Box::new(
+        agent_sdk::store::SqliteSessionStore::open(dir.path().join("s.db"))
             .await
-            .unwrap();
-        let error = store
-            .append(&key, vec![entry(json!({"n": 1}))])
-            .await
-            .unwrap_err();
-        assert!(matches!(error, StoreError::InvalidKey { .. }), "{error}");
+            .unwrap(),
+    ));
+    for store in &stores {
+        for key in [
+            SessionKey::new("p", "s").subkey(""),
+            SessionKey::new("p", ""),
+        ] {
+            let error = store
+                .append(&key, vec![entry(json!({"n": 1}))])
+                .await
+                .unwrap_err();
+            assert!(matches!(error, StoreError::InvalidKey { .. }), "{error}");
+            let error = store.load(&key).await.unwrap_err();
+            assert!(matches!(error, StoreError::InvalidKey { .. }), "{error}");
+        }
     }
+    drop(dir);
 }
 
 #[cfg(feature = "sqlite")]

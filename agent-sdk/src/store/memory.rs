@@ -84,6 +84,7 @@ impl SessionStore for InMemorySessionStore {
         entries: Vec<StoreEntry>,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         let result = (|| {
+            key.subpath_column()?;
             if entries.is_empty() {
                 return Ok(());
             }
@@ -107,8 +108,10 @@ impl SessionStore for InMemorySessionStore {
         &'a self,
         key: &'a SessionKey,
     ) -> BoxFuture<'a, Result<Option<Vec<StoreEntry>>, StoreError>> {
-        let entries = self.state().transcripts.get(key).map(|t| t.entries.clone());
-        Box::pin(std::future::ready(Ok(entries)))
+        let entries = key
+            .subpath_column()
+            .map(|_| self.state().transcripts.get(key).map(|t| t.entries.clone()));
+        Box::pin(std::future::ready(entries))
     }
 
     fn list_sessions<'a>(
@@ -143,6 +146,9 @@ impl SessionStore for InMemorySessionStore {
     }
 
     fn delete<'a>(&'a self, key: &'a SessionKey) -> BoxFuture<'a, Result<(), StoreError>> {
+        if let Err(invalid) = key.subpath_column() {
+            return Box::pin(std::future::ready(Err(invalid)));
+        }
         let mut state = self.state();
         if key.subpath.is_some() {
             state.transcripts.remove(key);

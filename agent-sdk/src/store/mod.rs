@@ -14,6 +14,14 @@
 //! objects: a store keeps them as they are and gives them back deep-equal (key
 //! order may change).
 //!
+//! Three stores come with the SDK: [`InMemorySessionStore`] (tests, one
+//! process), `SqliteSessionStore` (feature `sqlite`: an embedded file, the
+//! store of a single host) and `PostgresSessionStore` (feature `postgres`:
+//! many hosts sharing sessions). Each keeps a running summary of every
+//! session ([`fold_session_summary`]) so listing needs no transcript reads.
+//! `testing::session_store_conformance` (feature `testing`) proves a store of
+//! your own against the contract.
+//!
 //! ```
 //! use agent_sdk::store::{SessionKey, SessionStore, StoreEntry, StoreError};
 //! use agent_sdk::BoxFuture;
@@ -120,8 +128,7 @@ impl SessionKey {
 
 impl SessionKey {
     /// The sub-path as a database column: `""` for the main transcript.
-    /// Refuses an empty session id and `Some("")`.
-    #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+    /// Refuses an empty session id and `Some("")` (every built-in store does).
     pub(crate) fn subpath_column(&self) -> Result<&str, StoreError> {
         let reason = if self.session_id.is_empty() {
             "the session id is empty"

@@ -116,6 +116,12 @@ fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
     connection
         .pragma_update(None, "journal_mode", "WAL")
         .map_err(backend)?;
+    // With WAL, NORMAL syncs at checkpoints, not at every commit: a power
+    // loss may drop the last appends, never corrupt the file (the CLI's own
+    // JSONL is the first copy of them).
+    connection
+        .pragma_update(None, "synchronous", "NORMAL")
+        .map_err(backend)?;
     let tx = connection.transaction().map_err(backend)?;
     tx.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
         .map_err(backend)?;
