@@ -9,6 +9,17 @@ use serde_json::{Value, json};
 use crate::store::{SessionKey, SessionStore, StoreEntry, StoreError, fold_session_summary};
 
 /// An optional [`SessionStore`] method the suite can leave out.
+///
+/// ```
+/// use agent_sdk::store::InMemorySessionStore;
+/// use agent_sdk::testing::{OptionalMethod, session_store_conformance};
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// // Contracts 9-11 (delete) are not run.
+/// session_store_conformance(|| async { Ok(InMemorySessionStore::new()) }, &[OptionalMethod::Delete]).await?;
+/// # Ok::<(), agent_sdk::store::StoreError>(())
+/// # }).unwrap();
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OptionalMethod {
     /// [`SessionStore::list_sessions`].
