@@ -294,3 +294,62 @@ mod tests {
         assert!(prompt.chars().count() <= 201);
     }
 }
+
+/// The fold against the official Python SDK's on transcripts the real CLI
+/// wrote (`tests/data/store/python_summaries.json`, from `python_summaries.py`).
+#[cfg(test)]
+mod parity_tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn summaries_and_listings_match_the_python_sdk_on_real_transcripts() {
+        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+        let expected: Value = serde_json::from_str(
+            &std::fs::read_to_string(data.join("store/python_summaries.json")).unwrap(),
+        )
+        .unwrap();
+        let expected = expected.as_object().unwrap();
+        let mut compared = 0;
+        for project in std::fs::read_dir(data.join("sessions/config/projects")).unwrap() {
+            let project = project.unwrap().path();
+            for file in std::fs::read_dir(&project).unwrap() {
+                let path = file.unwrap().path();
+                if path.extension().is_none_or(|e| e != "jsonl") {
+                    continue;
+                }
+                let session = path.file_stem().unwrap().to_str().unwrap();
+                let key = SessionKey::new(project.file_name().unwrap().to_str().unwrap(), session);
+                let mut summary = None;
+                for line in std::fs::read_to_string(&path)
+                    .unwrap()
+                    .lines()
+                    .filter(|l| !l.trim().is_empty())
+                {
+                    let entry: StoreEntry = serde_json::from_str(line).unwrap();
+                    summary = Some(fold_session_summary(summary.as_ref(), &key, &[entry]));
+                }
+                let mut summary = summary.unwrap();
+                summary.mtime = 1_700_000_000_000;
+                let want = &expected[session];
+                assert_eq!(
+                    Value::Object(summary.data.clone()),
+                    want["data"],
+                    "{session}: data"
+                );
+                let info = summary_to_session_info(&summary, None);
+                assert_eq!(
+                    serde_json::to_value(info).unwrap(),
+                    want["info"],
+                    "{session}: listing"
+                );
+                compared += 1;
+            }
+        }
+        assert_eq!(
+            compared,
+            expected.len(),
+            "every session of the fixture was compared"
+        );
+    }
+}
