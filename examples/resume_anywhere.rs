@@ -9,20 +9,20 @@
 //! cargo run -p agent-sdk-examples --example resume_anywhere
 //! ```
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use agent_sdk::AgentOptionsBuilder;
 use agent_sdk::prelude::*;
-use agent_sdk::store::{SessionKey, SessionStore, StoreEntry, StoreError};
+use agent_sdk::store::{SessionStore, SqliteSessionStore, StoreError};
 use agent_sdk::testing::{Script, Turn};
-use agent_sdk::{AgentOptionsBuilder, BoxFuture};
 use agent_sdk_examples::{init_logging, setup};
 
-/// The store both hosts share. One line to change for a real deployment
-/// (SQLite for one machine, Postgres for many, or your own `SessionStore`).
-fn open_store() -> Arc<dyn SessionStore> {
-    Arc::new(MemoryStore::default())
+/// The store both hosts share: a SQLite file (in a real deployment on a disk
+/// both hosts reach, or `PostgresSessionStore::connect(url)` for many hosts, or
+/// your own `SessionStore`).
+async fn open_store(path: &Path) -> Result<Arc<dyn SessionStore>, StoreError> {
+    Ok(Arc::new(SqliteSessionStore::open(path).await?))
 }
 
 #[tokio::main]
@@ -48,8 +48,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let setup = setup(|| Script::new().then(model()).then(model())).await?;
     println!("[{}]", setup.banner());
 
-    let store = open_store();
     let homes = Homes::new()?;
+    let store = open_store(&homes.root.join("sessions.db")).await?;
     // Both hosts run the agent in the same project directory, so the store key matches.
     let project = homes.root.join("project");
     std::fs::create_dir_all(&project)?;
@@ -118,39 +118,5 @@ impl Homes {
 impl Drop for Homes {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.root);
-    }
-}
-
-/// A store in memory: the two required methods of `SessionStore`.
-#[derive(Default)]
-struct MemoryStore(Mutex<HashMap<SessionKey, Vec<StoreEntry>>>);
-
-impl SessionStore for MemoryStore {
-    fn append<'a>(
-        &'a self,
-        key: &'a SessionKey,
-        entries: Vec<StoreEntry>,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
-            if !entries.is_empty() {
-                let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-                map.entry(key.clone()).or_default().extend(entries);
-            }
-            Ok(())
-        })
-    }
-
-    fn load<'a>(
-        &'a self,
-        key: &'a SessionKey,
-    ) -> BoxFuture<'a, Result<Option<Vec<StoreEntry>>, StoreError>> {
-        Box::pin(async move {
-            Ok(self
-                .0
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get(key)
-                .cloned())
-        })
     }
 }

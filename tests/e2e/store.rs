@@ -5,97 +5,19 @@
 //! Every scenario is one function over `Arc<dyn SessionStore>`, run here on a
 //! small test store; other stores run the same functions.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use agent_sdk::message::SystemMessage;
 use agent_sdk::sessions::{ForkSession, ReadMessages, SessionFiles, SessionRole};
 use agent_sdk::store::{
-    SessionKey, SessionStore, StoreEntry, StoreError, StoreFlush, StoredSession, StoredSessions,
-    import_session_to_store,
+    InMemorySessionStore, PostgresSessionStore, SessionKey, SessionStore, SqliteSessionStore,
+    StoreEntry, StoreError, StoreFlush, StoredSessions, import_session_to_store,
 };
 use agent_sdk::testing::{RecordedRequest, Script, TestEnv, Turn, ensure_cli};
 use agent_sdk::{AgentOptions, AgentOptionsBuilder, BoxFuture, Client, Message, query};
 use futures_util::StreamExt;
 use serde_json::json;
-
-/// The test store: in memory, with every optional method but summaries.
-#[derive(Default)]
-struct TestStore {
-    entries: Mutex<HashMap<SessionKey, (i64, Vec<StoreEntry>)>>,
-    clock: AtomicI64,
-}
-
-impl SessionStore for TestStore {
-    fn append<'a>(
-        &'a self,
-        key: &'a SessionKey,
-        entries: Vec<StoreEntry>,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
-            if !entries.is_empty() {
-                let now = self.clock.fetch_add(1, Ordering::SeqCst) + 1;
-                let mut map = self.entries.lock().unwrap();
-                let slot = map.entry(key.clone()).or_default();
-                slot.0 = now;
-                slot.1.extend(entries);
-            }
-            Ok(())
-        })
-    }
-
-    fn load<'a>(
-        &'a self,
-        key: &'a SessionKey,
-    ) -> BoxFuture<'a, Result<Option<Vec<StoreEntry>>, StoreError>> {
-        Box::pin(async move { Ok(self.entries.lock().unwrap().get(key).map(|e| e.1.clone())) })
-    }
-
-    fn list_sessions<'a>(
-        &'a self,
-        project_key: &'a str,
-    ) -> BoxFuture<'a, Result<Vec<StoredSession>, StoreError>> {
-        Box::pin(async move {
-            let map = self.entries.lock().unwrap();
-            Ok(map
-                .iter()
-                .filter(|(k, _)| k.project_key == project_key && k.subpath.is_none())
-                .map(|(k, (mtime, _))| StoredSession {
-                    session_id: k.session_id.clone(),
-                    mtime: *mtime,
-                })
-                .collect())
-        })
-    }
-
-    fn delete<'a>(&'a self, key: &'a SessionKey) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
-            let mut map = self.entries.lock().unwrap();
-            map.retain(|k, _| {
-                let same_session =
-                    k.project_key == key.project_key && k.session_id == key.session_id;
-                !(same_session && (key.subpath.is_none() || k.subpath == key.subpath))
-            });
-            Ok(())
-        })
-    }
-
-    fn list_subkeys<'a>(
-        &'a self,
-        key: &'a SessionKey,
-    ) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
-        Box::pin(async move {
-            let map = self.entries.lock().unwrap();
-            Ok(map
-                .keys()
-                .filter(|k| k.project_key == key.project_key && k.session_id == key.session_id)
-                .filter_map(|k| k.subpath.clone())
-                .collect())
-        })
-    }
-}
 
 /// A store whose every append fails.
 struct BrokenStore;
@@ -118,7 +40,25 @@ impl SessionStore for BrokenStore {
 }
 
 fn test_store() -> Arc<dyn SessionStore> {
-    Arc::new(TestStore::default())
+    Arc::new(InMemorySessionStore::new())
+}
+
+/// A SQLite store in a file of its own (kept alive with the directory).
+async fn sqlite_store() -> (Arc<dyn SessionStore>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteSessionStore::open(dir.path().join("sessions.db"))
+        .await
+        .unwrap();
+    (Arc::new(store), dir)
+}
+
+/// The test PostgreSQL's store; `None` (skipped, with the reason printed) on a
+/// machine without one, a failure in CI. Sessions of different tests do not
+/// meet: each test works in a project directory of its own.
+async fn postgres_store() -> Option<Arc<dyn SessionStore>> {
+    let url = agent_sdk::testing::test_postgres_url()?;
+    let store = PostgresSessionStore::connect(&url).await.unwrap();
+    Some(Arc::new(store))
 }
 
 /// A host: its own `HOME` (and fake API), working in `cwd`.
@@ -401,6 +341,34 @@ async fn an_imported_session_resumes_elsewhere(store: Arc<dyn SessionStore>) {
 #[tokio::test]
 async fn a_session_moves_between_hosts_through_the_store() {
     a_session_moves_between_hosts(test_store()).await;
+}
+
+#[tokio::test]
+async fn a_session_moves_between_hosts_through_a_sqlite_file() {
+    let (store, _dir) = sqlite_store().await;
+    a_session_moves_between_hosts(store).await;
+}
+
+#[tokio::test]
+async fn a_session_moves_between_hosts_through_postgres() {
+    let Some(store) = postgres_store().await else {
+        return;
+    };
+    a_session_moves_between_hosts(store).await;
+}
+
+#[tokio::test]
+async fn a_fork_made_in_a_sqlite_store_resumes_with_history_up_to_its_message() {
+    let (store, _dir) = sqlite_store().await;
+    a_fork_resumes_with_history_up_to_its_message(store).await;
+}
+
+#[tokio::test]
+async fn a_fork_made_in_postgres_resumes_with_history_up_to_its_message() {
+    let Some(store) = postgres_store().await else {
+        return;
+    };
+    a_fork_resumes_with_history_up_to_its_message(store).await;
 }
 
 #[tokio::test]

@@ -45,7 +45,7 @@ mod locate;
 mod messages;
 mod mutate;
 mod paths;
-mod scan;
+pub(crate) mod scan;
 
 #[cfg(test)]
 mod parity_tests;

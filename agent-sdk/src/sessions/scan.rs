@@ -189,7 +189,7 @@ pub(crate) fn user_texts(entry: &Value) -> Vec<&str> {
     }
 }
 
-fn cut_prompt(prompt: &str) -> String {
+pub(crate) fn cut_prompt(prompt: &str) -> String {
     if prompt.chars().count() <= FIRST_PROMPT_MAX_CHARS {
         return prompt.to_owned();
     }
@@ -198,7 +198,7 @@ fn cut_prompt(prompt: &str) -> String {
 }
 
 /// The name inside `<command-name>...</command-name>`, if any.
-fn command_name(text: &str) -> Option<&str> {
+pub(crate) fn command_name(text: &str) -> Option<&str> {
     const OPEN: &str = "<command-name>";
     const CLOSE: &str = "</command-name>";
     let mut from = 0;
@@ -216,7 +216,7 @@ fn command_name(text: &str) -> Option<&str> {
 }
 
 /// Text the CLI or an IDE put in a user turn rather than the user.
-fn is_generated_prompt(text: &str) -> bool {
+pub(crate) fn is_generated_prompt(text: &str) -> bool {
     const PREFIXES: [&str; 4] = [
         "<local-command-stdout>",
         "<session-start-hook>",

@@ -19,6 +19,14 @@
 //! lists, reads, renames, tags, deletes and forks the sessions of a store;
 //! [`import_session_to_store`] copies a local session into one.
 //!
+//! Three stores come with the SDK: [`InMemorySessionStore`] (tests, one
+//! process), `SqliteSessionStore` (feature `sqlite`: an embedded file, the
+//! store of a single host) and `PostgresSessionStore` (feature `postgres`:
+//! many hosts sharing sessions). Each keeps a running summary of every
+//! session ([`fold_session_summary`]) so listing needs no transcript reads.
+//! `testing::session_store_conformance` (feature `testing`) proves a store of
+//! your own against the contract.
+//!
 //! ```
 //! use agent_sdk::store::{SessionKey, SessionStore, StoreEntry, StoreError};
 //! use agent_sdk::BoxFuture;
@@ -60,6 +68,19 @@ pub(crate) mod resume;
 
 pub use history::StoredSessions;
 pub use import::import_session_to_store;
+mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+mod summary;
+
+pub use memory::InMemorySessionStore;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresSessionStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteSessionStore;
+pub use summary::{fold_session_summary, summary_to_session_info};
 
 use crate::handler::BoxFuture;
 
@@ -139,6 +160,23 @@ impl SessionKey {
     /// The key of this session's main transcript.
     pub fn main(&self) -> Self {
         Self::new(self.project_key.clone(), self.session_id.clone())
+    }
+}
+
+impl SessionKey {
+    /// The sub-path as a database column: `""` for the main transcript.
+    /// Refuses an empty session id and `Some("")` (every built-in store does).
+    pub(crate) fn subpath_column(&self) -> Result<&str, StoreError> {
+        let reason = if self.session_id.is_empty() {
+            "the session id is empty"
+        } else if self.subpath.as_deref() == Some("") {
+            "the subpath is Some(\"\"); use None for the main transcript"
+        } else {
+            return Ok(self.subpath.as_deref().unwrap_or_default());
+        };
+        Err(StoreError::InvalidKey {
+            reason: reason.to_owned(),
+        })
     }
 }
 

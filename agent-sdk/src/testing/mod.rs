@@ -77,6 +77,7 @@ pub mod fuzz;
 mod record;
 mod script;
 mod server;
+mod store_conformance;
 mod wire;
 
 use std::path::PathBuf;
@@ -91,6 +92,7 @@ pub use env::{DUMMY_API_KEY, TestEnv};
 pub use record::{Answer, RecordedRequest, RecordedToolResult, RequestKind};
 pub use script::{Block, STRUCTURED_OUTPUT_TOOL, Script, Turn, TurnFn};
 pub use server::{FakeApi, SCRIPT_EXHAUSTED_TEXT, SIDE_REQUEST_TEXT};
+pub use store_conformance::{OptionalMethod, session_store_conformance, test_postgres_url};
 
 /// What can go wrong in the test helpers.
 ///
