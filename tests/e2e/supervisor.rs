@@ -656,3 +656,54 @@ async fn shutdown_interrupts_a_turn_that_outlives_the_deadline() {
     assert!(result.is_error, "{result:?}");
     assert!(!running(pid), "its CLI is gone");
 }
+
+/// With a session store, a restart resumes the conversation even when the
+/// CLI's local transcript is gone (a host whose disk is not kept): the store
+/// has every line, and the restarted CLI's next request carries them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_resumes_from_the_store_when_the_local_transcript_is_gone() {
+    let world = World::start(echo_script(8)).await;
+    let store: std::sync::Arc<dyn agent_sdk::store::SessionStore> =
+        std::sync::Arc::new(agent_sdk::store::InMemorySessionStore::new());
+    let supervisor = Supervisor::new(SupervisorConfig::default());
+    let mut events = supervisor.events();
+    let options = world.options().session_store(store).build().unwrap();
+    let session = supervisor.start_session("ada", options).await.unwrap();
+    let first = turn_text(&session, "I am Ada").await;
+    assert!(first.starts_with("heard \"I am Ada\""), "{first}");
+
+    // The transcript leaves the disk; only the store has the conversation now.
+    let id = supervisor
+        .session_info(&"ada")
+        .and_then(|info| info.cli_session_id)
+        .expect("the first turn told the session id");
+    agent_sdk::sessions::SessionFiles::new(world.env.home().join(".claude"))
+        .delete_session(&id, None)
+        .unwrap();
+    sigkill(pid_of(&supervisor, &"ada").await);
+    let conversation = wait_event(&mut events, Duration::from_secs(30), |event| match event {
+        SupervisorEvent::Restarted { conversation, .. } => Some(*conversation),
+        _ => None,
+    })
+    .await;
+    assert_eq!(conversation, Conversation::Resumed);
+
+    let second = turn_text(&session, "who am I?").await;
+    // The echo model counts the messages it was sent: the second turn got more.
+    let count = |text: &str| -> usize {
+        let tail = text.rsplit(" after ").next().unwrap_or_default();
+        tail.trim_end_matches(" messages").parse().unwrap_or(0)
+    };
+    assert!(second.starts_with("heard \"who am I?\""), "{second}");
+    assert!(count(&second) > count(&first), "{first} / {second}");
+    let request = world
+        .env
+        .api()
+        .main_loop_requests()
+        .into_iter()
+        .find(|request| request.last_user_text().as_deref() == Some("who am I?"))
+        .expect("the second request");
+    let history = serde_json::to_string(request.messages()).unwrap();
+    assert!(history.contains("I am Ada"), "{history}");
+    supervisor.shutdown(Duration::from_secs(10)).await;
+}
