@@ -100,6 +100,29 @@ fn conversation(request: &RecordedRequest) -> String {
     serde_json::to_string(request.messages()).unwrap()
 }
 
+/// Resumes `id` from the store alone on a new host (an empty `HOME`), runs one turn,
+/// and returns the conversation the model was sent.
+async fn resume_on_a_fresh_host(
+    store: &Arc<dyn SessionStore>,
+    cwd: &std::path::Path,
+    id: &str,
+    prompt: &str,
+) -> String {
+    let host = TestEnv::start(Script::new().then(Turn::text("answer on the new host")))
+        .await
+        .unwrap();
+    let options = host_options(&host, cwd)
+        .await
+        .session_store(store.clone())
+        .resume(id)
+        .build()
+        .unwrap();
+    let client = Client::connect(options).await.unwrap();
+    turn(&client, prompt).await;
+    client.disconnect().await.unwrap();
+    conversation(&first_main_request(&host))
+}
+
 fn first_main_request(host: &TestEnv) -> RecordedRequest {
     host.api()
         .main_loop_requests()
@@ -270,19 +293,7 @@ async fn a_fork_resumes_with_history_up_to_its_message(store: Arc<dyn SessionSto
     assert_eq!(fork_info.tag.as_deref(), Some("experiment"));
     assert!(listed.iter().any(|s| s.session_id == id));
 
-    let b = TestEnv::start(Script::new().then(Turn::text("answer on the fork")))
-        .await
-        .unwrap();
-    let options = host_options(&b, &cwd)
-        .await
-        .session_store(store.clone())
-        .resume(&fork)
-        .build()
-        .unwrap();
-    let client = Client::connect(options).await.unwrap();
-    turn(&client, "question on the fork").await;
-    client.disconnect().await.unwrap();
-    let seen = conversation(&first_main_request(&b));
+    let seen = resume_on_a_fresh_host(&store, &cwd, &fork, "question on the fork").await;
     assert!(
         seen.contains("question one") && seen.contains("answer one"),
         "{seen}"
@@ -319,19 +330,7 @@ async fn an_imported_session_resumes_elsewhere(store: Arc<dyn SessionStore>) {
         .count();
     assert_eq!(store.load(&key).await.unwrap().unwrap().len(), local_lines);
 
-    let b = TestEnv::start(Script::new().then(Turn::text("imported answer")))
-        .await
-        .unwrap();
-    let options = host_options(&b, &cwd)
-        .await
-        .session_store(store.clone())
-        .resume(&id)
-        .build()
-        .unwrap();
-    let client = Client::connect(options).await.unwrap();
-    turn(&client, "after import").await;
-    client.disconnect().await.unwrap();
-    let seen = conversation(&first_main_request(&b));
+    let seen = resume_on_a_fresh_host(&store, &cwd, &id, "after import").await;
     assert!(
         seen.contains("local question") && seen.contains("local answer"),
         "{seen}"
