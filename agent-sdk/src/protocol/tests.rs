@@ -100,6 +100,14 @@ impl Transport for FakeTransport {
     }
 }
 
+/// A client connected over in-memory pipes, the handshake done by the fake CLI.
+async fn connected(options: AgentOptions) -> (Client, FakeCli) {
+    let (transport, mut cli) = pipes();
+    let connect = tokio::spawn(Client::connect_with_transport(options, transport));
+    cli.handshake().await;
+    (connect.await.unwrap().unwrap(), cli)
+}
+
 fn pipes() -> (FakeTransport, FakeCli) {
     let (sdk_out, cli_in) = tokio::io::duplex(1 << 20);
     let (cli_out, sdk_in) = tokio::io::duplex(1 << 20);
@@ -158,10 +166,7 @@ async fn requests_from_the_cli_are_served_while_initialize_is_pending() {
 
 #[tokio::test]
 async fn unknown_request_subtype_gets_an_error_answer_and_cancel_writes_nothing() {
-    let (transport, mut cli) = pipes();
-    let connect = tokio::spawn(Client::connect_with_transport(options(), transport));
-    cli.handshake().await;
-    let client = connect.await.unwrap().unwrap();
+    let (client, mut cli) = connected(options()).await;
     cli.write(json!({"type":"control_request","request_id":"u1","request":{"subtype":"teleport"}}))
         .await;
     let answer = cli.read().await;
@@ -308,14 +313,11 @@ async fn initialize_fails_when_the_cli_exits_before_answering() {
 
 #[tokio::test]
 async fn bad_lines_are_malformed_items_and_lose_nothing_after_them() {
-    let (transport, mut cli) = pipes();
     let options = AgentOptions {
         max_buffer_size: Some(160),
         ..options()
     };
-    let connect = tokio::spawn(Client::connect_with_transport(options, transport));
-    cli.handshake().await;
-    let client = connect.await.unwrap().unwrap();
+    let (client, mut cli) = connected(options).await;
     cli.write_raw(b"[SandboxDebug] not json\n").await;
     cli.write_raw(format!("{{\"type\":\"x\",\"pad\":\"{}\"}}\n", "a".repeat(200)).as_bytes())
         .await;
@@ -456,10 +458,7 @@ async fn one_shot_run_ends_when_the_bare_task_updated_of_a_tracked_task_says_kil
 
 #[tokio::test]
 async fn sdk_host_only_frames_are_consumed() {
-    let (transport, mut cli) = pipes();
-    let connect = tokio::spawn(Client::connect_with_transport(options(), transport));
-    cli.handshake().await;
-    let client = connect.await.unwrap().unwrap();
+    let (client, mut cli) = connected(options()).await;
     cli.write(json!({"type":"system","subtype":"session_state_changed","state":"running","sdk_host_only":true,"session_id":"s","uuid":"u"}))
         .await;
     cli.write(json!({"type":"system","subtype":"session_state_changed","state":"idle","session_id":"s","uuid":"u2"})).await;
@@ -473,10 +472,7 @@ async fn sdk_host_only_frames_are_consumed() {
 
 #[tokio::test]
 async fn disconnect_closes_stdin_and_later_calls_fail() {
-    let (transport, mut cli) = pipes();
-    let connect = tokio::spawn(Client::connect_with_transport(options(), transport));
-    cli.handshake().await;
-    let client = connect.await.unwrap().unwrap();
+    let (client, mut cli) = connected(options()).await;
     let disconnect = tokio::spawn(async move {
         client.disconnect().await.unwrap();
         client.disconnect().await.unwrap();
@@ -635,14 +631,11 @@ fn cancel_notification(request_id: &str, jsonrpc_id: u64) -> Value {
 }
 
 async fn connected_with(server: &crate::mcp::SdkMcpServer) -> (Client, FakeCli) {
-    let (transport, mut cli) = pipes();
     let options = AgentOptions::builder()
         .mcp_server("s", server.clone())
         .build()
         .unwrap();
-    let connect = tokio::spawn(Client::connect_with_transport(options, transport));
-    cli.handshake().await;
-    (connect.await.unwrap().unwrap(), cli)
+    connected(options).await
 }
 
 /// Reads `count` answers and returns them by control request id.
@@ -875,14 +868,11 @@ async fn too_deep_and_over_limit_requests_get_one_error_answer_naming_the_limit(
 
 #[tokio::test]
 async fn unreadable_frames_are_not_errors_and_a_loop_with_question_mark_goes_on() {
-    let (transport, mut cli) = pipes();
     let options = AgentOptions {
         max_buffer_size: Some(160),
         ..options()
     };
-    let connect = tokio::spawn(Client::connect_with_transport(options, transport));
-    cli.handshake().await;
-    let client = connect.await.unwrap().unwrap();
+    let (client, mut cli) = connected(options).await;
     // Control frames we cannot read: logged, never stream items.
     cli.write(
         json!({"type":"control_request","request_id":7,"request":{"subtype":"can_use_tool"}}),
@@ -933,14 +923,11 @@ async fn unreadable_frames_are_not_errors_and_a_loop_with_question_mark_goes_on(
 
 #[tokio::test]
 async fn an_answer_over_the_limit_fails_its_request_at_once() {
-    let (transport, mut cli) = pipes();
     let options = AgentOptions {
         max_buffer_size: Some(1024),
         ..options()
     };
-    let connect = tokio::spawn(Client::connect_with_transport(options, transport));
-    cli.handshake().await;
-    let client = connect.await.unwrap().unwrap();
+    let (client, mut cli) = connected(options).await;
     let started = std::time::Instant::now();
     let ask = tokio::spawn(async move { client.set_model(Some("m")).await });
     let request = cli.read().await;
@@ -960,10 +947,7 @@ async fn an_answer_over_the_limit_fails_its_request_at_once() {
 
 #[tokio::test]
 async fn a_turn_that_ends_without_result_on_a_clean_exit_is_an_error() {
-    let (transport, mut cli) = pipes();
-    let connect = tokio::spawn(Client::connect_with_transport(options(), transport));
-    cli.handshake().await;
-    let client = connect.await.unwrap().unwrap();
+    let (client, mut cli) = connected(options()).await;
     client.query("go").await.unwrap();
     assert_eq!(cli.read().await["type"], "user");
     cli.write(json!({"type":"assistant","message":{"model":"m","content":[{"type":"text","text":"partial"}]},"session_id":"s1"}))
@@ -989,10 +973,7 @@ async fn a_turn_that_ends_without_result_on_a_clean_exit_is_an_error() {
 
 #[tokio::test]
 async fn a_clean_exit_between_turns_is_no_error() {
-    let (transport, mut cli) = pipes();
-    let connect = tokio::spawn(Client::connect_with_transport(options(), transport));
-    cli.handshake().await;
-    let client = connect.await.unwrap().unwrap();
+    let (client, mut cli) = connected(options()).await;
     client.query("go").await.unwrap();
     cli.write(result_frame(false, "success")).await;
     cli.exit(0, "").await;
