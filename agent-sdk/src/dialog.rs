@@ -16,7 +16,7 @@
 //! a fallback request and, on the main thread with the kind declared, asks
 //! `request_user_dialog` with a payload of `originalModel`, `fallbackModel`,
 //! `apiRefusalCategory`, `guidanceText` and `retractedMessageUuids`. Not yet driven end to
-//! end: the fake Messages API of [`testing`](crate::testing) cannot answer with a refusal
+//! end: the fake Messages API of `agent_sdk::testing` cannot answer with a refusal
 //! stop reason, so this path is covered by unit tests only (`tests/data/probes_issue13.md`).
 //!
 //! ```
