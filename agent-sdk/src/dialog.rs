@@ -15,9 +15,12 @@
 //! ([`fallback_model`](crate::AgentOptionsBuilder::fallback_model)), the query loop yields
 //! a fallback request and, on the main thread with the kind declared, asks
 //! `request_user_dialog` with a payload of `originalModel`, `fallbackModel`,
-//! `apiRefusalCategory`, `guidanceText` and `retractedMessageUuids`. Not yet driven end to
-//! end: the fake Messages API of `agent_sdk::testing` cannot answer with a refusal
-//! stop reason, so this path is covered by unit tests only (`tests/data/probes_issue13.md`).
+//! `apiRefusalCategory`, `guidanceText` and `retractedMessageUuids`. Driven end to end
+//! (`tests/e2e/dialogs.rs`, with `Turn::refusal` of the fake Messages API), the real CLI
+//! does not get there: the refusal lane is armed by `refusalFallbackModel`, which
+//! `--fallback-model` does not set, so a refusal shows the safety-classifier notice, the
+//! turn goes on on the same model, and no dialog is asked. The handler's wire format is
+//! covered by unit tests.
 //!
 //! ```
 //! use agent_sdk::AgentOptions;
