@@ -6,6 +6,22 @@
 //! (for `refusal_fallback_prompt`, the plain refusal error). Declare kinds and answer
 //! them with [`AgentOptionsBuilder::on_user_dialog`](crate::AgentOptionsBuilder::on_user_dialog).
 //!
+//! **Kinds the CLI 2.1.330 knows** (read from its bundle): `terminal_prompt`,
+//! `refusal_fallback_prompt` ("retry on fallback model or edit prompt"),
+//! `auto_mode_server_fallback`, `auto_mode_outside_reads` and
+//! `send_to_project_remote_control_offer`; the list is open-ended. The one a plain
+//! stream-json session can reach is `refusal_fallback_prompt`: when a Messages API answer
+//! ends with `stop_reason: "refusal"` and the session has a fallback model
+//! ([`fallback_model`](crate::AgentOptionsBuilder::fallback_model)), the query loop yields
+//! a fallback request and, on the main thread with the kind declared, asks
+//! `request_user_dialog` with a payload of `originalModel`, `fallbackModel`,
+//! `apiRefusalCategory`, `guidanceText` and `retractedMessageUuids`. Driven end to end
+//! (`tests/e2e/dialogs.rs`, with `Turn::refusal` of the fake Messages API), the real CLI
+//! does not get there: the refusal lane is armed by `refusalFallbackModel`, which
+//! `--fallback-model` does not set, so a refusal shows the safety-classifier notice, the
+//! turn goes on on the same model, and no dialog is asked. The handler's wire format is
+//! covered by unit tests.
+//!
 //! ```
 //! use agent_sdk::AgentOptions;
 //! use agent_sdk::dialog::{UserDialogRequest, UserDialogResponse};

@@ -3,6 +3,7 @@
 //! Run with `cargo test -p agent-sdk-e2e`. They install the pinned CLI on first use.
 
 mod core;
+mod dialogs;
 mod elicitation;
 mod hooks;
 mod isolation;

@@ -38,13 +38,24 @@ impl Cancellation {
     }
 }
 
-/// What is known of a `tools/call` besides its arguments: one pointer, `None` for a call
-/// made outside a session without `_meta` (a pointer, because the origin travels by value
-/// through every layer of a call: copying the parts themselves cost more than the box).
+/// What is known of a `tools/call` besides its arguments. In a session the protocol core
+/// has read the ids and holds the cancellation and link: one pointer (the origin travels
+/// by value through every layer of a call, and copying the parts themselves cost more
+/// than the box). A call made outside a session keeps its `_meta` as it came, read only
+/// when the tool asks: boxing the ids of every call made a stateful tool slower than a
+/// free function.
 #[derive(Default, Clone)]
-pub(crate) struct CallOrigin(Option<Box<OriginParts>>);
+pub(crate) enum CallOrigin {
+    /// Outside a session, without `_meta`.
+    #[default]
+    Unknown,
+    /// Outside a session: the call's `_meta`, unread.
+    Meta(Map<String, Value>),
+    /// A call of a session.
+    Session(Box<OriginParts>),
+}
 
-/// The parts of a [`CallOrigin`].
+/// The parts of a session's [`CallOrigin`].
 #[derive(Default, Clone)]
 pub(crate) struct OriginParts {
     /// `_meta["claudecode/toolUseId"]`.
@@ -58,28 +69,51 @@ pub(crate) struct OriginParts {
 
 impl CallOrigin {
     pub(crate) fn new(parts: OriginParts) -> Self {
-        CallOrigin(Some(Box::new(parts)))
+        CallOrigin::Session(Box::new(parts))
     }
 
-    /// Takes the ids out of a `tools/call`'s `_meta`, where the session has not read them.
-    pub(crate) fn read_meta(mut self, meta: Option<Value>) -> Self {
+    /// Adds a `tools/call`'s `_meta`, for the ids the session has not read.
+    pub(crate) fn read_meta(self, meta: Option<Value>) -> Self {
         let Some(Value::Object(mut meta)) = meta else {
             return self;
         };
-        let parts = self.0.get_or_insert_with(Box::default);
-        if parts.tool_use_id.is_none()
-            && let Some(Value::String(id)) = meta.remove(TOOL_USE_ID_KEY)
-        {
-            parts.tool_use_id = Some(id);
+        match self {
+            CallOrigin::Session(mut parts) => {
+                if parts.tool_use_id.is_none()
+                    && let Some(Value::String(id)) = meta.remove(TOOL_USE_ID_KEY)
+                {
+                    parts.tool_use_id = Some(id);
+                }
+                if parts.progress_token.is_none() {
+                    parts.progress_token = meta.remove(PROGRESS_TOKEN_KEY);
+                }
+                CallOrigin::Session(parts)
+            }
+            CallOrigin::Unknown | CallOrigin::Meta(_) => CallOrigin::Meta(meta),
         }
-        if parts.progress_token.is_none() {
-            parts.progress_token = meta.remove("progressToken");
-        }
-        self
     }
 
     fn parts(&self) -> Option<&OriginParts> {
-        self.0.as_deref()
+        match self {
+            CallOrigin::Session(parts) => Some(parts),
+            CallOrigin::Unknown | CallOrigin::Meta(_) => None,
+        }
+    }
+
+    fn tool_use_id(&self) -> Option<&str> {
+        match self {
+            CallOrigin::Session(parts) => parts.tool_use_id.as_deref(),
+            CallOrigin::Meta(meta) => meta.get(TOOL_USE_ID_KEY)?.as_str(),
+            CallOrigin::Unknown => None,
+        }
+    }
+
+    fn progress_token(&self) -> Option<&Value> {
+        match self {
+            CallOrigin::Session(parts) => parts.progress_token.as_ref(),
+            CallOrigin::Meta(meta) => meta.get(PROGRESS_TOKEN_KEY),
+            CallOrigin::Unknown => None,
+        }
     }
 }
 
@@ -100,6 +134,9 @@ pub(crate) struct ToolScope {
 
 /// The key of the tool-use id in a `tools/call`'s `_meta`.
 const TOOL_USE_ID_KEY: &str = "claudecode/toolUseId";
+
+/// The key of the progress token in a `tools/call`'s `_meta`.
+const PROGRESS_TOKEN_KEY: &str = "progressToken";
 
 /// MCP log levels (RFC 5424 severities), for [`ToolContext::log`].
 ///
@@ -146,7 +183,7 @@ impl LogLevel {
 /// The context of one tool call. A `#[tool]` function gets it by taking a
 /// `ToolContext` parameter (in any position, at most once; not part of the schema);
 /// a [`DynamicTool::with_context`](super::DynamicTool::with_context) handler gets it as
-/// its second argument. Cheap to clone.
+/// its second argument. Cheap to clone (outside a session a clone copies the call's small `_meta`).
 ///
 /// ```
 /// use agent_sdk::prelude::*;
@@ -249,7 +286,7 @@ impl ToolContext {
     /// assert_eq!(agent_sdk::mcp::ToolContext::detached("s", "t").tool_use_id(), None);
     /// ```
     pub fn tool_use_id(&self) -> Option<&str> {
-        self.origin.parts()?.tool_use_id.as_deref()
+        self.origin.tool_use_id()
     }
 
     /// The `progressToken` of the call (`_meta.progressToken`), which
@@ -259,7 +296,7 @@ impl ToolContext {
     /// assert_eq!(agent_sdk::mcp::ToolContext::detached("s", "t").progress_token(), None);
     /// ```
     pub fn progress_token(&self) -> Option<&Value> {
-        self.origin.parts()?.progress_token.as_ref()
+        self.origin.progress_token()
     }
 
     /// The name of the server serving the call.
@@ -483,6 +520,29 @@ mod tests {
         let recorder = Arc::new(Recorder::default());
         assert!(!linked(&recorder, None).progress(1.0, None, None));
         assert!(recorder.0.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn ids_come_from_the_meta_outside_a_session_and_fill_a_session_s_gaps() {
+        let meta =
+            || Some(serde_json::json!({"claudecode/toolUseId": "toolu_9", "progressToken": 3}));
+        let outside = ToolContext::new(Arc::default(), CallOrigin::default().read_meta(meta()));
+        assert_eq!(outside.tool_use_id(), Some("toolu_9"));
+        assert_eq!(outside.progress_token(), Some(&Value::from(3)));
+        assert!(!outside.progress(1.0, None, None), "no session to send to");
+        let read = CallOrigin::new(OriginParts {
+            tool_use_id: Some("toolu_1".into()),
+            ..OriginParts::default()
+        });
+        let session = ToolContext::new(Arc::default(), read.read_meta(meta()));
+        assert_eq!(
+            session.tool_use_id(),
+            Some("toolu_1"),
+            "the session's id wins"
+        );
+        assert_eq!(session.progress_token(), Some(&Value::from(3)));
+        let none = ToolContext::new(Arc::default(), CallOrigin::default().read_meta(None));
+        assert_eq!((none.tool_use_id(), none.progress_token()), (None, None));
     }
 
     #[tokio::test]

@@ -395,6 +395,8 @@ impl AgentOptionsBuilder {
 
     /// Declares the dialog kinds this application can show (`supportedDialogKinds`) and
     /// the handler that shows them (`request_user_dialog`). The CLI asks only for declared kinds.
+    /// Which kinds the CLI 2.1.330 knows and what makes it open one: the [`dialog`](crate::dialog)
+    /// module.
     ///
     /// ```
     /// use agent_sdk::AgentOptions;

@@ -36,6 +36,8 @@ pub type TurnFn = Arc<dyn Fn(&RecordedRequest) -> Turn + Send + Sync>;
 pub(crate) enum TurnKind {
     /// A normal assistant message.
     Message(Vec<Block>),
+    /// A text answer with stop reason `refusal`.
+    Refusal(String),
     /// An HTTP error with the API's error body.
     HttpError { status: u16, message: String },
     /// Computed from the request.
@@ -68,6 +70,7 @@ impl fmt::Debug for Turn {
         let mut s = f.debug_struct("Turn");
         match &self.kind {
             TurnKind::Message(blocks) => s.field("blocks", blocks),
+            TurnKind::Refusal(text) => s.field("refusal", text),
             TurnKind::HttpError { status, message } => {
                 s.field("status", status).field("message", message)
             }
@@ -96,6 +99,18 @@ impl Turn {
     /// ```
     pub fn text(text: impl Into<String>) -> Self {
         Turn::new(TurnKind::Message(vec![Block::Text(text.into())]))
+    }
+
+    /// An assistant message with one text block and stop reason `refusal`: the
+    /// model declined to answer (the CLI then falls back to the fallback model
+    /// when one is set, or ends the turn with the refusal).
+    ///
+    /// ```
+    /// let turn = agent_sdk::testing::Turn::refusal("I can't help with that.");
+    /// # let _ = turn;
+    /// ```
+    pub fn refusal(text: impl Into<String>) -> Self {
+        Turn::new(TurnKind::Refusal(text.into()))
     }
 
     /// An assistant message with one `tool_use` block; stop reason `tool_use`.

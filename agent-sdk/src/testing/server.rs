@@ -427,6 +427,12 @@ async fn handle(
                             request.is_streaming(),
                             turn.event_interval,
                         ),
+                        TurnKind::Refusal(text) => {
+                            let mut message =
+                                state.message(&request, vec![Block::Text(text)], body.len());
+                            message.refusal = true;
+                            Reply::Message(message, request.is_streaming(), turn.event_interval)
+                        }
                         TurnKind::HttpError { status, message } => Reply::Error(status, message),
                         TurnKind::FromFn(_) => unreachable!("Turn::resolve removes from_fn turns"),
                     };
@@ -538,6 +544,7 @@ impl ScriptState {
                 .to_owned(),
             blocks,
             input_tokens: estimate_tokens(body_len),
+            refusal: false,
         }
     }
 }

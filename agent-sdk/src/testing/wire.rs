@@ -25,11 +25,15 @@ pub(crate) struct WireMessage {
     pub model: String,
     pub blocks: Vec<WireBlock>,
     pub input_tokens: u64,
+    /// Ends with stop reason `refusal` (whatever its blocks).
+    pub refusal: bool,
 }
 
 impl WireMessage {
     pub fn stop_reason(&self) -> &'static str {
-        if self
+        if self.refusal {
+            "refusal"
+        } else if self
             .blocks
             .iter()
             .any(|b| matches!(b, WireBlock::ToolUse { .. }))
@@ -228,6 +232,7 @@ mod tests {
                 },
             ],
             input_tokens: 10,
+            refusal: false,
         }
     }
 
