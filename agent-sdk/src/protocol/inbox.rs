@@ -16,8 +16,10 @@ use tokio::sync::{Semaphore, mpsc};
 use crate::error::Result;
 use crate::message::Message;
 
-/// Units of budget: at most this many messages queued, or this many KiB of their lines.
-const BUDGET_UNITS: u32 = 1024;
+/// Units of budget: at most this many messages queued, or this many KiB of their
+/// lines. A read of 32 KiB is ~40 frames: a few reads' worth keeps the reader
+/// busy while the router refills, and peak memory stays small.
+const BUDGET_UNITS: u32 = 256;
 /// Bytes of line per unit beyond the first.
 const UNIT_BYTES: usize = 1024;
 
@@ -165,9 +167,10 @@ mod tests {
         assert_eq!(sender.backlog_len(), 9, "one taken, one more fits");
 
         let (mut sender, mut inbox) = channel();
-        // Two lines of 600 KiB do not fit at once; one over the budget takes it whole.
-        sender.push(item(), 600 * 1024);
-        sender.push(item(), 600 * 1024);
+        // Two lines of over half the budget do not fit at once; one over the budget takes it whole.
+        let over_half = (BUDGET_UNITS as usize / 2 + 10) * UNIT_BYTES;
+        sender.push(item(), over_half);
+        sender.push(item(), over_half);
         sender.push(item(), 50 << 20);
         assert!(!sender.flush());
         assert_eq!(sender.backlog_len(), 2);
