@@ -712,13 +712,19 @@ async fn quick() -> String {
 /// How long the blocking handlers of the isolation cases hold their thread.
 const BLOCKING: Duration = Duration::from_secs(5);
 
-/// A tool, a hook and a permission handler each block their thread for 5 s;
-/// an unrelated `tools/call` sent 0.2 s later is answered within 50 ms each time.
+/// The stderr callback, a tool, a hook and a permission handler each block
+/// their thread for 5 s; an unrelated `tools/call` sent 0.2 s later is
+/// answered within 50 ms each time.
 fn a_blocking_handler_delays_only_its_own_request(flavor: Flavor) {
     run_case_on(flavor, || async {
         let case = Case::new();
         let options = case
             .options("isolation")
+            .stderr(|line| {
+                if line == "block" {
+                    std::thread::sleep(BLOCKING);
+                }
+            })
             .mcp_server(
                 "faults",
                 create_sdk_mcp_server!("faults", tools = [blocks, quick]).unwrap(),
@@ -748,7 +754,7 @@ fn a_blocking_handler_delays_only_its_own_request(flavor: Flavor) {
                 .expect("the turn ends in time");
         let report: Value = serde_json::from_str(&texts(&items)[0]).unwrap();
         println!("{report:#}");
-        for kind in ["tool", "hook", "permission"] {
+        for kind in ["stderr", "tool", "hook", "permission"] {
             let quick_ms = report[kind]["quick_ms"].as_f64().unwrap();
             assert!(
                 quick_ms < 50.0,
@@ -756,6 +762,9 @@ fn a_blocking_handler_delays_only_its_own_request(flavor: Flavor) {
             );
             let answer = &report[kind]["quick"]["response"]["mcp_response"]["result"];
             assert_eq!(answer["content"][0]["text"], "quick", "{report:#}");
+            if kind == "stderr" {
+                continue;
+            }
             assert_eq!(
                 report[kind]["blocked"]["subtype"], "success",
                 "{kind}: the blocked request is answered once its handler returns: {report:#}"

@@ -1,6 +1,6 @@
 //! Fault scenarios about isolation and bounded memory:
-//! - `isolation`: a tool, a hook and a permission handler of the SDK's user
-//!   block their thread for seconds; while each blocks, an unrelated
+//! - `isolation`: the stderr callback, a tool, a hook and a permission handler
+//!   of the SDK's user block their thread for seconds; while each blocks, an unrelated
 //!   `tools/call` must be answered at once. Reports the times it took.
 //! - `flood`: writes assistant frames as fast as the pipe takes them
 //!   (`AGENT_SDK_FAKE_CLI_FLOOD` frames, default 20,000) from a thread of its
@@ -58,6 +58,19 @@ impl Fake<'_> {
             ),
         ];
         let mut report = Map::new();
+        // A first call compiles the tool's argument validator: not what is measured.
+        self.ask("warm_up", mcp(call(8, "quick")), None)?;
+        // The SDK's stderr callback blocks on this line.
+        eprintln!("block");
+        std::thread::sleep(BEFORE_UNRELATED);
+        let started = Instant::now();
+        let mut answers = self.ask("stderr_quick", mcp(call(9, "quick")), None)?;
+        let quick_ms = started.elapsed().as_secs_f64() * 1e3;
+        let quick = answers.remove("stderr_quick").unwrap_or(Value::Null);
+        report.insert(
+            "stderr".into(),
+            json!({"quick_ms": quick_ms, "quick": quick}),
+        );
         for (n, (kind, request)) in blocking.into_iter().enumerate() {
             let blocked_id = format!("{kind}_blocks");
             self.send(
