@@ -5,6 +5,7 @@ use futures_util::StreamExt;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
+use tracing::Instrument;
 
 use crate::error::{Error, Result};
 use crate::message::{
@@ -100,9 +101,13 @@ impl Client {
     /// Sends a user prompt; read the answer with [`receive_response`](Client::receive_response).
     ///
     /// Takes text or a [`UserInput`] (content blocks such as images, a uuid, a priority...).
+    ///
+    /// Returns once the prompt is in the (bounded) write queue; while a CLI that
+    /// stopped reading its input keeps the queue full it waits, and after the
+    /// control timeout fails with [`Error::ControlTimeout`] (subtype `user`).
     pub async fn query(&self, prompt: impl Into<UserInput>) -> Result<()> {
-        let _span = tracing::info_span!("turn").entered();
-        self.send(prompt.into())
+        let span = tracing::info_span!("turn");
+        self.send(prompt.into()).instrument(span).await
     }
 
     /// Sends a user prompt tagged with a session id of your choice.
@@ -111,7 +116,7 @@ impl Client {
         prompt: impl Into<UserInput>,
         session_id: &str,
     ) -> Result<()> {
-        self.send(prompt.into().with_session_id(session_id))
+        self.send(prompt.into().with_session_id(session_id)).await
     }
 
     /// Sends every user message of a stream, as it yields them.
@@ -127,13 +132,15 @@ impl Client {
     pub async fn query_stream(&self, inputs: impl Stream<Item = UserInput>) -> Result<()> {
         let mut inputs = std::pin::pin!(inputs);
         while let Some(input) = inputs.next().await {
-            self.send(input)?;
+            self.send(input).await?;
         }
         Ok(())
     }
 
-    fn send(&self, input: UserInput) -> Result<()> {
-        self.session.send_frame(&input.to_frame(DEFAULT_SESSION))
+    async fn send(&self, input: UserInput) -> Result<()> {
+        self.session
+            .send_frame(&input.to_frame(DEFAULT_SESSION))
+            .await
     }
 
     /// Sends raw `user` frames, as the CLI expects them. A frame without
@@ -157,7 +164,7 @@ impl Client {
                     .entry("session_id")
                     .or_insert_with(|| Value::String(DEFAULT_SESSION.into()));
             }
-            self.session.send_frame(&frame)?;
+            self.session.send_frame(&frame).await?;
         }
         Ok(())
     }

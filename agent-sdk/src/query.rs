@@ -204,7 +204,9 @@ async fn begin(
     match prompt {
         Prompt::Text(text) => {
             // query() tags its prompt with an empty session id, like the official SDKs.
-            session.send_frame(&UserInput::text(text).to_frame(""))?;
+            session
+                .send_frame(&UserInput::text(text).to_frame(""))
+                .await?;
             session.end_input_when_done(bidirectional);
         }
         Prompt::Frames(mut frames) => {
@@ -215,7 +217,7 @@ async fn begin(
                         .entry("session_id")
                         .or_insert_with(|| Value::String(String::new()));
                 }
-                session.send_frame(&frame)?;
+                session.send_frame(&frame).await?;
             }
             session.end_input_when_done(bidirectional);
         }

@@ -38,19 +38,46 @@ fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
 }
 
+/// The runtime a case runs on: what `#[tokio::main]` gives (two workers here),
+/// or `#[tokio::main(flavor = "current_thread")]`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Flavor {
+    MultiThread,
+    CurrentThread,
+}
+
+/// Runs one case on its own multi-thread runtime; see [`run_case_on`].
+fn run_case<F: std::future::Future<Output = ()>>(case: impl FnOnce() -> F) {
+    run_case_on(Flavor::MultiThread, case)
+}
+
 /// Runs one case on its own runtime, alone, within [`CASE_DEADLINE`], and checks
 /// that it left no descriptor open once its runtime is gone.
-fn run_case<F: std::future::Future<Output = ()>>(case: impl FnOnce() -> F) {
+fn run_case_on<F: std::future::Future<Output = ()>>(flavor: Flavor, case: impl FnOnce() -> F) {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let runtime = || {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap()
+        let mut builder = match flavor {
+            Flavor::MultiThread => {
+                let mut builder = tokio::runtime::Builder::new_multi_thread();
+                builder.worker_threads(2);
+                builder
+            }
+            Flavor::CurrentThread => tokio::runtime::Builder::new_current_thread(),
+        };
+        builder.enable_all().build().unwrap()
     };
     // Child-process support opens its process-wide descriptors on first use.
     runtime().block_on(async { tokio::process::Command::new("true").status().await.unwrap() });
+    if flavor == Flavor::CurrentThread {
+        // So does the SDK's handler runtime, which serves current-thread runtimes.
+        runtime().block_on(async {
+            let case = Case::new();
+            let client = Client::connect(case.options("normal").build().unwrap())
+                .await
+                .unwrap();
+            client.disconnect().await.unwrap();
+        });
+    }
     let fds_before = open_fds();
     let rt = runtime();
     rt.block_on(async {
@@ -289,7 +316,7 @@ fn garbage_between_good_lines_loses_nothing() {
 }
 
 #[test]
-fn cli_that_stops_reading_blocks_neither_reader_nor_requests() {
+fn cli_that_stops_reading_holds_back_senders_but_not_the_reader() {
     run_case(|| async {
         let case = Case::new();
         let client = Client::connect(
@@ -301,11 +328,34 @@ fn cli_that_stops_reading_blocks_neither_reader_nor_requests() {
         .await
         .unwrap();
         client.query("go").await.unwrap();
-        // 4 MiB of prompts: far more than a pipe holds, so the writer blocks.
+        // Prompts of 256 KiB: the write queue and the pipe take a few, then
+        // `query` waits, and fails after the control timeout instead of queueing.
         let big = "z".repeat(256 * 1024);
-        for _ in 0..16 {
-            client.query(big.as_str()).await.unwrap();
-        }
+        let mut sent = 0;
+        let refused = loop {
+            match client.query(big.as_str()).await {
+                Ok(()) => sent += 1,
+                Err(err) => break err,
+            }
+            assert!(sent < 16, "the write queue is bounded");
+        };
+        assert!(
+            matches!(refused, Error::ControlTimeout { ref subtype, .. } if subtype == "user"),
+            "{refused:?}"
+        );
+        assert!(sent >= 2, "a few prompts fit: {sent}");
+        // A 20 MB prompt waits the same way: it is not queued.
+        let huge = "h".repeat(20 << 20);
+        let started = Instant::now();
+        let refused = client.query(huge.as_str()).await;
+        assert!(
+            matches!(refused, Err(Error::ControlTimeout { ref subtype, .. }) if subtype == "user"),
+            "{refused:?}"
+        );
+        // (Building the 20 MB frame takes a while in a debug build.)
+        let waited = started.elapsed();
+        assert!(waited >= Duration::from_millis(900), "{waited:?}");
+        assert!(waited < Duration::from_secs(10), "{waited:?}");
         let started = Instant::now();
         let interrupted = client.interrupt().await;
         assert!(
@@ -642,6 +692,173 @@ fn requests_too_deep_over_the_limit_or_reusing_an_id_get_exactly_one_answer() {
         // The first call under the id is answered; its duplicate is ignored.
         let dup = only("dup");
         assert_eq!(dup["response"]["mcp_response"]["id"], 3, "{dup}");
+        client.disconnect().await.unwrap();
+        case.assert_clean().await;
+    });
+}
+
+#[tool]
+async fn blocks() -> String {
+    // Blocking code in a tool, as users write it: it holds its thread.
+    std::thread::sleep(BLOCKING);
+    "unblocked".to_owned()
+}
+
+#[tool]
+async fn quick() -> String {
+    "quick".to_owned()
+}
+
+/// How long the blocking handlers of the isolation cases hold their thread.
+const BLOCKING: Duration = Duration::from_secs(5);
+
+/// The stderr callback, a tool, a hook and a permission handler each block
+/// their thread for 5 s; an unrelated `tools/call` sent 0.2 s later is
+/// answered within 50 ms each time.
+fn a_blocking_handler_delays_only_its_own_request(flavor: Flavor) {
+    run_case_on(flavor, || async {
+        let case = Case::new();
+        let options = case
+            .options("isolation")
+            .stderr(|line| {
+                if line == "block" {
+                    std::thread::sleep(BLOCKING);
+                }
+            })
+            .mcp_server(
+                "faults",
+                create_sdk_mcp_server!("faults", tools = [blocks, quick]).unwrap(),
+            )
+            .can_use_tool(|request: ToolPermissionRequest| async move {
+                if request.input["command"] == "block" {
+                    std::thread::sleep(BLOCKING);
+                }
+                PermissionResult::allow()
+            })
+            .hook(
+                UserPromptSubmit,
+                |input: UserPromptSubmitInput, _ctx: HookContext| async move {
+                    if input.prompt == "block" {
+                        std::thread::sleep(BLOCKING);
+                    }
+                    Ok::<_, HandlerError>(UserPromptSubmitOutput::default())
+                },
+            )
+            .build()
+            .unwrap();
+        let client = Client::connect(options).await.unwrap();
+        client.query("go").await.unwrap();
+        let items: Vec<_> =
+            tokio::time::timeout(Duration::from_secs(25), client.receive_response().collect())
+                .await
+                .expect("the turn ends in time");
+        let report: Value = serde_json::from_str(&texts(&items)[0]).unwrap();
+        println!("{report:#}");
+        for kind in ["stderr", "tool", "hook", "permission"] {
+            let quick_ms = report[kind]["quick_ms"].as_f64().unwrap();
+            assert!(
+                quick_ms < 50.0,
+                "{kind}: the unrelated call took {quick_ms:.1} ms: {report:#}"
+            );
+            let answer = &report[kind]["quick"]["response"]["mcp_response"]["result"];
+            assert_eq!(answer["content"][0]["text"], "quick", "{report:#}");
+            if kind == "stderr" {
+                continue;
+            }
+            assert_eq!(
+                report[kind]["blocked"]["subtype"], "success",
+                "{kind}: the blocked request is answered once its handler returns: {report:#}"
+            );
+        }
+        client.disconnect().await.unwrap();
+        case.assert_clean().await;
+    });
+}
+
+#[test]
+fn a_blocking_handler_delays_only_its_own_request_on_a_multi_thread_runtime() {
+    a_blocking_handler_delays_only_its_own_request(Flavor::MultiThread);
+}
+
+#[test]
+fn a_blocking_handler_delays_only_its_own_request_on_a_current_thread_runtime() {
+    a_blocking_handler_delays_only_its_own_request(Flavor::CurrentThread);
+}
+
+/// Bytes the process `pid` has written so far (`wchar` of `/proc/<pid>/io`).
+fn bytes_written(pid: u32) -> u64 {
+    let io = std::fs::read_to_string(format!("/proc/{pid}/io")).unwrap();
+    io.lines()
+        .find_map(|line| line.strip_prefix("wchar:"))
+        .and_then(|value| value.trim().parse().ok())
+        .expect("wchar in /proc/<pid>/io")
+}
+
+/// `VmRSS` of this process, in bytes.
+fn resident_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kib: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in /proc/self/status");
+    kib * 1024
+}
+
+#[test]
+fn a_reader_that_falls_behind_pushes_back_on_the_cli_and_interrupt_still_completes() {
+    const FRAMES: usize = 20_000;
+    run_case(|| async {
+        let case = Case::new();
+        let options = case
+            .options("flood")
+            .env("AGENT_SDK_FAKE_CLI_FLOOD", FRAMES.to_string())
+            .build()
+            .unwrap();
+        let client = Client::connect(options).await.unwrap();
+        client.query("go").await.unwrap();
+        let pid = case.pid();
+
+        // Nobody reads: the CLI gets no further than the pipe (1 MiB), the
+        // queue's budget (256 messages or 256 KiB of lines) and one read allow, of its 16 MB.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let written = bytes_written(pid);
+        assert!(written < 2 << 20, "the CLI wrote {written} bytes");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(bytes_written(pid), written, "the CLI is held back");
+
+        // An interrupt's answer is behind those messages: the router reads on for it.
+        let started = Instant::now();
+        client.interrupt().await.unwrap();
+        assert!(started.elapsed() < Duration::from_secs(2));
+
+        // A slow reader (one message per ms) keeps memory flat.
+        let mut stream = client.receive_response();
+        let rss_before = resident_bytes();
+        let mut assistant = 0;
+        for _ in 0..1000 {
+            if let Some(Ok(Message::Assistant(_))) = stream.next().await {
+                assistant += 1;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let grown = resident_bytes().saturating_sub(rss_before);
+        assert!(grown < 4 << 20, "RSS grew by {grown} bytes");
+        assert!(
+            bytes_written(pid) < written + (6 << 20),
+            "the CLI is still held back"
+        );
+
+        // Then the rest, all of it.
+        while let Some(item) = stream.next().await {
+            match item.unwrap() {
+                Message::Assistant(_) => assistant += 1,
+                Message::Result(result) => assert_eq!(result.result.as_deref(), Some("flooded")),
+                _ => {}
+            }
+        }
+        assert_eq!(assistant, FRAMES);
+        drop(stream);
         client.disconnect().await.unwrap();
         case.assert_clean().await;
     });

@@ -15,13 +15,21 @@
 //!   them, then a `result`; the SDK parses each into a typed `Message` and the
 //!   bench counts them.
 //!
-//! The SDK runs on a current-thread runtime pinned to CPU 0; the fake CLI shares
-//! that core for the tools session and runs on CPU 1 for the stream (see [`cpus`]).
+//! Three clients run, each in a fresh process of this binary (so that its
+//! memory is its own), one after the other: the **floor** (raw tokio +
+//! serde_json, no SDK: [`floor`]), the SDK on a multi-thread runtime (what
+//! `#[tokio::main]` gives) and the SDK on a current-thread runtime. Every SDK
+//! figure is also printed as a ratio to the floor's of the same run
+//! (`*_vs_floor`), which holds on a noisy machine where absolute numbers do not.
+//!
+//! The client is pinned to CPU 0; the fake CLI shares that core for the tools
+//! session and runs on CPU 1 for the stream (see [`cpus`]).
 //! Sizes: `AGENT_SDK_BENCH_CALLS` (default 50,000 per concurrency level) and
-//! `AGENT_SDK_BENCH_MESSAGES` (default 300,000).
+//! `AGENT_SDK_BENCH_MESSAGES` (default 200,000).
 
 #[path = "../../tests/fake_cli/cli/mod.rs"]
 mod fake_cli;
+mod floor;
 
 use std::pin::pin;
 use std::time::{Duration, Instant};
@@ -57,86 +65,169 @@ fn cpus() -> [usize; 3] {
     cpus
 }
 
+/// Which client a child process of the bench runs: `floor`, `sdk-multi-thread`, `sdk-current-thread`.
+const CLIENT_ENV: &str = "AGENT_SDK_BENCH_CLIENT";
+/// The clients, in the order they run (each in a fresh process, so that its memory is its own).
+const CLIENTS: [&str; 3] = ["floor", "sdk-multi-thread", "sdk-current-thread"];
+
 fn main() {
     if let Ok(mode) = std::env::var(fake_cli::SCENARIO_ENV) {
         fake_cli::run(&mode);
     }
+    if let Ok(client) = std::env::var(CLIENT_ENV) {
+        let figures = run_client(&client);
+        println!("FIGURES {figures}");
+        return;
+    }
     let [sdk_cpu, tools_cpu, stream_cpu] = cpus();
-    let rss_at_start = rss_mib();
-    let pinned = fake_cli::pin_to_cpu(sdk_cpu);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    let rss_with_runtime = rss_mib();
-    let figures = runtime.block_on(async {
-        let tools = run_session("tools", tools_cpu).await;
-        let stream = run_session("stream", stream_cpu).await;
-        (tools, stream)
-    });
-    let (tools, stream) = figures;
-    let report = &tools.report;
-    let figure = |key: &str| report[key].as_f64().unwrap_or(f64::NAN);
-    let stream_rate = stream.assistant_messages as f64 / stream.run_time.as_secs_f64();
-
     println!(
-        "pinned: {}",
-        if pinned {
-            format!(
-                "SDK on CPU {sdk_cpu}; fake CLI on CPU {tools_cpu} (tools), CPU {stream_cpu} (stream)"
-            )
-        } else {
-            "no (sched_setaffinity failed)".to_owned()
+        "SDK (and floor) on CPU {sdk_cpu}; fake CLI on CPU {tools_cpu} (tools), CPU {stream_cpu} (stream)"
+    );
+    let mut all = serde_json::Map::new();
+    for client in CLIENTS {
+        let output = std::process::Command::new(std::env::current_exe().expect("bench binary"))
+            .env(CLIENT_ENV, client)
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .expect("running a client of the bench");
+        let text = String::from_utf8_lossy(&output.stdout);
+        let figures: Value = text
+            .lines()
+            .find_map(|line| line.strip_prefix("FIGURES "))
+            .and_then(|json| serde_json::from_str(json).ok())
+            .unwrap_or_else(|| panic!("{client} printed no figures: {text}"));
+        print_client(client, &figures);
+        all.insert(client.to_owned(), figures);
+    }
+    let get = |client: &str, key: &str| all[client][key].as_f64().unwrap_or(f64::NAN);
+    let mut bench = String::from("BENCH");
+    // The current-thread flavour under the names of the earlier rounds, the multi-thread one as `mt_*`.
+    for (prefix, client) in [("", "sdk-current-thread"), ("mt_", "sdk-multi-thread")] {
+        for key in [
+            "tools_c1_p50_us",
+            "tools_c1_p99_us",
+            "tools_c1_calls_per_s",
+            "tools_c16_calls_per_s",
+            "stream_msgs_per_s",
+            "idle_rss_mib",
+            "stream_peak_rss_mib",
+        ] {
+            bench += &format!(" {prefix}{key}={:.2}", get(client, key));
         }
+        // Latency: lower is better, so the ratio is SDK / floor; rates: SDK / floor as well.
+        for (name, key) in [
+            ("tools_c1_p50_vs_floor", "tools_c1_p50_us"),
+            ("tools_c16_vs_floor", "tools_c16_calls_per_s"),
+            ("stream_vs_floor", "stream_msgs_per_s"),
+        ] {
+            bench += &format!(
+                " {prefix}{name}={:.3}",
+                get(client, key) / get("floor", key)
+            );
+        }
+    }
+    for key in [
+        "tools_c1_p50_us",
+        "tools_c16_calls_per_s",
+        "stream_msgs_per_s",
+        "idle_rss_mib",
+        "stream_peak_rss_mib",
+    ] {
+        bench += &format!(" floor_{key}={:.2}", get("floor", key));
+    }
+    bench += &format!(
+        " steal_percent={:.1}",
+        CLIENTS
+            .iter()
+            .map(|client| get(client, "steal_percent"))
+            .fold(0.0, f64::max)
+    );
+    println!("{bench}");
+}
+
+fn print_client(client: &str, figures: &Value) {
+    let f = |key: &str| figures[key].as_f64().unwrap_or(f64::NAN);
+    println!("{client}:");
+    println!(
+        "  tools/call one at a time: p50 {:.1} us, p99 {:.1} us, {:.0} calls/s; 16 in flight: {:.0} calls/s",
+        f("tools_c1_p50_us"),
+        f("tools_c1_p99_us"),
+        f("tools_c1_calls_per_s"),
+        f("tools_c16_calls_per_s")
     );
     println!(
-        "tools/call round trip, one at a time: p50 {:.1} us, p99 {:.1} us, {:.0} calls/s ({} calls)",
-        figure("tools_c1_p50_us"),
-        figure("tools_c1_p99_us"),
-        figure("tools_c1_calls_per_s"),
-        report["calls"]
+        "  stream: {:.0} msg/s ({} frames; the fake CLI wrote {:.0} msg/s)",
+        f("stream_msgs_per_s"),
+        figures["messages"],
+        f("write_msgs_per_s")
+    );
+    // CPU spent by the client process per operation: the figure to watch on a busy
+    // machine, where the wall-clock figures also measure the wait for a core.
+    println!(
+        "  CPU time (user + system): {:.1} us per tools/call, {:.2} us per message",
+        f("cpu_us_per_call"),
+        f("cpu_us_per_message")
     );
     println!(
-        "tools/call, 16 in flight: {:.0} calls/s",
-        figure("tools_c16_calls_per_s")
-    );
-    println!(
-        "assistant frames parsed into typed messages: {:.0} msg/s ({} frames of {} bytes in {:?}; the fake CLI wrote {:.0} msg/s)",
-        stream_rate,
-        stream.assistant_messages,
-        stream.report["frame_bytes"],
-        stream.run_time,
-        stream.report["write_msgs_per_s"]
-            .as_f64()
-            .unwrap_or(f64::NAN)
+        "  resident memory: idle after connect {:.2} MiB, peak during the stream {:.2} MiB",
+        f("idle_rss_mib"),
+        f("stream_peak_rss_mib")
     );
     // On a VM the hypervisor may run other guests on our cores: the wall-clock figures
     // then measure it, not the SDK.
     println!(
-        "CPU time stolen by the hypervisor during the runs: tools {:.0}%, stream {:.0}% (figures taken above ~10% measure the host)",
-        tools.steal_percent, stream.steal_percent
+        "  CPU time stolen by the hypervisor: {:.0}% (figures taken above ~10% measure the host)",
+        f("steal_percent")
     );
-    // CPU spent by the SDK process per operation: the figure to watch on a busy machine,
-    // where the wall-clock figures above also measure the wait for a core.
+}
+
+/// Runs both sessions with one client and returns its figures.
+fn run_client(client: &str) -> Value {
+    let [sdk_cpu, tools_cpu, stream_cpu] = cpus();
+    fake_cli::pin_to_cpu(sdk_cpu);
+    let runtime = match client {
+        "sdk-multi-thread" => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build(),
+        _ => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+    }
+    .expect("tokio runtime");
+    let (tools, stream) = runtime.block_on(async {
+        match client {
+            "floor" => (
+                floor::session("tools", tools_cpu).await,
+                floor::session("stream", stream_cpu).await,
+            ),
+            _ => (
+                run_session("tools", tools_cpu).await,
+                run_session("stream", stream_cpu).await,
+            ),
+        }
+    });
+    let report = &tools.report;
     let calls_total = 2 * report["calls"].as_u64().unwrap_or(0) + fake_cli::bench::WARMUP_CALLS;
-    println!(
-        "SDK CPU time (user + system): {:.1} us per tools/call ({calls_total} calls), {:.2} us per message",
-        tools.sdk_cpu.as_secs_f64() * 1e6 / calls_total as f64,
-        stream.sdk_cpu.as_secs_f64() * 1e6 / stream.assistant_messages.max(1) as f64,
+    assert_eq!(
+        Some(stream.assistant_messages),
+        stream.report["messages"].as_u64(),
+        "every assistant frame arrives"
     );
-    println!(
-        "SDK process resident memory, idle after connect: {:.2} MiB (at start {rss_at_start:.2}, runtime built {rss_with_runtime:.2}, MCP server built {:.2})",
-        tools.idle_rss_mib, tools.rss_with_server
-    );
-    println!(
-        "BENCH tools_c1_p50_us={:.1} tools_c1_p99_us={:.1} tools_c1_calls_per_s={:.0} tools_c16_calls_per_s={:.0} stream_msgs_per_s={:.0} idle_rss_mib={:.2}",
-        figure("tools_c1_p50_us"),
-        figure("tools_c1_p99_us"),
-        figure("tools_c1_calls_per_s"),
-        figure("tools_c16_calls_per_s"),
-        stream_rate,
-        tools.idle_rss_mib
-    );
+    serde_json::json!({
+        "tools_c1_p50_us": report["tools_c1_p50_us"],
+        "tools_c1_p99_us": report["tools_c1_p99_us"],
+        "tools_c1_calls_per_s": report["tools_c1_calls_per_s"],
+        "tools_c16_calls_per_s": report["tools_c16_calls_per_s"],
+        "stream_msgs_per_s": stream.assistant_messages as f64 / stream.run_time.as_secs_f64(),
+        "messages": stream.assistant_messages,
+        "write_msgs_per_s": stream.report["write_msgs_per_s"],
+        "cpu_us_per_call": tools.sdk_cpu.as_secs_f64() * 1e6 / calls_total as f64,
+        "cpu_us_per_message": stream.sdk_cpu.as_secs_f64() * 1e6 / stream.assistant_messages.max(1) as f64,
+        "idle_rss_mib": tools.idle_rss_mib,
+        "rss_with_server_mib": tools.rss_with_server,
+        "stream_peak_rss_mib": stream.peak_rss_mib,
+        "steal_percent": tools.steal_percent.max(stream.steal_percent),
+    })
 }
 
 struct SessionFigures {
@@ -145,6 +236,8 @@ struct SessionFigures {
     idle_rss_mib: f64,
     /// VmRSS once the session's MCP server is built, before connecting.
     rss_with_server: f64,
+    /// VmHWM at the end of the run (the peak is reset when it starts).
+    peak_rss_mib: f64,
     assistant_messages: u64,
     /// From sending the prompt to receiving the `result`.
     run_time: Duration,
@@ -202,6 +295,7 @@ async fn run_session(mode: &str, cli_cpu: usize) -> SessionFigures {
         );
     }
 
+    reset_peak_rss();
     let start = Instant::now();
     let cpu_start = cpu_time();
     let stat_start = machine_cpu_ticks();
@@ -222,6 +316,7 @@ async fn run_session(mode: &str, cli_cpu: usize) -> SessionFigures {
     let run_time = start.elapsed();
     let sdk_cpu = cpu_time().saturating_sub(cpu_start);
     let steal_percent = steal_percent(stat_start, machine_cpu_ticks());
+    let peak_rss_mib = status_mib("VmHWM:");
     client.disconnect().await.expect("disconnect");
     assert!(!report.is_null(), "the fake CLI sent no bench_report");
     if mode == "stream" {
@@ -235,11 +330,18 @@ async fn run_session(mode: &str, cli_cpu: usize) -> SessionFigures {
         report,
         idle_rss_mib,
         rss_with_server,
+        peak_rss_mib,
         assistant_messages,
         run_time,
         sdk_cpu,
         steal_percent,
     }
+}
+
+/// Resets this process's peak resident memory (`VmHWM`) to its current size.
+fn reset_peak_rss() {
+    // "5" in clear_refs resets the peak RSS (Linux 4.0+); best effort.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 /// `(steal, total)` jiffies of all CPUs, from the `cpu` line of `/proc/stat`.

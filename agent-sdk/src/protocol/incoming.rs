@@ -37,13 +37,14 @@ pub(super) struct InFlight {
 
 impl InFlight {
     /// Stops the request's handler (it writes nothing once out of the table): at once,
-    /// or after a grace period when the handler waits on its cancellation.
-    pub(super) fn abort(self) {
+    /// or after a grace period when the handler waits on its cancellation (timed
+    /// on `runtime`, the handlers' runtime).
+    pub(super) fn abort(self, runtime: &tokio::runtime::Handle) {
         let cooperating = self.cancellation.is_some_and(|c| c.cancel());
         let Some(task) = self.task else {
             return;
         };
-        if cooperating && let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        if cooperating {
             runtime.spawn(async move {
                 tokio::time::sleep(crate::mcp::CANCELLED_CALL_GRACE).await;
                 task.abort();
@@ -175,7 +176,7 @@ pub(super) fn spawn(shared: &Arc<Shared>, request_id: String, request: Request) 
         let ack = Ok(Payload::Mcp {
             mcp_response: JsonRpcAnswer::Value(crate::mcp::acknowledged()),
         });
-        let _ = shared.send_line(wire::response_line(&request_id, &ack));
+        let _ = shared.send_line_now(wire::response_line(&request_id, &ack));
         return;
     }
     let cancellation = matches!(request, Request::ToolCall { .. } | Request::Mcp { .. })
@@ -191,7 +192,9 @@ pub(super) fn spawn(shared: &Arc<Shared>, request_id: String, request: Request) 
     let task_id = request_id.clone();
     let subtype = request.subtype().to_owned();
     let span = tracing::debug_span!("cli_request", %subtype, %request_id);
-    let task = tokio::spawn(
+    // On the handlers' runtime, never the core's: a handler that blocks holds up
+    // only its own request.
+    let task = shared.handler_runtime.spawn(
         async move {
             let outcome = handle(&task_shared, &subtype, request, cancellation).await;
             // Gone from the table means cancelled: its answer, if any, is written.
@@ -199,7 +202,9 @@ pub(super) fn spawn(shared: &Arc<Shared>, request_id: String, request: Request) 
                 if let Err(message) = &outcome {
                     tracing::debug!(%subtype, %message, "answering a CLI request with an error");
                 }
-                let _ = task_shared.send_line(wire::response_line(&task_id, &outcome));
+                let _ = task_shared
+                    .send_line(wire::response_line(&task_id, &outcome))
+                    .await;
             }
         }
         .instrument(span),
@@ -218,7 +223,7 @@ pub(super) fn refuse(shared: &Shared, request_id: &str, why: &str) {
     }
     tracing::warn!(%request_id, why, "answering an unreadable control request with an error");
     let outcome: Result<Payload, String> = Err(why.to_owned());
-    let _ = shared.send_line(wire::response_line(request_id, &outcome));
+    let _ = shared.send_line_now(wire::response_line(request_id, &outcome));
 }
 
 /// Cancels a request the CLI withdrew; no answer is written for it.
@@ -226,7 +231,7 @@ pub(super) fn cancel(shared: &Shared, request_id: &str) {
     match lock(&shared.inflight).remove(request_id) {
         Some(request) => {
             tracing::debug!(%request_id, "the CLI cancelled a request; aborting its handler");
-            request.abort();
+            request.abort(&shared.handler_runtime);
         }
         None => tracing::debug!(%request_id, "cancel for a request that is not in flight"),
     }
@@ -257,11 +262,11 @@ fn cancel_mcp_call(shared: &Shared, server_name: &str, id: &Value) {
     }
     for (request_id, request) in cancelled {
         tracing::debug!(%request_id, %server_name, %id, "the CLI cancelled an MCP call; aborting its handler");
-        request.abort();
+        request.abort(&shared.handler_runtime);
         let answer = Ok(Payload::Mcp {
             mcp_response: JsonRpcAnswer::Value(crate::mcp::request_cancelled(id.clone())),
         });
-        let _ = shared.send_line(wire::response_line(&request_id, &answer));
+        let _ = shared.send_line_now(wire::response_line(&request_id, &answer));
     }
 }
 

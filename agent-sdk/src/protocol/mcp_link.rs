@@ -39,6 +39,7 @@ impl ClientLink for Shared {
             request_id: &request_id,
             request: &request,
         });
-        self.send_line(line).is_ok()
+        // Short notifications from a server's own code, written as they come.
+        self.send_line_now(line).is_ok()
     }
 }

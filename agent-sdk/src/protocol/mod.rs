@@ -1,20 +1,25 @@
 //! The control protocol core: one [`Session`] per CLI process.
 //!
-//! Three tasks serve a session, and data flows one way through each:
-//! - the **writer** owns the CLI's stdin and writes queued lines in order;
+//! Three tasks serve a session, on a thread of the session's own apart from
+//! every handler (see [`core`]), and data flows one way through each:
+//! - the **writer** owns the CLI's stdin and writes queued lines in order
+//!   (a bounded queue: [`outbox`]);
 //! - the **router** owns stdout: it frames lines, completes our pending
 //!   requests, starts a task for every request the CLI sends us (and cancels
 //!   them: `control_cancel_request`, and MCP's `notifications/cancelled` for the
 //!   JSON-RPC ids of this session), and forwards conversation messages to the
-//!   reader of the session;
+//!   reader of the session (a bounded queue: [`inbox`]);
 //! - the **supervisor** owns the process: it reports how it exited and stops it
 //!   (grace, SIGTERM, SIGKILL) when the session shuts down or is dropped.
 //!
 //! Nothing waits for "its" answer inside the router: the CLI sends
 //! `mcp_message` requests before it answers our `initialize`.
 
+mod core;
+pub(crate) mod inbox;
 mod incoming;
 mod mcp_link;
+mod outbox;
 mod router;
 mod servers;
 mod wire;
@@ -25,7 +30,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde_json::{Map, Value};
-use tokio::sync::{Notify, mpsc, oneshot, watch};
+use tokio::sync::{Notify, oneshot, watch};
 use tracing::Instrument;
 
 use crate::error::{Error, Result};
@@ -40,13 +45,6 @@ pub(crate) enum InputMode {
     Interactive,
     /// A one-shot `query()`: close stdin once the run is over (spec 1.7).
     OneShot,
-}
-
-/// A line for the writer task.
-enum WriterCommand {
-    Line(Vec<u8>),
-    /// Close stdin (EOF for the CLI).
-    Close,
 }
 
 /// What the CLI may call back into, taken from the options.
@@ -111,7 +109,12 @@ impl RunState {
 
 /// State shared by the session handle, the router and the request handlers.
 struct Shared {
-    writer: mpsc::UnboundedSender<WriterCommand>,
+    writer: outbox::Outbox,
+    /// Where the handlers of the CLI's requests run (see [`core`]).
+    handler_runtime: tokio::runtime::Handle,
+    /// Wakes a router that holds back (the reader is behind) when a request
+    /// of ours starts waiting for its answer, or the session shuts down.
+    router_wake: Notify,
     pending: Mutex<PendingTable>,
     /// Requests from the CLI being handled, by request id. Whoever removes an
     /// entry writes the request's one answer (or, for a withdrawn request, none).
@@ -146,13 +149,17 @@ impl Shared {
         )
     }
 
-    fn send_line(&self, line: Vec<u8>) -> Result<()> {
-        if tracing::enabled!(tracing::Level::DEBUG) {
-            tracing::debug!(frame = %String::from_utf8_lossy(line.trim_ascii_end()), "sdk -> cli");
-        }
-        self.writer
-            .send(WriterCommand::Line(line))
-            .map_err(|_| Error::NotConnected)
+    /// Writes a line once the write queue has room for it (see [`outbox`]).
+    async fn send_line(&self, line: Vec<u8>) -> Result<()> {
+        trace_line(&line);
+        self.writer.send(line).await
+    }
+
+    /// Writes a short line at once, past the write queue's bound: for the
+    /// router, which must never wait on the CLI's stdin.
+    fn send_line_now(&self, line: Vec<u8>) -> Result<()> {
+        trace_line(&line);
+        self.writer.send_now(line)
     }
 
     fn close_input(&self) {
@@ -160,7 +167,7 @@ impl Shared {
         if !run.input_closed {
             run.input_closed = true;
             tracing::debug!("closing the CLI's stdin");
-            let _ = self.writer.send(WriterCommand::Close);
+            self.writer.close();
         }
     }
 
@@ -178,17 +185,24 @@ impl Shared {
 
     fn abort_inflight(&self) {
         for (_, request) in lock(&self.inflight).drain() {
-            request.abort();
+            request.abort(&self.handler_runtime);
         }
+    }
+}
+
+fn trace_line(line: &[u8]) {
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        tracing::debug!(frame = %String::from_utf8_lossy(line.trim_ascii_end()), "sdk -> cli");
     }
 }
 
 /// One running CLI process and the protocol spoken with it.
 pub(crate) struct Session {
     shared: Arc<Shared>,
-    messages: tokio::sync::Mutex<mpsc::UnboundedReceiver<Result<Message>>>,
+    messages: tokio::sync::Mutex<inbox::Inbox>,
     exit: watch::Receiver<Option<ExitReport>>,
-    router: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Becomes true when the router has delivered its last message.
+    router_done: watch::Receiver<bool>,
     control_timeout: Duration,
     server_info: Value,
     mode: InputMode,
@@ -197,16 +211,17 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    /// Starts the transport, the three tasks, and performs the `initialize` handshake.
+    /// Starts the core thread, the transport and the three tasks on it, and
+    /// performs the `initialize` handshake.
     pub(crate) async fn start(
         options: &AgentOptions,
         transport: Box<dyn Transport>,
         mode: InputMode,
     ) -> Result<Session> {
-        let connection = transport.connect().await?;
-        let (writer_tx, writer_rx) = mpsc::unbounded_channel();
-        let (messages_tx, messages_rx) = mpsc::unbounded_channel();
+        let (writer, write_queue) = outbox::channel();
+        let (messages_tx, messages_rx) = inbox::channel();
         let (exit_tx, exit_rx) = watch::channel(None);
+        let (router_done_tx, router_done) = watch::channel(false);
 
         let handlers = Handlers {
             hooks: options.hooks.clone(),
@@ -221,7 +236,9 @@ impl Session {
             user_dialog: options.on_user_dialog.clone(),
         };
         let shared = Arc::new(Shared {
-            writer: writer_tx,
+            writer,
+            handler_runtime: core::handler_runtime(),
+            router_wake: Notify::new(),
             pending: Mutex::default(),
             inflight: Mutex::default(),
             handlers,
@@ -238,30 +255,44 @@ impl Session {
             server.subscribe(shared.link());
         }
 
-        tokio::spawn(write_loop(connection.writer, writer_rx));
-        tokio::spawn(supervise(connection.process, shared.clone(), exit_tx));
-        // With a session store, a mirror sits between the router and the reader.
-        let (messages_tx, mirror) = crate::store::mirror::attach(options, messages_tx);
-        let route = router::route(
-            connection.reader,
-            shared.clone(),
-            messages_tx,
-            exit_rx.clone(),
-            router::RouterConfig {
-                max_line: options.max_buffer_size(),
-                mode,
-            },
-        );
-        let router = tokio::spawn(async move {
-            route.await;
-            mirror.finished().await;
-        });
+        // With a session store, a mirror (on the user's runtime: it calls the
+        // store) sits between the router and the reader.
+        let (mirror_inbox, mirror) =
+            crate::store::mirror::attach(options, messages_tx.unbudgeted());
+        let outlet = match mirror_inbox {
+            Some(inbox) => router::Outlet::Mirrored(inbox),
+            None => router::Outlet::Direct(messages_tx),
+        };
+        let config = router::RouterConfig {
+            max_line: options.max_buffer_size(),
+            mode,
+        };
+        let core_shared = shared.clone();
+        let core_exit = exit_rx.clone();
+        core::spawn_core(move || async move {
+            // The transport's tasks and pipes belong to the core's runtime.
+            let connection = transport.connect().await?;
+            let writer = tokio::spawn(outbox::write_loop(connection.writer, write_queue));
+            let supervisor =
+                tokio::spawn(supervise(connection.process, core_shared.clone(), exit_tx));
+            let route = router::route(connection.reader, core_shared, outlet, core_exit, config);
+            let router = tokio::spawn(async move {
+                route.await;
+                mirror.finished().await;
+                let _ = router_done_tx.send(true);
+            });
+            let core: crate::handler::BoxFuture<'static, ()> = Box::pin(async move {
+                let _ = tokio::join!(writer, supervisor, router);
+            });
+            Ok(((), core))
+        })
+        .await?;
 
         let mut session = Session {
             shared,
             messages: tokio::sync::Mutex::new(messages_rx),
             exit: exit_rx,
-            router: Mutex::new(Some(router)),
+            router_done,
             control_timeout: options.control_timeout(),
             server_info: Value::Null,
             mode,
@@ -322,18 +353,24 @@ impl Session {
                     .waiting
                     .insert(request_id.clone(), (subtype.to_owned(), tx));
             }
+            // A router holding back for a slow reader reads on: the answer may be behind.
+            shared.router_wake.notify_one();
             let line = wire::to_line(&wire::OutgoingRequest {
                 kind: "control_request",
                 request_id: &request_id,
                 request: &body,
             });
-            if let Err(err) = shared.send_line(line) {
-                lock(&shared.pending).waiting.remove(&request_id);
-                return Err(err);
-            }
-            match tokio::time::timeout(timeout, rx).await {
-                Ok(Ok(answer)) => answer,
-                Ok(Err(_)) => Err(Error::NotConnected),
+            let exchange = async {
+                shared.send_line(line).await?;
+                rx.await.map_err(|_| Error::NotConnected)?
+            };
+            match tokio::time::timeout(timeout, exchange).await {
+                Ok(answer) => {
+                    if answer.is_err() {
+                        lock(&shared.pending).waiting.remove(&request_id);
+                    }
+                    answer
+                }
                 Err(_) => {
                     lock(&shared.pending).waiting.remove(&request_id);
                     tracing::warn!(subtype, "control request timed out");
@@ -348,29 +385,45 @@ impl Session {
         .await
     }
 
-    /// Writes one frame (a `user` message) to the CLI.
-    pub(crate) fn send_frame(&self, frame: &Value) -> Result<()> {
+    /// Writes one frame (a `user` message) to the CLI. Waits while the write
+    /// queue is full (a CLI that stopped reading), up to the control timeout:
+    /// then `Error::ControlTimeout` with the frame's `type` as subtype.
+    pub(crate) async fn send_frame(&self, frame: &Value) -> Result<()> {
         if self.verbatim_prompts && frame.get("client_composed").is_none() {
             let mut frame = frame.clone();
             if let Some(object) = frame.as_object_mut() {
                 object.insert("client_composed".into(), Value::Bool(true));
             }
-            return self.send_raw_frame(&frame);
+            return self.send_raw_frame(&frame).await;
         }
-        self.send_raw_frame(frame)
+        self.send_raw_frame(frame).await
     }
 
-    fn send_raw_frame(&self, frame: &Value) -> Result<()> {
+    async fn send_raw_frame(&self, frame: &Value) -> Result<()> {
         if let Some(closed) = &lock(&self.shared.pending).closed {
             return Err(closed.to_error());
         }
         if lock(&self.shared.run).input_closed {
             return Err(Error::NotConnected);
         }
-        if frame.get("type").and_then(Value::as_str) == Some("user") {
+        let kind = frame.get("type").and_then(Value::as_str).unwrap_or("frame");
+        if kind == "user" {
             self.shared.turn_open.store(true, Ordering::Relaxed);
         }
-        self.shared.send_line(wire::to_line(frame))
+        let sent = tokio::time::timeout(
+            self.control_timeout,
+            self.shared.send_line(wire::to_line(frame)),
+        );
+        sent.await.unwrap_or_else(|_| {
+            tracing::warn!(
+                kind,
+                "the CLI is not reading its input; the frame was not sent in time"
+            );
+            Err(Error::ControlTimeout {
+                subtype: kind.to_owned(),
+                timeout: self.control_timeout,
+            })
+        })
     }
 
     /// One-shot mode: close stdin once the run is over (at once when the CLI cannot call us back).
@@ -396,23 +449,20 @@ impl Session {
     }
 
     /// Locks the message receiver for a streaming reader.
-    pub(crate) async fn lock_messages(
-        &self,
-    ) -> tokio::sync::MutexGuard<'_, mpsc::UnboundedReceiver<Result<Message>>> {
+    pub(crate) async fn lock_messages(&self) -> tokio::sync::MutexGuard<'_, inbox::Inbox> {
         self.messages.lock().await
     }
 
     /// Closes stdin, stops the process (grace, SIGTERM, SIGKILL) and waits for the tasks.
     pub(crate) async fn shutdown(&self) {
         self.shared.disconnecting.store(true, Ordering::SeqCst);
+        self.shared.router_wake.notify_one();
         self.shared.close_input();
         self.shared.shutdown.notify_one();
         let mut exit = self.exit.clone();
-        let _ = exit.wait_for(Option::is_some).await;
-        let router = lock(&self.router).take();
-        if let Some(router) = router {
-            let _ = router.await;
-        }
+        let _ = exit.wait_for(|exit| exit.is_some()).await;
+        let mut router_done = self.router_done.clone();
+        let _ = router_done.wait_for(|done| *done).await;
         self.shared.close_pending(Closed::Disconnected);
         self.shared.abort_inflight();
     }
@@ -467,9 +517,11 @@ impl Drop for Session {
         // supervisor task escalates to SIGKILL, and `kill_on_drop` covers a runtime that is gone.
         if !self.has_exited() {
             self.shared.disconnecting.store(true, Ordering::SeqCst);
-            self.shared.close_input();
+            self.shared.router_wake.notify_one();
             self.shared.shutdown.notify_one();
         }
+        // Always: the writer (and with it the core thread) ends at its `Close`.
+        self.shared.close_input();
         self.shared.abort_inflight();
     }
 }
@@ -520,36 +572,6 @@ fn random_salt() -> u32 {
     hasher.finish() as u32
 }
 
-/// The writer task: the only place that touches the CLI's stdin.
-async fn write_loop(
-    mut stdin: Box<dyn tokio::io::AsyncWrite + Send + Unpin>,
-    mut queue: mpsc::UnboundedReceiver<WriterCommand>,
-) {
-    use tokio::io::AsyncWriteExt;
-    let mut broken = false;
-    while let Some(command) = queue.recv().await {
-        match command {
-            WriterCommand::Line(line) if !broken => {
-                // A CLI that stopped reading blocks only this task, never the router.
-                if let Err(err) = stdin.write_all(&line).await {
-                    tracing::debug!(%err, "writing to the CLI failed");
-                    broken = true;
-                    continue;
-                }
-                if queue.is_empty()
-                    && let Err(err) = stdin.flush().await
-                {
-                    tracing::debug!(%err, "flushing the CLI's stdin failed");
-                    broken = true;
-                }
-            }
-            WriterCommand::Line(_) => {}
-            WriterCommand::Close => break,
-        }
-    }
-    let _ = stdin.shutdown().await;
-}
-
 /// The supervisor task: owns the process, reports its exit, stops it on request.
 async fn supervise(
     mut process: Box<dyn ChildProcess>,
@@ -565,6 +587,8 @@ async fn supervise(
         None => process.terminate().await,
     };
     tracing::debug!(code = ?report.code, signal = ?report.signal, "the CLI exited");
+    // Nothing can be written to a process that is gone: let the writer end.
+    shared.close_input();
     drop(shared);
     let _ = exit.send(Some(report));
 }

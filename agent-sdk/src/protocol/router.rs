@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::{mpsc, watch};
 
+use super::inbox::InboxSender;
 use super::wire::{
     self, ControlCancelFrame, ControlRequestFrame, ControlRequestWhole, ControlResponseFrame,
     FrameHead,
@@ -31,9 +32,27 @@ pub(super) struct RouterConfig {
     pub mode: InputMode,
 }
 
+/// Where the router's messages go.
+pub(super) enum Outlet {
+    /// The reader's bounded queue: the router holds back when it is full.
+    Direct(InboxSender),
+    /// The session store's mirror, which forwards to the reader.
+    Mirrored(mpsc::UnboundedSender<Result<Message>>),
+}
+
+impl Outlet {
+    /// True when every message delivered so far is in the reader's queue.
+    fn flush(&mut self) -> bool {
+        match self {
+            Outlet::Direct(inbox) => inbox.flush(),
+            Outlet::Mirrored(_) => true,
+        }
+    }
+}
+
 struct Router {
     shared: Arc<Shared>,
-    messages: mpsc::UnboundedSender<Result<Message>>,
+    messages: Outlet,
     mode: InputMode,
     /// The last `result` if it was an error: the exit code 1 that follows becomes `Error::Result`.
     last_error_result: Option<ResultMessage>,
@@ -42,7 +61,7 @@ struct Router {
 pub(super) async fn route(
     mut reader: Box<dyn AsyncRead + Send + Unpin>,
     shared: Arc<Shared>,
-    messages: mpsc::UnboundedSender<Result<Message>>,
+    messages: Outlet,
     mut exit: watch::Receiver<Option<ExitReport>>,
     config: RouterConfig,
 ) {
@@ -55,6 +74,7 @@ pub(super) async fn route(
     let mut framer = LineFramer::new(config.max_line);
     let mut buf = vec![0u8; READ_CHUNK];
     loop {
+        router.hold_back().await;
         match reader.read(&mut buf).await {
             Ok(0) => break,
             Ok(n) => {
@@ -64,7 +84,9 @@ pub(super) async fn route(
                 });
                 // Let the reader of the messages take this batch before the next
                 // read, even when the pipe never runs dry (see READ_CHUNK).
-                tokio::task::yield_now().await;
+                if router.messages.flush() {
+                    tokio::task::yield_now().await;
+                }
             }
             Err(err) => {
                 tracing::debug!(%err, "reading the CLI's stdout failed");
@@ -76,6 +98,8 @@ pub(super) async fn route(
         router.on_line(&last, true);
     }
     drop(reader);
+    // What fits goes to the reader now; the rest once the exit is known (`drain`).
+    router.messages.flush();
 
     // stdout is closed: find out how the process ended (stop it if it lingers).
     let exited_in_time = tokio::time::timeout(EXIT_AFTER_EOF, exit.wait_for(Option::is_some))
@@ -105,22 +129,73 @@ pub(super) async fn route(
             Some(result) if report.code.is_some() => result_error(&result),
             _ => process_exited(&report),
         };
-        router.deliver(Err(error));
+        router.deliver(Err(error), 0);
     } else if router.shared.turn_open.load(Ordering::Relaxed) {
         // A clean exit in the middle of a turn is no success: say so, or the
         // reader's loop ends as if the turn had finished.
-        router.deliver(Err(Error::TurnIncomplete {
-            exit_code: report.code,
-            signal: report.signal,
-            stderr_tail: report.stderr_tail,
-        }));
+        router.deliver(
+            Err(Error::TurnIncomplete {
+                exit_code: report.code,
+                signal: report.signal,
+                stderr_tail: report.stderr_tail,
+            }),
+            0,
+        );
     }
+    router.drain().await;
 }
 
 impl Router {
-    fn deliver(&self, item: Result<Message>) {
-        // The receiver may be gone (a dropped stream): nothing to do then.
-        let _ = self.messages.send(item);
+    /// Hands `item`, read from a line of `bytes` bytes, to the reader.
+    fn deliver(&mut self, item: Result<Message>, bytes: usize) {
+        match &mut self.messages {
+            Outlet::Direct(inbox) => inbox.push(item, bytes),
+            // The receiver may be gone (a dropped stream): nothing to do then.
+            Outlet::Mirrored(mirror) => {
+                let _ = mirror.send(item);
+            }
+        }
+    }
+
+    /// Pushes back on the CLI: while the reader's queue is full, stop reading
+    /// its stdout (the pipe fills and the CLI waits), except while a control
+    /// request of ours waits for its answer, which may be behind the messages
+    /// (so `interrupt()` completes even when nobody reads). A disconnecting
+    /// session drops what nobody will read.
+    async fn hold_back(&mut self) {
+        let Outlet::Direct(inbox) = &mut self.messages else {
+            return;
+        };
+        while !inbox.flush() {
+            if self.shared.disconnecting.load(Ordering::SeqCst) {
+                inbox.discard();
+                return;
+            }
+            if !lock(&self.shared.pending).waiting.is_empty() {
+                return;
+            }
+            tokio::select! {
+                () = inbox.wait_for_room() => {}
+                () = self.shared.router_wake.notified() => {}
+            }
+        }
+    }
+
+    /// At the end: waits until the reader has taken every message (or is gone).
+    async fn drain(&mut self) {
+        let Outlet::Direct(inbox) = &mut self.messages else {
+            return;
+        };
+        while !inbox.flush() {
+            if self.shared.disconnecting.load(Ordering::SeqCst) {
+                inbox.discard();
+                return;
+            }
+            tokio::select! {
+                () = inbox.wait_for_room() => {}
+                () = self.shared.router_wake.notified() => {}
+            }
+        }
     }
 
     fn on_line(&mut self, line: &[u8], at_eof: bool) {
@@ -165,7 +240,7 @@ impl Router {
                         tracing::debug!(%err, "dropping an unparsable final line from the CLI");
                     } else {
                         tracing::warn!(%err, line = %excerpt(line), "a line from the CLI could not be read");
-                        self.deliver(Ok(Message::malformed(line, err)));
+                        self.deliver(Ok(Message::malformed(line, err)), line.len());
                     }
                 }
             }
@@ -188,7 +263,7 @@ impl Router {
             }
             _ => {
                 tracing::warn!(line = %excerpt(head), limit, "a line from the CLI was over the limit");
-                self.deliver(Ok(Message::malformed(head, why)));
+                self.deliver(Ok(Message::malformed(head, why)), head.len());
             }
         }
     }
@@ -276,7 +351,7 @@ impl Router {
         if message.is_sdk_host_only() {
             return Ok(());
         }
-        self.deliver(Ok(message));
+        self.deliver(Ok(message), line.len());
         Ok(())
     }
 

@@ -30,7 +30,9 @@ const APPEND_BACKOFF: [Duration; 2] = [Duration::from_millis(200), Duration::fro
 /// How long one `append` may take; a timed-out call is not retried (it may still land).
 const APPEND_TIMEOUT: Duration = Duration::from_secs(60);
 
-type Messages = mpsc::UnboundedSender<Result<Message>>;
+/// The reader's queue. The mirror's own inbox is unbounded: the forwarder
+/// passes messages on at once, but waits for the store before each `result`.
+type Messages = crate::protocol::inbox::MessageTx;
 
 /// The end of a session's mirroring: await it to know the last batch was handed to the store.
 pub(crate) struct MirrorDone(Option<JoinHandle<()>>);
@@ -45,10 +47,13 @@ impl MirrorDone {
 }
 
 /// Puts a mirror between the router and the reader of the messages when the
-/// options have a session store: returns the sender the router should use.
-pub(crate) fn attach(options: &AgentOptions, messages: Messages) -> (Messages, MirrorDone) {
+/// options have a session store: returns the sender the router should use then.
+pub(crate) fn attach(
+    options: &AgentOptions,
+    messages: Messages,
+) -> (Option<mpsc::UnboundedSender<Result<Message>>>, MirrorDone) {
     let Some(store) = options.session_store.clone() else {
-        return (messages, MirrorDone(None));
+        return (None, MirrorDone(None));
     };
     let projects_dir = options.cli_config_dir().map(|dir| dir.join("projects"));
     let (appender_tx, appender_rx) = mpsc::unbounded_channel();
@@ -66,7 +71,7 @@ pub(crate) fn attach(options: &AgentOptions, messages: Messages) -> (Messages, M
         out: messages,
     };
     let handle = tokio::spawn(forwarder.run(inbox_rx, appender));
-    (inbox_tx, MirrorDone(Some(handle)))
+    (Some(inbox_tx), MirrorDone(Some(handle)))
 }
 
 /// One `transcript_mirror` frame: the file the CLI wrote and the lines it added.
@@ -413,8 +418,8 @@ mod tests {
         store: Arc<Recorder>,
         flush: StoreFlush,
     ) -> (
-        Messages,
-        mpsc::UnboundedReceiver<Result<Message>>,
+        mpsc::UnboundedSender<Result<Message>>,
+        crate::protocol::inbox::Inbox,
         MirrorDone,
     ) {
         let options = AgentOptions::builder()
@@ -423,9 +428,9 @@ mod tests {
             .session_store_flush(flush)
             .build()
             .unwrap();
-        let (out_tx, out_rx) = mpsc::unbounded_channel();
-        let (inbox, done) = attach(&options, out_tx);
-        (inbox, out_rx, done)
+        let (out_tx, out_rx) = crate::protocol::inbox::channel();
+        let (inbox, done) = attach(&options, out_tx.unbudgeted());
+        (inbox.expect("a store is configured"), out_rx, done)
     }
 
     const FILE: &str = "/h/.claude/projects/-w/s1.jsonl";

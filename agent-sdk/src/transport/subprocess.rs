@@ -21,6 +21,8 @@ use crate::options::{AgentOptions, StderrCallback};
 const EXIT_GRACE: Duration = Duration::from_secs(5);
 /// How much of stderr is kept for error messages.
 const STDERR_TAIL_LINES: usize = 20;
+/// Lines waiting for a slow `stderr` callback; past this, lines are dropped (and counted).
+const STDERR_CALLBACK_QUEUE: usize = 1024;
 
 /// Runs the `claude` CLI as a child process.
 ///
@@ -173,16 +175,25 @@ async fn pump_stderr(
 ) {
     let mut framer = LineFramer::new(max_line);
     let mut buf = vec![0u8; 8192];
-    let deliver = |line: &[u8]| {
+    let (callback, callback_done) = callback.map(callback_thread).unzip();
+    let mut dropped = 0u64;
+    let mut deliver = |line: &[u8]| {
         let text = String::from_utf8_lossy(line);
         let text = text.trim_end();
         if text.is_empty() {
             return;
         }
         match &callback {
-            // A panicking callback must not take the transport down with it.
-            Some(cb) => {
-                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cb(text)));
+            Some(lines) => {
+                if lines.try_send(text.to_owned()).is_err() {
+                    dropped += 1;
+                    if dropped.is_power_of_two() {
+                        tracing::warn!(
+                            dropped,
+                            "the stderr callback is behind; dropping CLI stderr lines"
+                        );
+                    }
+                }
             }
             None => tracing::debug!(target: "agent_sdk::cli_stderr", "{text}"),
         }
@@ -204,6 +215,40 @@ async fn pump_stderr(
     if let Some(rest) = framer.finish() {
         deliver(&rest);
     }
+    // Closes the callback thread's queue: it ends after the lines it has.
+    drop(callback);
+    // The callback has the last lines before the exit is reported (the exit
+    // report waits for this task at most a second, however slow the callback).
+    if let Some(done) = callback_done {
+        let _ = done.await;
+    }
+}
+
+/// The user's `stderr` callback runs on a thread of its own: the pump runs on the
+/// protocol core's thread, which user code must never hold up.
+/// Returns the thread's queue and what tells that it took the last line.
+fn callback_thread(
+    callback: StderrCallback,
+) -> (
+    std::sync::mpsc::SyncSender<String>,
+    tokio::sync::oneshot::Receiver<()>,
+) {
+    let (lines, queue) = std::sync::mpsc::sync_channel::<String>(STDERR_CALLBACK_QUEUE);
+    let (done_tx, done) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name("agent-sdk-stderr".into())
+        .spawn(move || {
+            // Ends when the pump drops its sender (the CLI closed stderr).
+            for line in queue {
+                // A panicking callback must not take the transport down with it.
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(&line)));
+            }
+            let _ = done_tx.send(());
+        });
+    if let Err(err) = spawned {
+        tracing::warn!(%err, "could not start the stderr callback thread; its lines are dropped");
+    }
+    (lines, done)
 }
 
 struct CliProcess {

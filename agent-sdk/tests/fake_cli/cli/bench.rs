@@ -340,7 +340,7 @@ fn stream_mode(pipes: &mut Pipes) -> Result<Value, Fail> {
     let messages: u64 = std::env::var(MESSAGES_ENV)
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(300_000);
+        .unwrap_or(200_000);
     let mut sample = Vec::new();
     frames::write_assistant(&mut sample, 0)?;
     let start = Instant::now();

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use super::{Fail, Pipes};
 
 mod answers;
+mod isolation;
 
 /// How long a request to the SDK waits for its answer.
 const ANSWER_WAIT: Duration = Duration::from_secs(5);
@@ -112,7 +113,7 @@ impl Fake<'_> {
     }
 
     fn play_turn(&mut self) -> Result<(), Fail> {
-        if self.play_answers_turn()? {
+        if self.play_answers_turn()? || self.play_isolation_turn()? {
             return Ok(());
         }
         match self.scenario {

@@ -1,0 +1,114 @@
+//! The floor: the same fake CLI driven by raw tokio + serde_json, no SDK. It
+//! frames lines, parses every frame into a `serde_json::Value`, answers the MCP
+//! handshake and every `tools/call` inline, counts assistant frames. What the
+//! SDK costs is its figures divided by these, taken in the same run.
+
+use std::process::Stdio;
+use std::time::Instant;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, BufWriter};
+
+use super::{SessionFigures, fake_cli, machine_cpu_ticks, rss_mib, steal_percent};
+
+/// One session of `mode` (`tools` or `stream`) against a fresh fake CLI.
+pub async fn session(mode: &str, cli_cpu: usize) -> SessionFigures {
+    let rss_with_server = rss_mib();
+    let config = json!({"mcpServers": {"calc": {"type": "sdk", "name": "calc"}}});
+    let mut child = tokio::process::Command::new(std::env::current_exe().expect("bench binary"))
+        .args(["--mcp-config", &config.to_string()])
+        .env(fake_cli::SCENARIO_ENV, mode)
+        .env(fake_cli::bench::CPU_ENV, cli_cpu.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("starting the fake CLI");
+    let mut stdin = BufWriter::new(child.stdin.take().expect("piped"));
+    let mut lines =
+        BufReader::with_capacity(64 * 1024, child.stdout.take().expect("piped")).lines();
+    let write = async |frame: Value, stdin: &mut BufWriter<_>| {
+        let mut line = serde_json::to_vec(&frame).expect("JSON");
+        line.push(b'\n');
+        stdin.write_all(&line).await.expect("writing");
+    };
+    write(
+        json!({"type": "control_request", "request_id": "init",
+                 "request": {"subtype": "initialize"}}),
+        &mut stdin,
+    )
+    .await;
+    stdin.flush().await.expect("flush");
+
+    let (mut idle_rss_mib, mut start, mut cpu_start, mut stat_start) =
+        (0.0, Instant::now(), super::cpu_time(), machine_cpu_ticks());
+    let mut report = Value::Null;
+    let mut assistant_messages = 0;
+    while let Some(line) = lines.next_line().await.expect("reading") {
+        let frame: Value = serde_json::from_str(&line).expect("a JSON frame");
+        match frame["type"].as_str() {
+            Some("assistant") => assistant_messages += 1,
+            Some("control_request") => {
+                let message = &frame["request"]["message"];
+                let answer = match message["method"].as_str() {
+                    Some("initialize") => json!({"protocolVersion": "2025-11-25",
+                        "capabilities": {"tools": {}}, "serverInfo": {"name": "calc", "version": "1"}}),
+                    Some("tools/list") => {
+                        json!({"tools": [{"name": "add", "inputSchema": {"type": "object"}}]})
+                    }
+                    Some("tools/call") => {
+                        let arguments = &message["params"]["arguments"];
+                        let sum = arguments["a"].as_f64().unwrap_or(f64::NAN)
+                            + arguments["b"].as_f64().unwrap_or(f64::NAN);
+                        json!({"content": [{"type": "text", "text": sum.to_string()}]})
+                    }
+                    _ => json!({}),
+                };
+                let rpc = json!({"jsonrpc": "2.0", "id": message["id"], "result": answer});
+                write(
+                    json!({"type": "control_response", "response": {"subtype": "success",
+                    "request_id": frame["request_id"], "response": {"mcp_response": rpc}}}),
+                    &mut stdin,
+                )
+                .await;
+                // Flush only when no request waits in the buffer, as the SDK's writer does.
+                if lines.get_ref().buffer().is_empty() {
+                    stdin.flush().await.expect("flush");
+                }
+            }
+            Some("control_response") => {
+                // Connected: the run starts with the prompt.
+                idle_rss_mib = rss_mib();
+                super::reset_peak_rss();
+                (start, cpu_start, stat_start) =
+                    (Instant::now(), super::cpu_time(), machine_cpu_ticks());
+                write(
+                    json!({"type": "user", "message": {"role": "user", "content": "go"},
+                             "parent_tool_use_id": null, "session_id": ""}),
+                    &mut stdin,
+                )
+                .await;
+                stdin.flush().await.expect("flush");
+            }
+            Some("system") if frame["subtype"] == "bench_report" => report = frame,
+            Some("result") => break,
+            _ => {}
+        }
+    }
+    let run_time = start.elapsed();
+    let sdk_cpu = super::cpu_time().saturating_sub(cpu_start);
+    let steal_percent = steal_percent(stat_start, machine_cpu_ticks());
+    let peak_rss_mib = super::status_mib("VmHWM:");
+    drop(stdin);
+    child.wait().await.expect("the fake CLI exits");
+    SessionFigures {
+        report,
+        idle_rss_mib,
+        rss_with_server,
+        peak_rss_mib,
+        assistant_messages,
+        run_time,
+        sdk_cpu,
+        steal_percent,
+    }
+}

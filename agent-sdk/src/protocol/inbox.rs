@@ -1,0 +1,201 @@
+//! The bounded queue of conversation messages, from the router to the reader
+//! of the session.
+//!
+//! Bounded in messages and bytes by one budget: each message costs one unit
+//! plus one per KiB of its line. When the budget is spent the router keeps
+//! the messages it already parsed in its backlog and stops reading the CLI's
+//! stdout, so the pipe fills and the CLI waits: memory stays bounded however
+//! slowly the user reads. (The router reads on regardless while a control
+//! request of ours waits for its answer: see `router::route`.)
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use tokio::sync::{Semaphore, mpsc};
+
+use crate::error::Result;
+use crate::message::Message;
+
+/// Units of budget: at most this many messages queued, or this many KiB of their
+/// lines. A read of 32 KiB is ~40 frames: a few reads' worth keeps the reader
+/// busy while the router refills, and peak memory stays small.
+const BUDGET_UNITS: u32 = 256;
+/// Bytes of line per unit beyond the first.
+const UNIT_BYTES: usize = 1024;
+
+/// An item with the units it holds from the budget.
+pub(crate) struct Queued {
+    item: Result<Message>,
+    units: u32,
+}
+
+/// The reading end: [`recv`](Inbox::recv) gives the units back as it takes an item.
+pub(crate) struct Inbox {
+    rx: mpsc::UnboundedReceiver<Queued>,
+    budget: Arc<Semaphore>,
+}
+
+impl Inbox {
+    /// The next message; `None` once the session has ended and the queue is empty.
+    pub(crate) async fn recv(&mut self) -> Option<Result<Message>> {
+        let queued = self.rx.recv().await?;
+        if queued.units > 0 {
+            self.budget.add_permits(queued.units as usize);
+        }
+        Some(queued.item)
+    }
+}
+
+/// A sender outside the budget, for the few items that do not come from the
+/// CLI's stdout (the session store's mirror and its error reports).
+#[derive(Clone)]
+pub(crate) struct MessageTx {
+    tx: mpsc::UnboundedSender<Queued>,
+}
+
+impl MessageTx {
+    /// Queues `item` without waiting; false once the reader is gone.
+    pub(crate) fn send(&self, item: Result<Message>) -> bool {
+        self.tx.send(Queued { item, units: 0 }).is_ok()
+    }
+}
+
+/// A new queue: the budgeted sender of the router, and the reading end.
+pub(crate) fn channel() -> (InboxSender, Inbox) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let budget = Arc::new(Semaphore::new(BUDGET_UNITS as usize));
+    let inbox = Inbox {
+        rx,
+        budget: budget.clone(),
+    };
+    let sender = InboxSender {
+        tx,
+        budget,
+        backlog: VecDeque::new(),
+    };
+    (sender, inbox)
+}
+
+/// The router's end: items wait in a backlog until the budget has room for them.
+pub(crate) struct InboxSender {
+    tx: mpsc::UnboundedSender<Queued>,
+    budget: Arc<Semaphore>,
+    backlog: VecDeque<Queued>,
+}
+
+impl InboxSender {
+    /// A sender of the same queue outside the budget.
+    pub(crate) fn unbudgeted(&self) -> MessageTx {
+        MessageTx {
+            tx: self.tx.clone(),
+        }
+    }
+
+    /// Adds `item`, read from a line of `bytes` bytes, to the backlog.
+    pub(crate) fn push(&mut self, item: Result<Message>, bytes: usize) {
+        let units = (1 + bytes / UNIT_BYTES).min(BUDGET_UNITS as usize) as u32;
+        self.backlog.push_back(Queued { item, units });
+    }
+
+    /// Moves what fits in the budget from the backlog to the queue; true when
+    /// the backlog is empty (or the reader is gone, and it was dropped).
+    pub(crate) fn flush(&mut self) -> bool {
+        if self.tx.is_closed() {
+            self.backlog.clear();
+            return true;
+        }
+        while let Some(front) = self.backlog.front() {
+            match self.budget.try_acquire_many(front.units) {
+                Ok(permit) => permit.forget(),
+                Err(_) => return false,
+            }
+            let queued = self.backlog.pop_front().expect("front exists");
+            let _ = self.tx.send(queued);
+        }
+        true
+    }
+
+    /// Waits until the first item of the backlog fits, and queues it; returns
+    /// at once when the backlog is empty or the reader is gone.
+    /// Cancel-safe: an item is queued only when the wait completes.
+    pub(crate) async fn wait_for_room(&mut self) {
+        let Some(units) = self.backlog.front().map(|front| front.units) else {
+            return;
+        };
+        tokio::select! {
+            acquired = self.budget.acquire_many(units) => {
+                if let Ok(permit) = acquired {
+                    permit.forget();
+                    let queued = self.backlog.pop_front().expect("front exists");
+                    let _ = self.tx.send(queued);
+                }
+            }
+            () = self.tx.closed() => self.backlog.clear(),
+        }
+    }
+
+    /// Drops the backlog: nobody is going to read it (the session is shutting down).
+    pub(crate) fn discard(&mut self) {
+        self.backlog.clear();
+    }
+
+    /// Messages parsed but not yet queued.
+    #[cfg(test)]
+    pub(crate) fn backlog_len(&self) -> usize {
+        self.backlog.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item() -> Result<Message> {
+        Err(crate::error::Error::NotConnected)
+    }
+
+    #[tokio::test]
+    async fn the_budget_bounds_messages_and_bytes_and_returns_as_the_reader_takes() {
+        let (mut sender, mut inbox) = channel();
+        for _ in 0..BUDGET_UNITS + 10 {
+            sender.push(item(), 10);
+        }
+        assert!(!sender.flush(), "more messages than the budget");
+        assert_eq!(sender.backlog_len(), 10);
+        inbox.recv().await.unwrap().unwrap_err();
+        assert!(!sender.flush());
+        assert_eq!(sender.backlog_len(), 9, "one taken, one more fits");
+
+        let (mut sender, mut inbox) = channel();
+        // Two lines of over half the budget do not fit at once; one over the budget takes it whole.
+        let over_half = (BUDGET_UNITS as usize / 2 + 10) * UNIT_BYTES;
+        sender.push(item(), over_half);
+        sender.push(item(), over_half);
+        sender.push(item(), 50 << 20);
+        assert!(!sender.flush());
+        assert_eq!(sender.backlog_len(), 2);
+        inbox.recv().await.unwrap().unwrap_err();
+        assert!(!sender.flush());
+        assert_eq!(sender.backlog_len(), 1);
+        let waiter = async {
+            sender.wait_for_room().await;
+            sender.backlog_len()
+        };
+        let (left, _) = tokio::join!(waiter, inbox.recv());
+        assert_eq!(left, 0, "the huge line is queued once the queue is empty");
+    }
+
+    #[tokio::test]
+    async fn a_gone_reader_drops_the_backlog() {
+        let (mut sender, inbox) = channel();
+        for _ in 0..BUDGET_UNITS + 1 {
+            sender.push(item(), 10);
+        }
+        assert!(!sender.flush());
+        drop(inbox);
+        sender.wait_for_room().await;
+        assert_eq!(sender.backlog_len(), 0);
+        assert!(sender.flush());
+        assert!(!sender.unbudgeted().send(item()));
+    }
+}
