@@ -15,7 +15,10 @@
 //! Transcripts are mirrored to the [`SessionStore`](crate::store::SessionStore)
 //! of the same database, so a session resumes with its history after a restart.
 
+pub mod auth;
 pub mod db;
+pub mod limits;
+pub mod metrics;
 mod error;
 
 pub use error::ApiError;
