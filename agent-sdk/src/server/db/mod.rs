@@ -22,8 +22,23 @@ use serde_json::Value;
 use crate::handler::BoxFuture;
 use crate::store::SessionStore;
 
+mod memory;
+
+pub use memory::MemoryServerDb;
+
 /// Milliseconds since the Unix epoch (UTC); every time in the records.
 pub type Millis = i64;
+
+/// The `next_attempt_at` of a dead-lettered outbox item: one that failed its
+/// last allowed attempt. It stays in the outbox (with its `attempts` and
+/// `last_error`) for an operator, is never due again, and is listed by
+/// [`ServerDb::dead_webhooks`].
+///
+/// ```
+/// use agent_sdk::server::db::DEAD_LETTER;
+/// assert_eq!(DEAD_LETTER, i64::MAX);
+/// ```
+pub const DEAD_LETTER: Millis = Millis::MAX;
 
 /// What went wrong in the database.
 #[derive(Debug, thiserror::Error)]
@@ -298,22 +313,27 @@ pub trait ServerDb: Send + Sync + 'static {
     ) -> BoxFuture<'_, Result<Vec<OutboxItem>, DbError>>;
     /// Removes a delivered item from the outbox.
     fn webhook_delivered(&self, id: i64) -> BoxFuture<'_, Result<(), DbError>>;
-    /// Records a failed attempt: `attempts + 1`, the error, the next time.
+    /// Records a failed attempt: `attempts + 1`, the error, the next time
+    /// ([`DEAD_LETTER`] when no attempt is left).
     fn webhook_failed<'a>(
         &'a self,
         id: i64,
         next_attempt_at: Millis,
         error: &'a str,
     ) -> BoxFuture<'a, Result<(), DbError>>;
+    /// Dead-lettered deliveries (oldest first), at most `limit`.
+    fn dead_webhooks(&self, limit: usize) -> BoxFuture<'_, Result<Vec<OutboxItem>, DbError>>;
 }
 
 /// Opens the database a URL names: `sqlite://<path>` (created if missing;
 /// `sqlite::memory:` is refused, use `memory://`), `postgres://...` /
 /// `postgresql://...`, or `memory://` (nothing kept; for tests).
 pub async fn open(url: &str) -> Result<Arc<dyn ServerDb>, DbError> {
-    let _ = url;
+    if url == "memory://" {
+        return Ok(Arc::new(MemoryServerDb::new()));
+    }
     Err(DbError::UnsupportedUrl {
         url: url.to_owned(),
-        reason: "the database backends are being written".to_owned(),
+        reason: "expected memory://".to_owned(),
     })
 }
