@@ -22,9 +22,14 @@ use serde_json::Value;
 use crate::handler::BoxFuture;
 use crate::store::SessionStore;
 
+mod codec;
 mod memory;
+mod postgres;
+mod sqlite;
 
 pub use memory::MemoryServerDb;
+pub use postgres::PostgresServerDb;
+pub use sqlite::SqliteServerDb;
 
 /// Milliseconds since the Unix epoch (UTC); every time in the records.
 pub type Millis = i64;
@@ -329,11 +334,74 @@ pub trait ServerDb: Send + Sync + 'static {
 /// `sqlite::memory:` is refused, use `memory://`), `postgres://...` /
 /// `postgresql://...`, or `memory://` (nothing kept; for tests).
 pub async fn open(url: &str) -> Result<Arc<dyn ServerDb>, DbError> {
+    let unsupported = |reason: &str| DbError::UnsupportedUrl {
+        url: without_password(url),
+        reason: reason.to_owned(),
+    };
     if url == "memory://" {
         return Ok(Arc::new(MemoryServerDb::new()));
     }
-    Err(DbError::UnsupportedUrl {
-        url: url.to_owned(),
-        reason: "expected memory://".to_owned(),
-    })
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        if path.is_empty() || path.contains(":memory:") {
+            return Err(unsupported(
+                "an SQLite URL names a file (sqlite://path); use memory:// for a throwaway database",
+            ));
+        }
+        return Ok(Arc::new(SqliteServerDb::open(path).await?));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Arc::new(PostgresServerDb::connect(url).await?));
+    }
+    Err(unsupported(
+        "expected sqlite://<path>, postgres://... or memory://",
+    ))
+}
+
+/// The URL with the password of its user info (`user:password@`) replaced,
+/// for error messages and logs.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rsplit_once('@') {
+        Some((user_info, host)) if user_info.contains(':') => {
+            let user = user_info.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}{}", &rest[authority_end..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_in_errors_carry_no_password() {
+        assert_eq!(
+            without_password("postgres://agent:s3cret@db:5432/x"),
+            "postgres://agent:***@db:5432/x"
+        );
+        assert_eq!(
+            without_password("postgres://agent@db/x"),
+            "postgres://agent@db/x"
+        );
+        assert_eq!(without_password("sqlite://a.db"), "sqlite://a.db");
+    }
+
+    #[tokio::test]
+    async fn unknown_schemes_and_in_memory_sqlite_are_refused() {
+        for url in [
+            "mysql://x",
+            "sqlite://",
+            "sqlite://:memory:",
+            "redis://a:pw@h/0",
+        ] {
+            let Err(DbError::UnsupportedUrl { url: shown, .. }) = open(url).await else {
+                panic!("{url} was accepted");
+            };
+            assert!(!shown.contains("pw"), "{shown}");
+        }
+    }
 }
