@@ -17,5 +17,6 @@
 
 pub mod db;
 mod error;
+pub mod webhooks;
 
 pub use error::ApiError;
