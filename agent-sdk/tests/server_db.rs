@@ -50,7 +50,7 @@ fn event(session_id: &str, seq: u64) -> EventRecord {
     EventRecord {
         session_id: session_id.to_owned(),
         seq,
-        kind: if seq % 2 == 0 {
+        kind: if seq.is_multiple_of(2) {
             "assistant_text"
         } else {
             "status"
