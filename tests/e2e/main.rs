@@ -9,6 +9,7 @@ mod isolation;
 mod load;
 mod mcp_content;
 mod mcp_servers;
+mod server;
 mod sessions;
 mod store;
 mod structured;

@@ -25,6 +25,7 @@ mod http;
 pub mod limits;
 pub mod metrics;
 pub mod offline;
+pub mod webhooks;
 
 use std::sync::Arc;
 

@@ -3,7 +3,8 @@
 //! Messages API on loopback, answered by a small deterministic model, so the
 //! server works on a machine with no key and no network.
 //!
-//! The model echoes each message (`You said: ...`); a message containing
+//! The model echoes each message (`You said: ... (message N)`, N counting
+//! the user's messages it was shown); a message containing
 //! `bash: <command>` makes it call the `Bash` tool with that command (a
 //! permission request in `default` mode), and after a tool result it reports
 //! what the tool printed.
@@ -39,6 +40,12 @@ fn user_prompt(request: &RecordedRequest) -> String {
     }
 }
 
+fn is_tool_result(message: &Value) -> bool {
+    message["content"]
+        .as_array()
+        .is_some_and(|blocks| blocks.iter().any(|b| b["type"] == "tool_result"))
+}
+
 /// The model's answer to one request.
 ///
 /// ```
@@ -60,7 +67,13 @@ pub fn answer(request: &RecordedRequest) -> Turn {
             );
         }
     }
-    Turn::text(format!("You said: {}", prompt.trim()))
+    // The count shows the conversation's history reached the model (after a resume too).
+    let asked = request
+        .messages()
+        .iter()
+        .filter(|m| m["role"] == "user" && !is_tool_result(m))
+        .count();
+    Turn::text(format!("You said: {} (message {asked})", prompt.trim()))
 }
 
 /// A running offline model; the CLIs reach it through [`env`](Self::env).

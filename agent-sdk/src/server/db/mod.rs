@@ -22,8 +22,28 @@ use serde_json::Value;
 use crate::handler::BoxFuture;
 use crate::store::SessionStore;
 
+mod codec;
+mod memory;
+mod postgres;
+mod sqlite;
+
+pub use memory::MemoryServerDb;
+pub use postgres::PostgresServerDb;
+pub use sqlite::SqliteServerDb;
+
 /// Milliseconds since the Unix epoch (UTC); every time in the records.
 pub type Millis = i64;
+
+/// The `next_attempt_at` of a dead-lettered outbox item: one that failed its
+/// last allowed attempt. It stays in the outbox (with its `attempts` and
+/// `last_error`) for an operator, is never due again, and is listed by
+/// [`ServerDb::dead_webhooks`].
+///
+/// ```
+/// use agent_sdk::server::db::DEAD_LETTER;
+/// assert_eq!(DEAD_LETTER, i64::MAX);
+/// ```
+pub const DEAD_LETTER: Millis = Millis::MAX;
 
 /// What went wrong in the database.
 #[derive(Debug, thiserror::Error)]
@@ -298,22 +318,90 @@ pub trait ServerDb: Send + Sync + 'static {
     ) -> BoxFuture<'_, Result<Vec<OutboxItem>, DbError>>;
     /// Removes a delivered item from the outbox.
     fn webhook_delivered(&self, id: i64) -> BoxFuture<'_, Result<(), DbError>>;
-    /// Records a failed attempt: `attempts + 1`, the error, the next time.
+    /// Records a failed attempt: `attempts + 1`, the error, the next time
+    /// ([`DEAD_LETTER`] when no attempt is left).
     fn webhook_failed<'a>(
         &'a self,
         id: i64,
         next_attempt_at: Millis,
         error: &'a str,
     ) -> BoxFuture<'a, Result<(), DbError>>;
+    /// Dead-lettered deliveries (oldest first), at most `limit`.
+    fn dead_webhooks(&self, limit: usize) -> BoxFuture<'_, Result<Vec<OutboxItem>, DbError>>;
 }
 
 /// Opens the database a URL names: `sqlite://<path>` (created if missing;
 /// `sqlite::memory:` is refused, use `memory://`), `postgres://...` /
 /// `postgresql://...`, or `memory://` (nothing kept; for tests).
 pub async fn open(url: &str) -> Result<Arc<dyn ServerDb>, DbError> {
-    let _ = url;
-    Err(DbError::UnsupportedUrl {
-        url: url.to_owned(),
-        reason: "the database backends are being written".to_owned(),
-    })
+    let unsupported = |reason: &str| DbError::UnsupportedUrl {
+        url: without_password(url),
+        reason: reason.to_owned(),
+    };
+    if url == "memory://" {
+        return Ok(Arc::new(MemoryServerDb::new()));
+    }
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        if path.is_empty() || path.contains(":memory:") {
+            return Err(unsupported(
+                "an SQLite URL names a file (sqlite://path); use memory:// for a throwaway database",
+            ));
+        }
+        return Ok(Arc::new(SqliteServerDb::open(path).await?));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Arc::new(PostgresServerDb::connect(url).await?));
+    }
+    Err(unsupported(
+        "expected sqlite://<path>, postgres://... or memory://",
+    ))
+}
+
+/// The URL with the password of its user info (`user:password@`) replaced,
+/// for error messages and logs.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rsplit_once('@') {
+        Some((user_info, host)) if user_info.contains(':') => {
+            let user = user_info.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}{}", &rest[authority_end..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_in_errors_carry_no_password() {
+        assert_eq!(
+            without_password("postgres://agent:s3cret@db:5432/x"),
+            "postgres://agent:***@db:5432/x"
+        );
+        assert_eq!(
+            without_password("postgres://agent@db/x"),
+            "postgres://agent@db/x"
+        );
+        assert_eq!(without_password("sqlite://a.db"), "sqlite://a.db");
+    }
+
+    #[tokio::test]
+    async fn unknown_schemes_and_in_memory_sqlite_are_refused() {
+        for url in [
+            "mysql://x",
+            "sqlite://",
+            "sqlite://:memory:",
+            "redis://a:pw@h/0",
+        ] {
+            let Err(DbError::UnsupportedUrl { url: shown, .. }) = open(url).await else {
+                panic!("{url} was accepted");
+            };
+            assert!(!shown.contains("pw"), "{shown}");
+        }
+    }
 }
