@@ -71,13 +71,19 @@ impl Running {
     }
 
     async fn events(&self, id: &str, after: &str) -> Sse {
-        sse(&self.http, &format!("{}/v1/sessions/{id}/events?after={after}", self.base)).await
+        sse(
+            &self.http,
+            &format!("{}/v1/sessions/{id}/events?after={after}", self.base),
+        )
+        .await
     }
 }
 
 /// An SSE client: events as `(id, type, data)`.
 struct Sse {
-    body: std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<axum::body::Bytes>> + Send>>,
+    body: std::pin::Pin<
+        Box<dyn futures_util::Stream<Item = reqwest::Result<axum::body::Bytes>> + Send>,
+    >,
     buffer: String,
 }
 
@@ -134,7 +140,11 @@ impl Sse {
 }
 
 fn of_kind<'a>(events: &'a [(Option<u64>, String, Value)], kind: &str) -> Vec<&'a Value> {
-    events.iter().filter(|e| e.1 == kind).map(|e| &e.2).collect()
+    events
+        .iter()
+        .filter(|e| e.1 == kind)
+        .map(|e| &e.2)
+        .collect()
 }
 
 #[tokio::test]
@@ -147,7 +157,10 @@ async fn a_session_answers_a_message_over_sse_and_reports_its_usage() {
     assert_eq!(health["ok"], true);
 
     let (status, created) = server
-        .post("/v1/sessions", json!({"system_prompt": "Be brief.", "metadata": {"k": 1}}))
+        .post(
+            "/v1/sessions",
+            json!({"system_prompt": "Be brief.", "metadata": {"k": 1}}),
+        )
         .await;
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().unwrap();
@@ -156,19 +169,38 @@ async fn a_session_answers_a_message_over_sse_and_reports_its_usage() {
 
     let mut events = server.events(id, "0").await;
     let (status, accepted) = server
-        .post(&format!("/v1/sessions/{id}/messages"), json!({"text": "hi"}))
+        .post(
+            &format!("/v1/sessions/{id}/messages"),
+            json!({"text": "hi"}),
+        )
         .await;
     assert_eq!((status, accepted["turn"].as_u64()), (202, Some(1)));
     let seen = events.until("turn_complete").await;
 
-    let ids: Vec<u64> = seen.iter().map(|e| e.0.expect("every log event has an id")).collect();
-    assert!(ids.windows(2).all(|w| w[1] == w[0] + 1), "seq increases by one: {ids:?}");
+    let ids: Vec<u64> = seen
+        .iter()
+        .map(|e| e.0.expect("every log event has an id"))
+        .collect();
+    assert!(
+        ids.windows(2).all(|w| w[1] == w[0] + 1),
+        "seq increases by one: {ids:?}"
+    );
     assert_eq!(of_kind(&seen, "user_message")[0]["text"], "hi");
-    assert_eq!(of_kind(&seen, "assistant_text")[0]["text"], "Hello from the model.");
+    assert_eq!(
+        of_kind(&seen, "assistant_text")[0]["text"],
+        "Hello from the model."
+    );
     let complete = of_kind(&seen, "turn_complete")[0];
     assert_eq!(complete["turn"], 1);
-    assert!(complete["usage"]["output_tokens"].as_u64().unwrap() > 0, "{complete}");
-    assert!(world.env.api().main_loop_requests()[0].body["system"].to_string().contains("Be brief."));
+    assert!(
+        complete["usage"]["output_tokens"].as_u64().unwrap() > 0,
+        "{complete}"
+    );
+    assert!(
+        world.env.api().main_loop_requests()[0].body["system"]
+            .to_string()
+            .contains("Be brief.")
+    );
 
     let (status, session) = server.get(&format!("/v1/sessions/{id}")).await;
     assert_eq!(status, 200);
@@ -179,7 +211,13 @@ async fn a_session_answers_a_message_over_sse_and_reports_its_usage() {
     assert_eq!(listed["sessions"][0]["id"], id);
 
     // Unknown session, malformed and unretained positions.
-    assert_eq!(server.post("/v1/sessions/nope/messages", json!({"text": "x"})).await.0, 404);
+    assert_eq!(
+        server
+            .post("/v1/sessions/nope/messages", json!({"text": "x"}))
+            .await
+            .0,
+        404
+    );
     let url = |after: &str| format!("{}/v1/sessions/{id}/events?after={after}", server.base);
     let bad = server.http.get(url("abc")).send().await.unwrap();
     assert_eq!(bad.status(), 400);
@@ -196,20 +234,36 @@ async fn a_session_answers_a_message_over_sse_and_reports_its_usage() {
         .send()
         .await
         .unwrap();
-    let mut replay = Sse { body: Box::pin(response.bytes_stream()), buffer: String::new() };
+    let mut replay = Sse {
+        body: Box::pin(response.bytes_stream()),
+        buffer: String::new(),
+    };
     assert_eq!(replay.next().await.0, Some(3));
 
     // Closed: 204, then messages are refused with 409.
-    let closed = server.http.delete(format!("{}/v1/sessions/{id}", server.base)).send().await.unwrap();
+    let closed = server
+        .http
+        .delete(format!("{}/v1/sessions/{id}", server.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(closed.status(), 204);
-    let (status, refused) = server.post(&format!("/v1/sessions/{id}/messages"), json!({"text": "x"})).await;
-    assert_eq!((status, refused["error"]["code"].as_str()), (409, Some("session_closed")));
+    let (status, refused) = server
+        .post(&format!("/v1/sessions/{id}/messages"), json!({"text": "x"}))
+        .await;
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (409, Some("session_closed"))
+    );
 }
 
 #[tokio::test]
 async fn a_permission_request_is_decided_by_the_first_reply() {
     let script = Script::new()
-        .then(Turn::tool_use("Bash", json!({"command": "echo permitted"})))
+        .then(Turn::tool_use(
+            "Bash",
+            json!({"command": "touch made.txt && echo permitted"}),
+        ))
         .then(Turn::from_fn(|request| {
             let output = request.tool_results().last().map(|r| r.text.clone());
             Turn::text(format!("tool said {}", output.unwrap_or_default().trim()))
@@ -218,40 +272,83 @@ async fn a_permission_request_is_decided_by_the_first_reply() {
     let server = serve(&world, ServerConfig::default()).await;
     let id = server.create(json!({"permission_mode": "default"})).await;
     let mut events = server.events(&id, "0").await;
-    server.post(&format!("/v1/sessions/{id}/messages"), json!({"text": "run it"})).await;
+    server
+        .post(
+            &format!("/v1/sessions/{id}/messages"),
+            json!({"text": "run it"}),
+        )
+        .await;
 
     let seen = events.until("permission_request").await;
     let request = of_kind(&seen, "permission_request")[0].clone();
     assert_eq!(request["tool_name"], "Bash");
-    assert_eq!(request["input"]["command"], "echo permitted");
+    assert_eq!(
+        request["input"]["command"],
+        "touch made.txt && echo permitted"
+    );
     let cid = request["correlation_id"].as_str().unwrap();
     let path = format!("/v1/sessions/{id}/permissions/{cid}");
-    assert_eq!(server.post(&path, json!({"behavior": "allow"})).await.0, 200);
+    assert_eq!(
+        server.post(&path, json!({"behavior": "allow"})).await.0,
+        200
+    );
     let (status, late) = server.post(&path, json!({"behavior": "deny"})).await;
-    assert_eq!((status, late["error"]["code"].as_str()), (409, Some("already_resolved")));
+    assert_eq!(
+        (status, late["error"]["code"].as_str()),
+        (409, Some("already_resolved"))
+    );
 
     let seen = events.until("turn_complete").await;
-    assert_eq!(of_kind(&seen, "permission_resolved")[0]["behavior"], "allow");
-    assert!(of_kind(&seen, "tool_result")[0]["content"].as_str().unwrap().contains("permitted"));
-    assert_eq!(of_kind(&seen, "turn_complete")[0]["result"], "tool said permitted");
+    assert_eq!(
+        of_kind(&seen, "permission_resolved")[0]["behavior"],
+        "allow"
+    );
+    assert!(
+        of_kind(&seen, "tool_result")[0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("permitted")
+    );
+    assert_eq!(
+        of_kind(&seen, "turn_complete")[0]["result"],
+        "tool said permitted"
+    );
 }
 
 #[tokio::test]
 async fn an_unanswered_permission_request_is_denied_with_a_message_the_model_sees() {
     let script = Script::new()
-        .then(Turn::tool_use("Bash", json!({"command": "echo never"})))
+        .then(Turn::tool_use(
+            "Bash",
+            json!({"command": "touch never.txt"}),
+        ))
         .then(Turn::text("understood"));
     let world = World::start(script).await;
-    let server = serve(&world, ServerConfig::default().permission_timeout(Duration::from_secs(1))).await;
+    let server = serve(
+        &world,
+        ServerConfig::default().permission_timeout(Duration::from_secs(1)),
+    )
+    .await;
     let id = server.create(json!({"permission_mode": "default"})).await;
     let mut events = server.events(&id, "0").await;
-    server.post(&format!("/v1/sessions/{id}/messages"), json!({"text": "run it"})).await;
+    server
+        .post(
+            &format!("/v1/sessions/{id}/messages"),
+            json!({"text": "run it"}),
+        )
+        .await;
 
     let seen = events.until("turn_complete").await;
     let resolved = of_kind(&seen, "permission_resolved")[0];
-    assert_eq!((resolved["behavior"].as_str(), resolved["by"].as_str()), (Some("deny"), Some("timeout")));
+    assert_eq!(
+        (resolved["behavior"].as_str(), resolved["by"].as_str()),
+        (Some("deny"), Some("timeout"))
+    );
     let shown = &world.env.api().main_loop_requests()[1].tool_results()[0].text;
-    assert!(shown.contains("Nobody answered the permission request"), "{shown}");
+    assert!(
+        shown.contains("Nobody answered the permission request"),
+        "{shown}"
+    );
 }
 
 #[tokio::test]
@@ -259,10 +356,16 @@ async fn a_task_runs_to_completion_and_reports_its_result() {
     let world = World::start(Script::new().then(Turn::text("task done"))).await;
     let server = serve(&world, ServerConfig::default()).await;
     let (status, created) = server
-        .post("/v1/tasks", json!({"task_id": "t-1", "prompt": "do it", "options": {"max_turns": 2}}))
+        .post(
+            "/v1/tasks",
+            json!({"task_id": "t-1", "prompt": "do it", "options": {"max_turns": 2}}),
+        )
         .await;
     assert_eq!(status, 201, "{created}");
-    assert_eq!((created["task_id"].as_str(), created["status"].as_str()), (Some("t-1"), Some("running")));
+    assert_eq!(
+        (created["task_id"].as_str(), created["status"].as_str()),
+        (Some("t-1"), Some("running"))
+    );
     let task = loop {
         let (_, task) = server.get("/v1/tasks/t-1").await;
         if task["status"] != "running" {
@@ -273,8 +376,17 @@ async fn a_task_runs_to_completion_and_reports_its_result() {
     assert_eq!(task["status"], "completed", "{task}");
     assert_eq!(task["result"], "task done");
     assert!(task["duration_ms"].as_i64().is_some());
-    assert_eq!(server.post("/v1/tasks", json!({"task_id": "t-1", "prompt": "again"})).await.0, 409);
-    assert_eq!(server.post("/v1/tasks/t-1/interrupt", json!({})).await.0, 409);
+    assert_eq!(
+        server
+            .post("/v1/tasks", json!({"task_id": "t-1", "prompt": "again"}))
+            .await
+            .0,
+        409
+    );
+    assert_eq!(
+        server.post("/v1/tasks/t-1/interrupt", json!({})).await.0,
+        409
+    );
     assert_eq!(server.get("/v1/tasks/nope").await.0, 404);
 }
 
@@ -287,10 +399,19 @@ async fn every_route_of_the_router_is_in_the_openapi_document() {
     assert_eq!(doc, AgentServer::openapi());
     for (path, item) in doc["paths"].as_object().unwrap() {
         for method in item.as_object().unwrap().keys() {
-            let url = format!("{}{}", server.base, path.replace("{id}", "x").replace("{correlation_id}", "y"));
-            let request = server.http.request(method.to_uppercase().parse().unwrap(), url);
+            let url = format!(
+                "{}{}",
+                server.base,
+                path.replace("{id}", "x").replace("{correlation_id}", "y")
+            );
+            let request = server
+                .http
+                .request(method.to_uppercase().parse().unwrap(), url);
             let status = request.send().await.unwrap().status().as_u16();
-            assert!(status != 405, "{method} {path} is documented but not routed");
+            assert!(
+                status != 405,
+                "{method} {path} is documented but not routed"
+            );
         }
     }
 }

@@ -64,7 +64,12 @@ struct Args {
     #[arg(long, env = "AGENT_SERVER_WORKDIR")]
     workdir: Option<PathBuf>,
     /// Log lines as text or JSON.
-    #[arg(long, env = "AGENT_SERVER_LOG_FORMAT", value_enum, default_value = "text")]
+    #[arg(
+        long,
+        env = "AGENT_SERVER_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
     log_format: LogFormat,
 }
 

@@ -84,7 +84,9 @@ pub(crate) struct LogLimits {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum ReplayError {
     /// The seq is older than what is retained, or newer than the log.
-    #[error("event {after} is not retained (the log holds {first}..={last}); reconnect without a position to follow live events")]
+    #[error(
+        "event {after} is not retained (the log holds {first}..={last}); reconnect without a position to follow live events"
+    )]
     NotRetained { after: u64, first: u64, last: u64 },
     /// The database failed.
     #[error("the event log could not be read: {0}")]
@@ -153,7 +155,6 @@ impl EventLog {
         }
     }
 
-
     /// Appends an event, hands it to every subscriber and to the database writer; returns its seq.
     pub(crate) fn emit(&self, kind: EventKind, data: Value) -> u64 {
         let mut state = lock(&self.state);
@@ -167,14 +168,16 @@ impl EventLog {
             at: now_millis(),
         };
         tracing::debug!(session_id = %self.session_id, seq, kind = kind.as_str(), "event");
-        state.subscribers.retain(|sub| match sub.tx.try_send(record.clone()) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                sub.cut.store(true, Ordering::Release);
-                false
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
-        });
+        state
+            .subscribers
+            .retain(|sub| match sub.tx.try_send(record.clone()) {
+                Ok(()) => true,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    sub.cut.store(true, Ordering::Release);
+                    false
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => false,
+            });
         state.ring.push_back(record.clone());
         let persisted = self.persisted.load(Ordering::Acquire);
         while state.ring.len() > self.limits.ring
@@ -219,7 +222,10 @@ impl EventLog {
                 .filter(|e| e.seq > after)
                 .cloned()
                 .collect();
-            ((after + 1 < ring_first).then_some((after, ring_first)), backlog)
+            (
+                (after + 1 < ring_first).then_some((after, ring_first)),
+                backlog,
+            )
         };
         if let Some((after, ring_first)) = ring_first {
             let wanted = (ring_first - after - 1) as usize;

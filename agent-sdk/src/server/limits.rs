@@ -135,12 +135,11 @@ impl Tiers {
     /// max_thinking_tokens?, budget_usd?}}}`; unknown fields are errors.
     pub fn from_json(text: &str) -> Result<Self, LimitsError> {
         let deserializer = &mut serde_json::Deserializer::from_str(text);
-        let tiers: Tiers = serde_path_to_error::deserialize(deserializer).map_err(|e| {
-            LimitsError::Json {
+        let tiers: Tiers =
+            serde_path_to_error::deserialize(deserializer).map_err(|e| LimitsError::Json {
                 path: e.path().to_string(),
                 message: e.inner().to_string(),
-            }
-        })?;
+            })?;
         tiers.validate()
     }
 
@@ -313,7 +312,9 @@ impl RateLimiter {
             bucket.tokens -= 1.0;
             Ok(())
         } else {
-            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / self.per_second))
+            Err(Duration::from_secs_f64(
+                (1.0 - bucket.tokens) / self.per_second,
+            ))
         }
     }
 

@@ -113,9 +113,9 @@ impl AgentServer {
                 self.state.auth.clone(),
                 auth::require_auth,
             ));
-        http::router(self.state.clone())
-            .merge(metrics_route)
-            .layer(axum::middleware::from_fn_with_state(metrics, metrics::track_http))
+        http::router(self.state.clone()).merge(metrics_route).layer(
+            axum::middleware::from_fn_with_state(metrics, metrics::track_http),
+        )
     }
 
     /// The OpenAPI 3.1 document of [`router`](Self::router)'s routes.

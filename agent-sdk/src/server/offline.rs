@@ -24,7 +24,12 @@ const REFILL_EVERY: Duration = Duration::from_millis(250);
 /// The prompt a user wrote: the last text block of the last user message
 /// that is not a reminder the CLI added.
 fn user_prompt(request: &RecordedRequest) -> String {
-    let Some(message) = request.messages().iter().rev().find(|m| m["role"] == "user") else {
+    let Some(message) = request
+        .messages()
+        .iter()
+        .rev()
+        .find(|m| m["role"] == "user")
+    else {
         return String::new();
     };
     match &message["content"] {

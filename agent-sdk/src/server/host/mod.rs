@@ -107,14 +107,14 @@ pub(crate) fn supervisor_error(err: SupervisorError) -> ApiError {
         SupervisorError::QueueFull { bound } => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "queue_full",
-            format!("the session already has {bound} messages waiting; try again after a turn completes"),
+            format!(
+                "the session already has {bound} messages waiting; try again after a turn completes"
+            ),
         ),
         SupervisorError::ShuttingDown => draining(),
-        SupervisorError::NoSuchSession => ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "the session is gone",
-        ),
+        SupervisorError::NoSuchSession => {
+            ApiError::new(StatusCode::NOT_FOUND, "not_found", "the session is gone")
+        }
         other => ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "session_error",
@@ -132,7 +132,11 @@ pub(crate) fn draining() -> ApiError {
 }
 
 pub(crate) fn not_found(what: &str, id: &str) -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no {what} {id:?}"))
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no {what} {id:?}"),
+    )
 }
 
 /// A session loaded in this process.

@@ -53,7 +53,11 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Permissions {
     /// Takes the first answer to a request; refuses later ones.
-    pub(crate) fn answer(&self, correlation_id: &str, decision: Decision) -> Result<(), AnswerError> {
+    pub(crate) fn answer(
+        &self,
+        correlation_id: &str,
+        decision: Decision,
+    ) -> Result<(), AnswerError> {
         let sender = lock(&self.pending).remove(correlation_id);
         match sender {
             Some(sender) => {

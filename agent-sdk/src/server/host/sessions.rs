@@ -1,8 +1,8 @@
 //! Sessions: create, load (after a restart), start their CLI, list, close.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
@@ -11,11 +11,11 @@ use super::permissions::Permissions;
 use super::{
     Host, LiveSession, SessionSpec, db_error, draining, lock, new_id, not_found, supervisor_error,
 };
+use crate::options::AgentOptions;
 use crate::server::auth::Principal;
 use crate::server::db::{SessionFilter, SessionRecord, SessionStatus, Usage};
 use crate::server::error::ApiError;
 use crate::server::events::{EventKind, EventLog, now_millis};
-use crate::options::AgentOptions;
 
 /// The stored spec: the request and the caller, enough to start the session again.
 fn stored_spec(spec: &SessionSpec, principal: &Principal) -> Value {
@@ -57,8 +57,10 @@ impl Host {
         };
         self.db.insert_session(&record).await.map_err(db_error)?;
         let live = self.register(record.clone(), principal.clone(), spec, 0);
-        live.log
-            .emit(EventKind::Status, json!({"status": status_name(SessionStatus::Starting)}));
+        live.log.emit(
+            EventKind::Status,
+            json!({"status": status_name(SessionStatus::Starting)}),
+        );
         if let Err(err) = self.start_cli(&live).await {
             self.forget(&live.id);
             let _ = self.db.delete_session(&live.id).await;
@@ -96,10 +98,7 @@ impl Host {
             supervisor_cost: Mutex::new(0.0),
             start: tokio::sync::Mutex::new(()),
         });
-        lock(&self.sessions)
-            .entry(id)
-            .or_insert(live)
-            .clone()
+        lock(&self.sessions).entry(id).or_insert(live).clone()
     }
 
     fn forget(&self, id: &str) {
@@ -201,9 +200,7 @@ impl Host {
         let log = live.log.clone();
         let timeout = self.config.permission_timeout;
         builder = builder
-            .can_use_tool(move |request| {
-                permissions.clone().ask(log.clone(), request, timeout)
-            })
+            .can_use_tool(move |request| permissions.clone().ask(log.clone(), request, timeout))
             .session_store(self.db.session_store());
         let mut options = builder.build().map_err(|err| {
             ApiError::new(StatusCode::BAD_REQUEST, "invalid_options", err.to_string())
@@ -313,7 +310,8 @@ pub(crate) async fn set_status(
         record.last_activity = now_millis();
         record.clone()
     };
-    live.log.emit(EventKind::Status, json!({"status": status_name(status)}));
+    live.log
+        .emit(EventKind::Status, json!({"status": status_name(status)}));
     if let Err(err) = db.update_session(&record).await {
         tracing::warn!(%err, session_id = %live.id, "could not store the session's status");
     }

@@ -64,8 +64,17 @@ impl Host {
                 "a task needs a non-empty prompt",
             ));
         }
-        let task_id = request.task_id.clone().unwrap_or_else(|| super::new_id("task"));
-        if self.db.get_task(&task_id).await.map_err(db_error)?.is_some() {
+        let task_id = request
+            .task_id
+            .clone()
+            .unwrap_or_else(|| super::new_id("task"));
+        if self
+            .db
+            .get_task(&task_id)
+            .await
+            .map_err(db_error)?
+            .is_some()
+        {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 "task_exists",
@@ -179,7 +188,10 @@ impl Host {
         }
     }
 
-    async fn interrupt_running_tasks_db(&self, why: &str) -> Result<(), crate::server::db::DbError> {
+    async fn interrupt_running_tasks_db(
+        &self,
+        why: &str,
+    ) -> Result<(), crate::server::db::DbError> {
         for mut task in self.db.list_tasks(Some(TaskStatus::Running)).await? {
             task.status = TaskStatus::Interrupted;
             task.error = Some(why.to_owned());

@@ -82,7 +82,12 @@ impl Host {
     }
 
     /// Reads one turn's messages into events until its result.
-    async fn follow_turn(&self, live: &Arc<LiveSession>, turn: u64, mut stream: TurnStream) -> TurnOutcome {
+    async fn follow_turn(
+        &self,
+        live: &Arc<LiveSession>,
+        turn: u64,
+        mut stream: TurnStream,
+    ) -> TurnOutcome {
         let started = Instant::now();
         let mut outcome = TurnOutcome {
             result: None,

@@ -50,22 +50,118 @@ macro_rules! routes {
 }
 
 routes![
-    (get, "/healthz", health::healthz, true, "Liveness: version, uptime, live sessions, running turns"),
-    (get, "/readyz", health::readyz, true, "Readiness: 200 when the database answers and the server is not draining"),
-    (get, "/openapi.json", openapi::serve, true, "This OpenAPI document"),
-    (post, "/v1/sessions", sessions::create, false, "Create a session"),
-    (get, "/v1/sessions", sessions::list, false, "List sessions (filters user, tenant, status)"),
-    (get, "/v1/sessions/{id}", sessions::get_one, false, "One session with its turns and usage"),
-    (delete, "/v1/sessions/{id}", sessions::close, false, "Close a session"),
-    (post, "/v1/sessions/{id}/messages", sessions::message, false, "Queue a message (a turn)"),
-    (post, "/v1/sessions/{id}/interrupt", sessions::interrupt, false, "Interrupt the running turn"),
-    (post, "/v1/sessions/{id}/permissions/{correlation_id}", sessions::permission, false, "Answer a permission request"),
-    (get, "/v1/sessions/{id}/events", stream::events, false, "The session's events as Server-Sent Events"),
-    (get, "/v1/sessions/{id}/ws", ws::upgrade, false, "The session's events over WebSocket, and client frames"),
-    (post, "/v1/tasks", tasks::create, false, "Start a one-shot task"),
-    (get, "/v1/tasks/{id}", tasks::get_one, false, "A task's status, result and usage"),
-    (post, "/v1/tasks/{id}/interrupt", tasks::interrupt, false, "Interrupt a task"),
-    (post, "/v1/tickets", sessions::ticket, false, "A short-lived signed ticket for URLs (EventSource)"),
+    (
+        get,
+        "/healthz",
+        health::healthz,
+        true,
+        "Liveness: version, uptime, live sessions, running turns"
+    ),
+    (
+        get,
+        "/readyz",
+        health::readyz,
+        true,
+        "Readiness: 200 when the database answers and the server is not draining"
+    ),
+    (
+        get,
+        "/openapi.json",
+        openapi::serve,
+        true,
+        "This OpenAPI document"
+    ),
+    (
+        post,
+        "/v1/sessions",
+        sessions::create,
+        false,
+        "Create a session"
+    ),
+    (
+        get,
+        "/v1/sessions",
+        sessions::list,
+        false,
+        "List sessions (filters user, tenant, status)"
+    ),
+    (
+        get,
+        "/v1/sessions/{id}",
+        sessions::get_one,
+        false,
+        "One session with its turns and usage"
+    ),
+    (
+        delete,
+        "/v1/sessions/{id}",
+        sessions::close,
+        false,
+        "Close a session"
+    ),
+    (
+        post,
+        "/v1/sessions/{id}/messages",
+        sessions::message,
+        false,
+        "Queue a message (a turn)"
+    ),
+    (
+        post,
+        "/v1/sessions/{id}/interrupt",
+        sessions::interrupt,
+        false,
+        "Interrupt the running turn"
+    ),
+    (
+        post,
+        "/v1/sessions/{id}/permissions/{correlation_id}",
+        sessions::permission,
+        false,
+        "Answer a permission request"
+    ),
+    (
+        get,
+        "/v1/sessions/{id}/events",
+        stream::events,
+        false,
+        "The session's events as Server-Sent Events"
+    ),
+    (
+        get,
+        "/v1/sessions/{id}/ws",
+        ws::upgrade,
+        false,
+        "The session's events over WebSocket, and client frames"
+    ),
+    (
+        post,
+        "/v1/tasks",
+        tasks::create,
+        false,
+        "Start a one-shot task"
+    ),
+    (
+        get,
+        "/v1/tasks/{id}",
+        tasks::get_one,
+        false,
+        "A task's status, result and usage"
+    ),
+    (
+        post,
+        "/v1/tasks/{id}/interrupt",
+        tasks::interrupt,
+        false,
+        "Interrupt a task"
+    ),
+    (
+        post,
+        "/v1/tickets",
+        sessions::ticket,
+        false,
+        "A short-lived signed ticket for URLs (EventSource)"
+    ),
 ];
 
 /// The router of the API, built from [`ROUTES`].
@@ -79,7 +175,9 @@ pub(crate) fn router(state: AppState) -> Router {
             private = private.route(route.path, (route.handler)());
         }
     }
-    let private =
-        private.layer(axum::middleware::from_fn_with_state(state.auth.clone(), require_auth));
+    let private = private.layer(axum::middleware::from_fn_with_state(
+        state.auth.clone(),
+        require_auth,
+    ));
     public.merge(private).with_state(state)
 }

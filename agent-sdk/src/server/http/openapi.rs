@@ -88,7 +88,12 @@ mod tests {
         let doc = document();
         for route in ROUTES {
             let operation = &doc["paths"][route.path][route.method];
-            assert!(operation.is_object(), "{} {} missing", route.method, route.path);
+            assert!(
+                operation.is_object(),
+                "{} {} missing",
+                route.method,
+                route.path
+            );
             let names: Vec<&str> = operation["parameters"]
                 .as_array()
                 .unwrap()

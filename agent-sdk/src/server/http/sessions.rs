@@ -101,7 +101,11 @@ pub(crate) async fn list(
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Query(query) = query.map_err(|rejection| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", rejection.body_text())
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            rejection.body_text(),
+        )
     })?;
     let filter = SessionFilter {
         user: principal.user.clone().or(query.user),
@@ -124,7 +128,9 @@ pub(crate) async fn get_one(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(session_json(&authorized(&state, &principal, &id).await?)))
+    Ok(Json(session_json(
+        &authorized(&state, &principal, &id).await?,
+    )))
 }
 
 pub(crate) async fn close(
@@ -179,7 +185,9 @@ pub(crate) async fn permission(
 ) -> Result<Json<Value>, ApiError> {
     authorized(&state, &principal, &id).await?;
     answer_permission(&state, &id, &correlation_id, decision).await?;
-    Ok(Json(json!({"correlation_id": correlation_id, "accepted": true})))
+    Ok(Json(
+        json!({"correlation_id": correlation_id, "accepted": true}),
+    ))
 }
 
 /// The first answer decides; later ones are 409 (shared by HTTP and WebSocket).

@@ -62,7 +62,9 @@ async fn authorized_task(
     match authorized(state, principal, &task.session_id).await {
         Ok(_) => Ok(task),
         // A closed and purged session's task stays readable by services only.
-        Err(error) if principal.user.is_none() && error.status() == StatusCode::NOT_FOUND => Ok(task),
+        Err(error) if principal.user.is_none() && error.status() == StatusCode::NOT_FOUND => {
+            Ok(task)
+        }
         Err(_) => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
@@ -76,7 +78,9 @@ pub(crate) async fn get_one(
     principal: Principal,
     Path(task_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(task_json(&authorized_task(&state, &principal, &task_id).await?)))
+    Ok(Json(task_json(
+        &authorized_task(&state, &principal, &task_id).await?,
+    )))
 }
 
 pub(crate) async fn interrupt(

@@ -48,7 +48,11 @@ pub(crate) async fn upgrade(
 
 fn error_frame(error: &ApiError) -> Frame {
     let data = json!({"code": error.code(), "message": error.message(), "status": error.status().as_u16()});
-    Frame::Text(json!({"id": Value::Null, "type": "error", "data": data}).to_string().into())
+    Frame::Text(
+        json!({"id": Value::Null, "type": "error", "data": data})
+            .to_string()
+            .into(),
+    )
 }
 
 async fn serve(state: AppState, id: String, mut events: EventStream, mut socket: WebSocket) {
