@@ -194,7 +194,7 @@ impl AgentServerBuilder {
     pub async fn build(self) -> Result<AgentServer, ServerError> {
         let db = self.db.ok_or(ServerError::NoDatabase)?;
         let auth = Arc::new(Authenticator::new(self.auth)?);
-        let metrics = self.metrics.unwrap_or_else(ServerMetrics::new);
+        let metrics = self.metrics.unwrap_or_default();
         let host = Arc::new(Host::new(self.config, db, self.options, metrics));
         host.recover().await?;
         Ok(AgentServer {

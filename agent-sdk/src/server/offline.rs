@@ -37,8 +37,7 @@ fn user_prompt(request: &RecordedRequest) -> String {
         Value::Array(blocks) => blocks
             .iter()
             .filter_map(|b| b["text"].as_str())
-            .filter(|t| !t.trim_start().starts_with("<system-reminder>"))
-            .next_back()
+            .rfind(|t| !t.trim_start().starts_with("<system-reminder>"))
             .unwrap_or_default()
             .to_owned(),
         _ => String::new(),

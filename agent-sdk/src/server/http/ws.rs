@@ -71,10 +71,10 @@ async fn serve(state: AppState, id: String, mut events: EventStream, mut socket:
             }
             incoming = socket.recv() => match incoming {
                 Some(Ok(Frame::Text(text))) => {
-                    if let Err(error) = handle(&state, &id, text.as_str()).await {
-                        if socket.send(error_frame(&error)).await.is_err() {
-                            break;
-                        }
+                    if let Err(error) = handle(&state, &id, text.as_str()).await
+                        && socket.send(error_frame(&error)).await.is_err()
+                    {
+                        break;
                     }
                 }
                 Some(Ok(Frame::Close(_))) | None | Some(Err(_)) => break,
