@@ -107,7 +107,8 @@ impl JwtKey {
     /// RSA-SHA256 with the issuer's public key in PEM (`BEGIN PUBLIC KEY` or
     /// `BEGIN RSA PUBLIC KEY`).
     pub fn rs256_pem(pem: &[u8]) -> Result<Self, AuthError> {
-        let key = DecodingKey::from_rsa_pem(pem).map_err(|e| AuthError::InvalidKey(e.to_string()))?;
+        let key =
+            DecodingKey::from_rsa_pem(pem).map_err(|e| AuthError::InvalidKey(e.to_string()))?;
         Ok(Self {
             algorithm: Algorithm::RS256,
             key,
@@ -452,7 +453,10 @@ impl Authenticator {
             let bearer = value
                 .to_str()
                 .ok()
-                .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+                .and_then(|v| {
+                    v.strip_prefix("Bearer ")
+                        .or_else(|| v.strip_prefix("bearer "))
+                })
                 .map(str::trim)
                 .ok_or_else(|| unauthorized("Authorization must be \"Bearer <token>\"", true))?;
             return self.check_bearer(bearer);
@@ -511,7 +515,10 @@ impl Authenticator {
             }
         };
         let user = text(&self.claims.user)?.ok_or_else(|| {
-            unauthorized(format!("the token has no {:?} claim", self.claims.user), true)
+            unauthorized(
+                format!("the token has no {:?} claim", self.claims.user),
+                true,
+            )
         })?;
         Ok(Principal::user(
             user,
@@ -551,8 +558,8 @@ impl Authenticator {
             expires_at,
             nonce: URL_SAFE_NO_PAD.encode(nonce),
         };
-        let payload = URL_SAFE_NO_PAD
-            .encode(serde_json::to_vec(&claims).expect("ticket claims serialize"));
+        let payload =
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).expect("ticket claims serialize"));
         let signature = URL_SAFE_NO_PAD.encode(self.sign(payload.as_bytes()));
         Ticket {
             ticket: format!("{payload}.{signature}"),
@@ -579,7 +586,10 @@ impl Authenticator {
         let bytes = URL_SAFE_NO_PAD.decode(payload).map_err(|_| bad())?;
         let claims: TicketClaims = serde_json::from_slice(&bytes).map_err(|_| bad())?;
         if claims.expires_at <= now_millis() {
-            return Err(unauthorized("the ticket has expired: ask for a new one", true));
+            return Err(unauthorized(
+                "the ticket has expired: ask for a new one",
+                true,
+            ));
         }
         Ok(claims.principal)
     }
@@ -645,8 +655,10 @@ fn unauthorized(message: impl Into<String>, invalid_token: bool) -> ApiError {
     } else {
         "Bearer realm=\"agent-server\""
     };
-    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
-        .with_header(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge))
+    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message).with_header(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static(challenge),
+    )
 }
 
 fn now_millis() -> Millis {

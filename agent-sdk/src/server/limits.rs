@@ -136,8 +136,14 @@ impl Tiers {
     pub fn from_json(text: &str) -> Result<Self, LimitsError> {
         let deserializer = &mut serde_json::Deserializer::from_str(text);
         let tiers: Tiers = serde_path_to_error::deserialize(deserializer).map_err(|e| {
+            let path = e.path().to_string();
             LimitsError::Json {
-                path: e.path().to_string(),
+                // serde_path_to_error says `.` for the top level and `?` before it.
+                path: if path == "." || path == "?" {
+                    "the document".into()
+                } else {
+                    path
+                },
                 message: e.inner().to_string(),
             }
         })?;
@@ -313,7 +319,9 @@ impl RateLimiter {
             bucket.tokens -= 1.0;
             Ok(())
         } else {
-            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / self.per_second))
+            Err(Duration::from_secs_f64(
+                (1.0 - bucket.tokens) / self.per_second,
+            ))
         }
     }
 

@@ -261,7 +261,10 @@ impl ServerMetrics {
     pub fn turn_completed(&self, usage: &Usage, duration: Duration) {
         self.turns.inc();
         self.turn_duration.observe(duration.as_secs_f64());
-        for (kind, count) in [("input", usage.input_tokens), ("output", usage.output_tokens)] {
+        for (kind, count) in [
+            ("input", usage.input_tokens),
+            ("output", usage.output_tokens),
+        ] {
             self.tokens
                 .get_or_create(&labels([("kind", kind)]))
                 .inc_by(count);

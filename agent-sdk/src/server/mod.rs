@@ -17,8 +17,9 @@
 
 pub mod auth;
 pub mod db;
+mod error;
 pub mod limits;
 pub mod metrics;
-mod error;
+pub mod workdir;
 
 pub use error::ApiError;
