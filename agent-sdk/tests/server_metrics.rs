@@ -38,7 +38,7 @@ fn parse(text: &str) -> (Vec<Sample>, BTreeMap<String, String>) {
             continue;
         }
         let name_end = line
-            .find(|c: char| c == '{' || c == ' ')
+            .find(['{', ' '])
             .unwrap_or_else(|| panic!("no value: {line}"));
         let name = &line[..name_end];
         assert!(

@@ -89,6 +89,8 @@ mod platform {
     }
 
     /// The account's groups from the group database (`getgrouplist`).
+    // The casts are the identity on Linux, `int` <-> `gid_t` on Apple platforms.
+    #[allow(clippy::unnecessary_cast)]
     fn groups_of(name: &CString, gid: libc::gid_t) -> Result<Vec<u32>> {
         let mut capacity: usize = 64;
         loop {

@@ -152,6 +152,7 @@ impl Transport for SubprocessTransport {
 /// Switches the child to `run_as` before `exec`. Registered before any other
 /// pre-exec step: a credential change clears a parent-death signal armed earlier.
 #[cfg(unix)]
+#[allow(clippy::unnecessary_cast)] // gid_t is u32 on the platforms we know; not by definition.
 fn run_as_user(command: &mut Command, run_as: &super::os_user::RunAs) -> Result<()> {
     let (uid, gid) = (run_as.uid, run_as.gid);
     let groups: Vec<libc::gid_t> = run_as.groups.iter().map(|&g| g as libc::gid_t).collect();
