@@ -310,6 +310,12 @@ async fn hs256_jwts_carry_user_tenant_and_tier() {
     let message = assert_unauthorized(get_as(&url, Some(&anonymous)).await, true).await;
     assert!(message.contains("\"sub\""), "{message}");
 
+    // Not valid yet (nbf an hour ahead).
+    let mut early = user_claims(7200);
+    early["nbf"] = json!(unix_now() + 3600);
+    let early = jwt(Algorithm::HS256, &key, early);
+    assert_unauthorized(get_as(&url, Some(&early)).await, true).await;
+
     // A ticket issued to a JWT user keeps user, tenant and tier.
     let bearer = jwt(Algorithm::HS256, &key, user_claims(600));
     let (ticket, _) = issue(&base, &bearer, Some("s9")).await;
