@@ -2,6 +2,7 @@
 //! account refused with a typed error when connecting.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 
 use agent_sdk::testing::{Script, Turn};
@@ -39,6 +40,22 @@ async fn the_cli_runs_as_the_configured_user() {
     // SAFETY: geteuid(2) is always safe.
     if unsafe { libc::geteuid() } != 0 {
         eprintln!("skipped: switching users needs root, and this test runs as another user");
+        return;
+    }
+    // The CLI must be reachable by `nobody`: a checkout under a private
+    // directory (a 0700 home) is not, and then there is nothing to test here.
+    let cli = agent_sdk::testing::ensure_cli().await.unwrap();
+    let probe = std::process::Command::new(&cli)
+        .arg("--version")
+        .uid(65534)
+        .gid(65534)
+        .output();
+    if !probe.as_ref().is_ok_and(|out| out.status.success()) {
+        eprintln!(
+            "skipped: user nobody cannot run the CLI at {} ({probe:?}); \
+             every directory above it must be searchable by others",
+            cli.display()
+        );
         return;
     }
     let world = World::start(
