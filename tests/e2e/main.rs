@@ -9,6 +9,8 @@ mod isolation;
 mod load;
 mod mcp_content;
 mod mcp_servers;
+#[cfg(unix)]
+mod os_user;
 mod server;
 mod sessions;
 mod store;

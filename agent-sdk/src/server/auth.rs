@@ -419,6 +419,7 @@ impl Authenticator {
             let mut validation = Validation::new(key.algorithm);
             validation.leeway = config.leeway.as_secs();
             validation.set_required_spec_claims(&["exp"]);
+            validation.validate_nbf = true;
             match &config.audience {
                 Some(audience) => validation.set_audience(&[audience]),
                 None => validation.validate_aud = false,
@@ -529,7 +530,8 @@ impl Authenticator {
 
     /// A ticket for `principal`, valid for the configured TTL, optionally
     /// bound to one session (then refused on any other session's routes and
-    /// on routes of no session).
+    /// on routes of no session). A principal that came with a session-bound
+    /// ticket only gets tickets for that same session.
     ///
     /// ```
     /// use agent_sdk::server::auth::{AuthConfig, Authenticator, Principal};
@@ -550,9 +552,11 @@ impl Authenticator {
         let expires_at = now_millis().saturating_add(self.ticket_ttl.as_millis() as Millis);
         let claims = TicketClaims {
             principal: Principal {
-                session_scope: scope_session
-                    .map(str::to_owned)
-                    .or_else(|| principal.session_scope.clone()),
+                // A principal already bound to a session stays bound to it.
+                session_scope: principal
+                    .session_scope
+                    .clone()
+                    .or_else(|| scope_session.map(str::to_owned)),
                 ..principal.clone()
             },
             expires_at,
@@ -687,6 +691,20 @@ mod tests {
         assert!(!path_targets_session("/v1/sessions/s10/events", "s1"));
         assert!(!path_targets_session("/v1/sessions", "s1"));
         assert!(!path_targets_session("/v1/usage", "s1"));
+    }
+
+    #[test]
+    fn a_session_bound_principal_cannot_widen_its_tickets() {
+        let auth = Authenticator::new(AuthConfig::new().token("t")).unwrap();
+        let bound = Principal {
+            session_scope: Some("s1".into()),
+            ..Principal::service()
+        };
+        for asked in [None, Some("s2")] {
+            let ticket = auth.issue_ticket(&bound, asked);
+            let principal = auth.check_ticket(&ticket.ticket).unwrap();
+            assert_eq!(principal.session_scope.as_deref(), Some("s1"));
+        }
     }
 
     #[test]

@@ -135,11 +135,18 @@ impl Tiers {
     /// max_thinking_tokens?, budget_usd?}}}`; unknown fields are errors.
     pub fn from_json(text: &str) -> Result<Self, LimitsError> {
         let deserializer = &mut serde_json::Deserializer::from_str(text);
-        let tiers: Tiers =
-            serde_path_to_error::deserialize(deserializer).map_err(|e| LimitsError::Json {
-                path: e.path().to_string(),
+        let tiers: Tiers = serde_path_to_error::deserialize(deserializer).map_err(|e| {
+            let path = e.path().to_string();
+            LimitsError::Json {
+                // serde_path_to_error says `.` for the top level and `?` before it.
+                path: if path == "." || path == "?" {
+                    "the document".into()
+                } else {
+                    path
+                },
                 message: e.inner().to_string(),
-            })?;
+            }
+        })?;
         tiers.validate()
     }
 

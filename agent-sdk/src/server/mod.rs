@@ -26,6 +26,7 @@ pub mod limits;
 pub mod metrics;
 pub mod offline;
 pub mod webhooks;
+pub mod workdir;
 
 use std::sync::Arc;
 
