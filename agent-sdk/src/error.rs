@@ -50,6 +50,27 @@ pub enum Error {
     #[error("working directory does not exist: {0}")]
     WorkingDirectoryNotFound(PathBuf),
 
+    /// The OS user of the [`user`](crate::AgentOptionsBuilder::user) option does
+    /// not exist on this machine (checked when connecting).
+    ///
+    /// ```
+    /// use agent_sdk::Error;
+    /// let err = Error::UnknownUser { name: "ghost".into() };
+    /// assert!(err.to_string().contains("ghost"));
+    /// ```
+    #[error("unknown OS user {name:?} (the `user` option): no such account on this machine")]
+    UnknownUser {
+        /// The name as given.
+        name: String,
+    },
+
+    /// An option this platform cannot honour (`user` on Windows).
+    #[error("the `{option}` option is not supported on this platform")]
+    UnsupportedOnPlatform {
+        /// The option, named as its builder method.
+        option: &'static str,
+    },
+
     /// The CLI exited (or closed its output) while the SDK still needed it.
     #[error(
         "Claude Code exited{}{}{}",

@@ -35,6 +35,9 @@ pub mod permission;
 mod protocol;
 mod query;
 pub mod schema;
+#[cfg(feature = "server")]
+#[cfg_attr(docsrs, doc(cfg(feature = "server")))]
+pub mod server;
 pub mod sessions;
 pub mod store;
 pub mod structured;

@@ -79,6 +79,8 @@ pub struct AgentOptions {
     // Process
     pub(crate) cli_path: Option<PathBuf>,
     pub(crate) cwd: Option<PathBuf>,
+    /// The OS user the CLI runs as (unix).
+    pub(crate) user: Option<String>,
     pub(crate) env: BTreeMap<String, String>,
     pub(crate) extra_args: Vec<(String, Option<String>)>,
     pub(crate) max_buffer_size: Option<usize>,
@@ -183,6 +185,7 @@ impl std::fmt::Debug for AgentOptions {
         f.debug_struct("AgentOptions")
             .field("cli_path", &self.cli_path)
             .field("cwd", &self.cwd)
+            .field("user", &self.user)
             .field("env", &RedactedMap(&self.env))
             .field("extra_args", &extra_args)
             .field("max_buffer_size", &self.max_buffer_size())

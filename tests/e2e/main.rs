@@ -10,6 +10,9 @@ mod isolation;
 mod load;
 mod mcp_content;
 mod mcp_servers;
+#[cfg(unix)]
+mod os_user;
+mod server;
 mod sessions;
 mod store;
 mod structured;

@@ -92,6 +92,26 @@ impl AgentOptionsBuilder {
         self
     }
 
+    /// Runs the CLI as this OS user, like the official SDKs' `user` option
+    /// (unix: its uid, primary gid and supplementary groups; `HOME`, `USER`
+    /// and `LOGNAME` become the account's unless set with [`env`](Self::env)).
+    /// This process needs the privilege to switch (root, or `CAP_SETUID` and
+    /// `CAP_SETGID`), and the account must be able to run the CLI and enter
+    /// the working directory. When connecting, an unknown account is
+    /// [`Error::UnknownUser`](crate::Error::UnknownUser); on Windows the option
+    /// is [`Error::UnsupportedOnPlatform`](crate::Error::UnsupportedOnPlatform).
+    ///
+    /// ```
+    /// use agent_sdk::AgentOptions;
+    /// let options = AgentOptions::builder().user("agent-runner").build()?;
+    /// # let _ = options;
+    /// # Ok::<(), agent_sdk::Error>(())
+    /// ```
+    pub fn user(mut self, name: impl Into<String>) -> Self {
+        self.options.user = Some(name.into());
+        self
+    }
+
     /// Sets an environment variable for the CLI (merged over the inherited environment).
     pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.options.env.insert(key.into(), value.into());

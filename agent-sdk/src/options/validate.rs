@@ -8,6 +8,11 @@ pub(super) fn validate(options: &AgentOptions) -> Result<()> {
     if options.max_buffer_size == Some(0) {
         return invalid("max_buffer_size", "must be greater than 0");
     }
+    if let Some(user) = &options.user
+        && (user.is_empty() || user.contains('\0'))
+    {
+        return invalid("user", format!("{user:?} is not an account name"));
+    }
     if options.control_timeout == Some(std::time::Duration::ZERO) {
         return invalid("control_timeout", "must be greater than 0");
     }

@@ -109,6 +109,23 @@ impl SessionHandle {
         }
     }
 
+    /// Interrupts the running turn, if any (its stream ends with its result);
+    /// waiting turns run after it. Nothing happens without a live CLI.
+    ///
+    /// ```no_run
+    /// # async fn stop(session: agent_sdk::supervisor::SessionHandle) -> Result<(), agent_sdk::supervisor::SupervisorError> {
+    /// session.interrupt().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn interrupt(&self) -> Result<(), SupervisorError> {
+        let live = lock(&self.slot()?.live).clone();
+        match live {
+            Some(live) => Ok(live.client.interrupt().await?),
+            None => Ok(()),
+        }
+    }
+
     /// Every message of every later turn, as it arrives. While a subscriber
     /// lives, idle eviction leaves the session alone. A subscriber that falls
     /// more than 256 messages behind skips ahead.

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+use super::os_user::{RunAs, identity_env, lookup as lookup_user};
 use crate::error::{Error, Result};
 use crate::options::{
     AgentOptions, McpConfigSource, Plugin, Settings, SystemPrompt, Thinking, Tools,
@@ -23,6 +24,8 @@ pub(crate) struct CommandSpec {
     /// Inherited variables removed.
     pub env_remove: Vec<OsString>,
     pub cwd: Option<PathBuf>,
+    /// The OS user to run as (the `user` option), looked up.
+    pub run_as: Option<RunAs>,
 }
 
 /// Builds the command line for `options`: discovery, argv and environment.
@@ -39,7 +42,17 @@ pub(crate) fn build_command(options: &AgentOptions) -> Result<CommandSpec> {
         ));
     }
     let args = build_args(options)?;
-    let (env, env_remove) = build_env(options, std::env::vars_os().map(|(key, _)| key));
+    let (mut env, env_remove) = build_env(options, std::env::vars_os().map(|(key, _)| key));
+    let run_as = options.user.as_deref().map(lookup_user).transpose()?;
+    if let Some(run_as) = &run_as {
+        // The account's own home and names, unless the caller set them.
+        env.extend(
+            identity_env(run_as)
+                .into_iter()
+                .filter(|(key, _)| !options.env.contains_key(*key))
+                .map(|(key, value)| (OsString::from(key), value)),
+        );
+    }
     if let Some((key, _)) = env
         .iter()
         .find(|(key, value)| has_nul(key) || has_nul(value))
@@ -55,6 +68,7 @@ pub(crate) fn build_command(options: &AgentOptions) -> Result<CommandSpec> {
         env,
         env_remove,
         cwd: options.cwd.clone(),
+        run_as,
     })
 }
 

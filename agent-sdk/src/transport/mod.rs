@@ -7,6 +7,7 @@
 
 pub(crate) mod command;
 pub(crate) mod framing;
+mod os_user;
 mod spawner;
 mod stop;
 mod subprocess;

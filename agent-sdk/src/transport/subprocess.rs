@@ -100,6 +100,9 @@ impl SubprocessTransport {
         if let Some(dir) = &spec.cwd {
             command.current_dir(dir);
         }
+        if let Some(run_as) = &spec.run_as {
+            run_as_user(&mut command, run_as)?;
+        }
         tracing::debug!(program = %spec.program.display(), args = ?spec.args, "starting the Claude Code CLI");
         let spawned = if self.bound_to_parent {
             spawn_bound(command)
@@ -146,6 +149,27 @@ impl Transport for SubprocessTransport {
     fn connect(self: Box<Self>) -> BoxFuture<'static, Result<Connection>> {
         Box::pin(async move { self.spawn() })
     }
+}
+
+/// Switches the child to `run_as` before `exec`. Registered before any other
+/// pre-exec step: a credential change clears a parent-death signal armed earlier.
+#[cfg(unix)]
+#[allow(clippy::unnecessary_cast)] // gid_t is u32 on the platforms we know; not by definition.
+fn run_as_user(command: &mut Command, run_as: &super::os_user::RunAs) -> Result<()> {
+    let (uid, gid) = (run_as.uid, run_as.gid);
+    let groups: Vec<libc::gid_t> = run_as.groups.iter().map(|&g| g as libc::gid_t).collect();
+    // SAFETY: the closure makes only async-signal-safe system calls and
+    // allocates nothing (`groups` is built above, before the fork).
+    unsafe {
+        command.pre_exec(move || super::os_user::switch_in_child(uid, gid, &groups));
+    }
+    Ok(())
+}
+
+/// Users are not switched here: the lookup has refused already.
+#[cfg(not(unix))]
+fn run_as_user(_command: &mut Command, _run_as: &super::os_user::RunAs) -> Result<()> {
+    Err(Error::UnsupportedOnPlatform { option: "user" })
 }
 
 /// A bigger pipe buffer for the CLI's stdout: the reader wakes once per megabyte

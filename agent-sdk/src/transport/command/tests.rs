@@ -723,6 +723,64 @@ fn build_command_refuses_nul_in_env() {
     ));
 }
 
+#[cfg(unix)]
+#[test]
+fn build_command_runs_as_the_user_with_its_home_unless_env_says_otherwise() {
+    let spec = build_command(&b().cli_path("/opt/claude").user("root").build().unwrap()).unwrap();
+    let run_as = spec.run_as.as_ref().expect("looked up");
+    assert_eq!((run_as.uid, run_as.gid), (0, 0));
+    let env = |spec: &CommandSpec, key: &str| {
+        let found: Vec<_> = spec.env.iter().filter(|(k, _)| k == key).collect();
+        assert_eq!(found.len(), 1, "{key} set once");
+        found[0].1.clone()
+    };
+    assert_eq!(env(&spec, "HOME"), run_as.home.as_os_str());
+    assert_eq!(env(&spec, "USER"), "root");
+    assert_eq!(env(&spec, "LOGNAME"), "root");
+
+    let explicit = b()
+        .cli_path("/opt/claude")
+        .user("root")
+        .env("HOME", "/srv/agent")
+        .build()
+        .unwrap();
+    let spec = build_command(&explicit).unwrap();
+    assert_eq!(env(&spec, "HOME"), "/srv/agent");
+    assert_eq!(env(&spec, "USER"), "root");
+
+    // Without the option nothing about the user changes.
+    let plain = build_command(&b().cli_path("/opt/claude").build().unwrap()).unwrap();
+    assert!(plain.run_as.is_none());
+    assert!(!plain.env.iter().any(|(k, _)| k == "LOGNAME"));
+}
+
+#[test]
+fn build_command_refuses_an_unknown_user_and_build_an_empty_name() {
+    let options = b()
+        .cli_path("/opt/claude")
+        .user("no-such-user-agent-sdk")
+        .build()
+        .unwrap();
+    let error = build_command(&options).unwrap_err();
+    if cfg!(unix) {
+        assert!(
+            matches!(&error, Error::UnknownUser { name } if name == "no-such-user-agent-sdk"),
+            "{error:?}"
+        );
+    } else {
+        assert!(
+            matches!(error, Error::UnsupportedOnPlatform { option: "user" }),
+            "{error:?}"
+        );
+    }
+    for bad in ["", "a\0b"] {
+        assert!(matches!(
+            b().user(bad).build(),
+            Err(Error::InvalidOptions { option: "user", .. })
+        ));
+    }
+}
+
 // ---- discovery ----
 
 #[cfg(unix)]

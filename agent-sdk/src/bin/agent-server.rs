@@ -1,0 +1,206 @@
+//! `agent-server`: the agent server on a port, configured by flags and
+//! environment. `cargo run -p agent-sdk --features server --bin agent-server`
+//! starts it on 127.0.0.1:8080 with SQLite in the working directory and,
+//! without `ANTHROPIC_API_KEY`, the built-in offline model.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use agent_sdk::server::auth::{AuthConfig, JwtKey, check_listen};
+use agent_sdk::server::offline::OfflineModel;
+use agent_sdk::server::{AgentServer, ServerConfig, db};
+use clap::{Parser, ValueEnum};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Agent sessions over HTTP, Server-Sent Events and WebSocket.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// Address to listen on (a non-loopback address needs a token or a JWT key).
+    #[arg(long, env = "AGENT_SERVER_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Bearer token for the API (compared in constant time).
+    #[arg(long, env = "AGENT_SERVER_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// HS256 secret of end-user JWTs.
+    #[arg(long, env = "AGENT_SERVER_JWT_SECRET", hide_env_values = true)]
+    jwt_secret: Option<String>,
+    /// RS256 public key (PEM file) of end-user JWTs.
+    #[arg(long, env = "AGENT_SERVER_JWT_PUBLIC_KEY")]
+    jwt_public_key: Option<PathBuf>,
+    /// `sqlite://path`, `postgres://...` or `memory://`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://agent-server.db")]
+    database_url: String,
+    /// Serve `/metrics` without authentication on this address too.
+    #[arg(long, env = "AGENT_SERVER_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
+    /// The most sessions with a live CLI.
+    #[arg(long, env = "AGENT_SERVER_MAX_SESSIONS")]
+    max_sessions: Option<usize>,
+    /// Messages that may wait per session.
+    #[arg(long, env = "AGENT_SERVER_QUEUE_BOUND", default_value_t = 16)]
+    queue_bound: usize,
+    /// Seconds a permission request waits for an answer.
+    #[arg(long, env = "AGENT_SERVER_PERMISSION_TIMEOUT", default_value_t = 300)]
+    permission_timeout: u64,
+    /// Seconds running turns get on SIGTERM.
+    #[arg(long, env = "AGENT_SERVER_DRAIN_SECONDS", default_value_t = 30)]
+    drain_seconds: u64,
+    /// Seconds before an idle session gives its CLI back.
+    #[arg(long, env = "AGENT_SERVER_IDLE_TIMEOUT", default_value_t = 300)]
+    idle_timeout: u64,
+    /// The `claude` executable (default: the pinned CLI, installed with npm if missing).
+    #[arg(long, env = "AGENT_SERVER_CLI")]
+    cli: Option<PathBuf>,
+    /// Working directory of sessions (default: the offline model's scratch
+    /// directory, or this process's).
+    #[arg(long, env = "AGENT_SERVER_WORKDIR")]
+    workdir: Option<PathBuf>,
+    /// Log lines as text or JSON.
+    #[arg(
+        long,
+        env = "AGENT_SERVER_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    log_format: LogFormat,
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    init_logging(args.log_format);
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!("{err}");
+            eprintln!("agent-server: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn auth_config(args: &Args) -> Result<AuthConfig, Box<dyn std::error::Error>> {
+    let mut auth = AuthConfig::new();
+    if let Some(token) = &args.token {
+        auth = auth.token(token.clone());
+    }
+    if let Some(secret) = &args.jwt_secret {
+        auth = auth.jwt_key(JwtKey::hs256(secret));
+    } else if let Some(path) = &args.jwt_public_key {
+        auth = auth.jwt_key(JwtKey::rs256_pem(&std::fs::read(path)?)?);
+    }
+    Ok(auth)
+}
+
+async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    let auth = auth_config(&args)?;
+    check_listen(args.listen, &auth)?;
+    let cli = match &args.cli {
+        Some(path) => path.clone(),
+        None => agent_sdk::testing::ensure_cli().await?,
+    };
+    let mut config = ServerConfig::default()
+        .cli_path(cli)
+        .queue_bound(args.queue_bound)
+        .permission_timeout(Duration::from_secs(args.permission_timeout))
+        .drain_window(Duration::from_secs(args.drain_seconds))
+        .idle_timeout(Duration::from_secs(args.idle_timeout));
+    if let Some(max) = args.max_sessions {
+        config = config.max_sessions(max);
+    }
+    let has_key = std::env::var_os("ANTHROPIC_API_KEY").is_some_and(|k| !k.is_empty());
+    let offline = if has_key {
+        None
+    } else {
+        let model = OfflineModel::start().await?;
+        tracing::info!("no ANTHROPIC_API_KEY: sessions use the built-in offline model");
+        config = config.cli_env(model.env()).default_cwd(model.cwd());
+        Some(model)
+    };
+    if let Some(dir) = &args.workdir {
+        config = config.default_cwd(dir.clone());
+    }
+    let database = db::open(&args.database_url).await?;
+    let server = AgentServer::builder()
+        .db(database)
+        .config(config)
+        .auth(auth)
+        .build()
+        .await?;
+
+    if let Some(addr) = args.metrics_listen {
+        let metrics = axum::Router::new()
+            .route(
+                "/metrics",
+                axum::routing::get(agent_sdk::server::metrics::serve_metrics),
+            )
+            .with_state(server.metrics());
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        tracing::info!(%addr, "metrics listening");
+        tokio::spawn(async move { axum::serve(listener, metrics).await });
+    }
+
+    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "agent-server listening");
+    // Tests and scripts read the bound address (the port may be 0) from this line.
+    println!("agent-server listening on http://{addr}");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(
+        axum::serve(listener, server.router())
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .into_future(),
+    );
+    shutdown_signal().await;
+    tracing::info!("shutting down: draining");
+    server.drain().await;
+    let _ = stop.send(());
+    // Open event streams never end by themselves: give them a moment, then go.
+    let _ = tokio::time::timeout(Duration::from_secs(2), serving).await;
+    drop(offline);
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

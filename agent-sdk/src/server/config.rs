@@ -1,0 +1,146 @@
+//! How an agent server behaves: queues, event retention, timeouts, drain.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::events::LogLimits;
+
+/// Settings of an [`AgentServer`](super::AgentServer). The defaults suit a
+/// small deployment: 16 queued turns per session, 512 events in memory per
+/// session, 10,000 replayable, 5 minutes to answer a permission request, a
+/// 30 s drain window, a keep-alive comment every 15 s.
+///
+/// ```
+/// use std::time::Duration;
+/// use agent_sdk::server::ServerConfig;
+/// let config = ServerConfig::default()
+///     .queue_bound(4)
+///     .permission_timeout(Duration::from_secs(60))
+///     .max_sessions(100);
+/// assert_eq!(config.queue_bound_value(), 4);
+/// ```
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub(crate) queue_bound: usize,
+    pub(crate) ring: usize,
+    pub(crate) subscriber_bound: usize,
+    pub(crate) replay_window: u64,
+    pub(crate) permission_timeout: Duration,
+    pub(crate) drain_window: Duration,
+    pub(crate) keep_alive: Duration,
+    pub(crate) max_sessions: Option<usize>,
+    pub(crate) idle_timeout: Duration,
+    pub(crate) cli_path: Option<PathBuf>,
+    pub(crate) cli_env: BTreeMap<String, String>,
+    pub(crate) default_cwd: Option<PathBuf>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            queue_bound: 16,
+            ring: 512,
+            subscriber_bound: 1024,
+            replay_window: 10_000,
+            permission_timeout: Duration::from_secs(300),
+            drain_window: Duration::from_secs(30),
+            keep_alive: Duration::from_secs(15),
+            max_sessions: None,
+            idle_timeout: Duration::from_secs(300),
+            cli_path: None,
+            cli_env: BTreeMap::new(),
+            default_cwd: None,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// How many turns may wait behind a session's running turn; past it a message gets 503.
+    pub fn queue_bound(mut self, bound: usize) -> Self {
+        self.queue_bound = bound.max(1);
+        self
+    }
+
+    /// The queue bound in effect.
+    pub fn queue_bound_value(&self) -> usize {
+        self.queue_bound
+    }
+
+    /// Events kept in memory per session (older ones are read from the database).
+    pub fn ring(mut self, events: usize) -> Self {
+        self.ring = events.max(1);
+        self
+    }
+
+    /// Events a subscriber may fall behind before it is cut off with an `error` event.
+    pub fn subscriber_bound(mut self, events: usize) -> Self {
+        self.subscriber_bound = events.max(1);
+        self
+    }
+
+    /// How many of a session's newest events a client may resume from; an older
+    /// `Last-Event-ID` is answered 412.
+    pub fn replay_window(mut self, events: u64) -> Self {
+        self.replay_window = events.max(1);
+        self
+    }
+
+    /// How long a permission request waits for a client before the call is denied.
+    pub fn permission_timeout(mut self, timeout: Duration) -> Self {
+        self.permission_timeout = timeout;
+        self
+    }
+
+    /// How long running turns get to finish on a drain.
+    pub fn drain_window(mut self, window: Duration) -> Self {
+        self.drain_window = window;
+        self
+    }
+
+    /// How often an idle SSE stream gets a keep-alive comment.
+    pub fn keep_alive(mut self, every: Duration) -> Self {
+        self.keep_alive = every;
+        self
+    }
+
+    /// The most sessions with a live CLI at once; a new session past it gets 503.
+    pub fn max_sessions(mut self, max: usize) -> Self {
+        self.max_sessions = Some(max);
+        self
+    }
+
+    /// A session with no turn and no subscriber for this long gives its CLI back
+    /// (it resumes on its next message).
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// The `claude` executable every session runs (default: found on `PATH`).
+    pub fn cli_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.cli_path = Some(path.into());
+        self
+    }
+
+    /// Environment for every session's CLI, applied after the options hook's
+    /// (the binary points the CLI at the offline model this way).
+    pub fn cli_env(mut self, env: impl IntoIterator<Item = (String, String)>) -> Self {
+        self.cli_env.extend(env);
+        self
+    }
+
+    /// The working directory of sessions whose options set none.
+    pub fn default_cwd(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.default_cwd = Some(dir.into());
+        self
+    }
+
+    pub(crate) fn log_limits(&self) -> LogLimits {
+        LogLimits {
+            ring: self.ring,
+            subscriber_bound: self.subscriber_bound,
+            replay_window: self.replay_window,
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! The sessions and tasks of an agent server on a [`Supervisor`]: what the
+//! HTTP layer calls. Each live session has an event log, its open permission
+//! requests and its record; the database has every session's record, so one
+//! not live in this process (after a restart) is loaded on first use.
+
+mod permissions;
+mod sessions;
+mod tasks;
+mod turns;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::auth::Principal;
+use super::config::ServerConfig;
+use super::db::{DbError, ServerDb, SessionRecord};
+use super::error::ApiError;
+use super::events::{EventLog, EventWriter};
+use super::metrics::ServerMetrics;
+use crate::options::AgentOptionsBuilder;
+use crate::permission::PermissionMode;
+use crate::supervisor::{Supervisor, SupervisorConfig, SupervisorError};
+
+pub(crate) use permissions::{AnswerError, Decision};
+pub use tasks::TaskRequest;
+
+/// What a client asks for when it creates a session (`POST /v1/sessions`);
+/// stored with the session, so its options can be built again after a restart.
+///
+/// ```
+/// let spec: agent_sdk::server::SessionSpec = serde_json::from_value(serde_json::json!({
+///     "system_prompt": "You are terse.", "max_turns": 3, "permission_mode": "default"
+/// })).unwrap();
+/// assert_eq!(spec.max_turns, Some(3));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct SessionSpec {
+    /// The system prompt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_prompt: Option<String>,
+    /// The model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// The most agent turns per message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_turns: Option<u32>,
+    /// Tools allowed without asking.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_tools: Option<Vec<String>>,
+    /// The permission mode (`default` asks the session's clients).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permission_mode: Option<PermissionMode>,
+    /// The end user (a service caller may name one; a user's token sets it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// The tenant (as `user`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// The caller's metadata, returned as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Value>,
+}
+
+/// Builds a session's options from its spec and the caller: where an app
+/// mounting the router adds its own tools, hooks and settings. The server
+/// then applies the spec's fields, its permission bridge and the session store.
+pub type OptionsHook = Arc<dyn Fn(&SessionSpec, &Principal) -> AgentOptionsBuilder + Send + Sync>;
+
+/// A random id with a prefix: `ses_3f2a...` (128 bits from the OS).
+pub(crate) fn new_id(prefix: &str) -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        // No OS randomness: time and a counter still give unique ids in this process.
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        bytes[..8].copy_from_slice(&super::events::now_millis().to_le_bytes());
+        bytes[8..].copy_from_slice(&n.to_le_bytes());
+    }
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{prefix}_{hex}")
+}
+
+pub(crate) fn db_error(err: DbError) -> ApiError {
+    tracing::error!(%err, "database error");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "database_error",
+        err.to_string(),
+    )
+}
+
+pub(crate) fn supervisor_error(err: SupervisorError) -> ApiError {
+    match err {
+        SupervisorError::AtCapacity { max_sessions } => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "at_capacity",
+            format!("{max_sessions} sessions are live; try again later"),
+        ),
+        SupervisorError::QueueFull { bound } => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "queue_full",
+            format!(
+                "the session already has {bound} messages waiting; try again after a turn completes"
+            ),
+        ),
+        SupervisorError::ShuttingDown => draining(),
+        SupervisorError::NoSuchSession => {
+            ApiError::new(StatusCode::NOT_FOUND, "not_found", "the session is gone")
+        }
+        other => ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "session_error",
+            other.to_string(),
+        ),
+    }
+}
+
+pub(crate) fn draining() -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "draining",
+        "the server is shutting down; try another instance",
+    )
+}
+
+pub(crate) fn not_found(what: &str, id: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no {what} {id:?}"),
+    )
+}
+
+/// A session loaded in this process.
+pub(crate) struct LiveSession {
+    pub(crate) id: String,
+    pub(crate) log: Arc<EventLog>,
+    pub(crate) permissions: Arc<permissions::Permissions>,
+    pub(crate) principal: Principal,
+    pub(crate) spec: SessionSpec,
+    record: Mutex<SessionRecord>,
+    /// Turns accepted so far (the number of the next one is this + 1).
+    turns_sent: AtomicU64,
+    /// Turns accepted and not yet complete.
+    active_turns: AtomicUsize,
+    /// The supervisor's cost of this session when the last turn completed.
+    supervisor_cost: Mutex<f64>,
+    /// Serializes starting its CLI.
+    start: tokio::sync::Mutex<()>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl LiveSession {
+    pub(crate) fn record(&self) -> SessionRecord {
+        lock(&self.record).clone()
+    }
+}
+
+/// Everything the routes share.
+pub(crate) struct Host {
+    pub(crate) config: ServerConfig,
+    pub(crate) db: Arc<dyn ServerDb>,
+    pub(crate) metrics: Arc<ServerMetrics>,
+    supervisor: Supervisor<String>,
+    sessions: Mutex<HashMap<String, Arc<LiveSession>>>,
+    writer: EventWriter,
+    options: OptionsHook,
+    draining: AtomicBool,
+    started: Instant,
+    running_turns: AtomicUsize,
+}
+
+impl Host {
+    pub(crate) fn new(
+        config: ServerConfig,
+        db: Arc<dyn ServerDb>,
+        options: OptionsHook,
+        metrics: Arc<ServerMetrics>,
+    ) -> Host {
+        let mut supervisor_config = SupervisorConfig::default()
+            .queue_bound(config.queue_bound)
+            .idle_timeout(config.idle_timeout);
+        if let Some(max) = config.max_sessions {
+            supervisor_config = supervisor_config.max_sessions(max);
+        }
+        Host {
+            writer: EventWriter::start(db.clone()),
+            supervisor: Supervisor::new(supervisor_config),
+            sessions: Mutex::new(HashMap::new()),
+            config,
+            db,
+            metrics,
+            options,
+            draining: AtomicBool::new(false),
+            started: Instant::now(),
+            running_turns: AtomicUsize::new(0),
+        }
+    }
+
+    pub(crate) fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn uptime(&self) -> std::time::Duration {
+        self.started.elapsed()
+    }
+
+    /// Sessions with a live CLI in this process.
+    pub(crate) fn live_sessions(&self) -> usize {
+        self.supervisor.counters().sessions_live as usize
+    }
+
+    pub(crate) fn running_turns(&self) -> usize {
+        self.running_turns.load(Ordering::Acquire)
+    }
+
+    fn update_gauges(&self) {
+        self.metrics.set_live_sessions(self.live_sessions());
+        self.metrics.set_running_turns(self.running_turns());
+    }
+}

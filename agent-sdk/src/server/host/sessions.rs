@@ -1,0 +1,336 @@
+//! Sessions: create, load (after a restart), start their CLI, list, close.
+
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use super::permissions::Permissions;
+use super::{
+    Host, LiveSession, SessionSpec, db_error, draining, lock, new_id, not_found, supervisor_error,
+};
+use crate::options::AgentOptions;
+use crate::server::auth::Principal;
+use crate::server::db::{SessionFilter, SessionRecord, SessionStatus, Usage};
+use crate::server::error::ApiError;
+use crate::server::events::{EventKind, EventLog, now_millis};
+
+/// The stored spec: the request and the caller, enough to start the session again.
+fn stored_spec(spec: &SessionSpec, principal: &Principal) -> Value {
+    json!({"request": spec, "principal": principal})
+}
+
+fn status_name(status: SessionStatus) -> Value {
+    serde_json::to_value(status).unwrap_or(Value::Null)
+}
+
+impl Host {
+    /// Creates a session record, its log, and starts its CLI.
+    pub(crate) async fn create_session(
+        &self,
+        principal: &Principal,
+        mut spec: SessionSpec,
+    ) -> Result<SessionRecord, ApiError> {
+        if self.is_draining() {
+            return Err(draining());
+        }
+        // A user's token decides who the session belongs to, not the body.
+        if principal.user.is_some() {
+            spec.user = principal.user.clone();
+            spec.tenant = principal.tenant.clone();
+        }
+        let now = now_millis();
+        let record = SessionRecord {
+            id: new_id("ses"),
+            user: spec.user.clone(),
+            tenant: spec.tenant.clone(),
+            status: SessionStatus::Starting,
+            spec: stored_spec(&spec, principal),
+            metadata: spec.metadata.clone().unwrap_or(Value::Null),
+            claude_session_id: None,
+            turns: 0,
+            usage: Usage::default(),
+            created_at: now,
+            last_activity: now,
+        };
+        self.db.insert_session(&record).await.map_err(db_error)?;
+        let live = self.register(record.clone(), principal.clone(), spec, 0);
+        live.log.emit(
+            EventKind::Status,
+            json!({"status": status_name(SessionStatus::Starting)}),
+        );
+        if let Err(err) = self.start_cli(&live).await {
+            self.forget(&live.id);
+            let _ = self.db.delete_session(&live.id).await;
+            return Err(err);
+        }
+        self.metrics.session_created();
+        tracing::info!(session_id = %record.id, "session created");
+        Ok(record)
+    }
+
+    fn register(
+        &self,
+        record: SessionRecord,
+        principal: Principal,
+        spec: SessionSpec,
+        last_seq: u64,
+    ) -> Arc<LiveSession> {
+        let id = record.id.clone();
+        let turns = record.turns;
+        let log = Arc::new(EventLog::new(
+            id.clone(),
+            last_seq,
+            self.config.log_limits(),
+            self.writer.clone(),
+        ));
+        let live = Arc::new(LiveSession {
+            id: id.clone(),
+            log,
+            permissions: Arc::new(Permissions::default()),
+            principal,
+            spec,
+            record: Mutex::new(record),
+            turns_sent: AtomicU64::new(turns),
+            active_turns: AtomicUsize::new(0),
+            supervisor_cost: Mutex::new(0.0),
+            start: tokio::sync::Mutex::new(()),
+        });
+        lock(&self.sessions).entry(id).or_insert(live).clone()
+    }
+
+    fn forget(&self, id: &str) {
+        lock(&self.sessions).remove(id);
+    }
+
+    /// The session, loaded from the database if it is not live in this process.
+    pub(crate) async fn session(&self, id: &str) -> Result<Arc<LiveSession>, ApiError> {
+        if let Some(live) = lock(&self.sessions).get(id).cloned() {
+            return Ok(live);
+        }
+        let record = self
+            .db
+            .get_session(id)
+            .await
+            .map_err(db_error)?
+            .ok_or_else(|| not_found("session", id))?;
+        let last_seq = self.db.last_event_seq(id).await.map_err(db_error)?;
+        let request = record.spec.get("request").cloned().unwrap_or(Value::Null);
+        let spec: SessionSpec = serde_json::from_value(request).unwrap_or_default();
+        let principal: Principal = record
+            .spec
+            .get("principal")
+            .cloned()
+            .and_then(|p| serde_json::from_value(p).ok())
+            .unwrap_or_else(Principal::anonymous);
+        Ok(self.register(record, principal, spec, last_seq))
+    }
+
+    /// Starts the session's CLI in the supervisor if it has none there
+    /// (new, or loaded after a restart: then it resumes the conversation).
+    pub(crate) async fn start_cli(&self, live: &Arc<LiveSession>) -> Result<(), ApiError> {
+        let _starting = live.start.lock().await;
+        if self.supervisor.session(&live.id).is_some() {
+            return Ok(());
+        }
+        let resume = live.record().claude_session_id;
+        let options = self.session_options(live, resume.as_deref())?;
+        let handle = self
+            .supervisor
+            .start_session(live.id.clone(), options)
+            .await
+            .map_err(supervisor_error)?;
+        *lock(&live.supervisor_cost) = 0.0;
+        // Tell the clients once the CLI is up (or failed), without holding the request.
+        let live = live.clone();
+        let db = self.db.clone();
+        tokio::spawn(async move {
+            let status = match handle.ready().await {
+                Ok(()) => SessionStatus::Idle,
+                Err(err) => {
+                    live.log.emit(
+                        EventKind::Error,
+                        json!({"code": "cli_failed", "message": err.to_string()}),
+                    );
+                    SessionStatus::Failed
+                }
+            };
+            if live.active_turns.load(Ordering::Acquire) == 0 {
+                set_status(&live, db.as_ref(), status).await;
+            }
+        });
+        self.update_gauges();
+        Ok(())
+    }
+
+    fn session_options(
+        &self,
+        live: &LiveSession,
+        resume: Option<&str>,
+    ) -> Result<AgentOptions, ApiError> {
+        let spec = &live.spec;
+        let mut builder = (self.options)(spec, &live.principal);
+        if let Some(prompt) = &spec.system_prompt {
+            builder = builder.system_prompt(prompt.clone());
+        }
+        if let Some(model) = &spec.model {
+            builder = builder.model(model.clone());
+        }
+        if let Some(turns) = spec.max_turns {
+            builder = builder.max_turns(turns);
+        }
+        if let Some(tools) = &spec.allowed_tools {
+            builder = builder.allowed_tools(tools.clone());
+        }
+        if let Some(mode) = spec.permission_mode {
+            builder = builder.permission_mode(mode);
+        }
+        if let Some(path) = &self.config.cli_path {
+            builder = builder.cli_path(path.clone());
+        }
+        for (key, value) in &self.config.cli_env {
+            builder = builder.env(key.clone(), value.clone());
+        }
+        if let Some(id) = resume {
+            builder = builder.resume(id.to_owned());
+        }
+        let permissions = live.permissions.clone();
+        let log = live.log.clone();
+        let timeout = self.config.permission_timeout;
+        builder = builder
+            .can_use_tool(move |request| permissions.clone().ask(log.clone(), request, timeout))
+            .session_store(self.db.session_store());
+        let mut options = builder.build().map_err(|err| {
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid_options", err.to_string())
+        })?;
+        if options.cwd.is_none() {
+            options.cwd = self.config.default_cwd.clone();
+        }
+        Ok(options)
+    }
+
+    /// One session's record.
+    pub(crate) async fn get_session(&self, id: &str) -> Result<SessionRecord, ApiError> {
+        if let Some(live) = lock(&self.sessions).get(id).cloned() {
+            return Ok(live.record());
+        }
+        self.db
+            .get_session(id)
+            .await
+            .map_err(db_error)?
+            .ok_or_else(|| not_found("session", id))
+    }
+
+    /// Sessions matching the filter, the live ones with their current record.
+    pub(crate) async fn list_sessions(
+        &self,
+        filter: &SessionFilter,
+    ) -> Result<Vec<SessionRecord>, ApiError> {
+        let stored = self.db.list_sessions(filter).await.map_err(db_error)?;
+        let sessions = lock(&self.sessions);
+        Ok(stored
+            .into_iter()
+            .map(|record| match sessions.get(&record.id) {
+                Some(live) => live.record(),
+                None => record,
+            })
+            .filter(|record| filter.status.is_none_or(|status| status == record.status))
+            .collect())
+    }
+
+    /// Closes a session: its CLI stops after the running turn, messages get 409 from now on.
+    pub(crate) async fn close_session(&self, id: &str) -> Result<(), ApiError> {
+        let live = self.session(id).await?;
+        match self.supervisor.terminate_session(&live.id).await {
+            Ok(()) | Err(crate::supervisor::SupervisorError::NoSuchSession) => {}
+            Err(err) => return Err(supervisor_error(err)),
+        }
+        set_status(&live, self.db.as_ref(), SessionStatus::Closed).await;
+        self.writer.flush().await;
+        // Subscribers' streams end when the log goes.
+        self.forget(id);
+        self.update_gauges();
+        Ok(())
+    }
+
+    /// Marks sessions and tasks a previous process left running as paused / interrupted.
+    pub(crate) async fn recover(&self) -> Result<(), crate::server::db::DbError> {
+        let sessions = self.db.list_sessions(&SessionFilter::default()).await?;
+        for mut record in sessions {
+            if matches!(
+                record.status,
+                SessionStatus::Starting | SessionStatus::Idle | SessionStatus::Running
+            ) {
+                record.status = SessionStatus::Paused;
+                self.db.update_session(&record).await?;
+            }
+        }
+        self.recover_tasks().await
+    }
+
+    /// Drain: refuse new work, give running turns the window, then pause every session.
+    pub(crate) async fn drain(&self) {
+        self.draining.store(true, Ordering::Release);
+        let deadline = tokio::time::Instant::now() + self.config.drain_window;
+        while self.running_turns() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let live: Vec<Arc<LiveSession>> = lock(&self.sessions).values().cloned().collect();
+        for session in &live {
+            if let Some(handle) = self.supervisor.session(&session.id) {
+                let _ = handle.interrupt().await;
+            }
+        }
+        for session in &live {
+            let _ = self.supervisor.terminate_session(&session.id).await;
+            if session.record().status != SessionStatus::Closed {
+                set_status(session, self.db.as_ref(), SessionStatus::Paused).await;
+            }
+        }
+        self.interrupt_running_tasks("the server shut down").await;
+        self.writer.flush().await;
+        tracing::info!(sessions = live.len(), "drained: every session is paused");
+    }
+}
+
+/// Sets a session's status: its record, an event, the database.
+pub(crate) async fn set_status(
+    live: &LiveSession,
+    db: &dyn crate::server::db::ServerDb,
+    status: SessionStatus,
+) {
+    let record = {
+        let mut record = lock(&live.record);
+        if record.status == status {
+            return;
+        }
+        record.status = status;
+        record.last_activity = now_millis();
+        record.clone()
+    };
+    live.log
+        .emit(EventKind::Status, json!({"status": status_name(status)}));
+    if let Err(err) = db.update_session(&record).await {
+        tracing::warn!(%err, session_id = %live.id, "could not store the session's status");
+    }
+}
+
+/// Applies a change to a session's record and stores it.
+pub(crate) async fn update_record(
+    live: &LiveSession,
+    db: &dyn crate::server::db::ServerDb,
+    change: impl FnOnce(&mut SessionRecord),
+) -> SessionRecord {
+    let record = {
+        let mut record = lock(&live.record);
+        change(&mut record);
+        record.last_activity = now_millis();
+        record.clone()
+    };
+    if let Err(err) = db.update_session(&record).await {
+        tracing::warn!(%err, session_id = %live.id, "could not store the session");
+    }
+    record
+}

@@ -1,0 +1,203 @@
+//! Tasks: one-shot jobs, a prompt run as one turn of a (new or reused) session.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use super::{Host, SessionSpec, db_error, not_found};
+use crate::server::auth::Principal;
+use crate::server::db::{TaskRecord, TaskStatus, Usage};
+use crate::server::error::ApiError;
+use crate::server::events::now_millis;
+
+/// A task request (`POST /v1/tasks`).
+///
+/// ```
+/// let task: agent_sdk::server::TaskRequest = serde_json::from_value(serde_json::json!({
+///     "prompt": "Summarize the README", "options": {"max_turns": 2}
+/// })).unwrap();
+/// assert_eq!(task.prompt, "Summarize the README");
+/// ```
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct TaskRequest {
+    /// The task's id (generated when absent).
+    #[serde(default)]
+    pub task_id: Option<String>,
+    /// What to do.
+    pub prompt: String,
+    /// The options of a new session.
+    #[serde(default)]
+    pub options: Option<SessionSpec>,
+    /// Which session to run in.
+    #[serde(default)]
+    pub session: Option<TaskSession>,
+}
+
+/// Which session a task runs in.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct TaskSession {
+    /// An existing session's id.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// Run in that session if it exists (else a 404).
+    #[serde(default)]
+    pub reuse_existing: bool,
+}
+
+impl Host {
+    /// Starts a task; its record is `running` until its turn ends.
+    pub(crate) async fn create_task(
+        self: &Arc<Self>,
+        principal: &Principal,
+        request: TaskRequest,
+    ) -> Result<TaskRecord, ApiError> {
+        if request.prompt.trim().is_empty() {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "a task needs a non-empty prompt",
+            ));
+        }
+        let task_id = request
+            .task_id
+            .clone()
+            .unwrap_or_else(|| super::new_id("task"));
+        if self
+            .db
+            .get_task(&task_id)
+            .await
+            .map_err(db_error)?
+            .is_some()
+        {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "task_exists",
+                format!("task {task_id:?} exists already"),
+            ));
+        }
+        let reuse = request.session.as_ref().filter(|s| s.reuse_existing);
+        let session_id = match reuse.and_then(|s| s.id.clone()) {
+            Some(id) => self.session(&id).await?.id.clone(),
+            None => {
+                let spec = request.options.clone().unwrap_or_default();
+                self.create_session(principal, spec).await?.id
+            }
+        };
+        let mut record = TaskRecord {
+            task_id: task_id.clone(),
+            session_id: session_id.clone(),
+            status: TaskStatus::Running,
+            prompt: request.prompt.clone(),
+            result: None,
+            error: None,
+            usage: Usage::default(),
+            created_at: now_millis(),
+            finished_at: None,
+        };
+        self.db.insert_task(&record).await.map_err(db_error)?;
+        let (_, outcome) = self.send_message(&session_id, request.prompt).await?;
+        let host = self.clone();
+        let started = Instant::now();
+        let stored = record.clone();
+        tokio::spawn(async move {
+            let mut record = stored;
+            match outcome.await {
+                Ok(outcome) => {
+                    record.usage = outcome.usage;
+                    record.result = outcome.result;
+                    record.status = if outcome.interrupted {
+                        TaskStatus::Interrupted
+                    } else if outcome.error.is_some() {
+                        TaskStatus::Failed
+                    } else {
+                        TaskStatus::Completed
+                    };
+                    record.error = outcome.error;
+                }
+                Err(_) => {
+                    record.status = TaskStatus::Interrupted;
+                    record.error = Some("the turn was abandoned".to_owned());
+                }
+            }
+            host.finish_task(record, started).await;
+        });
+        record.status = TaskStatus::Running;
+        Ok(record)
+    }
+
+    async fn finish_task(&self, mut record: TaskRecord, started: Instant) {
+        // An interrupt request may have recorded the task as interrupted already.
+        if let Ok(Some(stored)) = self.db.get_task(&record.task_id).await
+            && stored.status == TaskStatus::Interrupted
+        {
+            record.status = TaskStatus::Interrupted;
+            record.error = stored.error.or(record.error);
+        }
+        record.finished_at = Some(now_millis());
+        let status = serde_json::to_value(record.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        self.metrics.task_finished(&status, started.elapsed());
+        if let Err(err) = self.db.update_task(&record).await {
+            tracing::warn!(%err, task_id = %record.task_id, "could not store the task's end");
+        }
+    }
+
+    /// One task.
+    pub(crate) async fn get_task(&self, task_id: &str) -> Result<TaskRecord, ApiError> {
+        self.db
+            .get_task(task_id)
+            .await
+            .map_err(db_error)?
+            .ok_or_else(|| not_found("task", task_id))
+    }
+
+    /// Interrupts a running task's turn; a finished task is a 409.
+    pub(crate) async fn interrupt_task(&self, task_id: &str) -> Result<TaskRecord, ApiError> {
+        let mut record = self.get_task(task_id).await?;
+        if record.status != TaskStatus::Running {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "task_finished",
+                format!("task {task_id:?} is not running"),
+            ));
+        }
+        record.status = TaskStatus::Interrupted;
+        record.error = Some("interrupted by a request".to_owned());
+        self.db.update_task(&record).await.map_err(db_error)?;
+        self.interrupt(&record.session_id).await?;
+        Ok(record)
+    }
+
+    /// Tasks a previous process left running did not finish.
+    pub(crate) async fn recover_tasks(&self) -> Result<(), crate::server::db::DbError> {
+        self.interrupt_running_tasks_db("the server restarted before the task ended")
+            .await
+    }
+
+    pub(crate) async fn interrupt_running_tasks(&self, why: &str) {
+        if let Err(err) = self.interrupt_running_tasks_db(why).await {
+            tracing::warn!(%err, "could not mark running tasks interrupted");
+        }
+    }
+
+    async fn interrupt_running_tasks_db(
+        &self,
+        why: &str,
+    ) -> Result<(), crate::server::db::DbError> {
+        for mut task in self.db.list_tasks(Some(TaskStatus::Running)).await? {
+            task.status = TaskStatus::Interrupted;
+            task.error = Some(why.to_owned());
+            task.finished_at = Some(now_millis());
+            self.db.update_task(&task).await?;
+        }
+        Ok(())
+    }
+}

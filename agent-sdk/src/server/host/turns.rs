@@ -1,0 +1,241 @@
+//! Turns: a message queued on the session's CLI, its messages turned into
+//! events, its usage recorded when its result arrives.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use axum::http::StatusCode;
+use futures_util::StreamExt;
+use serde_json::json;
+use tracing::Instrument;
+
+use super::sessions::{set_status, update_record};
+use super::{Host, LiveSession, draining, lock, supervisor_error};
+use crate::message::{ContentBlock, Message, ResultMessage};
+use crate::server::db::{SessionStatus, Usage, UsageRecord};
+use crate::server::error::ApiError;
+use crate::server::events::{EventKind, EventLog, now_millis};
+use crate::supervisor::{SupervisorError, TurnStream};
+
+/// How a turn ended, for the task it may belong to.
+#[derive(Debug, Clone)]
+pub(crate) struct TurnOutcome {
+    pub(crate) result: Option<String>,
+    pub(crate) error: Option<String>,
+    pub(crate) usage: Usage,
+    pub(crate) interrupted: bool,
+}
+
+impl Host {
+    /// Queues a message on a session; returns the turn's number and a receiver of its outcome.
+    pub(crate) async fn send_message(
+        self: &Arc<Self>,
+        id: &str,
+        text: String,
+    ) -> Result<(u64, tokio::sync::oneshot::Receiver<TurnOutcome>), ApiError> {
+        if self.is_draining() {
+            return Err(draining());
+        }
+        let live = self.session(id).await?;
+        if live.record().status == SessionStatus::Closed {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "session_closed",
+                format!("session {id:?} is closed; create a new one"),
+            ));
+        }
+        self.start_cli(&live).await?;
+        let handle = self
+            .supervisor
+            .session(&live.id)
+            .ok_or_else(|| supervisor_error(SupervisorError::NoSuchSession))?;
+        let stream = handle.send(text.clone()).map_err(supervisor_error)?;
+        let turn = live.turns_sent.fetch_add(1, Ordering::AcqRel) + 1;
+        live.log
+            .emit(EventKind::UserMessage, json!({"turn": turn, "text": text}));
+        if live.active_turns.fetch_add(1, Ordering::AcqRel) == 0 {
+            set_status(&live, self.db.as_ref(), SessionStatus::Running).await;
+        }
+        self.running_turns.fetch_add(1, Ordering::AcqRel);
+        self.update_gauges();
+        let (done, outcome) = tokio::sync::oneshot::channel();
+        let host = self.clone();
+        let span = tracing::info_span!("turn", session_id = %live.id, turn);
+        tokio::spawn(
+            async move {
+                let outcome = host.follow_turn(&live, turn, stream).await;
+                let _ = done.send(outcome);
+            }
+            .instrument(span),
+        );
+        Ok((turn, outcome))
+    }
+
+    /// Interrupts the session's running turn.
+    pub(crate) async fn interrupt(&self, id: &str) -> Result<(), ApiError> {
+        let live = self.session(id).await?;
+        if let Some(handle) = self.supervisor.session(&live.id) {
+            handle.interrupt().await.map_err(supervisor_error)?;
+        }
+        Ok(())
+    }
+
+    /// Reads one turn's messages into events until its result.
+    async fn follow_turn(
+        &self,
+        live: &Arc<LiveSession>,
+        turn: u64,
+        mut stream: TurnStream,
+    ) -> TurnOutcome {
+        let started = Instant::now();
+        let mut outcome = TurnOutcome {
+            result: None,
+            error: None,
+            usage: Usage::default(),
+            interrupted: false,
+        };
+        while let Some(message) = stream.next().await {
+            match message {
+                Ok(Message::Result(result)) => {
+                    outcome = self.complete_turn(live, turn, &result, started).await;
+                }
+                Ok(message) => emit_message(&live.log, turn, &message, &self.metrics),
+                Err(err) => {
+                    outcome.error = Some(err.to_string());
+                    live.log.emit(
+                        EventKind::Error,
+                        json!({"turn": turn, "code": "turn_failed", "message": err.to_string()}),
+                    );
+                }
+            }
+        }
+        self.running_turns.fetch_sub(1, Ordering::AcqRel);
+        if live.active_turns.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let status = if live.record().status == SessionStatus::Closed {
+                SessionStatus::Closed
+            } else {
+                SessionStatus::Idle
+            };
+            set_status(live, self.db.as_ref(), status).await;
+        }
+        self.update_gauges();
+        outcome
+    }
+
+    async fn complete_turn(
+        &self,
+        live: &Arc<LiveSession>,
+        turn: u64,
+        result: &ResultMessage,
+        started: Instant,
+    ) -> TurnOutcome {
+        // The supervisor sums the cost of the session's CLIs; this turn's is the difference.
+        let total = self
+            .supervisor
+            .session_info(&live.id)
+            .map_or(0.0, |info| info.cost_usd);
+        let cost = {
+            let mut seen = lock(&live.supervisor_cost);
+            let delta = (total - *seen).max(0.0);
+            *seen = total;
+            delta
+        };
+        let usage = Usage {
+            input_tokens: result.usage.as_ref().map_or(0, |u| u.total_input_tokens()),
+            output_tokens: result.usage.as_ref().map_or(0, |u| u.output_tokens),
+            cost_usd: cost,
+        };
+        let record = update_record(live, self.db.as_ref(), |record| {
+            record.turns += 1;
+            record.usage.input_tokens += usage.input_tokens;
+            record.usage.output_tokens += usage.output_tokens;
+            record.usage.cost_usd += usage.cost_usd;
+            record.claude_session_id = Some(result.session_id.clone());
+        })
+        .await;
+        let usage_record = UsageRecord {
+            session_id: live.id.clone(),
+            user: record.user.clone(),
+            tenant: record.tenant.clone(),
+            turn,
+            usage,
+            at: now_millis(),
+        };
+        if let Err(err) = self.db.record_usage(&usage_record).await {
+            tracing::warn!(%err, "could not record the turn's usage");
+        }
+        self.metrics.turn_completed(&usage, started.elapsed());
+        let interrupted = result.subtype == "error_during_execution"
+            || result.terminal_reason.as_deref() == Some("interrupted");
+        live.log.emit(
+            EventKind::TurnComplete,
+            json!({
+                "turn": turn,
+                "result": result.result,
+                "is_error": result.is_error,
+                "subtype": result.subtype,
+                "usage": usage,
+                "duration_ms": started.elapsed().as_millis() as u64,
+                "num_turns": result.num_turns,
+            }),
+        );
+        TurnOutcome {
+            result: result.result.clone(),
+            error: result
+                .is_error
+                .then(|| result.error().map(|e| e.message()).unwrap_or_default()),
+            usage,
+            interrupted,
+        }
+    }
+}
+
+/// The events of one message of a turn (text, tool calls, tool results).
+fn emit_message(
+    log: &EventLog,
+    turn: u64,
+    message: &Message,
+    metrics: &crate::server::metrics::ServerMetrics,
+) {
+    match message {
+        Message::Assistant(assistant) => {
+            for block in &assistant.content {
+                match block {
+                    ContentBlock::Text(text) if !text.text.is_empty() => {
+                        log.emit(
+                            EventKind::AssistantText,
+                            json!({"turn": turn, "text": text.text}),
+                        );
+                    }
+                    ContentBlock::ToolUse(call) => {
+                        let _span = tracing::info_span!("tool_call", tool_use_id = %call.id, tool = %call.name).entered();
+                        log.emit(
+                            EventKind::ToolUse,
+                            json!({"turn": turn, "id": call.id, "name": call.name, "input": call.input}),
+                        );
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Message::User(user) => {
+            for block in user.content.blocks() {
+                if let ContentBlock::ToolResult(result) = block {
+                    let is_error = result.is_error.unwrap_or(false);
+                    metrics.tool_call(if is_error { "error" } else { "ok" });
+                    log.emit(
+                        EventKind::ToolResult,
+                        json!({
+                            "turn": turn,
+                            "tool_use_id": result.tool_use_id,
+                            "content": result.content.as_ref().map(|c| c.text()).unwrap_or_default(),
+                            "is_error": is_error,
+                        }),
+                    );
+                }
+            }
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,183 @@
+//! The HTTP API: one table of routes from which both the axum router and the
+//! OpenAPI document are made, so the two cannot disagree.
+
+mod body;
+mod health;
+mod openapi;
+mod sessions;
+mod stream;
+mod tasks;
+mod ws;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{MethodRouter, delete, get, post};
+
+use super::auth::{Authenticator, require_auth};
+use super::host::Host;
+
+pub(crate) use openapi::document;
+
+/// The state every handler gets.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub(crate) host: Arc<Host>,
+    pub(crate) auth: Arc<Authenticator>,
+}
+
+/// One route of the API.
+pub(crate) struct Route {
+    pub(crate) method: &'static str,
+    pub(crate) path: &'static str,
+    pub(crate) summary: &'static str,
+    /// Answered without authentication.
+    pub(crate) public: bool,
+    pub(crate) handler: fn() -> MethodRouter<AppState>,
+}
+
+macro_rules! routes {
+    ($(($method:ident, $path:literal, $handler:path, $public:literal, $summary:literal)),* $(,)?) => {
+        /// Every route, in the order of the documentation.
+        pub(crate) const ROUTES: &[Route] = &[$(Route {
+            method: stringify!($method),
+            path: $path,
+            summary: $summary,
+            public: $public,
+            handler: || $method($handler),
+        }),*];
+    };
+}
+
+routes![
+    (
+        get,
+        "/healthz",
+        health::healthz,
+        true,
+        "Liveness: version, uptime, live sessions, running turns"
+    ),
+    (
+        get,
+        "/readyz",
+        health::readyz,
+        true,
+        "Readiness: 200 when the database answers and the server is not draining"
+    ),
+    (
+        get,
+        "/openapi.json",
+        openapi::serve,
+        true,
+        "This OpenAPI document"
+    ),
+    (
+        post,
+        "/v1/sessions",
+        sessions::create,
+        false,
+        "Create a session"
+    ),
+    (
+        get,
+        "/v1/sessions",
+        sessions::list,
+        false,
+        "List sessions (filters user, tenant, status)"
+    ),
+    (
+        get,
+        "/v1/sessions/{id}",
+        sessions::get_one,
+        false,
+        "One session with its turns and usage"
+    ),
+    (
+        delete,
+        "/v1/sessions/{id}",
+        sessions::close,
+        false,
+        "Close a session"
+    ),
+    (
+        post,
+        "/v1/sessions/{id}/messages",
+        sessions::message,
+        false,
+        "Queue a message (a turn)"
+    ),
+    (
+        post,
+        "/v1/sessions/{id}/interrupt",
+        sessions::interrupt,
+        false,
+        "Interrupt the running turn"
+    ),
+    (
+        post,
+        "/v1/sessions/{id}/permissions/{correlation_id}",
+        sessions::permission,
+        false,
+        "Answer a permission request"
+    ),
+    (
+        get,
+        "/v1/sessions/{id}/events",
+        stream::events,
+        false,
+        "The session's events as Server-Sent Events"
+    ),
+    (
+        get,
+        "/v1/sessions/{id}/ws",
+        ws::upgrade,
+        false,
+        "The session's events over WebSocket, and client frames"
+    ),
+    (
+        post,
+        "/v1/tasks",
+        tasks::create,
+        false,
+        "Start a one-shot task"
+    ),
+    (
+        get,
+        "/v1/tasks/{id}",
+        tasks::get_one,
+        false,
+        "A task's status, result and usage"
+    ),
+    (
+        post,
+        "/v1/tasks/{id}/interrupt",
+        tasks::interrupt,
+        false,
+        "Interrupt a task"
+    ),
+    (
+        post,
+        "/v1/tickets",
+        sessions::ticket,
+        false,
+        "A short-lived signed ticket for URLs (EventSource)"
+    ),
+];
+
+/// The router of the API, built from [`ROUTES`].
+pub(crate) fn router(state: AppState) -> Router {
+    let mut public = Router::new();
+    let mut private = Router::new();
+    for route in ROUTES {
+        if route.public {
+            public = public.route(route.path, (route.handler)());
+        } else {
+            private = private.route(route.path, (route.handler)());
+        }
+    }
+    let private = private.layer(axum::middleware::from_fn_with_state(
+        state.auth.clone(),
+        require_auth,
+    ));
+    public.merge(private).with_state(state)
+}

@@ -1,0 +1,204 @@
+//! The `agent-server` binary as a child process on the offline model: a
+//! session survives SIGTERM (drain, exit 0) and a restart on the same SQLite
+//! file: it is listed as paused and SSE resumes after a `Last-Event-ID` from
+//! before the restart.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+struct Server {
+    child: Child,
+    base: String,
+    http: reqwest::Client,
+}
+
+async fn start(dir: &std::path::Path) -> Server {
+    let cli = agent_sdk::testing::ensure_cli().await.expect("the CLI");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_agent-server"))
+        .args(["--listen", "127.0.0.1:0", "--drain-seconds", "5", "--cli"])
+        .arg(cli)
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.join("server.db").display()),
+        )
+        .env_remove("ANTHROPIC_API_KEY")
+        .env_remove("AGENT_SERVER_TOKEN")
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the binary starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+        .await
+        .expect("the server says where it listens")
+        .unwrap()
+        .expect("a line");
+    let base = line
+        .rsplit_once(' ')
+        .map(|(_, url)| url.to_owned())
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+    Server {
+        child,
+        base,
+        http: reqwest::Client::new(),
+    }
+}
+
+impl Server {
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (
+            response.status().as_u16(),
+            response.json().await.unwrap_or(Value::Null),
+        )
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        (
+            response.status().as_u16(),
+            response.json().await.unwrap_or(Value::Null),
+        )
+    }
+
+    /// SSE events `(id, type, data)` from `Last-Event-ID: after` until turn `turn`'s `turn_complete`.
+    async fn events_until_complete(
+        &self,
+        id: &str,
+        after: u64,
+        turn: u64,
+    ) -> Vec<(Option<u64>, String, Value)> {
+        let response = self
+            .http
+            .get(format!("{}/v1/sessions/{id}/events", self.base))
+            .header("Last-Event-ID", after.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        self.events_until_complete_from(response, turn).await
+    }
+
+    async fn events_until_complete_from(
+        &self,
+        response: reqwest::Response,
+        turn: u64,
+    ) -> Vec<(Option<u64>, String, Value)> {
+        use futures_util::StreamExt;
+        let mut body = response.bytes_stream();
+        let (mut buffer, mut seen) = (String::new(), Vec::new());
+        loop {
+            while let Some(end) = buffer.find("\n\n") {
+                let block: String = buffer.drain(..end + 2).collect();
+                let (mut seq, mut kind, mut data) = (None, String::new(), Value::Null);
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("id:") {
+                        seq = v.trim().parse().ok();
+                    } else if let Some(v) = line.strip_prefix("event:") {
+                        kind = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data = serde_json::from_str(v.trim()).unwrap();
+                    }
+                }
+                let done = kind == "turn_complete" && data["turn"] == turn;
+                seen.push((seq, kind, data));
+                if done {
+                    return seen;
+                }
+            }
+            let chunk = tokio::time::timeout(Duration::from_secs(90), body.next())
+                .await
+                .expect("an event within 90 s")
+                .expect("the stream goes on")
+                .unwrap();
+            buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+
+    /// SIGTERM, then the exit status.
+    async fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().expect("running") as i32;
+        // SAFETY: sending a signal to our own child's pid.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        tokio::time::timeout(Duration::from_secs(60), self.child.wait())
+            .await
+            .expect("the server exits after its drain")
+            .unwrap()
+    }
+}
+
+fn texts(events: &[(Option<u64>, String, Value)]) -> Vec<String> {
+    events
+        .iter()
+        .filter(|e| e.1 == "assistant_text")
+        .map(|e| e.2["text"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_session_survives_a_drain_and_a_restart_with_its_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path()).await;
+    assert_eq!(server.get("/readyz").await.0, 200);
+    let (status, created) = server
+        .post("/v1/sessions", json!({"metadata": {"n": 1}}))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let (status, _) = server
+        .post(
+            &format!("/v1/sessions/{id}/messages"),
+            json!({"text": "hello"}),
+        )
+        .await;
+    assert_eq!(status, 202);
+    let before = server.events_until_complete(&id, 0, 1).await;
+    assert_eq!(texts(&before), ["You said: hello (message 1)"]);
+    let last_before = before.last().unwrap().0.unwrap();
+
+    let status = server.terminate().await;
+    assert!(status.success(), "exit status after SIGTERM: {status:?}");
+
+    let server = start(dir.path()).await;
+    let (_, listed) = server.get("/v1/sessions").await;
+    assert_eq!(listed["sessions"][0]["id"], id.as_str());
+    assert_eq!(listed["sessions"][0]["status"], "paused", "{listed}");
+    assert_eq!(listed["sessions"][0]["turns"], 1);
+
+    // Resumed after an id from before the restart: the first process's
+    // events come from the database.
+    let response = server
+        .http
+        .get(format!("{}/v1/sessions/{id}/events", server.base))
+        .header("Last-Event-ID", (last_before - 1).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let replayed = server.events_until_complete_from(response, 1).await;
+    assert_eq!(
+        replayed[0].0,
+        Some(last_before),
+        "the replay starts right after Last-Event-ID"
+    );
+    // Not yet covered here: the next message resuming with history after the
+    // restart (it does not complete yet; see the branch's report).
+
+    assert!(server.terminate().await.success());
+}
