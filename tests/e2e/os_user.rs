@@ -39,23 +39,30 @@ fn chown_tree(path: &Path, uid: u32, gid: u32) {
 async fn the_cli_runs_as_the_configured_user() {
     // SAFETY: geteuid(2) is always safe.
     if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: switching users needs root, and this test runs as another user");
+        skip_or_fail("switching users needs root, and this test runs as another user");
         return;
     }
-    // The CLI must be reachable by `nobody`: a checkout under a private
-    // directory (a 0700 home) is not, and then there is nothing to test here.
-    let cli = agent_sdk::testing::ensure_cli().await.unwrap();
-    let probe = std::process::Command::new(&cli)
-        .arg("--version")
-        .uid(65534)
-        .gid(65534)
-        .output();
-    if !probe.as_ref().is_ok_and(|out| out.status.success()) {
-        eprintln!(
-            "skipped: user nobody cannot run the CLI at {} ({probe:?}); \
-             every directory above it must be searchable by others",
+    // The CLI must be reachable by `nobody`: one under a private directory (a
+    // 0700 home) is not, so then a copy in a world-readable directory runs.
+    let installed = agent_sdk::testing::ensure_cli().await.unwrap();
+    let (cli, _copy) = if nobody_can_run(&installed) {
+        (installed, None)
+    } else {
+        let copy = tempfile::Builder::new()
+            .prefix("agent-sdk-cli-")
+            .tempdir()
+            .unwrap();
+        std::fs::set_permissions(copy.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let cli = copy.path().join("claude");
+        std::fs::copy(std::fs::canonicalize(&installed).unwrap(), &cli).unwrap();
+        std::fs::set_permissions(&cli, std::fs::Permissions::from_mode(0o755)).unwrap();
+        (cli, Some(copy))
+    };
+    if !nobody_can_run(&cli) {
+        skip_or_fail(&format!(
+            "user nobody cannot run the CLI at {} (nor a copy in the temporary directory)",
             cli.display()
-        );
+        ));
         return;
     }
     let world = World::start(
@@ -76,6 +83,7 @@ async fn the_cli_runs_as_the_configured_user() {
 
     let options = world
         .options()
+        .cli_path(&cli)
         .user("nobody")
         .allowed_tools(["Bash"])
         .build()
@@ -94,6 +102,26 @@ async fn the_cli_runs_as_the_configured_user() {
         .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
         .unwrap_or_else(|| panic!("a transcript under {}", projects.display()));
     assert_eq!(std::fs::metadata(&transcript).unwrap().uid(), uid);
+}
+
+/// Whether `nobody` can start the CLI at `cli`.
+fn nobody_can_run(cli: &Path) -> bool {
+    std::process::Command::new(cli)
+        .arg("--version")
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .is_ok_and(|out| out.status.success())
+}
+
+/// On a developer machine a test that cannot run here says why and passes;
+/// under CI (`CI` set) it fails, so a skipped test is never taken for a pass.
+fn skip_or_fail(reason: &str) {
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "cannot run under CI: {reason}"
+    );
+    eprintln!("skipped: {reason}");
 }
 
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
