@@ -63,6 +63,15 @@ impl Api {
         .await
     }
 
+    /// `DELETE /v1/sessions/{id}`.
+    pub async fn close(&self, id: &str) {
+        self.call(
+            self.http.delete(format!("{}/v1/sessions/{id}", self.base)),
+            204,
+        )
+        .await;
+    }
+
     /// Subscribes to the session's new events (the response's head has arrived:
     /// the server has registered the subscriber).
     pub async fn events(&self, id: &str) -> Sse {

@@ -88,7 +88,7 @@ fn main() {
         let fanout = phases::fanout(sizes).await;
         println!(
             "BENCH server_load real_sessions={} real_turn_p50_ms={:.0} real_turn_p99_ms={:.0} real_server_kib_per_session={:.0} real_cli_mib_per_session={:.0} \
-             fake_sessions={} create_per_s={:.0} message_per_s={:.0} get_per_s={:.0} server_kib_per_session={:.1} server_kib_per_session_after_turn={:.1} \
+             fake_sessions={} create_per_s={:.0} message_per_s={:.0} get_per_s={:.0} close_per_s={:.0} server_kib_per_session={:.1} server_kib_per_session_after_turn={:.1} left_kib_per_closed_session={:.1} \
              sse_subscribers={} sse_events={} sse_p50_ms={:.2} sse_p99_ms={:.2}",
             sizes.real_sessions,
             ms(real.turn_p50),
@@ -99,8 +99,10 @@ fn main() {
             fake.create_per_s,
             fake.message_per_s,
             fake.get_per_s,
+            fake.close_per_s,
             fake.server_kib_per_session,
             fake.server_kib_per_session_after_turn,
+            fake.left_kib_per_closed_session,
             sizes.subscribers,
             fanout.events,
             ms(fanout.p50),

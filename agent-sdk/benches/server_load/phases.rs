@@ -193,6 +193,8 @@ pub struct FakeFigures {
     pub get_per_s: f64,
     pub server_kib_per_session: f64,
     pub server_kib_per_session_after_turn: f64,
+    pub close_per_s: f64,
+    pub left_kib_per_closed_session: f64,
 }
 
 /// (b) Many sessions on the fake CLI: requests per second and the server's memory per session.
@@ -245,11 +247,42 @@ pub async fn fake_cli(sizes: Sizes) -> FakeFigures {
         .await
             / GET_ROUNDS as f64;
     }
+    // Closing every session, then a second round of the same, shows whether a
+    // closed session leaves anything behind: the second round should not grow.
+    let close_per_s = rate(&ids, concurrency, |id| {
+        let api = &api;
+        async move { api.close(&id).await }
+    })
+    .await;
+    let closed = footprint(server.pid);
+    show("all closed", closed);
+    let ids: Vec<String> = futures_util::stream::iter((0..n).map(|_| api.create()))
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    wait_all(&api, &ids, concurrency, idle).await;
+    rate(&ids, concurrency, |id| {
+        let api = &api;
+        async move {
+            api.message(&id, "hello").await;
+        }
+    })
+    .await;
+    wait_all(&api, &ids, concurrency, one_turn_done).await;
+    rate(&ids, concurrency, |id| {
+        let api = &api;
+        async move { api.close(&id).await }
+    })
+    .await;
+    let closed_again = footprint(server.pid);
+    show("a second round created, used and closed", closed_again);
+    let (left_kib, _) = kib_per(closed, closed_again, n);
     let (idle_kib, _) = kib_per(before, idle_at, n);
     let (turned_kib, cli_kib) = kib_per(before, turned, n);
     println!(
-        "  create {create_per_s:.0}/s, message {message_per_s:.0}/s, get {get_per_s:.0}/s; \
-         server per session {idle_kib:.1} KiB idle, {turned_kib:.1} KiB after a turn (fake CLI {cli_kib:.0} KiB each)"
+        "  create {create_per_s:.0}/s, message {message_per_s:.0}/s, get {get_per_s:.0}/s, close {close_per_s:.0}/s; \
+         server per session {idle_kib:.1} KiB idle, {turned_kib:.1} KiB after a turn (fake CLI {cli_kib:.0} KiB each); \
+         left behind per closed session (second round) {left_kib:.1} KiB"
     );
     server.stop().await;
     FakeFigures {
@@ -258,6 +291,8 @@ pub async fn fake_cli(sizes: Sizes) -> FakeFigures {
         get_per_s,
         server_kib_per_session: idle_kib,
         server_kib_per_session_after_turn: turned_kib,
+        close_per_s,
+        left_kib_per_closed_session: left_kib,
     }
 }
 
