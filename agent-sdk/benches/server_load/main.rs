@@ -14,8 +14,8 @@
 mod fake_cli;
 
 mod client;
-mod memory;
 mod phases;
+mod procfs;
 mod server;
 
 use std::time::Duration;
@@ -89,7 +89,7 @@ fn main() {
         println!(
             "BENCH server_load real_sessions={} real_turn_p50_ms={:.0} real_turn_p99_ms={:.0} real_server_kib_per_session={:.0} real_cli_mib_per_session={:.0} \
              fake_sessions={} create_per_s={:.0} message_per_s={:.0} get_per_s={:.0} close_per_s={:.0} server_kib_per_session={:.1} server_kib_per_session_after_turn={:.1} left_kib_per_closed_session={:.1} \
-             sse_subscribers={} sse_events={} sse_p50_ms={:.2} sse_p99_ms={:.2}",
+             sse_subscribers={} sse_events={} sse_p50_ms={:.2} sse_p99_ms={:.2} sse_server_cpu_us_per_event={:.1}",
             sizes.real_sessions,
             ms(real.turn_p50),
             ms(real.turn_p99),
@@ -107,6 +107,7 @@ fn main() {
             fanout.events,
             ms(fanout.p50),
             ms(fanout.p99),
+            fanout.server_cpu_us_per_event,
         );
     });
 }

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::client::{Api, Sse};
 use crate::fake_cli::server_load::{STAMP_PREFIX, monotonic_ns};
-use crate::memory::{Footprint, footprint};
+use crate::procfs::{Footprint, cpu_time, footprint};
 use crate::server::{Role, ServerChild};
 use crate::{Sizes, db_url, ms, percentile};
 
@@ -187,6 +187,22 @@ fn one_turn_done(record: &Value) -> bool {
     record["status"] == "idle" && record["turns"] == 1
 }
 
+/// Creates `n` sessions, sends each a message, waits for the turns, closes them all.
+async fn session_round(api: &Api, server: u32, n: usize, concurrency: usize) -> Footprint {
+    let ids: Vec<String> = futures_util::stream::iter((0..n).map(|_| api.create()))
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    wait_all(api, &ids, concurrency, idle).await;
+    rate(&ids, concurrency, |id| async move {
+        api.message(&id, "hello").await;
+    })
+    .await;
+    wait_all(api, &ids, concurrency, one_turn_done).await;
+    rate(&ids, concurrency, |id| async move { api.close(&id).await }).await;
+    footprint(server)
+}
+
 pub struct FakeFigures {
     pub create_per_s: f64,
     pub message_per_s: f64,
@@ -256,33 +272,22 @@ pub async fn fake_cli(sizes: Sizes) -> FakeFigures {
     .await;
     let closed = footprint(server.pid);
     show("all closed", closed);
-    let ids: Vec<String> = futures_util::stream::iter((0..n).map(|_| api.create()))
-        .buffer_unordered(concurrency)
-        .collect()
-        .await;
-    wait_all(&api, &ids, concurrency, idle).await;
-    rate(&ids, concurrency, |id| {
-        let api = &api;
-        async move {
-            api.message(&id, "hello").await;
-        }
-    })
-    .await;
-    wait_all(&api, &ids, concurrency, one_turn_done).await;
-    rate(&ids, concurrency, |id| {
-        let api = &api;
-        async move { api.close(&id).await }
-    })
-    .await;
-    let closed_again = footprint(server.pid);
-    show("a second round created, used and closed", closed_again);
-    let (left_kib, _) = kib_per(closed, closed_again, n);
+    let rounds = crate::env_number("AGENT_SDK_BENCH_CLOSE_ROUNDS", 2).max(1);
+    let mut after_rounds = closed;
+    for round in 1..=rounds {
+        after_rounds = session_round(&api, server.pid, n, concurrency).await;
+        show(
+            &format!("round {round} more: {n} created, used and closed"),
+            after_rounds,
+        );
+    }
+    let (left_kib, _) = kib_per(closed, after_rounds, n * rounds);
     let (idle_kib, _) = kib_per(before, idle_at, n);
     let (turned_kib, cli_kib) = kib_per(before, turned, n);
     println!(
         "  create {create_per_s:.0}/s, message {message_per_s:.0}/s, get {get_per_s:.0}/s, close {close_per_s:.0}/s; \
          server per session {idle_kib:.1} KiB idle, {turned_kib:.1} KiB after a turn (fake CLI {cli_kib:.0} KiB each); \
-         left behind per closed session (second round) {left_kib:.1} KiB"
+         left behind per closed session ({rounds} more rounds) {left_kib:.1} KiB"
     );
     server.stop().await;
     FakeFigures {
@@ -300,6 +305,8 @@ pub struct FanoutFigures {
     pub events: usize,
     pub p50: Duration,
     pub p99: Duration,
+    /// The server's CPU time over the messages, per stamped event delivered.
+    pub server_cpu_us_per_event: f64,
 }
 
 /// (c) Many SSE subscribers on one session: each `assistant_text` event's time
@@ -358,6 +365,7 @@ pub async fn fanout(sizes: Sizes) -> FanoutFigures {
             })
         })
         .collect();
+    let cpu_before = cpu_time(server.pid);
     for round in 1..=messages {
         api.message(&id, &format!("message {round}")).await;
         // One message at a time: every subscriber has its turn_complete before the next.
@@ -365,6 +373,7 @@ pub async fn fanout(sizes: Sizes) -> FanoutFigures {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
     }
+    let server_cpu = cpu_time(server.pid).saturating_sub(cpu_before);
     let mut latencies = Vec::with_capacity(subscribers * messages);
     for reader in readers {
         latencies.extend(reader.await.expect("a subscriber's task"));
@@ -374,13 +383,16 @@ pub async fn fanout(sizes: Sizes) -> FanoutFigures {
         events: latencies.len(),
         p50: percentile(&latencies, 0.5),
         p99: percentile(&latencies, 0.99),
+        // Every event of the turns (status, user message, text, turn complete), not only the stamped ones.
+        server_cpu_us_per_event: server_cpu.as_secs_f64() * 1e6 / (latencies.len().max(1) as f64),
     };
     println!(
-        "  {} events delivered; frame to SSE client p50 {:.2?} p99 {:.2?} max {:.2?}",
+        "  {} events delivered; frame to SSE client p50 {:.2?} p99 {:.2?} max {:.2?}; server CPU {server_cpu:.2?} ({:.0} us per stamped event delivered)",
         figures.events,
         figures.p50,
         figures.p99,
-        latencies.last().copied().unwrap_or_default()
+        latencies.last().copied().unwrap_or_default(),
+        figures.server_cpu_us_per_event
     );
     server.stop().await;
     figures

@@ -1,4 +1,4 @@
-//! Resident memory of the server process and of the CLIs it started, read from `/proc`.
+//! Resident memory and CPU time of the server process and of the CLIs it started, read from `/proc`.
 
 use std::collections::HashMap;
 
@@ -32,6 +32,23 @@ pub fn descendants(root: u32) -> Vec<u32> {
         }
     }
     found
+}
+
+/// User + system CPU time of one process so far (clock ticks of 10 ms on Linux).
+pub fn cpu_time(pid: u32) -> std::time::Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let Some(end) = stat.rfind(')') else {
+        return std::time::Duration::ZERO;
+    };
+    // Fields 14 and 15 (utime, stime); after the `(comm)` they are the 12th and 13th.
+    let fields: Vec<&str> = stat[end + 1..].split_whitespace().collect();
+    let ticks: u64 = fields[11..13]
+        .iter()
+        .filter_map(|f| f.parse::<u64>().ok())
+        .sum();
+    // SAFETY: sysconf only reads a constant of the system.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    std::time::Duration::from_micros(ticks * 1_000_000 / per_second)
 }
 
 /// The parent's pid from `/proc/<pid>/stat` (the field after the `(comm)`, which may hold spaces).
