@@ -19,6 +19,8 @@ pub mod bench;
 #[cfg(feature = "testing")]
 mod faults;
 pub mod frames;
+#[cfg(feature = "testing")]
+pub mod server_load;
 
 use std::io::{BufRead, BufReader, BufWriter, Write};
 
@@ -40,6 +42,8 @@ pub fn run(scenario: &str) -> ! {
     }
     let outcome = match scenario {
         "tools" | "stream" => bench::serve(scenario),
+        #[cfg(feature = "testing")]
+        "server_load" => server_load::serve(),
         #[cfg(feature = "testing")]
         fault => faults::serve(fault),
         #[cfg(not(feature = "testing"))]
