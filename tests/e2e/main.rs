@@ -2,6 +2,7 @@
 //!
 //! Run with `cargo test -p agent-sdk-e2e`. They install the pinned CLI on first use.
 
+mod console;
 mod core;
 mod dialogs;
 mod elicitation;

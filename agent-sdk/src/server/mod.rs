@@ -17,6 +17,7 @@
 
 pub mod auth;
 mod config;
+mod console;
 pub mod db;
 mod error;
 mod events;
@@ -104,7 +105,8 @@ impl AgentServer {
     }
 
     /// The routes (see the README for the API), with authentication and
-    /// request metrics. `GET /metrics` is included, behind authentication.
+    /// request metrics. `GET /metrics` is included, behind authentication;
+    /// `GET /` is the web console (a page without data, served to anyone).
     pub fn router(&self) -> Router {
         let metrics = self.state.host.metrics.clone();
         let metrics_route = Router::new()
@@ -114,9 +116,13 @@ impl AgentServer {
                 self.state.auth.clone(),
                 auth::require_auth,
             ));
-        http::router(self.state.clone()).merge(metrics_route).layer(
-            axum::middleware::from_fn_with_state(metrics, metrics::track_http),
-        )
+        http::router(self.state.clone())
+            .merge(metrics_route)
+            .merge(console::router())
+            .layer(axum::middleware::from_fn_with_state(
+                metrics,
+                metrics::track_http,
+            ))
     }
 
     /// The OpenAPI 3.1 document of [`router`](Self::router)'s routes.
