@@ -564,3 +564,29 @@ async fn one_sessions_life_moves_webhooks_work_dirs_and_metrics() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn permission_outcomes_are_counted_in_the_metrics() {
+    let script = Script::new()
+        .then(Turn::tool_use("Bash", json!({"command": "touch a.txt"})))
+        .then(Turn::text("denied, fine"));
+    let world = World::start(script).await;
+    let config = ServerConfig::default().permission_timeout(Duration::from_millis(500));
+    let server = serve(&world, config).await;
+    let (status, created) = server
+        .post("/v1/sessions", json!({"permission_mode": "default"}))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let complete = server
+        .turn(created["id"].as_str().unwrap(), "touch it")
+        .await;
+    assert_eq!(complete["result"], "denied, fine");
+    let (_, _, text) = server
+        .call(reqwest::Method::GET, "/metrics", Some(TOKEN), None)
+        .await;
+    let text = text.as_str().unwrap();
+    assert!(
+        text.contains("agent_server_permission_requests_total{outcome=\"timeout\"} 1"),
+        "{text}"
+    );
+}

@@ -249,8 +249,13 @@ impl Host {
         let permissions = live.permissions.clone();
         let log = live.log.clone();
         let timeout = self.config.permission_timeout;
+        let metrics = self.metrics.clone();
         builder = builder
-            .can_use_tool(move |request| permissions.clone().ask(log.clone(), request, timeout))
+            .can_use_tool(move |request| {
+                permissions
+                    .clone()
+                    .ask(log.clone(), request, timeout, metrics.clone())
+            })
             .session_store(self.db.session_store());
         let mut options = builder.build().map_err(|err| {
             ApiError::new(StatusCode::BAD_REQUEST, "invalid_options", err.to_string())
