@@ -14,6 +14,7 @@ mod mcp_servers;
 #[cfg(unix)]
 mod os_user;
 mod server;
+mod server_limits;
 mod sessions;
 mod store;
 mod structured;

@@ -9,7 +9,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use agent_sdk::server::auth::{AuthConfig, JwtKey, check_listen};
+use agent_sdk::server::limits::{Tier, Tiers};
 use agent_sdk::server::offline::OfflineModel;
+use agent_sdk::server::webhooks::WebhookConfig;
 use agent_sdk::server::{AgentServer, ServerConfig, db};
 use clap::{Parser, ValueEnum};
 
@@ -63,6 +65,42 @@ struct Args {
     /// directory, or this process's).
     #[arg(long, env = "AGENT_SERVER_WORKDIR")]
     workdir: Option<PathBuf>,
+    /// Tiers of limits as JSON: `{"default": "free", "tiers": {"free": {"max_sessions": 2,
+    /// "max_turns": 8, "max_thinking_tokens": 4000, "budget_usd": 1.0}, ...}}`. Without it,
+    /// the `--user-*` and `--max-turns` flags make the one default tier.
+    #[arg(long, env = "AGENT_SERVER_TIERS")]
+    tiers: Option<PathBuf>,
+    /// Open sessions per user (429 past it), without `--tiers`.
+    #[arg(long, env = "AGENT_SERVER_USER_MAX_SESSIONS", conflicts_with = "tiers")]
+    user_max_sessions: Option<u32>,
+    /// Spend per user in USD (402 on the next message past it), without `--tiers`.
+    #[arg(long, env = "AGENT_SERVER_USER_BUDGET_USD", conflicts_with = "tiers")]
+    user_budget_usd: Option<f64>,
+    /// Agent turns per message, without `--tiers`.
+    #[arg(long, env = "AGENT_SERVER_MAX_TURNS", conflicts_with = "tiers")]
+    max_turns: Option<u32>,
+    /// Requests per minute per caller (429 with Retry-After past it; 0: no limit).
+    #[arg(long, env = "AGENT_SERVER_RATE_LIMIT", default_value_t = 0)]
+    rate_limit: u32,
+    /// The largest request body in bytes (413 past it).
+    #[arg(long, env = "AGENT_SERVER_MAX_BODY_BYTES", default_value_t = 1 << 20)]
+    max_body_bytes: usize,
+    /// The longest message in characters (413 past it).
+    #[arg(long, env = "AGENT_SERVER_MAX_MESSAGE_CHARS")]
+    max_message_chars: Option<usize>,
+    /// Root of the per-tenant work directories (`<root>/<tenant>/<user>/`).
+    #[arg(long, env = "AGENT_SERVER_WORKDIR_ROOT")]
+    workdir_root: Option<PathBuf>,
+    /// Webhook targets as JSON: `{"tenants": {"acme": {"url": "...", "secret": "..."}},
+    /// "default": {"url": "...", "secret": "..."}}`.
+    #[arg(long, env = "AGENT_SERVER_WEBHOOKS")]
+    webhooks: Option<PathBuf>,
+    /// The webhook URL of every tenant without one in `--webhooks`.
+    #[arg(long, env = "AGENT_SERVER_WEBHOOK_URL", requires = "webhook_secret")]
+    webhook_url: Option<String>,
+    /// The secret signing deliveries to `--webhook-url`.
+    #[arg(long, env = "AGENT_SERVER_WEBHOOK_SECRET", hide_env_values = true)]
+    webhook_secret: Option<String>,
     /// Log lines as text or JSON.
     #[arg(
         long,
@@ -99,6 +137,66 @@ async fn main() -> ExitCode {
     }
 }
 
+/// One webhook target in the `--webhooks` file.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TargetFile {
+    url: String,
+    secret: String,
+}
+
+/// The `--webhooks` file.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebhooksFile {
+    #[serde(default)]
+    tenants: std::collections::BTreeMap<String, TargetFile>,
+    #[serde(default)]
+    default: Option<TargetFile>,
+}
+
+fn webhook_config(args: &Args) -> Result<Option<WebhookConfig>, Box<dyn std::error::Error>> {
+    let file: WebhooksFile = match &args.webhooks {
+        Some(path) => serde_json::from_str(&std::fs::read_to_string(path)?)
+            .map_err(|err| format!("{}: {err}", path.display()))?,
+        None => WebhooksFile::default(),
+    };
+    let default = match (&args.webhook_url, &args.webhook_secret) {
+        (Some(url), Some(secret)) => Some(TargetFile {
+            url: url.clone(),
+            secret: secret.clone(),
+        }),
+        _ => file.default,
+    };
+    if file.tenants.is_empty() && default.is_none() {
+        return Ok(None);
+    }
+    let mut config = WebhookConfig::new();
+    for (tenant, target) in file.tenants {
+        config = config.tenant(tenant, target.url, target.secret);
+    }
+    if let Some(target) = default {
+        config = config.default_target(target.url, target.secret);
+    }
+    Ok(Some(config))
+}
+
+fn tiers(args: &Args) -> Result<Tiers, Box<dyn std::error::Error>> {
+    if let Some(path) = &args.tiers {
+        return Ok(Tiers::from_file(path)?);
+    }
+    let tier = Tier {
+        max_sessions: args.user_max_sessions,
+        max_turns: args.max_turns,
+        budget_usd: args.user_budget_usd,
+        ..Tier::default()
+    };
+    Ok(Tiers::builder()
+        .tier("default", tier)
+        .default_tier("default")
+        .build()?)
+}
+
 fn auth_config(args: &Args) -> Result<AuthConfig, Box<dyn std::error::Error>> {
     let mut auth = AuthConfig::new();
     if let Some(token) = &args.token {
@@ -127,6 +225,19 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .idle_timeout(Duration::from_secs(args.idle_timeout));
     if let Some(max) = args.max_sessions {
         config = config.max_sessions(max);
+    }
+    config = config
+        .tiers(tiers(&args)?)
+        .rate_limit_per_minute(args.rate_limit)
+        .max_body_bytes(args.max_body_bytes);
+    if let Some(max) = args.max_message_chars {
+        config = config.max_message_chars(max);
+    }
+    if let Some(root) = &args.workdir_root {
+        config = config.workdir_root(root.clone());
+    }
+    if let Some(webhooks) = webhook_config(&args)? {
+        config = config.webhooks(webhooks);
     }
     let has_key = std::env::var_os("ANTHROPIC_API_KEY").is_some_and(|k| !k.is_empty());
     let offline = if has_key {

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::events::LogLimits;
+use super::limits::Tiers;
+use super::webhooks::WebhookConfig;
 
 /// Settings of an [`AgentServer`](super::AgentServer). The defaults suit a
 /// small deployment: 16 queued turns per session, 512 events in memory per
@@ -34,6 +36,12 @@ pub struct ServerConfig {
     pub(crate) cli_path: Option<PathBuf>,
     pub(crate) cli_env: BTreeMap<String, String>,
     pub(crate) default_cwd: Option<PathBuf>,
+    pub(crate) tiers: Tiers,
+    pub(crate) rate_limit_per_minute: Option<u32>,
+    pub(crate) max_body_bytes: usize,
+    pub(crate) max_message_chars: Option<usize>,
+    pub(crate) workdir_root: Option<PathBuf>,
+    pub(crate) webhooks: Option<WebhookConfig>,
 }
 
 impl Default for ServerConfig {
@@ -51,6 +59,12 @@ impl Default for ServerConfig {
             cli_path: None,
             cli_env: BTreeMap::new(),
             default_cwd: None,
+            tiers: Tiers::default(),
+            rate_limit_per_minute: None,
+            max_body_bytes: 1 << 20,
+            max_message_chars: None,
+            workdir_root: None,
+            webhooks: None,
         }
     }
 }
@@ -133,6 +147,58 @@ impl ServerConfig {
     /// The working directory of sessions whose options set none.
     pub fn default_cwd(mut self, dir: impl Into<PathBuf>) -> Self {
         self.default_cwd = Some(dir.into());
+        self
+    }
+
+    /// The tiers of limits (sessions per user, turns, thinking tokens, budget
+    /// per user in USD); a principal's `tier` claim picks one, the default
+    /// tier the rest.
+    ///
+    /// ```
+    /// use agent_sdk::server::ServerConfig;
+    /// use agent_sdk::server::limits::{Tier, Tiers};
+    /// let tiers = Tiers::builder()
+    ///     .tier("free", Tier { max_sessions: Some(1), budget_usd: Some(0.5), ..Tier::default() })
+    ///     .default_tier("free")
+    ///     .build()?;
+    /// let config = ServerConfig::default().tiers(tiers);
+    /// # Ok::<(), agent_sdk::server::limits::LimitsError>(())
+    /// ```
+    pub fn tiers(mut self, tiers: Tiers) -> Self {
+        self.tiers = tiers;
+        self
+    }
+
+    /// Requests per minute per caller on the authenticated routes (429 with
+    /// `Retry-After` past it); 0 turns the limit off (the default).
+    pub fn rate_limit_per_minute(mut self, per_minute: u32) -> Self {
+        self.rate_limit_per_minute = (per_minute > 0).then_some(per_minute);
+        self
+    }
+
+    /// The largest request body in bytes (413 past it; default 1 MiB).
+    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = bytes.max(1);
+        self
+    }
+
+    /// The longest message text in characters (413 `message_too_long` past it).
+    pub fn max_message_chars(mut self, chars: usize) -> Self {
+        self.max_message_chars = Some(chars);
+        self
+    }
+
+    /// Every session works under `<root>/<tenant>/<user>/` (see
+    /// [`tenant_workdir`](super::workdir::tenant_workdir)); a request's `cwd`
+    /// is taken relative to it, and one escaping it is a 400.
+    pub fn workdir_root(mut self, root: impl Into<PathBuf>) -> Self {
+        self.workdir_root = Some(root.into());
+        self
+    }
+
+    /// Signed webhooks per tenant, delivered from the database's outbox.
+    pub fn webhooks(mut self, config: WebhookConfig) -> Self {
+        self.webhooks = Some(config);
         self
     }
 

@@ -22,7 +22,9 @@ use super::config::ServerConfig;
 use super::db::{DbError, ServerDb, SessionRecord};
 use super::error::ApiError;
 use super::events::{EventLog, EventWriter};
+use super::limits::{RateLimiter, Tier};
 use super::metrics::ServerMetrics;
+use super::webhooks::Webhooks;
 use crate::options::AgentOptionsBuilder;
 use crate::permission::PermissionMode;
 use crate::supervisor::{Supervisor, SupervisorConfig, SupervisorError};
@@ -67,6 +69,10 @@ pub struct SessionSpec {
     /// The caller's metadata, returned as given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Value>,
+    /// The working directory; with a work-dir root, relative to the
+    /// session's `<root>/<tenant>/<user>/` (escaping it is a 400).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<std::path::PathBuf>,
 }
 
 /// Builds a session's options from its spec and the caller: where an app
@@ -179,6 +185,17 @@ pub(crate) struct Host {
     draining: AtomicBool,
     started: Instant,
     running_turns: AtomicUsize,
+    pub(crate) limiter: Option<Arc<RateLimiter>>,
+    webhooks: Option<Webhooks>,
+    deliverer: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        if let Some(deliverer) = &self.deliverer {
+            deliverer.abort();
+        }
+    }
 }
 
 impl Host {
@@ -194,7 +211,18 @@ impl Host {
         if let Some(max) = config.max_sessions {
             supervisor_config = supervisor_config.max_sessions(max);
         }
+        let limiter = config
+            .rate_limit_per_minute
+            .map(|per_minute| Arc::new(RateLimiter::per_minute(per_minute)));
+        let webhooks = config
+            .webhooks
+            .clone()
+            .map(|hooks| Webhooks::new(db.clone(), hooks));
+        let deliverer = webhooks.as_ref().map(Webhooks::start);
         Host {
+            limiter,
+            webhooks,
+            deliverer,
             writer: EventWriter::start(db.clone()),
             supervisor: Supervisor::new(supervisor_config),
             sessions: Mutex::new(HashMap::new()),
@@ -223,6 +251,25 @@ impl Host {
 
     pub(crate) fn running_turns(&self) -> usize {
         self.running_turns.load(Ordering::Acquire)
+    }
+
+    /// The caller's tier of limits; an unknown tier name is a 403.
+    pub(crate) fn tier(&self, principal: &Principal) -> Result<Tier, ApiError> {
+        self.config
+            .tiers
+            .for_principal(principal)
+            .map(|(_, tier)| *tier)
+            .map_err(|err| ApiError::new(StatusCode::FORBIDDEN, "unknown_tier", err.to_string()))
+    }
+
+    /// Puts a webhook event in the outbox (when webhooks are configured);
+    /// a database failure is logged, never the request's failure.
+    pub(crate) async fn webhook(&self, tenant: Option<&str>, event: &str, payload: Value) {
+        if let Some(webhooks) = &self.webhooks
+            && let Err(err) = webhooks.emit(tenant, event, payload).await
+        {
+            tracing::warn!(%err, event, "could not queue a webhook");
+        }
     }
 
     fn update_gauges(&self) {

@@ -79,6 +79,7 @@ impl Permissions {
         log: Arc<EventLog>,
         request: ToolPermissionRequest,
         timeout: Duration,
+        metrics: Arc<crate::server::metrics::ServerMetrics>,
     ) -> PermissionResult {
         let correlation_id = super::new_id("perm");
         let span = tracing::info_span!("permission_request", correlation_id = %correlation_id, tool = %request.tool_name);
@@ -115,6 +116,7 @@ impl Permissions {
                 PermissionResult::Deny { message, .. } => ("deny", Some(message.clone())),
                 _ => ("allow", None),
             };
+            metrics.permission(if by == "timeout" { by } else { behavior });
             log.emit(
                 EventKind::PermissionResolved,
                 json!({"correlation_id": correlation_id, "behavior": behavior, "message": message, "by": by}),

@@ -16,6 +16,7 @@ use crate::server::auth::Principal;
 use crate::server::db::{SessionFilter, SessionRecord, SessionStatus, Usage};
 use crate::server::error::ApiError;
 use crate::server::events::{EventKind, EventLog, now_millis};
+use crate::server::workdir::tenant_workdir;
 
 /// The stored spec: the request and the caller, enough to start the session again.
 fn stored_spec(spec: &SessionSpec, principal: &Principal) -> Value {
@@ -41,6 +42,7 @@ impl Host {
             spec.user = principal.user.clone();
             spec.tenant = principal.tenant.clone();
         }
+        self.check_user_sessions(principal, &spec).await?;
         let now = now_millis();
         let record = SessionRecord {
             id: new_id("ses"),
@@ -68,7 +70,46 @@ impl Host {
         }
         self.metrics.session_created();
         tracing::info!(session_id = %record.id, "session created");
+        self.webhook(
+            record.tenant.as_deref(),
+            "session.created",
+            json!({"session_id": record.id, "user": record.user, "tenant": record.tenant}),
+        )
+        .await;
         Ok(record)
+    }
+
+    /// 429 when the session's user already holds their tier's `max_sessions`
+    /// open (not closed, not failed) sessions.
+    async fn check_user_sessions(
+        &self,
+        principal: &Principal,
+        spec: &SessionSpec,
+    ) -> Result<(), ApiError> {
+        let tier = self.tier(principal)?;
+        let (Some(max), Some(user)) = (tier.max_sessions, spec.user.as_ref()) else {
+            return Ok(());
+        };
+        let filter = SessionFilter {
+            user: Some(user.clone()),
+            ..SessionFilter::default()
+        };
+        let open = self
+            .list_sessions(&filter)
+            .await?
+            .iter()
+            .filter(|r| !matches!(r.status, SessionStatus::Closed | SessionStatus::Failed))
+            .count();
+        if open >= max as usize {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_sessions",
+                format!(
+                    "user {user:?} holds {open} sessions, the most their tier allows; close one first"
+                ),
+            ));
+        }
+        Ok(())
     }
 
     fn register(
@@ -178,8 +219,17 @@ impl Host {
         if let Some(model) = &spec.model {
             builder = builder.model(model.clone());
         }
-        if let Some(turns) = spec.max_turns {
+        // The tier caps what the request asks for.
+        let tier = self.tier(&live.principal)?;
+        let max_turns = match (spec.max_turns, tier.max_turns) {
+            (Some(asked), Some(cap)) => Some(asked.min(cap)),
+            (asked, cap) => asked.or(cap),
+        };
+        if let Some(turns) = max_turns {
             builder = builder.max_turns(turns);
+        }
+        if let Some(tokens) = tier.max_thinking_tokens {
+            builder = builder.thinking(crate::options::Thinking::enabled(tokens));
         }
         if let Some(tools) = &spec.allowed_tools {
             builder = builder.allowed_tools(tools.clone());
@@ -199,12 +249,32 @@ impl Host {
         let permissions = live.permissions.clone();
         let log = live.log.clone();
         let timeout = self.config.permission_timeout;
+        let metrics = self.metrics.clone();
         builder = builder
-            .can_use_tool(move |request| permissions.clone().ask(log.clone(), request, timeout))
+            .can_use_tool(move |request| {
+                permissions
+                    .clone()
+                    .ask(log.clone(), request, timeout, metrics.clone())
+            })
             .session_store(self.db.session_store());
         let mut options = builder.build().map_err(|err| {
             ApiError::new(StatusCode::BAD_REQUEST, "invalid_options", err.to_string())
         })?;
+        if let Some(root) = &self.config.workdir_root {
+            let record = live.record();
+            options.cwd = Some(tenant_workdir(
+                root,
+                record.tenant.as_deref().unwrap_or("default"),
+                record.user.as_deref().unwrap_or("default"),
+                spec.cwd.as_deref(),
+            )?);
+        } else if spec.cwd.is_some() {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_workdir",
+                "this server takes no cwd (it has no work-dir root)",
+            ));
+        }
         if options.cwd.is_none() {
             options.cwd = self.config.default_cwd.clone();
         }

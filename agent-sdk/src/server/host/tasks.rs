@@ -148,6 +148,31 @@ impl Host {
         if let Err(err) = self.db.update_task(&record).await {
             tracing::warn!(%err, task_id = %record.task_id, "could not store the task's end");
         }
+        let event = match record.status {
+            TaskStatus::Completed => Some("task.completed"),
+            TaskStatus::Failed => Some("task.failed"),
+            _ => None,
+        };
+        if let Some(event) = event {
+            let tenant = self
+                .get_session(&record.session_id)
+                .await
+                .ok()
+                .and_then(|session| session.tenant);
+            self.webhook(
+                tenant.as_deref(),
+                event,
+                serde_json::json!({
+                    "task_id": record.task_id,
+                    "session_id": record.session_id,
+                    "status": status,
+                    "result": record.result,
+                    "error": record.error,
+                    "usage": record.usage,
+                }),
+            )
+            .await;
+        }
     }
 
     /// One task.

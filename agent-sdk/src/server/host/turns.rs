@@ -11,7 +11,7 @@ use serde_json::json;
 use tracing::Instrument;
 
 use super::sessions::{set_status, update_record};
-use super::{Host, LiveSession, draining, lock, supervisor_error};
+use super::{Host, LiveSession, db_error, draining, lock, supervisor_error};
 use crate::message::{ContentBlock, Message, ResultMessage};
 use crate::server::db::{SessionStatus, Usage, UsageRecord};
 use crate::server::error::ApiError;
@@ -45,6 +45,16 @@ impl Host {
                 format!("session {id:?} is closed; create a new one"),
             ));
         }
+        if let Some(max) = self.config.max_message_chars
+            && text.chars().count() > max
+        {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "message_too_long",
+                format!("a message may have at most {max} characters"),
+            ));
+        }
+        self.check_budget(&live).await?;
         self.start_cli(&live).await?;
         let handle = self
             .supervisor
@@ -70,6 +80,23 @@ impl Host {
             .instrument(span),
         );
         Ok((turn, outcome))
+    }
+
+    /// 402 once the session's user has spent their tier's budget.
+    async fn check_budget(&self, live: &LiveSession) -> Result<(), ApiError> {
+        let tier = self.tier(&live.principal)?;
+        let (Some(budget), Some(user)) = (tier.budget_usd, live.record().user) else {
+            return Ok(());
+        };
+        let spent = self.db.user_spend(&user).await.map_err(db_error)?;
+        if spent >= budget {
+            return Err(ApiError::new(
+                StatusCode::PAYMENT_REQUIRED,
+                "budget_exceeded",
+                format!("user {user:?} has spent ${spent:.4} of a ${budget:.4} budget"),
+            ));
+        }
+        Ok(())
     }
 
     /// Interrupts the session's running turn.
@@ -162,9 +189,15 @@ impl Host {
             usage,
             at: now_millis(),
         };
+        let spent_before = match &record.user {
+            Some(user) => self.db.user_spend(user).await.ok(),
+            None => None,
+        };
         if let Err(err) = self.db.record_usage(&usage_record).await {
             tracing::warn!(%err, "could not record the turn's usage");
         }
+        self.turn_webhooks(live, &record, turn, usage, result, spent_before)
+            .await;
         self.metrics.turn_completed(&usage, started.elapsed());
         let interrupted = result.subtype == "error_during_execution"
             || result.terminal_reason.as_deref() == Some("interrupted");
@@ -187,6 +220,50 @@ impl Host {
                 .then(|| result.error().map(|e| e.message()).unwrap_or_default()),
             usage,
             interrupted,
+        }
+    }
+}
+
+impl Host {
+    /// `turn.completed`, and `budget.threshold` for each of 75/90/100 % of
+    /// the user's budget this turn crossed.
+    async fn turn_webhooks(
+        &self,
+        live: &LiveSession,
+        record: &crate::server::db::SessionRecord,
+        turn: u64,
+        usage: Usage,
+        result: &ResultMessage,
+        spent_before: Option<f64>,
+    ) {
+        let tenant = record.tenant.as_deref();
+        self.webhook(
+            tenant,
+            "turn.completed",
+            json!({
+                "session_id": live.id,
+                "user": record.user,
+                "turn": turn,
+                "turns": record.turns,
+                "num_turns": result.num_turns,
+                "cost_usd": usage.cost_usd,
+                "usage": usage,
+                "session_cost_usd": record.usage.cost_usd,
+            }),
+        )
+        .await;
+        let budget = self.tier(&live.principal).ok().and_then(|t| t.budget_usd);
+        let (Some(budget), Some(before), Some(user)) = (budget, spent_before, &record.user) else {
+            return;
+        };
+        let after = before + usage.cost_usd;
+        for percent in crate::server::webhooks::budget_thresholds_crossed(before, after, budget) {
+            self.webhook(
+                tenant,
+                "budget.threshold",
+                json!({"user": user, "percent": percent, "spent_usd": after, "budget_usd": budget, "session_id": live.id}),
+            )
+            .await;
         }
     }
 }

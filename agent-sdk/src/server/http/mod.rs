@@ -16,6 +16,7 @@ use axum::routing::{MethodRouter, delete, get, post};
 
 use super::auth::{Authenticator, require_auth};
 use super::host::Host;
+use super::limits::rate_limit;
 
 pub(crate) use openapi::document;
 
@@ -175,9 +176,43 @@ pub(crate) fn router(state: AppState) -> Router {
             private = private.route(route.path, (route.handler)());
         }
     }
+    // Layers run outermost last-added: auth, then the caller's rate limit.
+    if let Some(limiter) = state.host.limiter.clone() {
+        private = private.layer(axum::middleware::from_fn_with_state(limiter, rate_limit));
+    }
     let private = private.layer(axum::middleware::from_fn_with_state(
         state.auth.clone(),
         require_auth,
     ));
-    public.merge(private).with_state(state)
+    let body_limit = axum::extract::DefaultBodyLimit::max(state.host.config.max_body_bytes);
+    public
+        .merge(private)
+        .layer(body_limit)
+        .layer(axum::middleware::from_fn(trace_request))
+        .with_state(state)
+}
+
+/// A `tracing` span per request with its method and route; the status is
+/// recorded when the answer is ready.
+async fn trace_request(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use tracing::Instrument;
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(
+            || request.uri().path().to_owned(),
+            |p| p.as_str().to_owned(),
+        );
+    let span = tracing::info_span!(
+        "http_request",
+        method = %request.method(),
+        route = %route,
+        status = tracing::field::Empty,
+    );
+    let response = next.run(request).instrument(span.clone()).await;
+    span.record("status", response.status().as_u16());
+    response
 }

@@ -212,7 +212,6 @@ pub(crate) async fn answer_permission(
                 format!("no permission request {correlation_id:?} in this session"),
             ),
         })?;
-    state.host.metrics.permission("answered");
     Ok(())
 }
 
