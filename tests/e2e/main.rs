@@ -12,6 +12,7 @@ mod mcp_servers;
 #[cfg(unix)]
 mod os_user;
 mod server;
+mod server_ws;
 mod sessions;
 mod store;
 mod structured;
