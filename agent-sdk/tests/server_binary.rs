@@ -1,7 +1,9 @@
 //! The `agent-server` binary as a child process on the offline model: a
 //! session survives SIGTERM (drain, exit 0) and a restart on the same SQLite
-//! file: it is listed as paused and SSE resumes after a `Last-Event-ID` from
-//! before the restart.
+//! file or PostgreSQL schema: it is listed as paused, SSE resumes after a
+//! `Last-Event-ID` from before the restart, and the next message resumes the
+//! conversation with its history. A session whose transcript is gone fails
+//! its turn with an `error` event instead of hanging.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -16,15 +18,16 @@ struct Server {
     http: reqwest::Client,
 }
 
-async fn start(dir: &std::path::Path) -> Server {
+fn sqlite_url(dir: &std::path::Path) -> String {
+    format!("sqlite://{}", dir.join("server.db").display())
+}
+
+async fn start(dir: &std::path::Path, database_url: &str) -> Server {
     let cli = agent_sdk::testing::ensure_cli().await.expect("the CLI");
     let mut child = Command::new(env!("CARGO_BIN_EXE_agent-server"))
         .args(["--listen", "127.0.0.1:0", "--drain-seconds", "5", "--cli"])
         .arg(cli)
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}", dir.join("server.db").display()),
-        )
+        .env("DATABASE_URL", database_url)
         .env_remove("ANTHROPIC_API_KEY")
         .env_remove("AGENT_SERVER_TOKEN")
         .current_dir(dir)
@@ -100,6 +103,18 @@ impl Server {
         response: reqwest::Response,
         turn: u64,
     ) -> Vec<(Option<u64>, String, Value)> {
+        self.events_until(response, |kind, data| {
+            kind == "turn_complete" && data["turn"] == turn
+        })
+        .await
+    }
+
+    /// SSE events `(id, type, data)` until one `last` accepts.
+    async fn events_until(
+        &self,
+        response: reqwest::Response,
+        last: impl Fn(&str, &Value) -> bool,
+    ) -> Vec<(Option<u64>, String, Value)> {
         use futures_util::StreamExt;
         let mut body = response.bytes_stream();
         let (mut buffer, mut seen) = (String::new(), Vec::new());
@@ -116,7 +131,7 @@ impl Server {
                         data = serde_json::from_str(v.trim()).unwrap();
                     }
                 }
-                let done = kind == "turn_complete" && data["turn"] == turn;
+                let done = last(&kind, &data);
                 seen.push((seq, kind, data));
                 if done {
                     return seen;
@@ -151,31 +166,43 @@ fn texts(events: &[(Option<u64>, String, Value)]) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn a_session_survives_a_drain_and_a_restart_with_its_history() {
+/// Sends `text` to the session and reads its events after `after` until the turn's end.
+async fn message(
+    server: &Server,
+    id: &str,
+    text: &str,
+    after: u64,
+) -> Vec<(Option<u64>, String, Value)> {
+    let (status, accepted) = server
+        .post(
+            &format!("/v1/sessions/{id}/messages"),
+            json!({"text": text}),
+        )
+        .await;
+    assert_eq!(status, 202, "{accepted}");
+    let turn = accepted["turn"].as_u64().unwrap();
+    server.events_until_complete(id, after, turn).await
+}
+
+/// One session through a drain and a restart on `database_url`: listed,
+/// replayed from before the restart, and resumed with its history.
+async fn survives_a_restart(database_url: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path()).await;
+    let server = start(dir.path(), database_url).await;
     assert_eq!(server.get("/readyz").await.0, 200);
     let (status, created) = server
         .post("/v1/sessions", json!({"metadata": {"n": 1}}))
         .await;
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().unwrap().to_owned();
-    let (status, _) = server
-        .post(
-            &format!("/v1/sessions/{id}/messages"),
-            json!({"text": "hello"}),
-        )
-        .await;
-    assert_eq!(status, 202);
-    let before = server.events_until_complete(&id, 0, 1).await;
+    let before = message(&server, &id, "hello", 0).await;
     assert_eq!(texts(&before), ["You said: hello (message 1)"]);
     let last_before = before.last().unwrap().0.unwrap();
 
     let status = server.terminate().await;
     assert!(status.success(), "exit status after SIGTERM: {status:?}");
 
-    let server = start(dir.path()).await;
+    let server = start(dir.path(), database_url).await;
     let (_, listed) = server.get("/v1/sessions").await;
     assert_eq!(listed["sessions"][0]["id"], id.as_str());
     assert_eq!(listed["sessions"][0]["status"], "paused", "{listed}");
@@ -197,8 +224,105 @@ async fn a_session_survives_a_drain_and_a_restart_with_its_history() {
         Some(last_before),
         "the replay starts right after Last-Event-ID"
     );
-    // Not yet covered here: the next message resuming with history after the
-    // restart (it does not complete yet; see the branch's report).
 
+    // The next message resumes the conversation: the model was shown both
+    // user messages (its count is the history the request held).
+    let after = message(&server, &id, "again", last_before).await;
+    assert_eq!(texts(&after), ["You said: again (message 2)"], "{after:?}");
+    assert!(after.iter().all(|e| e.1 != "error"), "{after:?}");
+    let (_, session) = server.get(&format!("/v1/sessions/{id}")).await;
+    assert_eq!(session["turns"], 2, "{session}");
+    assert_eq!(session["status"], "idle", "{session}");
+
+    assert!(server.terminate().await.success());
+}
+
+#[tokio::test]
+async fn a_session_survives_a_drain_and_a_restart_with_its_history() {
+    let dir = tempfile::tempdir().unwrap();
+    survives_a_restart(&sqlite_url(dir.path())).await;
+}
+
+#[tokio::test]
+async fn a_session_survives_a_restart_on_postgres() {
+    let Some(url) = agent_sdk::testing::test_postgres_url() else {
+        return;
+    };
+    survives_a_restart(&fresh_postgres_url(&url).await).await;
+}
+
+/// The test server's URL with a schema of its own, so runs never share tables.
+async fn fresh_postgres_url(url: &str) -> String {
+    let schema = format!(
+        "binary_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("the test PostgreSQL at {url} is unreachable: {e}"));
+    tokio::spawn(connection);
+    client
+        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .await
+        .unwrap();
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}options=-c%20search_path%3D{schema}")
+}
+
+#[tokio::test]
+async fn a_message_that_cannot_resume_fails_its_turn_with_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    let server = start(dir.path(), &url).await;
+    let (status, created) = server.post("/v1/sessions", json!({})).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let before = message(&server, &id, "hello", 0).await;
+    let last_before = before.last().unwrap().0.unwrap();
+    assert!(server.terminate().await.success());
+
+    // The transcript is lost from the session store while the server is down.
+    let db = rusqlite::Connection::open(dir.path().join("server.db")).unwrap();
+    db.execute_batch("DELETE FROM entries; DELETE FROM transcripts;")
+        .unwrap();
+    drop(db);
+
+    let server = start(dir.path(), &url).await;
+    let (status, accepted) = server
+        .post(
+            &format!("/v1/sessions/{id}/messages"),
+            json!({"text": "again"}),
+        )
+        .await;
+    assert_eq!(status, 202, "{accepted}");
+    let turn = accepted["turn"].clone();
+    let response = server
+        .http
+        .get(format!("{}/v1/sessions/{id}/events", server.base))
+        .header("Last-Event-ID", last_before.to_string())
+        .send()
+        .await
+        .unwrap();
+    let events = tokio::time::timeout(
+        Duration::from_secs(120),
+        server.events_until(response, |kind, data| {
+            kind == "error" && data["turn"] == turn
+        }),
+    )
+    .await
+    .expect("the turn fails instead of hanging");
+    let error = &events.last().unwrap().2;
+    assert_eq!(error["code"], "turn_failed", "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("No conversation found"),
+        "the message says why: {error}"
+    );
     assert!(server.terminate().await.success());
 }

@@ -15,6 +15,7 @@ mod mcp_servers;
 mod os_user;
 mod server;
 mod server_limits;
+mod server_ws;
 mod sessions;
 mod store;
 mod structured;

@@ -23,6 +23,15 @@ fn stored_spec(spec: &SessionSpec, principal: &Principal) -> Value {
     json!({"request": spec, "principal": principal})
 }
 
+/// The working directory a session's CLI ran in (stored when it first started).
+fn stored_cwd(record: &SessionRecord) -> Option<std::path::PathBuf> {
+    record
+        .spec
+        .get("cwd")
+        .and_then(Value::as_str)
+        .map(std::path::PathBuf::from)
+}
+
 fn status_name(status: SessionStatus) -> Value {
     serde_json::to_value(status).unwrap_or(Value::Null)
 }
@@ -178,6 +187,16 @@ impl Host {
         }
         let resume = live.record().claude_session_id;
         let options = self.session_options(live, resume.as_deref())?;
+        // Where it runs is remembered: a resume after a restart runs there again.
+        if let (None, Some(cwd)) = (stored_cwd(&live.record()), &options.cwd) {
+            let cwd = cwd.to_string_lossy().into_owned();
+            update_record(live, self.db.as_ref(), |record| {
+                if let Some(spec) = record.spec.as_object_mut() {
+                    spec.insert("cwd".into(), Value::String(cwd));
+                }
+            })
+            .await;
+        }
         let handle = self
             .supervisor
             .start_session(live.id.clone(), options)
@@ -277,6 +296,25 @@ impl Host {
         }
         if options.cwd.is_none() {
             options.cwd = self.config.default_cwd.clone();
+        }
+        if resume.is_some() {
+            // The session store keys transcripts by the working directory: a
+            // resumed CLI must run where the session ran, or it finds no
+            // conversation (the default may be a scratch directory of the
+            // previous process, gone after a restart: it is made again).
+            if let Some(cwd) = stored_cwd(&live.record()) {
+                std::fs::create_dir_all(&cwd).map_err(|err| {
+                    ApiError::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "workdir_error",
+                        format!(
+                            "cannot make the session's directory {}: {err}",
+                            cwd.display()
+                        ),
+                    )
+                })?;
+                options.cwd = Some(cwd);
+            }
         }
         Ok(options)
     }
