@@ -126,7 +126,9 @@ struct Shared {
 
 impl Shared {
     fn pipe(&self) -> MutexGuard<'_, Pipe> {
-        self.pipe.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.pipe
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
