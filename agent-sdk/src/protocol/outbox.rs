@@ -283,6 +283,57 @@ mod tests {
 
     use super::*;
 
+    /// Senders on several threads write for themselves while the pipe has room
+    /// and leave the rest to the writer task: every line arrives whole, and each
+    /// sender's lines in the order it sent them.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 3)]
+    async fn lines_written_directly_and_by_the_writer_never_interleave() {
+        let (outbox, queue) = channel();
+        let outbox = Arc::new(outbox);
+        // Queued before the writer starts: written once it has stdin.
+        outbox.send(b"first\n".to_vec()).await.unwrap();
+        // A small pipe: long lines are written in parts, some by the writer task.
+        let (stdin, mut cli) = tokio::io::duplex(4096);
+        let writer = tokio::spawn(write_loop(Box::new(stdin), queue));
+        let senders: Vec<_> = (0..4)
+            .map(|sender| {
+                let outbox = outbox.clone();
+                tokio::spawn(async move {
+                    for n in 0..200 {
+                        let pad = "x".repeat((n * 37) % 3000);
+                        let line = format!("{sender} {n} {pad}\n");
+                        outbox.send(line.into_bytes()).await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        let reader = tokio::spawn(async move {
+            let mut all = Vec::new();
+            cli.read_to_end(&mut all).await.unwrap();
+            all
+        });
+        for sender in senders {
+            sender.await.unwrap();
+        }
+        outbox.close();
+        writer.await.unwrap();
+        let all = String::from_utf8(reader.await.unwrap()).unwrap();
+        let mut lines = all.lines();
+        assert_eq!(lines.next(), Some("first"));
+        let mut next = [0usize; 4];
+        for line in lines {
+            let mut parts = line.split(' ');
+            let sender: usize = parts.next().unwrap().parse().unwrap();
+            let n: usize = parts.next().unwrap().parse().unwrap();
+            let pad = parts.next().unwrap();
+            assert_eq!(n, next[sender], "in order per sender");
+            assert_eq!(pad.len(), (n * 37) % 3000, "whole");
+            assert!(pad.bytes().all(|b| b == b'x'));
+            next[sender] += 1;
+        }
+        assert_eq!(next, [200; 4]);
+    }
+
     #[tokio::test]
     async fn a_stalled_reader_holds_senders_back_and_a_reading_one_lets_them_go() {
         let (outbox, queue) = channel();
