@@ -6,50 +6,152 @@
 //! is written. Only the router writes past the budget ([`Outbox::send_now`]):
 //! it must never wait on the CLI's stdin while the CLI waits on its stdout,
 //! and what it writes are short answers to requests it could not read.
+//!
+//! When nothing is queued, a sender writes its line into the pipe itself, from
+//! its own thread (a handler's answer, from the handler's task): a pipe with
+//! room takes it at once, and the core thread is not woken for it. Whatever
+//! the pipe does not take is queued, in order, for the writer task, which
+//! waits for the pipe on the core's runtime. Every write happens under the
+//! queue's lock, so lines never interleave or overtake each other.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 
 use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{Notify, Semaphore, oneshot};
 
 use crate::error::{Error, Result};
 
 /// The budget: at most this many KiB of lines queued and not yet written.
 const BUDGET_KIB: u32 = 1024;
 
-/// A command for the writer task.
-enum Command {
-    Line {
-        line: Vec<u8>,
-        /// KiB of budget to give back once written.
-        units: u32,
-        /// Told once the line is written (for lines over the budget).
-        written: Option<oneshot::Sender<()>>,
-    },
-    /// Close stdin (EOF for the CLI).
-    Close,
+type Stdin = Box<dyn AsyncWrite + Send + Unpin>;
+
+/// A line not yet (fully) written.
+struct Line {
+    bytes: Vec<u8>,
+    /// KiB of budget to give back once written.
+    units: u32,
+    /// Told once the line is written (for lines over the budget).
+    written: Option<oneshot::Sender<()>>,
+}
+
+/// The CLI's stdin and the lines waiting for it.
+#[derive(Default)]
+struct Pipe {
+    /// `None` until the writer task starts, and after it ends.
+    stdin: Option<Stdin>,
+    queue: VecDeque<Line>,
+    /// Bytes of the first queued line already written.
+    offset: usize,
+    /// Written lines not yet flushed.
+    unflushed: bool,
+    /// A write failed: later lines are dropped (the CLI is gone).
+    broken: bool,
+    /// `close` was called: stdin closes after the queued lines.
+    closing: bool,
+    /// The writer task has ended: nothing more is written.
+    finished: bool,
+}
+
+impl Pipe {
+    /// Writes queued lines until the queue is empty and flushed (`Ready`), or
+    /// the pipe is full (`Pending`, `cx` is woken when it has room).
+    fn poll_drain(&mut self, cx: &mut Context<'_>, budget: &Semaphore) -> Poll<()> {
+        let Some(stdin) = self.stdin.as_mut() else {
+            return Poll::Ready(());
+        };
+        while let Some(line) = self.queue.front() {
+            if self.broken {
+                self.offset = 0;
+                let line = self.queue.pop_front().expect("front exists");
+                line_done(line, budget);
+                continue;
+            }
+            match Pin::new(&mut *stdin).poll_write(cx, &line.bytes[self.offset..]) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(0)) => {
+                    tracing::debug!("the CLI's stdin takes no more bytes");
+                    self.broken = true;
+                }
+                Poll::Ready(Ok(n)) => {
+                    self.offset += n;
+                    if self.offset == line.bytes.len() {
+                        self.offset = 0;
+                        self.unflushed = true;
+                        let line = self.queue.pop_front().expect("front exists");
+                        line_done(line, budget);
+                    }
+                }
+                Poll::Ready(Err(err)) => {
+                    tracing::debug!(%err, "writing to the CLI failed");
+                    self.broken = true;
+                }
+            }
+        }
+        if self.unflushed && !self.broken {
+            match Pin::new(&mut *stdin).poll_flush(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(err)) => {
+                    tracing::debug!(%err, "flushing the CLI's stdin failed");
+                    self.broken = true;
+                }
+            }
+        }
+        self.unflushed = false;
+        Poll::Ready(())
+    }
+}
+
+/// A line is written (or dropped): its budget goes back, its sender is told.
+fn line_done(line: Line, budget: &Semaphore) {
+    drop(line.bytes);
+    if line.units > 0 {
+        budget.add_permits(line.units as usize);
+    }
+    if let Some(written) = line.written {
+        let _ = written.send(());
+    }
+}
+
+struct Shared {
+    pipe: Mutex<Pipe>,
+    /// Wakes the writer task: a line is left for it, or stdin is to be closed.
+    wake: Notify,
+    budget: Semaphore,
+}
+
+impl Shared {
+    fn pipe(&self) -> MutexGuard<'_, Pipe> {
+        self.pipe
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 /// The sending end, shared by everyone who writes to the CLI.
 pub(crate) struct Outbox {
-    tx: mpsc::UnboundedSender<Command>,
-    budget: Arc<Semaphore>,
+    shared: Arc<Shared>,
 }
 
 /// The writer task's end.
 pub(crate) struct WriteQueue {
-    rx: mpsc::UnboundedReceiver<Command>,
-    budget: Arc<Semaphore>,
+    shared: Arc<Shared>,
 }
 
 pub(crate) fn channel() -> (Outbox, WriteQueue) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let budget = Arc::new(Semaphore::new(BUDGET_KIB as usize));
+    let shared = Arc::new(Shared {
+        pipe: Mutex::default(),
+        wake: Notify::new(),
+        budget: Semaphore::new(BUDGET_KIB as usize),
+    });
     let outbox = Outbox {
-        tx,
-        budget: budget.clone(),
+        shared: shared.clone(),
     };
-    (outbox, WriteQueue { rx, budget })
+    (outbox, WriteQueue { shared })
 }
 
 fn units_of(line: &[u8]) -> u32 {
@@ -62,6 +164,7 @@ impl Outbox {
     pub(crate) async fn send(&self, line: Vec<u8>) -> Result<()> {
         let units = units_of(&line);
         let permit = self
+            .shared
             .budget
             .acquire_many(units)
             .await
@@ -75,15 +178,11 @@ impl Outbox {
             }
             false => (None, None),
         };
-        let command = Command::Line {
-            line,
+        self.push(Line {
+            bytes: line,
             units,
             written,
-        };
-        if self.tx.send(command).is_err() {
-            self.budget.add_permits(units as usize);
-            return Err(Error::NotConnected);
-        }
+        })?;
         if let Some(done) = done {
             done.await.map_err(|_| Error::NotConnected)?;
         }
@@ -92,57 +191,88 @@ impl Outbox {
 
     /// Queues `line` at once, outside the budget (the router's own short answers).
     pub(crate) fn send_now(&self, line: Vec<u8>) -> Result<()> {
-        let command = Command::Line {
-            line,
+        self.push(Line {
+            bytes: line,
             units: 0,
             written: None,
-        };
-        self.tx.send(command).map_err(|_| Error::NotConnected)
+        })
+    }
+
+    /// Queues `line`, and writes it at once when it is first in line: what the
+    /// pipe does not take is left to the writer task.
+    fn push(&self, line: Line) -> Result<()> {
+        let shared = &*self.shared;
+        let mut pipe = shared.pipe();
+        if pipe.finished || pipe.closing {
+            drop(pipe);
+            line_done(line, &shared.budget);
+            return Err(Error::NotConnected);
+        }
+        let first = pipe.queue.is_empty();
+        pipe.queue.push_back(line);
+        if !first {
+            // The writer task has the lines before it, and will write this one.
+            return Ok(());
+        }
+        // A no-op waker: should the pipe be full, the writer task is woken
+        // below and waits for it with its own.
+        let drained = pipe.poll_drain(&mut Context::from_waker(Waker::noop()), &shared.budget);
+        let left = drained.is_pending() || pipe.stdin.is_none();
+        drop(pipe);
+        if left {
+            shared.wake.notify_one();
+        }
+        Ok(())
     }
 
     /// Asks the writer to close stdin after the lines queued before.
     pub(crate) fn close(&self) {
-        let _ = self.tx.send(Command::Close);
+        self.shared.pipe().closing = true;
+        self.shared.wake.notify_one();
     }
 }
 
-/// The writer task: the only place that touches the CLI's stdin.
-pub(crate) async fn write_loop(mut stdin: Box<dyn AsyncWrite + Send + Unpin>, queue: WriteQueue) {
-    let WriteQueue { mut rx, budget } = queue;
-    let mut broken = false;
-    while let Some(command) = rx.recv().await {
-        let Command::Line {
-            line,
-            units,
-            written,
-        } = command
-        else {
-            break;
-        };
-        if !broken {
-            // A CLI that stopped reading blocks only this task (and the senders
-            // waiting for budget), never the router.
-            if let Err(err) = stdin.write_all(&line).await {
-                tracing::debug!(%err, "writing to the CLI failed");
-                broken = true;
-            } else if rx.is_empty()
-                && let Err(err) = stdin.flush().await
-            {
-                tracing::debug!(%err, "flushing the CLI's stdin failed");
-                broken = true;
+/// The writer task: writes what senders could not write themselves, and closes stdin.
+pub(crate) async fn write_loop(stdin: Stdin, queue: WriteQueue) {
+    let shared = queue.shared.clone();
+    shared.pipe().stdin = Some(stdin);
+    loop {
+        std::future::poll_fn(|cx| shared.pipe().poll_drain(cx, &shared.budget)).await;
+        {
+            let pipe = shared.pipe();
+            if pipe.closing && pipe.queue.is_empty() {
+                break;
             }
         }
-        drop(line);
-        if units > 0 {
-            budget.add_permits(units as usize);
-        }
-        if let Some(written) = written {
-            let _ = written.send(());
-        }
+        shared.wake.notified().await;
     }
+    let stdin = {
+        let mut pipe = shared.pipe();
+        pipe.finished = true;
+        pipe.stdin.take()
+    };
     // Senders still waiting for room learn that the session is over.
-    budget.close();
-    let _ = stdin.shutdown().await;
+    shared.budget.close();
+    if let Some(mut stdin) = stdin {
+        let _ = stdin.shutdown().await;
+    }
+    drop(queue);
+}
+
+impl Drop for WriteQueue {
+    /// The writer ended, or never started (or its runtime went away): nothing
+    /// more is written, stdin is closed, waiting senders are let go.
+    fn drop(&mut self) {
+        let (stdin, queue) = {
+            let mut pipe = self.shared.pipe();
+            pipe.finished = true;
+            (pipe.stdin.take(), std::mem::take(&mut pipe.queue))
+        };
+        self.shared.budget.close();
+        drop(stdin);
+        // Senders of lines over the budget learn they were not written.
+        drop(queue);
+    }
 }
 
 #[cfg(test)]
@@ -152,6 +282,57 @@ mod tests {
     use tokio::io::AsyncReadExt;
 
     use super::*;
+
+    /// Senders on several threads write for themselves while the pipe has room
+    /// and leave the rest to the writer task: every line arrives whole, and each
+    /// sender's lines in the order it sent them.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 3)]
+    async fn lines_written_directly_and_by_the_writer_never_interleave() {
+        let (outbox, queue) = channel();
+        let outbox = Arc::new(outbox);
+        // Queued before the writer starts: written once it has stdin.
+        outbox.send(b"first\n".to_vec()).await.unwrap();
+        // A small pipe: long lines are written in parts, some by the writer task.
+        let (stdin, mut cli) = tokio::io::duplex(4096);
+        let writer = tokio::spawn(write_loop(Box::new(stdin), queue));
+        let senders: Vec<_> = (0..4)
+            .map(|sender| {
+                let outbox = outbox.clone();
+                tokio::spawn(async move {
+                    for n in 0..200 {
+                        let pad = "x".repeat((n * 37) % 3000);
+                        let line = format!("{sender} {n} {pad}\n");
+                        outbox.send(line.into_bytes()).await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        let reader = tokio::spawn(async move {
+            let mut all = Vec::new();
+            cli.read_to_end(&mut all).await.unwrap();
+            all
+        });
+        for sender in senders {
+            sender.await.unwrap();
+        }
+        outbox.close();
+        writer.await.unwrap();
+        let all = String::from_utf8(reader.await.unwrap()).unwrap();
+        let mut lines = all.lines();
+        assert_eq!(lines.next(), Some("first"));
+        let mut next = [0usize; 4];
+        for line in lines {
+            let mut parts = line.split(' ');
+            let sender: usize = parts.next().unwrap().parse().unwrap();
+            let n: usize = parts.next().unwrap().parse().unwrap();
+            let pad = parts.next().unwrap();
+            assert_eq!(n, next[sender], "in order per sender");
+            assert_eq!(pad.len(), (n * 37) % 3000, "whole");
+            assert!(pad.bytes().all(|b| b == b'x'));
+            next[sender] += 1;
+        }
+        assert_eq!(next, [200; 4]);
+    }
 
     #[tokio::test]
     async fn a_stalled_reader_holds_senders_back_and_a_reading_one_lets_them_go() {
