@@ -18,8 +18,7 @@ use tokio::sync::oneshot;
 static RUNTIME: LazyLock<Mutex<tokio::runtime::Runtime>> = LazyLock::new(|| {
     Mutex::new(
         tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .start_paused(true)
+            .enable_all()
             .build()
             .expect("a runtime"),
     )
@@ -118,18 +117,36 @@ pub fn route(output: &[u8], max_buffer_size: usize) -> RouterRun {
             use futures_util::StreamExt;
             reader.receive_messages().collect::<Vec<_>>().await
         });
+        let answered = Arc::new(std::sync::Mutex::new(Vec::<Value>::new()));
+        let collected = answered.clone();
         let answers = tokio::spawn(async move {
-            let mut answers = Vec::new();
             while let Ok(Some(line)) = from_sdk.next_line().await {
-                answers.push(serde_json::from_str::<Value>(&line).expect("the SDK writes JSON"));
+                let answer = serde_json::from_str::<Value>(&line).expect("the SDK writes JSON");
+                collected.lock().unwrap().push(answer);
             }
-            answers
         });
 
         cli_out.write_all(output).await.unwrap();
         cli_out.write_all(b"\n").await.unwrap();
-        // Virtual time: every handler (all answer at once) is done long before.
-        tokio::time::sleep(Duration::from_secs(10)).await;
+        // Real time (the protocol core runs on a thread and clock of its own):
+        // wait until every request that needs an answer has one, for 5 s at
+        // most (every handler here answers at once), then end the output.
+        let required = expected(output, max_buffer_size).required;
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            let done = {
+                let answered = answered.lock().unwrap();
+                required.keys().all(|id| {
+                    answered
+                        .iter()
+                        .any(|answer| answer["response"]["request_id"] == id.as_str())
+                })
+            };
+            if done {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
         cli_out.shutdown().await.unwrap();
         drop(cli_out);
         let mut exit = ExitReport::default();
@@ -139,7 +156,10 @@ pub fn route(output: &[u8], max_buffer_size: usize) -> RouterRun {
         client.disconnect().await.unwrap();
         drop(client);
         RouterRun {
-            answers: answers.await.unwrap(),
+            answers: {
+                answers.await.unwrap();
+                std::mem::take(&mut *answered.lock().unwrap())
+            },
             items,
         }
     })
