@@ -1,5 +1,5 @@
-//! Shared parts of the fuzz targets: one runtime with a paused clock (waiting
-//! costs nothing, so "let every handler finish" is a virtual second), the
+//! Shared parts of the fuzz targets: one current-thread runtime on real time
+//! (the protocol core runs on a thread and clock of its own), the
 //! SDK MCP server the targets call, and the control-router harness: a session
 //! over in-memory pipes that is fed arbitrary CLI output.
 
