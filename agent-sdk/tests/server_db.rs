@@ -1,6 +1,8 @@
 //! The agent server's database: one conformance suite run on every backend
 //! (memory, SQLite, PostgreSQL), persistence across a reopen, concurrent
-//! appends, and the session store on the same database.
+//! appends, the session store on the same database, and the sessions'
+//! leases (take, renew, release, fencing, a race of takes) from two
+//! connections to one database.
 //!
 //! The suite lives here, not in `agent_sdk::testing`: the SDK's three
 //! backends are the only implementations, and the server is their only
@@ -423,11 +425,131 @@ async fn survives_reopen(
     second.append_events(&[event("kept", 3)]).await.unwrap();
 }
 
+/// Leases seen from two connections `a` and `b` to one database: a take is a
+/// compare-and-set on the epoch, renewals and writes under a stale epoch are
+/// refused and store nothing, and of many hosts taking at once one wins.
+async fn leases(a: Arc<dyn ServerDb>, b: Arc<dyn ServerDb>) {
+    a.insert_session(&session("leased", "lee", "t", 1))
+        .await
+        .unwrap();
+    assert_eq!(a.lease("leased").await.unwrap(), None);
+    let first = a
+        .take_lease("leased", 0, "host-a", "http://a", 10_000)
+        .await
+        .unwrap()
+        .expect("the first take of a session without a lease");
+    assert_eq!(
+        (first.epoch, first.owner.as_str(), first.address.as_str()),
+        (1, "host-a", "http://a")
+    );
+    assert_eq!(
+        b.take_lease("leased", 0, "host-b", "http://b", 10_000)
+            .await
+            .unwrap(),
+        None,
+        "a second take expecting no lease loses"
+    );
+    assert_eq!(b.lease("leased").await.unwrap(), Some(first.clone()));
+
+    // The owner writes under its epoch and renews.
+    a.append_events_fenced(1, &[event("leased", 1)])
+        .await
+        .unwrap();
+    let mut record = session("leased", "lee", "t", 1);
+    record.turns = 1;
+    assert!(a.update_session_fenced(1, &record).await.unwrap());
+    a.record_usage_fenced(1, &usage("leased", "lee", 1, 0.5))
+        .await
+        .unwrap();
+    let mine = [("leased".to_owned(), 1)];
+    assert!(
+        a.renew_leases("host-a", &mine, 20_000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(b.lease("leased").await.unwrap().unwrap().expires_at, 20_000);
+    assert_eq!(
+        b.renew_leases("host-b", &mine, 30_000).await.unwrap(),
+        ["leased"],
+        "only the owner renews"
+    );
+
+    // Another host takes it over: the old epoch is fenced off.
+    let second = b
+        .take_lease("leased", 1, "host-b", "http://b", 30_000)
+        .await
+        .unwrap()
+        .expect("a take expecting the current epoch");
+    assert_eq!((second.epoch, second.owner.as_str()), (2, "host-b"));
+    assert_eq!(
+        a.renew_leases("host-a", &mine, 40_000).await.unwrap(),
+        ["leased"]
+    );
+    let fenced = |result: Result<(), DbError>| {
+        assert!(
+            matches!(result, Err(DbError::Fenced { ref session_id, epoch: 1 }) if session_id == "leased"),
+            "{result:?}"
+        );
+    };
+    fenced(a.append_events_fenced(1, &[event("leased", 2)]).await);
+    record.turns = 9;
+    fenced(a.update_session_fenced(1, &record).await.map(drop));
+    fenced(
+        a.record_usage_fenced(1, &usage("leased", "lee", 2, 5.0))
+            .await,
+    );
+    assert_eq!(b.last_event_seq("leased").await.unwrap(), 1);
+    assert_eq!(b.get_session("leased").await.unwrap().unwrap().turns, 1);
+    assert!((b.user_spend("lee").await.unwrap() - 0.5).abs() < 1e-9);
+    b.append_events_fenced(2, &[event("leased", 2)])
+        .await
+        .unwrap();
+    assert_eq!(b.last_event_seq("leased").await.unwrap(), 2);
+    assert!(
+        b.append_events_fenced(2, &[event("leased", 3), event("other", 1)])
+            .await
+            .is_err(),
+        "a fenced batch holds one session's events"
+    );
+    assert!(matches!(
+        a.append_events_fenced(1, &[event("never-leased", 1)]).await,
+        Err(DbError::Fenced { .. })
+    ));
+
+    // Released: expired at once, the epoch kept (a later take counts on).
+    assert!(!a.release_lease("leased", 1).await.unwrap());
+    assert!(b.release_lease("leased", 2).await.unwrap());
+    let released = a.lease("leased").await.unwrap().unwrap();
+    assert_eq!((released.epoch, released.expires_at), (2, 0));
+
+    // Eight hosts on the two connections take it at once: one wins.
+    let takes: Vec<_> = (0..8)
+        .map(|n| {
+            let db = if n % 2 == 0 { a.clone() } else { b.clone() };
+            tokio::spawn(async move {
+                db.take_lease("leased", 2, &format!("host-{n}"), "http://n", 50_000)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for take in takes {
+        winners.extend(take.await.unwrap());
+    }
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    assert_eq!(winners[0].epoch, 3);
+    assert_eq!(a.lease("leased").await.unwrap(), Some(winners[0].clone()));
+}
+
 #[tokio::test]
 async fn the_memory_database_keeps_every_contract() {
     let db = db::open("memory://").await.unwrap();
     conformance(db.as_ref()).await;
     concurrent_appends(db::open("memory://").await.unwrap()).await;
+    let db = db::open("memory://").await.unwrap();
+    leases(db.clone(), db).await;
 }
 
 #[tokio::test]
@@ -468,8 +590,15 @@ mod sqlite {
                 .query_row(&format!("SELECT version FROM {table}"), [], |r| r.get(0))
                 .unwrap()
         };
-        assert_eq!(version("server_schema_version"), 1);
+        assert_eq!(version("server_schema_version"), 2);
         assert_eq!(version("schema_version"), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn leases_are_taken_renewed_and_fenced_from_two_connections() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = url(&dir);
+        leases(db::open(&url).await.unwrap(), db::open(&url).await.unwrap()).await;
     }
 
     #[tokio::test]
@@ -537,6 +666,15 @@ mod postgres {
         let url = fresh_url(&url).await;
         let first = db::open(&url).await.unwrap();
         survives_reopen(first, async || db::open(&url).await.unwrap()).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn leases_are_taken_renewed_and_fenced_from_two_connections() {
+        let Some(url) = agent_sdk::testing::test_postgres_url() else {
+            return;
+        };
+        let url = fresh_url(&url).await;
+        leases(db::open(&url).await.unwrap(), db::open(&url).await.unwrap()).await;
     }
 
     #[tokio::test]

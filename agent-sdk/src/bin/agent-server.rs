@@ -101,6 +101,21 @@ struct Args {
     /// The secret signing deliveries to `--webhook-url`.
     #[arg(long, env = "AGENT_SERVER_WEBHOOK_SECRET", hide_env_values = true)]
     webhook_secret: Option<String>,
+    /// This host's id in the sessions' leases (default: a random one). Hosts
+    /// sharing a database need distinct ids.
+    #[arg(long, env = "AGENT_SERVER_HOST_ID")]
+    host_id: Option<String>,
+    /// The address other hosts and clients reach this one at, sent with a
+    /// 421 for a session this host owns (default: `http://<listen address>`).
+    #[arg(long, env = "AGENT_SERVER_ADVERTISE")]
+    advertise: Option<String>,
+    /// Seconds a session's lease holds without a heartbeat: how long after a
+    /// host dies its sessions can move to another host.
+    #[arg(long, env = "AGENT_SERVER_LEASE_TTL", default_value_t = 15.0, value_parser = seconds)]
+    lease_ttl: f64,
+    /// Seconds between two renewals of this host's leases.
+    #[arg(long, env = "AGENT_SERVER_HEARTBEAT", default_value_t = 5.0, value_parser = seconds)]
+    heartbeat: f64,
     /// Log lines as text or JSON.
     #[arg(
         long,
@@ -109,6 +124,14 @@ struct Args {
         default_value = "text"
     )]
     log_format: LogFormat,
+}
+
+/// A positive number of seconds (fractions allowed: `0.5`).
+fn seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(value) if value.is_finite() && value > 0.0 => Ok(value),
+        _ => Err(format!("{text:?} is not a positive number of seconds")),
+    }
 }
 
 fn init_logging(format: LogFormat) {
@@ -251,6 +274,20 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(dir) = &args.workdir {
         config = config.default_cwd(dir.clone());
     }
+    // Bound first: the advertised address defaults to the one really bound (port 0).
+    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+    let addr = listener.local_addr()?;
+    config = config
+        .advertise(
+            args.advertise
+                .clone()
+                .unwrap_or_else(|| format!("http://{addr}")),
+        )
+        .lease_ttl(Duration::from_secs_f64(args.lease_ttl))
+        .heartbeat(Duration::from_secs_f64(args.heartbeat));
+    if let Some(id) = &args.host_id {
+        config = config.host_id(id.clone());
+    }
     let database = db::open(&args.database_url).await?;
     let server = AgentServer::builder()
         .db(database)
@@ -271,8 +308,6 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         tokio::spawn(async move { axum::serve(listener, metrics).await });
     }
 
-    let listener = tokio::net::TcpListener::bind(args.listen).await?;
-    let addr = listener.local_addr()?;
     tracing::info!(%addr, "agent-server listening");
     // Tests and scripts read the bound address (the port may be 0) from this line.
     println!("agent-server listening on http://{addr}");

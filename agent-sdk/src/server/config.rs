@@ -11,7 +11,8 @@ use super::webhooks::WebhookConfig;
 /// Settings of an [`AgentServer`](super::AgentServer). The defaults suit a
 /// small deployment: 16 queued turns per session, 512 events in memory per
 /// session, 10,000 replayable, 5 minutes to answer a permission request, a
-/// 30 s drain window, a keep-alive comment every 15 s.
+/// 30 s drain window, a keep-alive comment every 15 s, sessions' leases of
+/// 15 s renewed every 5 s.
 ///
 /// ```
 /// use std::time::Duration;
@@ -42,6 +43,10 @@ pub struct ServerConfig {
     pub(crate) max_message_chars: Option<usize>,
     pub(crate) workdir_root: Option<PathBuf>,
     pub(crate) webhooks: Option<WebhookConfig>,
+    pub(crate) host_id: Option<String>,
+    pub(crate) advertise: Option<String>,
+    pub(crate) lease_ttl: Duration,
+    pub(crate) heartbeat: Duration,
 }
 
 impl Default for ServerConfig {
@@ -65,6 +70,10 @@ impl Default for ServerConfig {
             max_message_chars: None,
             workdir_root: None,
             webhooks: None,
+            host_id: None,
+            advertise: None,
+            lease_ttl: Duration::from_secs(15),
+            heartbeat: Duration::from_secs(5),
         }
     }
 }
@@ -199,6 +208,47 @@ impl ServerConfig {
     /// Signed webhooks per tenant, delivered from the database's outbox.
     pub fn webhooks(mut self, config: WebhookConfig) -> Self {
         self.webhooks = Some(config);
+        self
+    }
+
+    /// This host's id in the sessions' leases (default: a random one per process).
+    /// Hosts sharing a database need distinct ids.
+    pub fn host_id(mut self, id: impl Into<String>) -> Self {
+        self.host_id = Some(id.into());
+        self
+    }
+
+    /// Where other hosts and clients reach this one (`http://10.0.0.5:8080`):
+    /// a request for a session this host owns, sent to another host, is
+    /// answered 421 with this address.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use agent_sdk::server::ServerConfig;
+    /// let config = ServerConfig::default()
+    ///     .host_id("host-a")
+    ///     .advertise("http://10.0.0.5:8080")
+    ///     .lease_ttl(Duration::from_secs(15))
+    ///     .heartbeat(Duration::from_secs(5));
+    /// # let _ = config;
+    /// ```
+    pub fn advertise(mut self, address: impl Into<String>) -> Self {
+        self.advertise = Some(address.into());
+        self
+    }
+
+    /// How long a session's lease holds without renewal: after a host dies,
+    /// its sessions move to another host this long after its last heartbeat
+    /// (default 15 s).
+    pub fn lease_ttl(mut self, ttl: Duration) -> Self {
+        self.lease_ttl = ttl.max(Duration::from_millis(100));
+        self
+    }
+
+    /// How often the host renews the leases of its sessions (default 5 s;
+    /// keep it well under the TTL).
+    pub fn heartbeat(mut self, every: Duration) -> Self {
+        self.heartbeat = every.max(Duration::from_millis(10));
         self
     }
 

@@ -20,6 +20,7 @@ pub struct ApiError {
     code: &'static str,
     message: String,
     headers: Vec<(HeaderName, HeaderValue)>,
+    fields: serde_json::Map<String, serde_json::Value>,
 }
 
 impl ApiError {
@@ -30,6 +31,7 @@ impl ApiError {
             code,
             message: message.into(),
             headers: Vec::new(),
+            fields: serde_json::Map::new(),
         }
     }
 
@@ -37,6 +39,27 @@ impl ApiError {
     pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
         self.headers.push((name, value));
         self
+    }
+
+    /// Adds a field to the error object, next to `code` and `message`
+    /// (a 421's `owner`, ...).
+    ///
+    /// ```
+    /// use agent_sdk::server::ApiError;
+    /// use axum::http::StatusCode;
+    ///
+    /// let error = ApiError::new(StatusCode::MISDIRECTED_REQUEST, "wrong_host", "ask host b")
+    ///     .with_field("owner", serde_json::json!({"address": "http://b:8080"}));
+    /// assert_eq!(error.field("owner").unwrap()["address"], "http://b:8080");
+    /// ```
+    pub fn with_field(mut self, name: &str, value: serde_json::Value) -> Self {
+        self.fields.insert(name.to_owned(), value);
+        self
+    }
+
+    /// A field added with [`with_field`](Self::with_field).
+    pub fn field(&self, name: &str) -> Option<&serde_json::Value> {
+        self.fields.get(name)
     }
 
     /// The HTTP status.
@@ -71,7 +94,10 @@ impl std::error::Error for ApiError {}
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({"error": {"code": self.code, "message": self.message}});
+        let mut error = self.fields;
+        error.insert("code".into(), self.code.into());
+        error.insert("message".into(), self.message.into());
+        let body = serde_json::json!({ "error": error });
         let mut response = (self.status, axum::Json(body)).into_response();
         response.headers_mut().extend(self.headers);
         response

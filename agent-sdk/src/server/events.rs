@@ -46,7 +46,10 @@ pub enum EventKind {
     PermissionRequest,
     /// A decision was made (by a client or the timeout): `{correlation_id, behavior, by}`.
     PermissionResolved,
-    /// A turn ended: `{turn, result, is_error, usage, duration_ms}`.
+    /// A turn ended: `{turn, result, is_error, interrupted, usage, duration_ms}`.
+    /// A turn that was running on a host that died is reported by the host
+    /// that takes the session over with `{turn, interrupted: true, is_error:
+    /// true, subtype: "host_lost", result: null, error}`; it is never run again.
     TurnComplete,
     /// Something failed: `{code, message, turn?}`.
     Error,
@@ -120,6 +123,8 @@ pub(crate) struct EventLog {
     state: Mutex<LogState>,
     /// The highest seq the database holds; the ring drops nothing above it.
     persisted: Arc<AtomicU64>,
+    /// The session's lease epoch this host holds: every write carries it.
+    epoch: u64,
     writer: EventWriter,
 }
 
@@ -135,10 +140,12 @@ pub(crate) fn now_millis() -> Millis {
 }
 
 impl EventLog {
-    /// A log whose last stored event is `last_seq` (0 for a new session).
+    /// A log whose last stored event is `last_seq` (0 for a new session),
+    /// written under the session's lease `epoch`.
     pub(crate) fn new(
         session_id: String,
         last_seq: u64,
+        epoch: u64,
         limits: LogLimits,
         writer: EventWriter,
     ) -> Self {
@@ -151,8 +158,25 @@ impl EventLog {
                 subscribers: Vec::new(),
             }),
             persisted: Arc::new(AtomicU64::new(last_seq)),
+            epoch,
             writer,
         }
+    }
+
+    /// The seq of its newest event (0 when none).
+    pub(crate) fn last_seq(&self) -> u64 {
+        lock(&self.state).next_seq - 1
+    }
+
+    /// Tells the host that a write was refused: the session has another owner.
+    pub(crate) fn report_lost(&self) {
+        self.writer.report_lost(&self.session_id, self.epoch);
+    }
+
+    /// Ends every subscriber's stream (the session left this host); they
+    /// reconnect and are sent to its new owner.
+    pub(crate) fn close(&self) {
+        lock(&self.state).subscribers.clear();
     }
 
     /// Appends an event, hands it to every subscriber and to the database writer; returns its seq.
@@ -186,7 +210,8 @@ impl EventLog {
             state.ring.pop_front();
         }
         drop(state);
-        self.writer.append(self.persisted.clone(), record);
+        self.writer
+            .append(self.persisted.clone(), self.epoch, record);
         seq
     }
 
@@ -263,26 +288,39 @@ impl EventStream {
 }
 
 enum WriterCommand {
-    Append(Arc<AtomicU64>, EventRecord),
+    Append(Arc<AtomicU64>, u64, EventRecord),
     Flush(oneshot::Sender<()>),
 }
 
-/// The database writer of every log: appends in batches, in order.
+/// A session whose write was refused for a stale lease epoch: `(id, epoch)`.
+pub(crate) type Lost = (String, u64);
+
+/// The database writer of every log: appends in batches, in order, each
+/// session's events under its lease epoch.
 #[derive(Clone)]
 pub(crate) struct EventWriter {
     tx: mpsc::UnboundedSender<WriterCommand>,
+    lost: mpsc::UnboundedSender<Lost>,
 }
 
 impl EventWriter {
-    /// Starts the writer task on `db`.
-    pub(crate) fn start(db: Arc<dyn ServerDb>) -> EventWriter {
+    /// Starts the writer task on `db`; the receiver gets the sessions whose
+    /// writes were refused (fenced), for the host to drop.
+    pub(crate) fn start(db: Arc<dyn ServerDb>) -> (EventWriter, mpsc::UnboundedReceiver<Lost>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(write_batches(db, rx));
-        EventWriter { tx }
+        let (lost, lost_rx) = mpsc::unbounded_channel();
+        tokio::spawn(write_batches(db, rx, lost.clone()));
+        (EventWriter { tx, lost }, lost_rx)
     }
 
-    fn append(&self, persisted: Arc<AtomicU64>, record: EventRecord) {
-        let _ = self.tx.send(WriterCommand::Append(persisted, record));
+    fn append(&self, persisted: Arc<AtomicU64>, epoch: u64, record: EventRecord) {
+        let _ = self
+            .tx
+            .send(WriterCommand::Append(persisted, epoch, record));
+    }
+
+    fn report_lost(&self, session_id: &str, epoch: u64) {
+        let _ = self.lost.send((session_id.to_owned(), epoch));
     }
 
     /// Waits until every event emitted before the call is in the database.
@@ -294,23 +332,42 @@ impl EventWriter {
     }
 }
 
-async fn write_batches(db: Arc<dyn ServerDb>, mut rx: mpsc::UnboundedReceiver<WriterCommand>) {
-    let mut batch: Vec<(Arc<AtomicU64>, EventRecord)> = Vec::new();
+async fn write_batches(
+    db: Arc<dyn ServerDb>,
+    mut rx: mpsc::UnboundedReceiver<WriterCommand>,
+    lost: mpsc::UnboundedSender<Lost>,
+) {
+    let mut batch: Vec<(Arc<AtomicU64>, u64, EventRecord)> = Vec::new();
     let mut flushes = Vec::new();
     while let Some(command) = rx.recv().await {
         let mut next = Some(command);
         while let Some(command) = next.take() {
             match command {
-                WriterCommand::Append(mark, record) => batch.push((mark, record)),
+                WriterCommand::Append(mark, epoch, record) => batch.push((mark, epoch, record)),
                 WriterCommand::Flush(done) => flushes.push(done),
             }
             if batch.len() < BATCH {
                 next = rx.try_recv().ok();
             }
         }
-        let records: Vec<EventRecord> = batch.iter().map(|(_, r)| r.clone()).collect();
-        store(db.as_ref(), &records).await;
-        for (mark, record) in batch.drain(..) {
+        // One fenced append per run of a session's events, in order.
+        let mut start = 0;
+        while start < batch.len() {
+            let (_, epoch, first) = &batch[start];
+            let end = batch[start..]
+                .iter()
+                .position(|(_, e, r)| r.session_id != first.session_id || e != epoch)
+                .map_or(batch.len(), |n| start + n);
+            let records: Vec<EventRecord> = batch[start..end]
+                .iter()
+                .map(|(_, _, r)| r.clone())
+                .collect();
+            if let Stored::Fenced = store(db.as_ref(), *epoch, &records).await {
+                let _ = lost.send((first.session_id.clone(), *epoch));
+            }
+            start = end;
+        }
+        for (mark, _, record) in batch.drain(..) {
             mark.fetch_max(record.seq, Ordering::AcqRel);
         }
         for done in flushes.drain(..) {
@@ -319,15 +376,25 @@ async fn write_batches(db: Arc<dyn ServerDb>, mut rx: mpsc::UnboundedReceiver<Wr
     }
 }
 
-async fn store(db: &dyn ServerDb, records: &[EventRecord]) {
+enum Stored {
+    Done,
+    Fenced,
+}
+
+async fn store(db: &dyn ServerDb, epoch: u64, records: &[EventRecord]) -> Stored {
     if records.is_empty() {
-        return;
+        return Stored::Done;
     }
     for attempt in 1..=ATTEMPTS {
-        match db.append_events(records).await {
-            Ok(()) => return,
+        match db.append_events_fenced(epoch, records).await {
+            Ok(()) => return Stored::Done,
             // Stored by an earlier attempt whose answer was lost: nothing to redo.
-            Err(super::db::DbError::DuplicateEvent { .. }) => return,
+            Err(super::db::DbError::DuplicateEvent { .. }) => return Stored::Done,
+            // Another host owns the session now: its log is not ours to write.
+            Err(err @ super::db::DbError::Fenced { .. }) => {
+                tracing::warn!(%err, events = records.len(), "events refused: the session moved to another host");
+                return Stored::Fenced;
+            }
             Err(err) if attempt == ATTEMPTS => {
                 tracing::error!(%err, events = records.len(), "events could not be stored; replay after a restart will miss them");
             }
@@ -337,4 +404,5 @@ async fn store(db: &dyn ServerDb, records: &[EventRecord]) {
             }
         }
     }
+    Stored::Done
 }

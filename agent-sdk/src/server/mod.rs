@@ -204,6 +204,7 @@ impl AgentServerBuilder {
         let metrics = self.metrics.unwrap_or_default();
         let host = Arc::new(Host::new(self.config, db, self.options, metrics));
         host.recover().await?;
+        host.start_heartbeat();
         Ok(AgentServer {
             state: AppState { host, auth },
         })

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::{
-    DEAD_LETTER, DbError, EventRecord, Millis, OutboxItem, ServerDb, SessionFilter, SessionRecord,
-    TaskRecord, TaskStatus, UsageRecord,
+    DEAD_LETTER, DbError, EventRecord, Lease, Millis, OutboxItem, ServerDb, SessionFilter,
+    SessionRecord, TaskRecord, TaskStatus, UsageRecord, fenced_session,
 };
 use crate::handler::BoxFuture;
 use crate::store::{InMemorySessionStore, SessionStore};
@@ -38,6 +38,56 @@ struct State {
     usage: Vec<UsageRecord>,
     outbox: BTreeMap<i64, OutboxItem>,
     last_outbox_id: i64,
+    leases: HashMap<String, Lease>,
+}
+
+impl State {
+    /// `Ok` when `epoch` is the session's lease epoch.
+    fn check_fence(&self, session_id: &str, epoch: u64) -> Result<(), DbError> {
+        match self.leases.get(session_id) {
+            Some(lease) if lease.epoch == epoch => Ok(()),
+            _ => Err(DbError::Fenced {
+                session_id: session_id.to_owned(),
+                epoch,
+            }),
+        }
+    }
+
+    fn append(&mut self, events: &[EventRecord]) -> Result<(), DbError> {
+        // Checked before any is stored: a batch is all or nothing.
+        let mut batch: HashMap<&str, Vec<u64>> = HashMap::new();
+        for event in events {
+            let seqs = batch.entry(event.session_id.as_str()).or_default();
+            let stored = self
+                .events
+                .get(&event.session_id)
+                .is_some_and(|log| log.contains_key(&event.seq));
+            if stored || seqs.contains(&event.seq) {
+                return Err(DbError::DuplicateEvent {
+                    session_id: event.session_id.clone(),
+                    seq: event.seq,
+                });
+            }
+            seqs.push(event.seq);
+        }
+        for event in events {
+            self.events
+                .entry(event.session_id.clone())
+                .or_default()
+                .insert(event.seq, event.clone());
+        }
+        Ok(())
+    }
+
+    fn update(&mut self, session: &SessionRecord) -> bool {
+        match self.sessions.get_mut(&session.id) {
+            Some(stored) => {
+                *stored = session.clone();
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 impl MemoryServerDb {
@@ -84,14 +134,7 @@ impl ServerDb for MemoryServerDb {
         &'a self,
         session: &'a SessionRecord,
     ) -> BoxFuture<'a, Result<bool, DbError>> {
-        let updated = match self.state().sessions.get_mut(&session.id) {
-            Some(stored) => {
-                *stored = session.clone();
-                true
-            }
-            None => false,
-        };
-        ready(Ok(updated))
+        ready(Ok(self.state().update(session)))
     }
 
     fn get_session<'a>(
@@ -122,6 +165,7 @@ impl ServerDb for MemoryServerDb {
         let mut state = self.state();
         let existed = state.sessions.remove(id).is_some();
         state.events.remove(id);
+        state.leases.remove(id);
         state.tasks.retain(|_, task| task.session_id != id);
         ready(Ok(existed))
     }
@@ -130,31 +174,7 @@ impl ServerDb for MemoryServerDb {
         &'a self,
         events: &'a [EventRecord],
     ) -> BoxFuture<'a, Result<(), DbError>> {
-        let mut state = self.state();
-        // Checked before any is stored: a batch is all or nothing.
-        let mut batch: HashMap<&str, Vec<u64>> = HashMap::new();
-        for event in events {
-            let seqs = batch.entry(event.session_id.as_str()).or_default();
-            let stored = state
-                .events
-                .get(&event.session_id)
-                .is_some_and(|log| log.contains_key(&event.seq));
-            if stored || seqs.contains(&event.seq) {
-                return ready(Err(DbError::DuplicateEvent {
-                    session_id: event.session_id.clone(),
-                    seq: event.seq,
-                }));
-            }
-            seqs.push(event.seq);
-        }
-        for event in events {
-            state
-                .events
-                .entry(event.session_id.clone())
-                .or_default()
-                .insert(event.seq, event.clone());
-        }
-        ready(Ok(()))
+        ready(self.state().append(events))
     }
 
     fn events_after<'a>(
@@ -301,5 +321,107 @@ impl ServerDb for MemoryServerDb {
             .cloned()
             .collect();
         ready(Ok(dead))
+    }
+
+    fn lease<'a>(&'a self, session_id: &'a str) -> BoxFuture<'a, Result<Option<Lease>, DbError>> {
+        ready(Ok(self.state().leases.get(session_id).cloned()))
+    }
+
+    fn take_lease<'a>(
+        &'a self,
+        session_id: &'a str,
+        expected_epoch: u64,
+        owner: &'a str,
+        address: &'a str,
+        expires_at: Millis,
+    ) -> BoxFuture<'a, Result<Option<Lease>, DbError>> {
+        let mut state = self.state();
+        let current = state.leases.get(session_id).map_or(0, |lease| lease.epoch);
+        if current != expected_epoch {
+            return ready(Ok(None));
+        }
+        let lease = Lease {
+            session_id: session_id.to_owned(),
+            owner: owner.to_owned(),
+            address: address.to_owned(),
+            epoch: expected_epoch + 1,
+            expires_at,
+        };
+        state.leases.insert(session_id.to_owned(), lease.clone());
+        ready(Ok(Some(lease)))
+    }
+
+    fn renew_leases<'a>(
+        &'a self,
+        owner: &'a str,
+        leases: &'a [(String, u64)],
+        expires_at: Millis,
+    ) -> BoxFuture<'a, Result<Vec<String>, DbError>> {
+        let mut state = self.state();
+        let mut lost = Vec::new();
+        for (session_id, epoch) in leases {
+            match state.leases.get_mut(session_id) {
+                Some(lease) if lease.epoch == *epoch && lease.owner == owner => {
+                    lease.expires_at = expires_at;
+                }
+                _ => lost.push(session_id.clone()),
+            }
+        }
+        ready(Ok(lost))
+    }
+
+    fn release_lease<'a>(
+        &'a self,
+        session_id: &'a str,
+        epoch: u64,
+    ) -> BoxFuture<'a, Result<bool, DbError>> {
+        let released = match self.state().leases.get_mut(session_id) {
+            Some(lease) if lease.epoch == epoch => {
+                lease.expires_at = 0;
+                true
+            }
+            _ => false,
+        };
+        ready(Ok(released))
+    }
+
+    fn append_events_fenced<'a>(
+        &'a self,
+        epoch: u64,
+        events: &'a [EventRecord],
+    ) -> BoxFuture<'a, Result<(), DbError>> {
+        let Some(session_id) = fenced_session(events) else {
+            return ready(Ok(()));
+        };
+        let mut state = self.state();
+        ready(
+            session_id
+                .and_then(|id| state.check_fence(id, epoch))
+                .and_then(|()| state.append(events)),
+        )
+    }
+
+    fn update_session_fenced<'a>(
+        &'a self,
+        epoch: u64,
+        session: &'a SessionRecord,
+    ) -> BoxFuture<'a, Result<bool, DbError>> {
+        let mut state = self.state();
+        ready(
+            state
+                .check_fence(&session.id, epoch)
+                .map(|()| state.update(session)),
+        )
+    }
+
+    fn record_usage_fenced<'a>(
+        &'a self,
+        epoch: u64,
+        usage: &'a UsageRecord,
+    ) -> BoxFuture<'a, Result<(), DbError>> {
+        let mut state = self.state();
+        ready(state.check_fence(&usage.session_id, epoch).map(|()| {
+            state.usage.push(usage.clone());
+        }))
     }
 }

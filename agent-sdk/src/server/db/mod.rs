@@ -75,6 +75,15 @@ pub enum DbError {
         /// The sequence number.
         seq: u64,
     },
+    /// A write for a session was refused: the writer's lease epoch is no
+    /// longer the session's current one (another host took the session over).
+    #[error("session {session_id:?} belongs to another host now (lease epoch {epoch} is stale)")]
+    Fenced {
+        /// The session.
+        session_id: String,
+        /// The stale epoch the write carried.
+        epoch: u64,
+    },
     /// The database failed or could not be reached.
     #[error("database error: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -220,6 +229,43 @@ pub struct UsageRecord {
     pub at: Millis,
 }
 
+/// Which host owns a session, until when, and under which fencing epoch.
+///
+/// A host takes a session's lease before it runs the session; it renews the
+/// lease by heartbeat; another host may take it once `expires_at` has passed.
+/// Each take raises `epoch` by one, and every write a host makes for the
+/// session carries the epoch it took: a write with an older one is refused
+/// ([`DbError::Fenced`]), so a host that lost a session cannot write into it.
+///
+/// ```
+/// use agent_sdk::server::db::Lease;
+/// let lease = Lease {
+///     session_id: "ses_1".into(), owner: "host-a".into(),
+///     address: "http://10.0.0.5:8080".into(), epoch: 3, expires_at: 1_000,
+/// };
+/// assert!(lease.is_live(999) && !lease.is_live(1_000));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    /// The session.
+    pub session_id: String,
+    /// The owner host's id.
+    pub owner: String,
+    /// Where the owner host takes requests (its advertised address).
+    pub address: String,
+    /// The fencing token: 1 for the first owner, one more on each take.
+    pub epoch: u64,
+    /// Until when it is held (0 once released).
+    pub expires_at: Millis,
+}
+
+impl Lease {
+    /// Whether the lease still holds at `now`.
+    pub fn is_live(&self, now: Millis) -> bool {
+        self.expires_at > now
+    }
+}
+
 /// A webhook delivery waiting in the outbox (written in the same database as
 /// the record it reports, so a restart loses none).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -328,6 +374,73 @@ pub trait ServerDb: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<(), DbError>>;
     /// Dead-lettered deliveries (oldest first), at most `limit`.
     fn dead_webhooks(&self, limit: usize) -> BoxFuture<'_, Result<Vec<OutboxItem>, DbError>>;
+
+    /// A session's lease, if it ever had one.
+    fn lease<'a>(&'a self, session_id: &'a str) -> BoxFuture<'a, Result<Option<Lease>, DbError>>;
+    /// Takes a session's lease for `owner` at `address` until `expires_at`,
+    /// as a compare-and-set on the epoch in one statement: it succeeds only
+    /// while the stored epoch is `expected_epoch` (0: no lease yet). Returns
+    /// the new lease (epoch `expected_epoch + 1`), or `None` when another
+    /// host changed the lease first (it lost the race).
+    fn take_lease<'a>(
+        &'a self,
+        session_id: &'a str,
+        expected_epoch: u64,
+        owner: &'a str,
+        address: &'a str,
+        expires_at: Millis,
+    ) -> BoxFuture<'a, Result<Option<Lease>, DbError>>;
+    /// Extends `owner`'s leases `(session id, epoch)` to `expires_at`; returns
+    /// the ids of those no longer held at that epoch (taken over: the host
+    /// drops them).
+    fn renew_leases<'a>(
+        &'a self,
+        owner: &'a str,
+        leases: &'a [(String, u64)],
+        expires_at: Millis,
+    ) -> BoxFuture<'a, Result<Vec<String>, DbError>>;
+    /// Gives a lease up (expired at once, epoch kept); `Ok(false)` when the
+    /// epoch is not the current one.
+    fn release_lease<'a>(
+        &'a self,
+        session_id: &'a str,
+        epoch: u64,
+    ) -> BoxFuture<'a, Result<bool, DbError>>;
+
+    /// [`append_events`](Self::append_events) of one session's events, in
+    /// one transaction with a check that `epoch` is the session's lease
+    /// epoch; [`DbError::Fenced`] (nothing stored) otherwise.
+    fn append_events_fenced<'a>(
+        &'a self,
+        epoch: u64,
+        events: &'a [EventRecord],
+    ) -> BoxFuture<'a, Result<(), DbError>>;
+    /// [`update_session`](Self::update_session) under the lease's `epoch`
+    /// ([`DbError::Fenced`] otherwise).
+    fn update_session_fenced<'a>(
+        &'a self,
+        epoch: u64,
+        session: &'a SessionRecord,
+    ) -> BoxFuture<'a, Result<bool, DbError>>;
+    /// [`record_usage`](Self::record_usage) under the session's lease
+    /// `epoch` ([`DbError::Fenced`] otherwise).
+    fn record_usage_fenced<'a>(
+        &'a self,
+        epoch: u64,
+        usage: &'a UsageRecord,
+    ) -> BoxFuture<'a, Result<(), DbError>>;
+}
+
+/// The one session a fenced batch of events belongs to: `None` for an empty
+/// batch, an error when it mixes sessions.
+pub(super) fn fenced_session(events: &[EventRecord]) -> Option<Result<&str, DbError>> {
+    let first = events.first()?.session_id.as_str();
+    if events.iter().any(|e| e.session_id != first) {
+        return Some(Err(codec::backend(
+            "a fenced batch of events must belong to one session",
+        )));
+    }
+    Some(Ok(first))
 }
 
 /// Opens the database a URL names: `sqlite://<path>` (created if missing;

@@ -6,12 +6,12 @@ use std::sync::Arc;
 use serde_json::Value;
 use tokio::sync::Mutex;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{Client, NoTls, Row};
+use tokio_postgres::{Client, GenericClient, NoTls, Row};
 
 use super::codec::{backend, from_sql_int, parse_status, status_name, to_sql_int};
 use super::{
-    DEAD_LETTER, DbError, EventRecord, Millis, OutboxItem, ServerDb, SessionFilter, SessionRecord,
-    TaskRecord, TaskStatus, Usage, UsageRecord,
+    DEAD_LETTER, DbError, EventRecord, Lease, Millis, OutboxItem, ServerDb, SessionFilter,
+    SessionRecord, TaskRecord, TaskStatus, Usage, UsageRecord, fenced_session,
 };
 use crate::handler::BoxFuture;
 use crate::store::{PostgresSessionStore, SessionStore};
@@ -51,6 +51,10 @@ const MIGRATIONS: &[&str] = &[
         event TEXT NOT NULL, body TEXT NOT NULL, attempts BIGINT NOT NULL,
         next_attempt_at BIGINT NOT NULL, last_error TEXT);
      CREATE INDEX server_outbox_due ON server_outbox (next_attempt_at, id);",
+    // 2: which host owns each session, until when, under which fencing epoch.
+    "CREATE TABLE server_leases (
+        session_id TEXT PRIMARY KEY, owner TEXT NOT NULL, address TEXT NOT NULL,
+        epoch BIGINT NOT NULL, expires_at BIGINT NOT NULL);",
 ];
 
 /// The server's records in PostgreSQL (`postgres://...`); the transcripts
@@ -201,50 +205,167 @@ fn sql_limit(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
 }
 
+/// Writes a session's row (new, or over the stored one) on a connection or transaction.
+async fn write_session(
+    client: &impl GenericClient,
+    session: &SessionRecord,
+    update: bool,
+) -> Result<u64, DbError> {
+    let sql = if update {
+        "UPDATE server_sessions SET \"user\" = $2, tenant = $3, status = $4, spec = $5,
+            metadata = $6, claude_session_id = $7, turns = $8, input_tokens = $9,
+            output_tokens = $10, cost_usd = $11, created_at = $12, last_activity = $13
+         WHERE id = $1"
+    } else {
+        "INSERT INTO server_sessions (id, \"user\", tenant, status, spec, metadata,
+            claude_session_id, turns, input_tokens, output_tokens, cost_usd, created_at,
+            last_activity)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+    };
+    client
+        .execute(
+            sql,
+            &[
+                &session.id,
+                &session.user,
+                &session.tenant,
+                &status_name(&session.status),
+                &session.spec,
+                &session.metadata,
+                &session.claude_session_id,
+                &to_sql_int(session.turns)?,
+                &to_sql_int(session.usage.input_tokens)?,
+                &to_sql_int(session.usage.output_tokens)?,
+                &session.usage.cost_usd,
+                &session.created_at,
+                &session.last_activity,
+            ],
+        )
+        .await
+        .map_err(|e| {
+            if !update && is_unique_violation(&e) {
+                DbError::Conflict {
+                    what: "session",
+                    id: session.id.clone(),
+                }
+            } else {
+                backend(e)
+            }
+        })
+}
+
+/// Appends events in one statement: all stored or none.
+async fn insert_events(
+    client: &impl GenericClient,
+    events: &[EventRecord],
+    in_transaction: bool,
+) -> Result<(), DbError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let mut sessions = Vec::with_capacity(events.len());
+    let mut seqs = Vec::with_capacity(events.len());
+    let mut kinds = Vec::with_capacity(events.len());
+    let mut data = Vec::with_capacity(events.len());
+    let mut ats = Vec::with_capacity(events.len());
+    for event in events {
+        sessions.push(event.session_id.as_str());
+        seqs.push(to_sql_int(event.seq)?);
+        kinds.push(event.kind.as_str());
+        data.push(event.data.clone());
+        ats.push(event.at);
+    }
+    let result = client
+        .execute(
+            "INSERT INTO server_events (session_id, seq, kind, data, at)
+             SELECT * FROM unnest($1::TEXT[], $2::BIGINT[], $3::TEXT[], $4::JSONB[],
+                $5::BIGINT[])",
+            &[&sessions, &seqs, &kinds, &data, &ats],
+        )
+        .await;
+    match result {
+        Ok(_) => Ok(()),
+        // In a transaction the failed statement aborted it: nothing more can be asked there.
+        Err(e) if is_unique_violation(&e) && in_transaction => Err(DbError::DuplicateEvent {
+            session_id: events[0].session_id.clone(),
+            seq: events[0].seq,
+        }),
+        Err(e) if is_unique_violation(&e) => Err(duplicate_in(client, events)
+            .await
+            .unwrap_or_else(|| backend(e))),
+        Err(e) => Err(backend(e)),
+    }
+}
+
+async fn insert_usage(client: &impl GenericClient, usage: &UsageRecord) -> Result<(), DbError> {
+    client
+        .execute(
+            "INSERT INTO server_usage (session_id, \"user\", tenant, turn, input_tokens,
+                output_tokens, cost_usd, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[
+                &usage.session_id,
+                &usage.user,
+                &usage.tenant,
+                &to_sql_int(usage.turn)?,
+                &to_sql_int(usage.usage.input_tokens)?,
+                &to_sql_int(usage.usage.output_tokens)?,
+                &usage.usage.cost_usd,
+                &usage.at,
+            ],
+        )
+        .await
+        .map_err(backend)?;
+    Ok(())
+}
+
+const LEASE_COLUMNS: &str = "session_id, owner, address, epoch, expires_at";
+
+fn lease_record(row: &Row) -> Result<Lease, DbError> {
+    Ok(Lease {
+        session_id: row.get(0),
+        owner: row.get(1),
+        address: row.get(2),
+        epoch: from_sql_int(row.get(3))?,
+        expires_at: row.get(4),
+    })
+}
+
 impl PostgresServerDb {
-    async fn write_session(&self, session: &SessionRecord, update: bool) -> Result<u64, DbError> {
-        let sql = if update {
-            "UPDATE server_sessions SET \"user\" = $2, tenant = $3, status = $4, spec = $5,
-                metadata = $6, claude_session_id = $7, turns = $8, input_tokens = $9,
-                output_tokens = $10, cost_usd = $11, created_at = $12, last_activity = $13
-             WHERE id = $1"
-        } else {
-            "INSERT INTO server_sessions (id, \"user\", tenant, status, spec, metadata,
-                claude_session_id, turns, input_tokens, output_tokens, cost_usd, created_at,
-                last_activity)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-        };
-        let client = self.client.lock().await;
-        client
-            .execute(
-                sql,
-                &[
-                    &session.id,
-                    &session.user,
-                    &session.tenant,
-                    &status_name(&session.status),
-                    &session.spec,
-                    &session.metadata,
-                    &session.claude_session_id,
-                    &to_sql_int(session.turns)?,
-                    &to_sql_int(session.usage.input_tokens)?,
-                    &to_sql_int(session.usage.output_tokens)?,
-                    &session.usage.cost_usd,
-                    &session.created_at,
-                    &session.last_activity,
-                ],
+    /// Runs a write in a transaction that first locks the session's lease row
+    /// `FOR SHARE` and checks its epoch: a take (an `UPDATE` of that row)
+    /// waits until the write commits, and a write after a take sees the new
+    /// epoch and is refused with [`DbError::Fenced`].
+    async fn fenced<T>(
+        &self,
+        session_id: &str,
+        epoch: u64,
+        write: impl AsyncFnOnce(&tokio_postgres::Transaction<'_>) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
+        let mut client = self.client.lock().await;
+        let tx = client.transaction().await.map_err(backend)?;
+        let current = tx
+            .query_opt(
+                "SELECT epoch FROM server_leases WHERE session_id = $1 FOR SHARE",
+                &[&session_id],
             )
             .await
-            .map_err(|e| {
-                if !update && is_unique_violation(&e) {
-                    DbError::Conflict {
-                        what: "session",
-                        id: session.id.clone(),
-                    }
-                } else {
-                    backend(e)
-                }
-            })
+            .map_err(backend)?
+            .map(|row| from_sql_int(row.get(0)))
+            .transpose()?;
+        if current != Some(epoch) {
+            return Err(DbError::Fenced {
+                session_id: session_id.to_owned(),
+                epoch,
+            });
+        }
+        let written = write(&tx).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(written)
+    }
+
+    async fn write_session(&self, session: &SessionRecord, update: bool) -> Result<u64, DbError> {
+        let client = self.client.lock().await;
+        write_session(&*client, session, update).await
     }
 
     async fn write_task(&self, task: &TaskRecord, update: bool) -> Result<u64, DbError> {
@@ -371,6 +492,9 @@ impl ServerDb for PostgresServerDb {
             tx.execute("DELETE FROM server_tasks WHERE session_id = $1", &[&id])
                 .await
                 .map_err(backend)?;
+            tx.execute("DELETE FROM server_leases WHERE session_id = $1", &[&id])
+                .await
+                .map_err(backend)?;
             tx.commit().await.map_err(backend)?;
             Ok(deleted > 0)
         })
@@ -381,38 +505,8 @@ impl ServerDb for PostgresServerDb {
         events: &'a [EventRecord],
     ) -> BoxFuture<'a, Result<(), DbError>> {
         Box::pin(async move {
-            if events.is_empty() {
-                return Ok(());
-            }
-            let mut sessions = Vec::with_capacity(events.len());
-            let mut seqs = Vec::with_capacity(events.len());
-            let mut kinds = Vec::with_capacity(events.len());
-            let mut data = Vec::with_capacity(events.len());
-            let mut ats = Vec::with_capacity(events.len());
-            for event in events {
-                sessions.push(event.session_id.as_str());
-                seqs.push(to_sql_int(event.seq)?);
-                kinds.push(event.kind.as_str());
-                data.push(event.data.clone());
-                ats.push(event.at);
-            }
             let client = self.client.lock().await;
-            // One statement for the batch: all stored or none.
-            let result = client
-                .execute(
-                    "INSERT INTO server_events (session_id, seq, kind, data, at)
-                     SELECT * FROM unnest($1::TEXT[], $2::BIGINT[], $3::TEXT[], $4::JSONB[],
-                        $5::BIGINT[])",
-                    &[&sessions, &seqs, &kinds, &data, &ats],
-                )
-                .await;
-            match result {
-                Ok(_) => Ok(()),
-                Err(e) if is_unique_violation(&e) => Err(duplicate_in(&client, events)
-                    .await
-                    .unwrap_or_else(|| backend(e))),
-                Err(e) => Err(backend(e)),
-            }
+            insert_events(&*client, events, false).await
         })
     }
 
@@ -512,24 +606,7 @@ impl ServerDb for PostgresServerDb {
     fn record_usage<'a>(&'a self, usage: &'a UsageRecord) -> BoxFuture<'a, Result<(), DbError>> {
         Box::pin(async move {
             let client = self.client.lock().await;
-            client
-                .execute(
-                    "INSERT INTO server_usage (session_id, \"user\", tenant, turn, input_tokens,
-                        output_tokens, cost_usd, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                    &[
-                        &usage.session_id,
-                        &usage.user,
-                        &usage.tenant,
-                        &to_sql_int(usage.turn)?,
-                        &to_sql_int(usage.usage.input_tokens)?,
-                        &to_sql_int(usage.usage.output_tokens)?,
-                        &usage.usage.cost_usd,
-                        &usage.at,
-                    ],
-                )
-                .await
-                .map_err(backend)?;
-            Ok(())
+            insert_usage(&*client, usage).await
         })
     }
 
@@ -641,11 +718,163 @@ impl ServerDb for PostgresServerDb {
             rows.iter().map(outbox_item).collect()
         })
     }
+
+    fn lease<'a>(&'a self, session_id: &'a str) -> BoxFuture<'a, Result<Option<Lease>, DbError>> {
+        Box::pin(async move {
+            let client = self.client.lock().await;
+            let row = client
+                .query_opt(
+                    &format!("SELECT {LEASE_COLUMNS} FROM server_leases WHERE session_id = $1"),
+                    &[&session_id],
+                )
+                .await
+                .map_err(backend)?;
+            row.as_ref().map(lease_record).transpose()
+        })
+    }
+
+    fn take_lease<'a>(
+        &'a self,
+        session_id: &'a str,
+        expected_epoch: u64,
+        owner: &'a str,
+        address: &'a str,
+        expires_at: Millis,
+    ) -> BoxFuture<'a, Result<Option<Lease>, DbError>> {
+        Box::pin(async move {
+            let expected = to_sql_int(expected_epoch)?;
+            let client = self.client.lock().await;
+            // One statement each: a concurrent take of the same row waits for
+            // this one, then finds the epoch changed and takes nothing.
+            let row = if expected_epoch == 0 {
+                client
+                    .query_opt(
+                        &format!(
+                            "INSERT INTO server_leases ({LEASE_COLUMNS}) VALUES ($1, $2, $3, 1, $4)
+                             ON CONFLICT (session_id) DO NOTHING RETURNING {LEASE_COLUMNS}"
+                        ),
+                        &[&session_id, &owner, &address, &expires_at],
+                    )
+                    .await
+            } else {
+                client
+                    .query_opt(
+                        &format!(
+                            "UPDATE server_leases SET owner = $2, address = $3,
+                                epoch = epoch + 1, expires_at = $4
+                             WHERE session_id = $1 AND epoch = $5 RETURNING {LEASE_COLUMNS}"
+                        ),
+                        &[&session_id, &owner, &address, &expires_at, &expected],
+                    )
+                    .await
+            }
+            .map_err(backend)?;
+            row.as_ref().map(lease_record).transpose()
+        })
+    }
+
+    fn renew_leases<'a>(
+        &'a self,
+        owner: &'a str,
+        leases: &'a [(String, u64)],
+        expires_at: Millis,
+    ) -> BoxFuture<'a, Result<Vec<String>, DbError>> {
+        Box::pin(async move {
+            if leases.is_empty() {
+                return Ok(Vec::new());
+            }
+            let ids: Vec<&str> = leases.iter().map(|(id, _)| id.as_str()).collect();
+            let epochs = leases
+                .iter()
+                .map(|(_, epoch)| to_sql_int(*epoch))
+                .collect::<Result<Vec<_>, _>>()?;
+            let client = self.client.lock().await;
+            let rows = client
+                .query(
+                    "UPDATE server_leases AS l SET expires_at = $3
+                     FROM unnest($1::TEXT[], $2::BIGINT[]) AS t(id, epoch)
+                     WHERE l.session_id = t.id AND l.epoch = t.epoch AND l.owner = $4
+                     RETURNING l.session_id",
+                    &[&ids, &epochs, &expires_at, &owner],
+                )
+                .await
+                .map_err(backend)?;
+            let renewed: std::collections::HashSet<String> =
+                rows.iter().map(|row| row.get(0)).collect();
+            Ok(leases
+                .iter()
+                .filter(|(id, _)| !renewed.contains(id))
+                .map(|(id, _)| id.clone())
+                .collect())
+        })
+    }
+
+    fn release_lease<'a>(
+        &'a self,
+        session_id: &'a str,
+        epoch: u64,
+    ) -> BoxFuture<'a, Result<bool, DbError>> {
+        Box::pin(async move {
+            let epoch = to_sql_int(epoch)?;
+            let client = self.client.lock().await;
+            let released = client
+                .execute(
+                    "UPDATE server_leases SET expires_at = 0 WHERE session_id = $1 AND epoch = $2",
+                    &[&session_id, &epoch],
+                )
+                .await
+                .map_err(backend)?;
+            Ok(released > 0)
+        })
+    }
+
+    fn append_events_fenced<'a>(
+        &'a self,
+        epoch: u64,
+        events: &'a [EventRecord],
+    ) -> BoxFuture<'a, Result<(), DbError>> {
+        Box::pin(async move {
+            let session_id = match fenced_session(events) {
+                None => return Ok(()),
+                Some(id) => id?,
+            };
+            self.fenced(session_id, epoch, async |tx| {
+                insert_events(tx, events, true).await
+            })
+            .await
+        })
+    }
+
+    fn update_session_fenced<'a>(
+        &'a self,
+        epoch: u64,
+        session: &'a SessionRecord,
+    ) -> BoxFuture<'a, Result<bool, DbError>> {
+        Box::pin(async move {
+            self.fenced(&session.id, epoch, async |tx| {
+                Ok(write_session(tx, session, true).await? > 0)
+            })
+            .await
+        })
+    }
+
+    fn record_usage_fenced<'a>(
+        &'a self,
+        epoch: u64,
+        usage: &'a UsageRecord,
+    ) -> BoxFuture<'a, Result<(), DbError>> {
+        Box::pin(async move {
+            self.fenced(&usage.session_id, epoch, async |tx| {
+                insert_usage(tx, usage).await
+            })
+            .await
+        })
+    }
 }
 
 /// Which event of a refused batch was stored already (or repeated within
 /// it), to name it in the error.
-async fn duplicate_in(client: &Client, events: &[EventRecord]) -> Option<DbError> {
+async fn duplicate_in(client: &impl GenericClient, events: &[EventRecord]) -> Option<DbError> {
     let mut seen = std::collections::HashSet::new();
     for event in events {
         let seq = to_sql_int(event.seq).ok()?;

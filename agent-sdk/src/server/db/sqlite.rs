@@ -4,14 +4,14 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use super::codec::{
     backend, from_sql_int, json_text, parse_json, parse_status, status_name, to_sql_int,
 };
 use super::{
-    DEAD_LETTER, DbError, EventRecord, Millis, OutboxItem, ServerDb, SessionFilter, SessionRecord,
-    TaskRecord, TaskStatus, Usage, UsageRecord,
+    DEAD_LETTER, DbError, EventRecord, Lease, Millis, OutboxItem, ServerDb, SessionFilter,
+    SessionRecord, TaskRecord, TaskStatus, Usage, UsageRecord, fenced_session,
 };
 use crate::handler::BoxFuture;
 use crate::store::{SessionStore, SqliteSessionStore};
@@ -49,6 +49,10 @@ const MIGRATIONS: &[&str] = &[
         event TEXT NOT NULL, body TEXT NOT NULL, attempts INTEGER NOT NULL,
         next_attempt_at INTEGER NOT NULL, last_error TEXT);
      CREATE INDEX server_outbox_due ON server_outbox (next_attempt_at, id);",
+    // 2: which host owns each session, until when, under which fencing epoch.
+    "CREATE TABLE server_leases (
+        session_id TEXT PRIMARY KEY, owner TEXT NOT NULL, address TEXT NOT NULL,
+        epoch INTEGER NOT NULL, expires_at INTEGER NOT NULL);",
 ];
 
 /// The server's records in a SQLite file (`sqlite://path`); the transcripts
@@ -362,6 +366,111 @@ fn write_task(connection: &Connection, task: &TaskRecord, update: bool) -> Resul
         })
 }
 
+fn insert_events(connection: &Connection, events: &[EventRecord]) -> Result<(), DbError> {
+    let mut insert = connection
+        .prepare_cached(
+            "INSERT INTO server_events (session_id, seq, kind, data, at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .map_err(backend)?;
+    for event in events {
+        insert
+            .execute(params![
+                event.session_id,
+                to_sql_int(event.seq)?,
+                event.kind,
+                json_text(&event.data),
+                event.at,
+            ])
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    DbError::DuplicateEvent {
+                        session_id: event.session_id.clone(),
+                        seq: event.seq,
+                    }
+                } else {
+                    backend(e)
+                }
+            })?;
+    }
+    Ok(())
+}
+
+fn insert_usage(connection: &Connection, usage: &UsageRecord) -> Result<(), DbError> {
+    connection
+        .execute(
+            "INSERT INTO server_usage (session_id, user, tenant, turn, input_tokens,
+                output_tokens, cost_usd, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                usage.session_id,
+                usage.user,
+                usage.tenant,
+                to_sql_int(usage.turn)?,
+                to_sql_int(usage.usage.input_tokens)?,
+                to_sql_int(usage.usage.output_tokens)?,
+                usage.usage.cost_usd,
+                usage.at,
+            ],
+        )
+        .map_err(backend)?;
+    Ok(())
+}
+
+fn lease_row(row: &Row<'_>) -> rusqlite::Result<(String, String, String, i64, i64)> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+    ))
+}
+
+fn get_lease(connection: &Connection, session_id: &str) -> Result<Option<Lease>, DbError> {
+    let row = connection
+        .query_row(
+            "SELECT session_id, owner, address, epoch, expires_at FROM server_leases
+             WHERE session_id = ?1",
+            [session_id],
+            lease_row,
+        )
+        .optional()
+        .map_err(backend)?;
+    row.map(|(session_id, owner, address, epoch, expires_at)| {
+        Ok(Lease {
+            session_id,
+            owner,
+            address,
+            epoch: from_sql_int(epoch)?,
+            expires_at,
+        })
+    })
+    .transpose()
+}
+
+/// Runs `write` in a transaction that holds the database's write lock from
+/// its start (so no take can slip between the check and the write) when
+/// `epoch` is the session's lease epoch; [`DbError::Fenced`] otherwise.
+fn fenced<T>(
+    connection: &mut Connection,
+    session_id: &str,
+    epoch: u64,
+    write: impl FnOnce(&Connection) -> Result<T, DbError>,
+) -> Result<T, DbError> {
+    let tx = connection
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(backend)?;
+    if get_lease(&tx, session_id)?.is_none_or(|lease| lease.epoch != epoch) {
+        return Err(DbError::Fenced {
+            session_id: session_id.to_owned(),
+            epoch,
+        });
+    }
+    let written = write(&tx)?;
+    tx.commit().map_err(backend)?;
+    Ok(written)
+}
+
 impl ServerDb for SqliteServerDb {
     fn ping(&self) -> BoxFuture<'_, Result<(), DbError>> {
         self.with(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(backend))
@@ -439,6 +548,8 @@ impl ServerDb for SqliteServerDb {
                 .map_err(backend)?;
             tx.execute("DELETE FROM server_tasks WHERE session_id = ?1", [&id])
                 .map_err(backend)?;
+            tx.execute("DELETE FROM server_leases WHERE session_id = ?1", [&id])
+                .map_err(backend)?;
             tx.commit().map_err(backend)?;
             Ok(deleted > 0)
         })
@@ -451,34 +562,7 @@ impl ServerDb for SqliteServerDb {
         let events = events.to_vec();
         self.with(move |c| {
             let tx = c.transaction().map_err(backend)?;
-            {
-                let mut insert = tx
-                    .prepare_cached(
-                        "INSERT INTO server_events (session_id, seq, kind, data, at)
-                         VALUES (?1, ?2, ?3, ?4, ?5)",
-                    )
-                    .map_err(backend)?;
-                for event in &events {
-                    insert
-                        .execute(params![
-                            event.session_id,
-                            to_sql_int(event.seq)?,
-                            event.kind,
-                            json_text(&event.data),
-                            event.at,
-                        ])
-                        .map_err(|e| {
-                            if is_unique_violation(&e) {
-                                DbError::DuplicateEvent {
-                                    session_id: event.session_id.clone(),
-                                    seq: event.seq,
-                                }
-                            } else {
-                                backend(e)
-                            }
-                        })?;
-                }
-            }
+            insert_events(&tx, &events)?;
             tx.commit().map_err(backend)
         })
     }
@@ -587,24 +671,7 @@ impl ServerDb for SqliteServerDb {
 
     fn record_usage<'a>(&'a self, usage: &'a UsageRecord) -> BoxFuture<'a, Result<(), DbError>> {
         let usage = usage.clone();
-        self.with(move |c| {
-            c.execute(
-                "INSERT INTO server_usage (session_id, user, tenant, turn, input_tokens,
-                    output_tokens, cost_usd, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
-                    usage.session_id,
-                    usage.user,
-                    usage.tenant,
-                    to_sql_int(usage.turn)?,
-                    to_sql_int(usage.usage.input_tokens)?,
-                    to_sql_int(usage.usage.output_tokens)?,
-                    usage.usage.cost_usd,
-                    usage.at,
-                ],
-            )
-            .map_err(backend)?;
-            Ok(())
-        })
+        self.with(move |c| insert_usage(c, &usage))
     }
 
     fn user_spend<'a>(&'a self, user: &'a str) -> BoxFuture<'a, Result<f64, DbError>> {
@@ -700,5 +767,136 @@ impl ServerDb for SqliteServerDb {
                 .map_err(backend)?;
             rows.collect::<Result<_, _>>().map_err(backend)
         })
+    }
+
+    fn lease<'a>(&'a self, session_id: &'a str) -> BoxFuture<'a, Result<Option<Lease>, DbError>> {
+        let session_id = session_id.to_owned();
+        self.with(move |c| get_lease(c, &session_id))
+    }
+
+    fn take_lease<'a>(
+        &'a self,
+        session_id: &'a str,
+        expected_epoch: u64,
+        owner: &'a str,
+        address: &'a str,
+        expires_at: Millis,
+    ) -> BoxFuture<'a, Result<Option<Lease>, DbError>> {
+        let lease = Lease {
+            session_id: session_id.to_owned(),
+            owner: owner.to_owned(),
+            address: address.to_owned(),
+            epoch: expected_epoch + 1,
+            expires_at,
+        };
+        self.with(move |c| {
+            // One statement each: the compare and the set cannot be split.
+            let changed = if expected_epoch == 0 {
+                c.execute(
+                    "INSERT INTO server_leases (session_id, owner, address, epoch, expires_at)
+                     VALUES (?1, ?2, ?3, 1, ?4) ON CONFLICT (session_id) DO NOTHING",
+                    params![lease.session_id, lease.owner, lease.address, expires_at],
+                )
+            } else {
+                c.execute(
+                    "UPDATE server_leases SET owner = ?2, address = ?3, epoch = epoch + 1,
+                        expires_at = ?4 WHERE session_id = ?1 AND epoch = ?5",
+                    params![
+                        lease.session_id,
+                        lease.owner,
+                        lease.address,
+                        expires_at,
+                        to_sql_int(expected_epoch)?
+                    ],
+                )
+            }
+            .map_err(backend)?;
+            Ok((changed == 1).then_some(lease))
+        })
+    }
+
+    fn renew_leases<'a>(
+        &'a self,
+        owner: &'a str,
+        leases: &'a [(String, u64)],
+        expires_at: Millis,
+    ) -> BoxFuture<'a, Result<Vec<String>, DbError>> {
+        let owner = owner.to_owned();
+        let leases = leases.to_vec();
+        self.with(move |c| {
+            let tx = c.transaction().map_err(backend)?;
+            let mut lost = Vec::new();
+            {
+                let mut renew = tx
+                    .prepare_cached(
+                        "UPDATE server_leases SET expires_at = ?1
+                         WHERE session_id = ?2 AND epoch = ?3 AND owner = ?4",
+                    )
+                    .map_err(backend)?;
+                for (session_id, epoch) in leases {
+                    let renewed = renew
+                        .execute(params![expires_at, session_id, to_sql_int(epoch)?, owner])
+                        .map_err(backend)?;
+                    if renewed == 0 {
+                        lost.push(session_id);
+                    }
+                }
+            }
+            tx.commit().map_err(backend)?;
+            Ok(lost)
+        })
+    }
+
+    fn release_lease<'a>(
+        &'a self,
+        session_id: &'a str,
+        epoch: u64,
+    ) -> BoxFuture<'a, Result<bool, DbError>> {
+        let session_id = session_id.to_owned();
+        self.with(move |c| {
+            let released = c
+                .execute(
+                    "UPDATE server_leases SET expires_at = 0 WHERE session_id = ?1 AND epoch = ?2",
+                    params![session_id, to_sql_int(epoch)?],
+                )
+                .map_err(backend)?;
+            Ok(released > 0)
+        })
+    }
+
+    fn append_events_fenced<'a>(
+        &'a self,
+        epoch: u64,
+        events: &'a [EventRecord],
+    ) -> BoxFuture<'a, Result<(), DbError>> {
+        let session_id = match fenced_session(events) {
+            None => return Box::pin(std::future::ready(Ok(()))),
+            Some(Err(err)) => return Box::pin(std::future::ready(Err(err))),
+            Some(Ok(id)) => id.to_owned(),
+        };
+        let events = events.to_vec();
+        self.with(move |c| fenced(c, &session_id, epoch, |tx| insert_events(tx, &events)))
+    }
+
+    fn update_session_fenced<'a>(
+        &'a self,
+        epoch: u64,
+        session: &'a SessionRecord,
+    ) -> BoxFuture<'a, Result<bool, DbError>> {
+        let session = session.clone();
+        self.with(move |c| {
+            fenced(c, &session.id, epoch, |tx| {
+                Ok(write_session(tx, &session, true)? > 0)
+            })
+        })
+    }
+
+    fn record_usage_fenced<'a>(
+        &'a self,
+        epoch: u64,
+        usage: &'a UsageRecord,
+    ) -> BoxFuture<'a, Result<(), DbError>> {
+        let usage = usage.clone();
+        self.with(move |c| fenced(c, &usage.session_id, epoch, |tx| insert_usage(tx, &usage)))
     }
 }

@@ -2,7 +2,12 @@
 //! HTTP layer calls. Each live session has an event log, its open permission
 //! requests and its record; the database has every session's record, so one
 //! not live in this process (after a restart) is loaded on first use.
+//!
+//! Hosts sharing a database own sessions by lease (see `leases`): a session
+//! owned by another live host is answered 421 with its address; one whose
+//! owner died is taken over.
 
+mod leases;
 mod permissions;
 mod sessions;
 mod tasks;
@@ -21,7 +26,7 @@ use super::auth::Principal;
 use super::config::ServerConfig;
 use super::db::{DbError, ServerDb, SessionRecord};
 use super::error::ApiError;
-use super::events::{EventLog, EventWriter};
+use super::events::{EventLog, EventWriter, Lost};
 use super::limits::{RateLimiter, Tier};
 use super::metrics::ServerMetrics;
 use super::webhooks::Webhooks;
@@ -161,6 +166,11 @@ pub(crate) struct LiveSession {
     supervisor_cost: Mutex<f64>,
     /// Serializes starting its CLI.
     start: tokio::sync::Mutex<()>,
+    /// Its lease epoch on this host: every write for it carries this.
+    pub(crate) epoch: u64,
+    /// Until when the lease is known held (by the last take or renewal);
+    /// past it, the database is asked before the session is served.
+    lease_until: Mutex<Instant>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -170,6 +180,15 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl LiveSession {
     pub(crate) fn record(&self) -> SessionRecord {
         lock(&self.record).clone()
+    }
+
+    fn lease_fresh(&self) -> bool {
+        Instant::now() < *lock(&self.lease_until)
+    }
+
+    fn renewed(&self, until: Instant) {
+        let mut held = lock(&self.lease_until);
+        *held = (*held).max(until);
     }
 }
 
@@ -188,12 +207,23 @@ pub(crate) struct Host {
     pub(crate) limiter: Option<Arc<RateLimiter>>,
     webhooks: Option<Webhooks>,
     deliverer: Option<tokio::task::JoinHandle<()>>,
+    /// This host's id and advertised address in the leases.
+    pub(crate) host_id: String,
+    pub(crate) address: String,
+    /// Serializes loading sessions from the database (taking their leases).
+    loading: tokio::sync::Mutex<()>,
+    /// Sessions whose writes were refused; the heartbeat drops them.
+    lost: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Lost>>>,
+    heartbeat: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl Drop for Host {
     fn drop(&mut self) {
         if let Some(deliverer) = &self.deliverer {
             deliverer.abort();
+        }
+        if let Some(heartbeat) = lock(&self.heartbeat).take() {
+            heartbeat.abort();
         }
     }
 }
@@ -219,11 +249,17 @@ impl Host {
             .clone()
             .map(|hooks| Webhooks::new(db.clone(), hooks));
         let deliverer = webhooks.as_ref().map(Webhooks::start);
+        let (writer, lost) = EventWriter::start(db.clone());
         Host {
             limiter,
             webhooks,
             deliverer,
-            writer: EventWriter::start(db.clone()),
+            host_id: config.host_id.clone().unwrap_or_else(|| new_id("host")),
+            address: config.advertise.clone().unwrap_or_default(),
+            loading: tokio::sync::Mutex::new(()),
+            lost: Mutex::new(Some(lost)),
+            heartbeat: Mutex::new(None),
+            writer,
             supervisor: Supervisor::new(supervisor_config),
             sessions: Mutex::new(HashMap::new()),
             config,
@@ -270,6 +306,17 @@ impl Host {
         {
             tracing::warn!(%err, event, "could not queue a webhook");
         }
+    }
+
+    /// When a lease taken or renewed now runs out: locally (with the time
+    /// the database call takes on the safe side) and in the database.
+    fn lease_deadline(&self) -> (Instant, super::db::Millis) {
+        let ttl = self.config.lease_ttl;
+        let millis = super::db::Millis::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        (
+            Instant::now() + ttl,
+            super::events::now_millis().saturating_add(millis),
+        )
     }
 
     fn update_gauges(&self) {

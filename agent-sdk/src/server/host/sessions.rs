@@ -67,7 +67,26 @@ impl Host {
             last_activity: now,
         };
         self.db.insert_session(&record).await.map_err(db_error)?;
-        let live = self.register(record.clone(), principal.clone(), spec, 0);
+        let (until, expires_at) = self.lease_deadline();
+        let lease = self
+            .db
+            .take_lease(&record.id, 0, &self.host_id, &self.address, expires_at)
+            .await
+            .map_err(db_error)?
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::CONFLICT,
+                    "session_exists",
+                    "a session with this id is owned already",
+                )
+            })?;
+        let live = self.register(
+            record.clone(),
+            principal.clone(),
+            spec,
+            0,
+            (lease.epoch, until),
+        );
         live.log.emit(
             EventKind::Status,
             json!({"status": status_name(SessionStatus::Starting)}),
@@ -121,18 +140,21 @@ impl Host {
         Ok(())
     }
 
-    fn register(
+    /// Makes a session live in this process under its lease `(epoch, until)`.
+    pub(super) fn register(
         &self,
         record: SessionRecord,
         principal: Principal,
         spec: SessionSpec,
         last_seq: u64,
+        (epoch, until): (u64, std::time::Instant),
     ) -> Arc<LiveSession> {
         let id = record.id.clone();
         let turns = record.turns;
         let log = Arc::new(EventLog::new(
             id.clone(),
             last_seq,
+            epoch,
             self.config.log_limits(),
             self.writer.clone(),
         ));
@@ -147,35 +169,15 @@ impl Host {
             active_turns: AtomicUsize::new(0),
             supervisor_cost: Mutex::new(0.0),
             start: tokio::sync::Mutex::new(()),
+            epoch,
+            lease_until: Mutex::new(until),
         });
-        lock(&self.sessions).entry(id).or_insert(live).clone()
+        lock(&self.sessions).insert(id, live.clone());
+        live
     }
 
-    fn forget(&self, id: &str) {
+    pub(super) fn forget(&self, id: &str) {
         lock(&self.sessions).remove(id);
-    }
-
-    /// The session, loaded from the database if it is not live in this process.
-    pub(crate) async fn session(&self, id: &str) -> Result<Arc<LiveSession>, ApiError> {
-        if let Some(live) = lock(&self.sessions).get(id).cloned() {
-            return Ok(live);
-        }
-        let record = self
-            .db
-            .get_session(id)
-            .await
-            .map_err(db_error)?
-            .ok_or_else(|| not_found("session", id))?;
-        let last_seq = self.db.last_event_seq(id).await.map_err(db_error)?;
-        let request = record.spec.get("request").cloned().unwrap_or(Value::Null);
-        let spec: SessionSpec = serde_json::from_value(request).unwrap_or_default();
-        let principal: Principal = record
-            .spec
-            .get("principal")
-            .cloned()
-            .and_then(|p| serde_json::from_value(p).ok())
-            .unwrap_or_else(Principal::anonymous);
-        Ok(self.register(record, principal, spec, last_seq))
     }
 
     /// Starts the session's CLI in the supervisor if it has none there
@@ -359,18 +361,21 @@ impl Host {
         self.writer.flush().await;
         // Subscribers' streams end when the log goes.
         self.forget(id);
+        self.release(&live).await;
         self.update_gauges();
         Ok(())
     }
 
-    /// Marks sessions and tasks a previous process left running as paused / interrupted.
+    /// Marks sessions and tasks a previous process left running as paused /
+    /// interrupted; those another live host owns are left alone.
     pub(crate) async fn recover(&self) -> Result<(), crate::server::db::DbError> {
         let sessions = self.db.list_sessions(&SessionFilter::default()).await?;
         for mut record in sessions {
             if matches!(
                 record.status,
                 SessionStatus::Starting | SessionStatus::Idle | SessionStatus::Running
-            ) {
+            ) && !self.held_elsewhere(&record.id).await?
+            {
                 record.status = SessionStatus::Paused;
                 self.db.update_session(&record).await?;
             }
@@ -397,8 +402,14 @@ impl Host {
                 set_status(session, self.db.as_ref(), SessionStatus::Paused).await;
             }
         }
-        self.interrupt_running_tasks("the server shut down").await;
+        let ids: Vec<&str> = live.iter().map(|s| s.id.as_str()).collect();
+        self.interrupt_running_tasks("the server shut down", &ids)
+            .await;
         self.writer.flush().await;
+        // Another host may take them at once: their turns are over.
+        for session in &live {
+            self.release(session).await;
+        }
         tracing::info!(sessions = live.len(), "drained: every session is paused");
     }
 }
@@ -420,8 +431,25 @@ pub(crate) async fn set_status(
     };
     live.log
         .emit(EventKind::Status, json!({"status": status_name(status)}));
-    if let Err(err) = db.update_session(&record).await {
-        tracing::warn!(%err, session_id = %live.id, "could not store the session's status");
+    store_record(live, db, &record).await;
+}
+
+/// Writes a session's record under its lease epoch; a refusal (another host
+/// owns it now) makes this host drop it.
+async fn store_record(
+    live: &LiveSession,
+    db: &dyn crate::server::db::ServerDb,
+    record: &SessionRecord,
+) {
+    match db.update_session_fenced(live.epoch, record).await {
+        Ok(_) => {}
+        Err(err @ crate::server::db::DbError::Fenced { .. }) => {
+            tracing::warn!(%err, session_id = %live.id, "the session moved to another host");
+            live.log.report_lost();
+        }
+        Err(err) => {
+            tracing::warn!(%err, session_id = %live.id, "could not store the session");
+        }
     }
 }
 
@@ -437,8 +465,6 @@ pub(crate) async fn update_record(
         record.last_activity = now_millis();
         record.clone()
     };
-    if let Err(err) = db.update_session(&record).await {
-        tracing::warn!(%err, session_id = %live.id, "could not store the session");
-    }
+    store_record(live, db, &record).await;
     record
 }

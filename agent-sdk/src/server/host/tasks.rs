@@ -194,6 +194,8 @@ impl Host {
                 format!("task {task_id:?} is not running"),
             ));
         }
+        // The session's owner interrupts it (a 421 from here names that host).
+        self.session(&record.session_id).await?;
         record.status = TaskStatus::Interrupted;
         record.error = Some("interrupted by a request".to_owned());
         self.db.update_task(&record).await.map_err(db_error)?;
@@ -201,28 +203,41 @@ impl Host {
         Ok(record)
     }
 
-    /// Tasks a previous process left running did not finish.
+    /// Tasks a previous process left running did not finish (those of
+    /// sessions another live host owns are still running there).
     pub(crate) async fn recover_tasks(&self) -> Result<(), crate::server::db::DbError> {
-        self.interrupt_running_tasks_db("the server restarted before the task ended")
-            .await
+        for task in self.db.list_tasks(Some(TaskStatus::Running)).await? {
+            if !self.held_elsewhere(&task.session_id).await? {
+                self.interrupt_task_record(task, "the server restarted before the task ended")
+                    .await?;
+            }
+        }
+        Ok(())
     }
 
-    pub(crate) async fn interrupt_running_tasks(&self, why: &str) {
-        if let Err(err) = self.interrupt_running_tasks_db(why).await {
+    /// Marks the running tasks of these sessions interrupted.
+    pub(crate) async fn interrupt_running_tasks(&self, why: &str, sessions: &[&str]) {
+        let result = async {
+            for task in self.db.list_tasks(Some(TaskStatus::Running)).await? {
+                if sessions.contains(&task.session_id.as_str()) {
+                    self.interrupt_task_record(task, why).await?;
+                }
+            }
+            Ok::<_, crate::server::db::DbError>(())
+        };
+        if let Err(err) = result.await {
             tracing::warn!(%err, "could not mark running tasks interrupted");
         }
     }
 
-    async fn interrupt_running_tasks_db(
+    async fn interrupt_task_record(
         &self,
+        mut task: TaskRecord,
         why: &str,
     ) -> Result<(), crate::server::db::DbError> {
-        for mut task in self.db.list_tasks(Some(TaskStatus::Running)).await? {
-            task.status = TaskStatus::Interrupted;
-            task.error = Some(why.to_owned());
-            task.finished_at = Some(now_millis());
-            self.db.update_task(&task).await?;
-        }
-        Ok(())
+        task.status = TaskStatus::Interrupted;
+        task.error = Some(why.to_owned());
+        task.finished_at = Some(now_millis());
+        self.db.update_task(&task).await.map(drop)
     }
 }

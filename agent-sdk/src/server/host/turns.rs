@@ -193,8 +193,13 @@ impl Host {
             Some(user) => self.db.user_spend(user).await.ok(),
             None => None,
         };
-        if let Err(err) = self.db.record_usage(&usage_record).await {
-            tracing::warn!(%err, "could not record the turn's usage");
+        match self.db.record_usage_fenced(live.epoch, &usage_record).await {
+            Ok(()) => {}
+            Err(err @ crate::server::db::DbError::Fenced { .. }) => {
+                tracing::warn!(%err, "the turn's usage was refused: the session moved");
+                live.log.report_lost();
+            }
+            Err(err) => tracing::warn!(%err, "could not record the turn's usage"),
         }
         self.turn_webhooks(live, &record, turn, usage, result, spent_before)
             .await;
@@ -207,6 +212,7 @@ impl Host {
                 "turn": turn,
                 "result": result.result,
                 "is_error": result.is_error,
+                "interrupted": interrupted,
                 "subtype": result.subtype,
                 "usage": usage,
                 "duration_ms": started.elapsed().as_millis() as u64,
