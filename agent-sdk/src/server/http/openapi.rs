@@ -21,6 +21,14 @@ fn operation_id(method: &str, path: &str) -> String {
     format!("{method}_{}", words.join("_").replace(['.', '-'], "_"))
 }
 
+/// Whether a route acts on one session, so its host must own it (a 421 names
+/// the owner otherwise); reading a session's record needs no ownership.
+fn owner_routed(method: &str, path: &str) -> bool {
+    let of_a_session =
+        path.starts_with("/v1/sessions/{id}") && !(method == "get" && path == "/v1/sessions/{id}");
+    of_a_session || path == "/v1/tasks/{id}/interrupt" || (method == "post" && path == "/v1/tasks")
+}
+
 /// The document.
 pub(crate) fn document() -> Value {
     let mut paths = Map::new();
@@ -43,6 +51,13 @@ pub(crate) fn document() -> Value {
         });
         if route.public {
             operation["security"] = json!([]);
+        }
+        if owner_routed(route.method, route.path) {
+            operation["responses"]["421"] = json!({
+                "description": "The session is owned by another live host: retry at the address in the X-Agent-Owner header (also error.owner.address)",
+                "headers": {"X-Agent-Owner": {"schema": {"type": "string"}, "description": "The owner host's advertised address"}},
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+            });
         }
         let item = paths
             .entry(route.path.to_owned())
@@ -67,7 +82,15 @@ pub(crate) fn document() -> Value {
                     "properties": {"error": {
                         "type": "object",
                         "required": ["code", "message"],
-                        "properties": {"code": {"type": "string"}, "message": {"type": "string"}}
+                        "properties": {
+                            "code": {"type": "string"},
+                            "message": {"type": "string"},
+                            "owner": {
+                                "type": "object",
+                                "description": "With a 421: the host that owns the session",
+                                "properties": {"host_id": {"type": "string"}, "address": {"type": "string"}}
+                            }
+                        }
                     }}
                 }
             }
@@ -106,5 +129,15 @@ mod tests {
             path_parameters("/v1/sessions/{id}/permissions/{correlation_id}"),
             ["id", "correlation_id"]
         );
+        let sent_on =
+            |method: &str, path: &str| doc["paths"][path][method]["responses"]["421"].is_object();
+        assert!(sent_on("post", "/v1/sessions/{id}/messages"));
+        assert!(sent_on("get", "/v1/sessions/{id}/events"));
+        assert!(sent_on("delete", "/v1/sessions/{id}"));
+        assert!(
+            !sent_on("get", "/v1/sessions/{id}"),
+            "reads need no ownership"
+        );
+        assert!(!sent_on("get", "/v1/sessions"));
     }
 }

@@ -1,0 +1,509 @@
+//! Many `agent-server` processes on one PostgreSQL: real binaries on
+//! loopback ports, real CLIs against the scripted fake Messages API, each
+//! host with a `HOME` of its own (so a host that takes a session over can
+//! only resume it from the session store in the database).
+//!
+//! - A session created on host A is listed and read on B, and every other
+//!   request for it on B is answered 421 with A's address while A lives.
+//! - A is killed (SIGKILL) with a turn running: B answers 421 until A's lease
+//!   expires, then takes the session over: the running turn is reported
+//!   interrupted, the next message's request to the model holds the whole
+//!   history, an SSE client resuming on B with `Last-Event-ID` gets exactly
+//!   the events after it, and B's `/metrics` counts the takeover.
+//! - Two hosts asked at once for a dead host's session: one takes it, the
+//!   other answers 421 naming the winner.
+//! - A stale owner (SIGSTOP past its lease, SIGCONT after B took over) writes
+//!   nothing more into the session's event log and answers 421 naming B.
+//!
+//! They need the test PostgreSQL (`. .ci/postgres`) and skip without it
+//! (fail under `CI`).
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use agent_sdk::testing::{RecordedRequest, Script, TestEnv, Turn};
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// The lease TTL and heartbeat the hosts run with (short, so tests are quick).
+const LEASE_TTL: &str = "2";
+const HEARTBEAT: &str = "0.3";
+/// A message containing this is answered after a delay (a turn left running).
+const SLOW: &str = "slowly";
+
+/// The model: echoes the prompt with the count of user messages it was
+/// shown (the history), slowly when asked to.
+fn model(request: &RecordedRequest) -> Turn {
+    let turn = agent_sdk::server::offline::answer(request);
+    if request
+        .last_user_text()
+        .is_some_and(|text| text.contains(SLOW))
+    {
+        turn.with_delay(Duration::from_secs(4))
+    } else {
+        turn
+    }
+}
+
+struct Host {
+    child: Child,
+    base: String,
+    http: reqwest::Client,
+    _home: tempfile::TempDir,
+}
+
+type Event = (Option<u64>, String, Value);
+
+async fn start(name: &str, database_url: &str, env: &TestEnv) -> Host {
+    let cli = agent_sdk::testing::ensure_cli().await.expect("the CLI");
+    let home = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_agent-server"))
+        .args(["--listen", "127.0.0.1:0", "--host-id", name])
+        .args(["--lease-ttl", LEASE_TTL, "--heartbeat", HEARTBEAT])
+        .arg("--cli")
+        .arg(cli)
+        .arg("--workdir")
+        .arg(env.cwd())
+        // The fake API's key and address; a HOME of the host's own.
+        .envs(env.cli_env())
+        .env("HOME", home.path())
+        .env("CLAUDE_CONFIG_DIR", home.path().join(".claude"))
+        .env("DATABASE_URL", database_url)
+        .env_remove("AGENT_SERVER_TOKEN")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the binary starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+        .await
+        .expect("the server says where it listens")
+        .unwrap()
+        .expect("a line");
+    let base = line.rsplit_once(' ').unwrap().1.to_owned();
+    Host {
+        child,
+        base,
+        http: reqwest::Client::new(),
+        _home: home,
+    }
+}
+
+impl Host {
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        (
+            status,
+            headers,
+            response.json().await.unwrap_or(Value::Null),
+        )
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (u16, reqwest::header::HeaderMap, Value) {
+        self.send(self.http.post(format!("{}{path}", self.base)).json(&body))
+            .await
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let (status, _, body) = self
+            .send(self.http.get(format!("{}{path}", self.base)))
+            .await;
+        (status, body)
+    }
+
+    async fn create(&self) -> String {
+        let (status, _, created) = self.post("/v1/sessions", json!({})).await;
+        assert_eq!(status, 201, "{created}");
+        created["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Sends a message; its turn number.
+    async fn message(&self, id: &str, text: &str) -> u64 {
+        let (status, _, accepted) = self
+            .post(
+                &format!("/v1/sessions/{id}/messages"),
+                json!({"text": text}),
+            )
+            .await;
+        assert_eq!(status, 202, "{text}: {accepted}");
+        accepted["turn"].as_u64().unwrap()
+    }
+
+    /// SSE events after `after` until one `last` accepts.
+    async fn events_until(
+        &self,
+        id: &str,
+        after: u64,
+        last: impl Fn(&str, &Value) -> bool,
+    ) -> Vec<Event> {
+        let response = self
+            .http
+            .get(format!("{}/v1/sessions/{id}/events", self.base))
+            .header("Last-Event-ID", after.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let mut body = response.bytes_stream();
+        let (mut buffer, mut seen) = (String::new(), Vec::new());
+        loop {
+            while let Some(end) = buffer.find("\n\n") {
+                let block: String = buffer.drain(..end + 2).collect();
+                let (mut seq, mut kind, mut data) = (None, String::new(), Value::Null);
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("id:") {
+                        seq = v.trim().parse().ok();
+                    } else if let Some(v) = line.strip_prefix("event:") {
+                        kind = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data = serde_json::from_str(v.trim()).unwrap();
+                    }
+                }
+                if kind.is_empty() {
+                    continue; // a keep-alive comment
+                }
+                let done = last(&kind, &data);
+                seen.push((seq, kind, data));
+                if done {
+                    return seen;
+                }
+            }
+            let chunk = tokio::time::timeout(Duration::from_secs(90), body.next())
+                .await
+                .expect("an event within 90 s")
+                .expect("the stream goes on")
+                .unwrap();
+            buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+
+    /// Sends a message and reads the events after `after` until its turn completes.
+    async fn turn(&self, id: &str, text: &str, after: u64) -> Vec<Event> {
+        let turn = self.message(id, text).await;
+        self.events_until(id, after, |kind, data| {
+            kind == "turn_complete" && data["turn"] == turn
+        })
+        .await
+    }
+
+    fn signal(&self, signal: i32) {
+        let pid = self.child.id().expect("running") as i32;
+        // SAFETY: a signal to our own child's pid.
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+    }
+
+    async fn kill(mut self) {
+        self.signal(libc::SIGKILL);
+        let _ = self.child.wait().await;
+    }
+}
+
+/// A 421 naming `owner` as the session's host, in the header and the body.
+fn assert_misdirected(
+    (status, headers, body): &(u16, reqwest::header::HeaderMap, Value),
+    owner: &Host,
+) {
+    assert_eq!(*status, 421, "{body}");
+    assert_eq!(body["error"]["code"], "wrong_host", "{body}");
+    assert_eq!(
+        body["error"]["owner"]["address"],
+        owner.base.as_str(),
+        "{body}"
+    );
+    assert_eq!(
+        headers.get("x-agent-owner").and_then(|v| v.to_str().ok()),
+        Some(owner.base.as_str())
+    );
+}
+
+fn last_id(events: &[Event]) -> u64 {
+    events.iter().rev().find_map(|e| e.0).unwrap()
+}
+
+fn texts(events: &[Event]) -> Vec<&str> {
+    events
+        .iter()
+        .filter(|e| e.1 == "assistant_text")
+        .map(|e| e.2["text"].as_str().unwrap())
+        .collect()
+}
+
+/// A fresh schema on the test PostgreSQL, or `None` (skipped) without one.
+async fn fresh_database() -> Option<String> {
+    let url = agent_sdk::testing::test_postgres_url()?;
+    let schema = format!(
+        "failover_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("the test PostgreSQL at {url} is unreachable: {e}"));
+    tokio::spawn(connection);
+    client
+        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .await
+        .unwrap();
+    let separator = if url.contains('?') { '&' } else { '?' };
+    Some(format!(
+        "{url}{separator}options=-c%20search_path%3D{schema}"
+    ))
+}
+
+async fn fake_api() -> TestEnv {
+    let script: Script = std::iter::repeat_n(Turn::from_fn(model), 200).collect();
+    TestEnv::start(script).await.expect("the fake API starts")
+}
+
+/// Posts `text` to the session on `host` until it is accepted (the dead
+/// owner's lease expired); every refusal before is a 421 naming `owner`.
+async fn send_until_taken_over(host: &Host, owner: &Host, id: &str, text: &str) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let answer = host
+            .post(
+                &format!("/v1/sessions/{id}/messages"),
+                json!({"text": text}),
+            )
+            .await;
+        if answer.0 == 202 {
+            return answer.2["turn"].as_u64().unwrap();
+        }
+        assert_misdirected(&answer, owner);
+        assert!(Instant::now() < deadline, "never taken over");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_hosts_session_moves_to_another_host_with_its_history_and_events() {
+    let Some(url) = fresh_database().await else {
+        return;
+    };
+    let env = fake_api().await;
+    let a = start("host-a", &url, &env).await;
+    let b = start("host-b", &url, &env).await;
+
+    let id = a.create().await;
+    let first = a.turn(&id, "alpha", 0).await;
+    let second = a.turn(&id, "bravo", last_id(&first)).await;
+    assert_eq!(texts(&second), ["You said: bravo (message 2)"]);
+    let seen = last_id(&second);
+
+    // B reads every host's sessions; anything else for it is A's.
+    let (status, listed) = b.get("/v1/sessions").await;
+    assert_eq!(status, 200);
+    assert_eq!(listed["sessions"][0]["id"], id.as_str(), "{listed}");
+    let (status, one) = b.get(&format!("/v1/sessions/{id}")).await;
+    assert_eq!((status, one["turns"].as_u64()), (200, Some(2)), "{one}");
+    let refused = b
+        .post(&format!("/v1/sessions/{id}/messages"), json!({"text": "x"}))
+        .await;
+    assert_misdirected(&refused, &a);
+    for request in [
+        b.http.get(format!("{}/v1/sessions/{id}/events", b.base)),
+        b.http
+            .post(format!("{}/v1/sessions/{id}/interrupt", b.base)),
+        b.http.delete(format!("{}/v1/sessions/{id}", b.base)),
+    ] {
+        assert_misdirected(&b.send(request).await, &a);
+    }
+
+    // A third turn is running on A when A dies.
+    let running = a.message(&id, &format!("charlie, {SLOW}")).await;
+    a.events_until(&id, seen, |kind, data| {
+        kind == "user_message" && data["turn"] == running
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await; // its event reaches the database
+    let killed = Instant::now();
+    a.signal(libc::SIGKILL);
+    let refused = b
+        .post(&format!("/v1/sessions/{id}/messages"), json!({"text": "x"}))
+        .await;
+    assert_misdirected(&refused, &a);
+    let next = send_until_taken_over(&b, &a, &id, "delta").await;
+    let takeover = killed.elapsed();
+    println!("takeover: {takeover:?} from SIGKILL to the message accepted on the new host");
+    assert!(
+        takeover >= Duration::from_millis(1000),
+        "{takeover:?}: A's lease was live"
+    );
+    assert_eq!(next, running + 1, "turns are numbered on");
+
+    // A client that saw up to `seen` on A resumes on B: exactly what came after.
+    let resumed = b
+        .events_until(&id, seen, |kind, data| {
+            kind == "turn_complete" && data["turn"] == next
+        })
+        .await;
+    let ids: Vec<u64> = resumed.iter().map(|e| e.0.unwrap()).collect();
+    assert_eq!(
+        ids,
+        (seen + 1..=seen + ids.len() as u64).collect::<Vec<_>>(),
+        "no gap, no duplicate: {resumed:?}"
+    );
+    let interrupted = resumed
+        .iter()
+        .find(|e| e.1 == "turn_complete" && e.2["turn"] == running)
+        .unwrap_or_else(|| panic!("the running turn is reported: {resumed:?}"));
+    assert_eq!(interrupted.2["interrupted"], true, "{interrupted:?}");
+    assert!(
+        !resumed
+            .iter()
+            .any(|e| e.1 == "assistant_text" && e.2["turn"] == running),
+        "the interrupted turn is not run again: {resumed:?}"
+    );
+    let answer = texts(&resumed);
+    assert_eq!(answer.len(), 1, "{resumed:?}");
+    assert!(
+        answer[0].starts_with("You said: delta (message"),
+        "{answer:?}"
+    );
+
+    // The model was shown the conversation B resumed from the store.
+    let request = env.api().last_main_loop_request().unwrap();
+    let history = serde_json::to_string(request.messages()).unwrap();
+    for said in ["alpha", "bravo", "delta"] {
+        assert!(history.contains(said), "{said:?} missing from {history}");
+    }
+
+    let metrics = b
+        .http
+        .get(format!("{}/metrics", b.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("agent_server_takeovers_total 1"),
+        "{metrics}"
+    );
+    let (_, one) = b.get(&format!("/v1/sessions/{id}")).await;
+    assert_eq!(one["status"], "idle", "{one}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn of_two_hosts_taking_a_dead_hosts_session_at_once_one_wins() {
+    let Some(url) = fresh_database().await else {
+        return;
+    };
+    let env = fake_api().await;
+    let a = start("host-a", &url, &env).await;
+    let b = start("host-b", &url, &env).await;
+    let c = start("host-c", &url, &env).await;
+    let id = a.create().await;
+    a.turn(&id, "one", 0).await;
+    a.kill().await;
+    tokio::time::sleep(Duration::from_millis(2_500)).await; // past A's lease
+
+    let path = format!("/v1/sessions/{id}/messages");
+    let (on_b, on_c) = tokio::join!(
+        b.post(&path, json!({"text": "two"})),
+        c.post(&path, json!({"text": "two"}))
+    );
+    let (winner, loser_answer) = match (on_b.0, on_c.0) {
+        (202, _) => (&b, on_c),
+        (_, 202) => (&c, on_b),
+        _ => panic!("nobody took it: {on_b:?} {on_c:?}"),
+    };
+    assert_misdirected(&loser_answer, winner);
+    let loser = if std::ptr::eq(winner, &b) { &c } else { &b };
+    assert_misdirected(&loser.post(&path, json!({"text": "three"})).await, winner);
+    let events = winner
+        .events_until(&id, 0, |kind, data| {
+            kind == "turn_complete" && data["turn"] == 2
+        })
+        .await;
+    assert_eq!(
+        texts(&events),
+        ["You said: one (message 1)", "You said: two (message 2)"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_owner_writes_nothing_more_and_sends_clients_to_the_new_one() {
+    let Some(url) = fresh_database().await else {
+        return;
+    };
+    let env = fake_api().await;
+    let a = start("host-a", &url, &env).await;
+    let b = start("host-b", &url, &env).await;
+    let id = a.create().await;
+    let first = a.turn(&id, "one", 0).await;
+
+    // A stops (SIGSTOP) with a turn running; its CLI goes on and gets the answer.
+    let stalled = a.message(&id, &format!("two, {SLOW}")).await;
+    a.events_until(&id, last_id(&first), |kind, data| {
+        kind == "user_message" && data["turn"] == stalled
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    a.signal(libc::SIGSTOP);
+    let next = send_until_taken_over(&b, &a, &id, "three").await;
+    b.events_until(&id, last_id(&first), |kind, data| {
+        kind == "turn_complete" && data["turn"] == next
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await; // the stalled turn's answer is waiting for A
+
+    // A comes back: its writes are refused, and it sends clients to B.
+    a.signal(libc::SIGCONT);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let refused = a
+        .post(&format!("/v1/sessions/{id}/messages"), json!({"text": "x"}))
+        .await;
+    assert_misdirected(&refused, &b);
+    let events_on_a = a
+        .send(
+            a.http
+                .get(format!("{}/v1/sessions/{id}/events?after=0", a.base)),
+        )
+        .await;
+    assert_misdirected(&events_on_a, &b);
+
+    // The model did answer the stalled turn (A's CLI had the answer to write).
+    assert!(
+        env.api()
+            .main_loop_requests()
+            .iter()
+            .any(|r| r.last_user_text().is_some_and(|t| t.contains("two, "))),
+        "the stalled turn reached the model"
+    );
+    // The event log holds B's account of the stalled turn and nothing of A's after it.
+    let db = agent_sdk::server::db::open(&url).await.unwrap();
+    let log = db.events_after(&id, 0, 10_000).await.unwrap();
+    let seqs: Vec<u64> = log.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=log.len() as u64).collect::<Vec<_>>());
+    let of_stalled: Vec<(&str, &Value)> = log
+        .iter()
+        .filter(|e| e.data["turn"] == stalled)
+        .map(|e| (e.kind.as_str(), &e.data))
+        .collect();
+    assert_eq!(of_stalled.len(), 2, "{of_stalled:?}");
+    assert_eq!(of_stalled[0].0, "user_message");
+    assert_eq!(
+        (of_stalled[1].0, &of_stalled[1].1["interrupted"]),
+        ("turn_complete", &json!(true)),
+        "{of_stalled:?}"
+    );
+    let last = log.last().unwrap();
+    assert_eq!(
+        (last.kind.as_str(), &last.data["status"]),
+        ("status", &json!("idle")),
+        "B's turn ended the log: {log:?}"
+    );
+    assert_eq!(db.get_session(&id).await.unwrap().unwrap().turns, 2);
+}
