@@ -285,6 +285,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         )
         .lease_ttl(Duration::from_secs_f64(args.lease_ttl))
         .heartbeat(Duration::from_secs_f64(args.heartbeat));
+    if args.advertise.is_none() && addr.ip().is_unspecified() {
+        tracing::warn!(%addr, "listening on every interface without --advertise: other hosts cannot send clients here; set --advertise when hosts share a database");
+    }
     if let Some(id) = &args.host_id {
         config = config.host_id(id.clone());
     }

@@ -53,9 +53,14 @@ fn misdirected(id: &str, lease: &Lease) -> ApiError {
 
 impl Host {
     /// Whether a lease was taken by this host (or a previous process at
-    /// this host's address, which crashed and came back).
+    /// this host's address, which crashed and came back: a new random id,
+    /// the same address). An address every host could share (none, or an
+    /// unspecified `0.0.0.0`/`[::]`) names nobody.
     fn is_mine(&self, lease: &Lease) -> bool {
-        lease.owner == self.host_id || (!self.address.is_empty() && lease.address == self.address)
+        let specific = !self.address.is_empty()
+            && !self.address.contains("0.0.0.0")
+            && !self.address.contains("[::]");
+        lease.owner == self.host_id || (specific && lease.address == self.address)
     }
 
     /// Whether another live host owns the session now.

@@ -406,8 +406,10 @@ impl Host {
         self.interrupt_running_tasks("the server shut down", &ids)
             .await;
         self.writer.flush().await;
-        // Another host may take them at once: their turns are over.
+        // Another host may take them at once: their turns are over. Forgotten
+        // first, so the heartbeat does not renew a released lease.
         for session in &live {
+            self.forget(&session.id);
             self.release(session).await;
         }
         tracing::info!(sessions = live.len(), "drained: every session is paused");
