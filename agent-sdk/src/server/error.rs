@@ -20,7 +20,9 @@ pub struct ApiError {
     code: &'static str,
     message: String,
     headers: Vec<(HeaderName, HeaderValue)>,
-    fields: serde_json::Map<String, serde_json::Value>,
+    /// Extra fields of the error object (boxed: most errors have none, and
+    /// `Result<_, ApiError>` stays small).
+    fields: Option<Box<serde_json::Map<String, serde_json::Value>>>,
 }
 
 impl ApiError {
@@ -31,7 +33,7 @@ impl ApiError {
             code,
             message: message.into(),
             headers: Vec::new(),
-            fields: serde_json::Map::new(),
+            fields: None,
         }
     }
 
@@ -53,13 +55,15 @@ impl ApiError {
     /// assert_eq!(error.field("owner").unwrap()["address"], "http://b:8080");
     /// ```
     pub fn with_field(mut self, name: &str, value: serde_json::Value) -> Self {
-        self.fields.insert(name.to_owned(), value);
+        self.fields
+            .get_or_insert_default()
+            .insert(name.to_owned(), value);
         self
     }
 
     /// A field added with [`with_field`](Self::with_field).
     pub fn field(&self, name: &str) -> Option<&serde_json::Value> {
-        self.fields.get(name)
+        self.fields.as_ref()?.get(name)
     }
 
     /// The HTTP status.
@@ -94,7 +98,7 @@ impl std::error::Error for ApiError {}
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut error = self.fields;
+        let mut error = self.fields.map(|fields| *fields).unwrap_or_default();
         error.insert("code".into(), self.code.into());
         error.insert("message".into(), self.message.into());
         let body = serde_json::json!({ "error": error });
