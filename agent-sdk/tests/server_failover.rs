@@ -505,5 +505,32 @@ async fn a_stale_owner_writes_nothing_more_and_sends_clients_to_the_new_one() {
         ("status", &json!("idle")),
         "B's turn ended the log: {log:?}"
     );
-    assert_eq!(db.get_session(&id).await.unwrap().unwrap().turns, 2);
+    let record = db.get_session(&id).await.unwrap().unwrap();
+    assert_eq!(record.turns, 2);
+
+    // Nor its transcript: the stalled turn's answer never reached the store B resumes from.
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let mirrored = async |text: &str| -> i64 {
+        client
+            .query_one(
+                "SELECT count(*) FROM agent_sdk_entries WHERE session_id = $1
+                 AND entry::TEXT LIKE '%' || $2 || '%'",
+                &[&record.claude_session_id, &text],
+            )
+            .await
+            .unwrap()
+            .get(0)
+    };
+    assert!(
+        mirrored("You said: three").await > 0,
+        "B's turn is in the store"
+    );
+    assert_eq!(
+        mirrored("You said: two, ").await,
+        0,
+        "A's stale answer is not"
+    );
 }

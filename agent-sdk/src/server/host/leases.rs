@@ -10,18 +10,22 @@
 //! has taken the session, the stale host's writes are refused and it drops
 //! the session.
 
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use axum::http::{HeaderValue, StatusCode};
 use serde_json::{Value, json};
 
 use super::sessions::set_status;
 use super::{Host, LiveSession, SessionSpec, db_error, lock, not_found};
+use crate::handler::BoxFuture;
 use crate::server::auth::Principal;
+use crate::server::db::ServerDb;
 use crate::server::db::{DbError, Lease, SessionStatus};
 use crate::server::error::ApiError;
 use crate::server::events::{EventKind, now_millis};
+use crate::store::{SessionKey, SessionStore, StoreEntry, StoreError, StoredSession};
 
 /// How many of a session's newest events are read, when it is loaded, to
 /// find turns that started without completing.
@@ -29,6 +33,136 @@ const TURN_SCAN: usize = 2_000;
 
 /// The header naming the owner host's address in a 421.
 pub(crate) const OWNER_HEADER: &str = "x-agent-owner";
+
+/// How long this host knows it holds a session's lease, and whether it let
+/// the session go.
+pub(crate) struct LeaseHold {
+    until: Mutex<Instant>,
+    dropped: AtomicBool,
+}
+
+impl LeaseHold {
+    pub(crate) fn new(until: Instant) -> Self {
+        LeaseHold {
+            until: Mutex::new(until),
+            dropped: AtomicBool::new(false),
+        }
+    }
+
+    /// Held for sure: renewed (or taken) less than the TTL ago.
+    fn fresh(&self) -> bool {
+        !self.dropped.load(Ordering::Acquire) && Instant::now() < *lock(&self.until)
+    }
+
+    fn renewed(&self, until: Instant) {
+        let mut held = lock(&self.until);
+        *held = (*held).max(until);
+    }
+
+    fn dropped(&self) {
+        self.dropped.store(true, Ordering::Release);
+    }
+}
+
+/// The session store as one session's CLI mirrors its transcript through it:
+/// appends only while this host holds the session's lease (asking the
+/// database when the last renewal is older than the TTL), so a host that
+/// lost the session (paused past its lease, then back) stops writing the
+/// transcript the new owner resumed from. Reads go straight through.
+struct LeasedStore {
+    inner: Arc<dyn SessionStore>,
+    db: Arc<dyn ServerDb>,
+    host_id: String,
+    lease: (String, u64),
+    hold: Arc<LeaseHold>,
+    ttl: std::time::Duration,
+}
+
+impl LeasedStore {
+    async fn check(&self) -> Result<(), StoreError> {
+        if self.hold.fresh() {
+            return Ok(());
+        }
+        let refused = || {
+            StoreError::backend(
+                "server",
+                format!(
+                    "session {:?} belongs to another host now; its transcript is not written here",
+                    self.lease.0
+                ),
+            )
+        };
+        if self.hold.dropped.load(Ordering::Acquire) {
+            return Err(refused());
+        }
+        let before = Instant::now();
+        let millis = i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX);
+        let lost = self
+            .db
+            .renew_leases(
+                &self.host_id,
+                std::slice::from_ref(&self.lease),
+                now_millis().saturating_add(millis),
+            )
+            .await
+            .map_err(|err| StoreError::backend("server", err))?;
+        if lost.is_empty() {
+            self.hold.renewed(before + self.ttl);
+            Ok(())
+        } else {
+            self.hold.dropped();
+            Err(refused())
+        }
+    }
+}
+
+impl SessionStore for LeasedStore {
+    fn append<'a>(
+        &'a self,
+        key: &'a SessionKey,
+        entries: Vec<StoreEntry>,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.check().await?;
+            self.inner.append(key, entries).await
+        })
+    }
+
+    fn load<'a>(
+        &'a self,
+        key: &'a SessionKey,
+    ) -> BoxFuture<'a, Result<Option<Vec<StoreEntry>>, StoreError>> {
+        self.inner.load(key)
+    }
+
+    fn list_sessions<'a>(
+        &'a self,
+        project_key: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<StoredSession>, StoreError>> {
+        self.inner.list_sessions(project_key)
+    }
+
+    fn list_session_summaries<'a>(
+        &'a self,
+        project_key: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<crate::store::SessionSummary>, StoreError>> {
+        self.inner.list_session_summaries(project_key)
+    }
+
+    fn delete<'a>(&'a self, key: &'a SessionKey) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.check().await?;
+            self.inner.delete(key).await
+        })
+    }
+
+    fn list_subkeys<'a>(
+        &'a self,
+        key: &'a SessionKey,
+    ) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
+        self.inner.list_subkeys(key)
+    }
+}
 
 /// 421 Misdirected Request: the session is served by another host, at the
 /// address given in `X-Agent-Owner` and in `error.owner.address`.
@@ -63,6 +197,19 @@ impl Host {
         lease.owner == self.host_id || (specific && lease.address == self.address)
     }
 
+    /// The database's session store, writable for this session only while
+    /// this host holds its lease.
+    pub(super) fn leased_store(&self, live: &LiveSession) -> Arc<dyn SessionStore> {
+        Arc::new(LeasedStore {
+            inner: self.db.session_store(),
+            db: self.db.clone(),
+            host_id: self.host_id.clone(),
+            lease: (live.id.clone(), live.epoch),
+            hold: live.lease.clone(),
+            ttl: self.config.lease_ttl,
+        })
+    }
+
     /// Whether another live host owns the session now.
     pub(crate) async fn held_elsewhere(&self, id: &str) -> Result<bool, DbError> {
         Ok(self
@@ -79,7 +226,7 @@ impl Host {
     pub(crate) async fn session(&self, id: &str) -> Result<Arc<LiveSession>, ApiError> {
         let local = lock(&self.sessions).get(id).cloned();
         if let Some(live) = local {
-            if live.lease_fresh() {
+            if live.lease.fresh() {
                 return Ok(live);
             }
             let (until, expires_at) = self.lease_deadline();
@@ -90,7 +237,7 @@ impl Host {
                 .await
                 .map_err(db_error)?;
             if lost.is_empty() {
-                live.renewed(until);
+                live.lease.renewed(until);
                 return Ok(live);
             }
             self.drop_session(id, live.epoch).await;
@@ -265,7 +412,7 @@ impl Host {
                     if lost.contains(&live.id) {
                         self.drop_session(&live.id, live.epoch).await;
                     } else {
-                        live.renewed(until);
+                        live.lease.renewed(until);
                     }
                 }
             }
@@ -288,6 +435,7 @@ impl Host {
             return;
         };
         tracing::warn!(session_id = %id, epoch, "another host owns the session now: dropped here");
+        live.lease.dropped();
         live.log.close();
         let _ = self.supervisor.terminate_session(&live.id).await;
         self.update_gauges();

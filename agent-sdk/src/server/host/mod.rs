@@ -168,9 +168,10 @@ pub(crate) struct LiveSession {
     start: tokio::sync::Mutex<()>,
     /// Its lease epoch on this host: every write for it carries this.
     pub(crate) epoch: u64,
-    /// Until when the lease is known held (by the last take or renewal);
-    /// past it, the database is asked before the session is served.
-    lease_until: Mutex<Instant>,
+    /// Until when its lease is known held (by the last take or renewal);
+    /// past it, the database is asked before the session is served or its
+    /// transcript written.
+    lease: Arc<leases::LeaseHold>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -180,15 +181,6 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl LiveSession {
     pub(crate) fn record(&self) -> SessionRecord {
         lock(&self.record).clone()
-    }
-
-    fn lease_fresh(&self) -> bool {
-        Instant::now() < *lock(&self.lease_until)
-    }
-
-    fn renewed(&self, until: Instant) {
-        let mut held = lock(&self.lease_until);
-        *held = (*held).max(until);
     }
 }
 

@@ -170,7 +170,7 @@ impl Host {
             supervisor_cost: Mutex::new(0.0),
             start: tokio::sync::Mutex::new(()),
             epoch,
-            lease_until: Mutex::new(until),
+            lease: Arc::new(super::leases::LeaseHold::new(until)),
         });
         lock(&self.sessions).insert(id, live.clone());
         live
@@ -277,7 +277,7 @@ impl Host {
                     .clone()
                     .ask(log.clone(), request, timeout, metrics.clone())
             })
-            .session_store(self.db.session_store());
+            .session_store(self.leased_store(live));
         let mut options = builder.build().map_err(|err| {
             ApiError::new(StatusCode::BAD_REQUEST, "invalid_options", err.to_string())
         })?;
