@@ -16,7 +16,8 @@
 //!   nothing more into the session's event log and answers 421 naming B.
 //!
 //! They need the test PostgreSQL (`. .ci/postgres`) and skip without it
-//! (fail under `CI`).
+//! (fail under `CI`). One host alone on SQLite, killed and started again on
+//! its address, takes its sessions back at once (no 421 to itself).
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -57,10 +58,15 @@ struct Host {
 type Event = (Option<u64>, String, Value);
 
 async fn start(name: &str, database_url: &str, env: &TestEnv) -> Host {
+    start_on("127.0.0.1:0", &["--host-id", name], database_url, env).await
+}
+
+async fn start_on(listen: &str, flags: &[&str], database_url: &str, env: &TestEnv) -> Host {
     let cli = agent_sdk::testing::ensure_cli().await.expect("the CLI");
     let home = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_agent-server"))
-        .args(["--listen", "127.0.0.1:0", "--host-id", name])
+        .args(["--listen", listen])
+        .args(flags)
         .args(["--lease-ttl", LEASE_TTL, "--heartbeat", HEARTBEAT])
         .arg("--cli")
         .arg(cli)
@@ -532,5 +538,59 @@ async fn a_stale_owner_writes_nothing_more_and_sends_clients_to_the_new_one() {
         mirrored("You said: two, ").await,
         0,
         "A's stale answer is not"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashed_host_back_on_its_address_takes_its_sessions_back_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("server.db").display());
+    let env = fake_api().await;
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let listen = free.local_addr().unwrap().to_string();
+    drop(free);
+    // No --host-id: each process gets a random one; the address is the same.
+    let first = start_on(&listen, &[], &url, &env).await;
+    let id = first.create().await;
+    let before = first.turn(&id, "alpha", 0).await;
+    let running = first.message(&id, &format!("bravo, {SLOW}")).await;
+    first
+        .events_until(&id, last_id(&before), |kind, data| {
+            kind == "user_message" && data["turn"] == running
+        })
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    first.kill().await;
+
+    let again = start_on(&listen, &[], &url, &env).await;
+    let turn = again.message(&id, "charlie").await; // at once: its lease is its own
+    assert_eq!(turn, running + 1);
+    let events = again
+        .events_until(&id, last_id(&before), |kind, data| {
+            kind == "turn_complete" && data["turn"] == turn
+        })
+        .await;
+    let interrupted = events
+        .iter()
+        .find(|e| e.1 == "turn_complete" && e.2["turn"] == running)
+        .unwrap_or_else(|| panic!("the running turn is reported: {events:?}"));
+    assert_eq!(interrupted.2["interrupted"], true);
+    assert_eq!(
+        texts(&events),
+        ["You said: charlie (message 2)"],
+        "{events:?}"
+    );
+    let metrics = again
+        .http
+        .get(format!("{}/metrics", again.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("agent_server_takeovers_total 0"),
+        "{metrics}"
     );
 }

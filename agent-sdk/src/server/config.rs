@@ -220,7 +220,9 @@ impl ServerConfig {
 
     /// Where other hosts and clients reach this one (`http://10.0.0.5:8080`):
     /// a request for a session this host owns, sent to another host, is
-    /// answered 421 with this address.
+    /// answered 421 with this address. Hosts sharing a database must each
+    /// set their own; without one the server takes itself for the only host
+    /// (a lease a crashed process of it left is its own at once).
     ///
     /// ```
     /// use std::time::Duration;

@@ -186,15 +186,14 @@ fn misdirected(id: &str, lease: &Lease) -> ApiError {
 }
 
 impl Host {
-    /// Whether a lease was taken by this host (or a previous process at
-    /// this host's address, which crashed and came back: a new random id,
-    /// the same address). An address every host could share (none, or an
-    /// unspecified `0.0.0.0`/`[::]`) names nobody.
+    /// Whether a lease was taken by this host, or by a previous process of
+    /// it that crashed and came back (a new random id, the same address; a
+    /// host that advertises no address is a single host, and every lease
+    /// without one is its own). An unspecified address (`0.0.0.0`, `[::]`),
+    /// which every host could show, names nobody.
     fn is_mine(&self, lease: &Lease) -> bool {
-        let specific = !self.address.is_empty()
-            && !self.address.contains("0.0.0.0")
-            && !self.address.contains("[::]");
-        lease.owner == self.host_id || (specific && lease.address == self.address)
+        let unspecified = self.address.contains("0.0.0.0") || self.address.contains("[::]");
+        lease.owner == self.host_id || (lease.address == self.address && !unspecified)
     }
 
     /// The database's session store, writable for this session only while
