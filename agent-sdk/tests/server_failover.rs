@@ -575,10 +575,13 @@ async fn a_crashed_host_back_on_its_address_takes_its_sessions_back_at_once() {
         .find(|e| e.1 == "turn_complete" && e.2["turn"] == running)
         .unwrap_or_else(|| panic!("the running turn is reported: {events:?}"));
     assert_eq!(interrupted.2["interrupted"], true);
-    assert_eq!(
-        texts(&events),
-        ["You said: charlie (message 2)"],
-        "{events:?}"
+    // The model saw the conversation (the interrupted message may be in it or not).
+    let answer = texts(&events);
+    assert_eq!(answer.len(), 1, "{events:?}");
+    assert!(
+        answer[0] == "You said: charlie (message 2)"
+            || answer[0] == "You said: charlie (message 3)",
+        "{answer:?}"
     );
     let metrics = again
         .http
