@@ -10,15 +10,15 @@
 //! has taken the session, the stale host's writes are refused and it drops
 //! the session.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use axum::http::{HeaderValue, StatusCode};
 use serde_json::{Value, json};
 
 use super::sessions::set_status;
-use super::{Host, LiveSession, SessionSpec, db_error, lock, not_found};
+use super::{Host, LeaseHold, LiveSession, SessionSpec, db_error, lock, not_found};
 use crate::handler::BoxFuture;
 use crate::server::auth::Principal;
 use crate::server::db::ServerDb;
@@ -33,36 +33,6 @@ const TURN_SCAN: usize = 2_000;
 
 /// The header naming the owner host's address in a 421.
 pub(crate) const OWNER_HEADER: &str = "x-agent-owner";
-
-/// How long this host knows it holds a session's lease, and whether it let
-/// the session go.
-pub(crate) struct LeaseHold {
-    until: Mutex<Instant>,
-    dropped: AtomicBool,
-}
-
-impl LeaseHold {
-    pub(crate) fn new(until: Instant) -> Self {
-        LeaseHold {
-            until: Mutex::new(until),
-            dropped: AtomicBool::new(false),
-        }
-    }
-
-    /// Held for sure: renewed (or taken) less than the TTL ago.
-    fn fresh(&self) -> bool {
-        !self.dropped.load(Ordering::Acquire) && Instant::now() < *lock(&self.until)
-    }
-
-    fn renewed(&self, until: Instant) {
-        let mut held = lock(&self.until);
-        *held = (*held).max(until);
-    }
-
-    fn dropped(&self) {
-        self.dropped.store(true, Ordering::Release);
-    }
-}
 
 /// The session store as one session's CLI mirrors its transcript through it:
 /// appends only while this host holds the session's lease (asking the

@@ -171,7 +171,7 @@ pub(crate) struct LiveSession {
     /// Until when its lease is known held (by the last take or renewal);
     /// past it, the database is asked before the session is served or its
     /// transcript written.
-    lease: Arc<leases::LeaseHold>,
+    lease: Arc<LeaseHold>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -181,6 +181,36 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl LiveSession {
     pub(crate) fn record(&self) -> SessionRecord {
         lock(&self.record).clone()
+    }
+}
+
+/// How long this host knows it holds a session's lease, and whether it let
+/// the session go.
+pub(crate) struct LeaseHold {
+    until: Mutex<Instant>,
+    pub(crate) dropped: AtomicBool,
+}
+
+impl LeaseHold {
+    pub(crate) fn new(until: Instant) -> Self {
+        LeaseHold {
+            until: Mutex::new(until),
+            dropped: AtomicBool::new(false),
+        }
+    }
+
+    /// Held for sure: renewed (or taken) less than the TTL ago.
+    pub(crate) fn fresh(&self) -> bool {
+        !self.dropped.load(Ordering::Acquire) && Instant::now() < *lock(&self.until)
+    }
+
+    pub(crate) fn renewed(&self, until: Instant) {
+        let mut held = lock(&self.until);
+        *held = (*held).max(until);
+    }
+
+    pub(crate) fn dropped(&self) {
+        self.dropped.store(true, Ordering::Release);
     }
 }
 

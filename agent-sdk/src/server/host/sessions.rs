@@ -170,7 +170,7 @@ impl Host {
             supervisor_cost: Mutex::new(0.0),
             start: tokio::sync::Mutex::new(()),
             epoch,
-            lease: Arc::new(super::leases::LeaseHold::new(until)),
+            lease: Arc::new(super::LeaseHold::new(until)),
         });
         lock(&self.sessions).insert(id, live.clone());
         live
