@@ -7,6 +7,11 @@
 //! stdout, so the pipe fills and the CLI waits: memory stays bounded however
 //! slowly the user reads. (The router reads on regardless while a control
 //! request of ours waits for its answer: see `router::route`.)
+//!
+//! A [`Relay`] (the session store's mirror) may sit between the router and the
+//! reader: what it passes on keeps its units until the reader takes it, and
+//! what it keeps back (mirror frames) gives them back at once, so the one
+//! budget bounds both queues.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -27,6 +32,13 @@ const UNIT_BYTES: usize = 1024;
 pub(crate) struct Queued {
     item: Result<Message>,
     units: u32,
+}
+
+impl Queued {
+    /// The message (or error) itself.
+    pub(crate) fn item(&self) -> &Result<Message> {
+        &self.item
+    }
 }
 
 /// The reading end: [`recv`](Inbox::recv) gives the units back as it takes an item.
@@ -84,10 +96,15 @@ pub(crate) struct InboxSender {
 }
 
 impl InboxSender {
-    /// A sender of the same queue outside the budget.
-    pub(crate) fn unbudgeted(&self) -> MessageTx {
-        MessageTx {
-            tx: self.tx.clone(),
+    /// Puts a relay between this sender and the reader: from now on what is
+    /// pushed here goes to the relay, which passes it on (or keeps it back).
+    pub(crate) fn relay(&mut self) -> Relay {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let to_reader = std::mem::replace(&mut self.tx, tx);
+        Relay {
+            rx,
+            to_reader,
+            budget: self.budget.clone(),
         }
     }
 
@@ -146,6 +163,44 @@ impl InboxSender {
     }
 }
 
+/// What sits between the router and the reader (the session store's mirror).
+/// Budgeted items reach it only as the budget allows, so its queue is bounded.
+pub(crate) struct Relay {
+    rx: mpsc::UnboundedReceiver<Queued>,
+    to_reader: mpsc::UnboundedSender<Queued>,
+    budget: Arc<Semaphore>,
+}
+
+impl Relay {
+    /// The next item from the router; `None` once the router is done.
+    pub(crate) async fn recv(&mut self) -> Option<Queued> {
+        self.rx.recv().await
+    }
+
+    /// Passes `queued` on to the reader, with its units (given back if the
+    /// reader is gone).
+    pub(crate) fn pass(&self, queued: Queued) {
+        if let Err(mpsc::error::SendError(queued)) = self.to_reader.send(queued) {
+            let _ = self.keep(queued);
+        }
+    }
+
+    /// Keeps `queued` back from the reader: its units go back now.
+    pub(crate) fn keep(&self, queued: Queued) -> Result<Message> {
+        if queued.units > 0 {
+            self.budget.add_permits(queued.units as usize);
+        }
+        queued.item
+    }
+
+    /// A sender to the reader outside the budget (for the relay's own reports).
+    pub(crate) fn unbudgeted(&self) -> MessageTx {
+        MessageTx {
+            tx: self.to_reader.clone(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,6 +251,37 @@ mod tests {
         sender.wait_for_room().await;
         assert_eq!(sender.backlog_len(), 0);
         assert!(sender.flush());
-        assert!(!sender.unbudgeted().send(item()));
+    }
+
+    /// What a relay passes on holds its units until the reader takes it; what
+    /// it keeps back, or passes to a reader that is gone, gives them back.
+    #[tokio::test]
+    async fn a_relay_stays_inside_the_budget() {
+        let (mut sender, mut inbox) = channel();
+        let mut relay = sender.relay();
+        for _ in 0..BUDGET_UNITS + 1 {
+            sender.push(item(), 10);
+        }
+        assert!(!sender.flush(), "the relay's queue is bounded too");
+        let first = relay.recv().await.unwrap();
+        relay.pass(first);
+        assert!(!sender.flush(), "passed on: still in the budget");
+        let second = relay.recv().await.unwrap();
+        relay.keep(second).unwrap_err();
+        assert!(sender.flush(), "kept back: its unit is back");
+        inbox.recv().await.unwrap().unwrap_err();
+        assert!(relay.unbudgeted().send(item()));
+        drop(inbox);
+        for _ in 0..BUDGET_UNITS - 1 {
+            let queued = relay.recv().await.unwrap();
+            relay.pass(queued);
+        }
+        for _ in 0..BUDGET_UNITS {
+            sender.push(item(), 10);
+        }
+        assert!(
+            sender.flush(),
+            "passed to a gone reader: the units are back"
+        );
     }
 }

@@ -176,7 +176,7 @@ pub(super) fn spawn(shared: &Arc<Shared>, request_id: String, request: Request) 
         let ack = Ok(Payload::Mcp {
             mcp_response: JsonRpcAnswer::Value(crate::mcp::acknowledged()),
         });
-        let _ = shared.send_line_now(wire::response_line(&request_id, &ack));
+        let _ = shared.send_router_answer(wire::response_line(&request_id, &ack));
         return;
     }
     let cancellation = matches!(request, Request::ToolCall { .. } | Request::Mcp { .. })
@@ -223,7 +223,7 @@ pub(super) fn refuse(shared: &Shared, request_id: &str, why: &str) {
     }
     tracing::warn!(%request_id, why, "answering an unreadable control request with an error");
     let outcome: Result<Payload, String> = Err(why.to_owned());
-    let _ = shared.send_line_now(wire::response_line(request_id, &outcome));
+    let _ = shared.send_router_answer(wire::response_line(request_id, &outcome));
 }
 
 /// Cancels a request the CLI withdrew; no answer is written for it.
@@ -266,7 +266,7 @@ fn cancel_mcp_call(shared: &Shared, server_name: &str, id: &Value) {
         let answer = Ok(Payload::Mcp {
             mcp_response: JsonRpcAnswer::Value(crate::mcp::request_cancelled(id.clone())),
         });
-        let _ = shared.send_line_now(wire::response_line(&request_id, &answer));
+        let _ = shared.send_router_answer(wire::response_line(&request_id, &answer));
     }
 }
 

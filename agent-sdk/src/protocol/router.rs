@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use super::inbox::InboxSender;
 use super::wire::{
@@ -32,27 +32,9 @@ pub(super) struct RouterConfig {
     pub mode: InputMode,
 }
 
-/// Where the router's messages go.
-pub(super) enum Outlet {
-    /// The reader's bounded queue: the router holds back when it is full.
-    Direct(InboxSender),
-    /// The session store's mirror, which forwards to the reader.
-    Mirrored(mpsc::UnboundedSender<Result<Message>>),
-}
-
-impl Outlet {
-    /// True when every message delivered so far is in the reader's queue.
-    fn flush(&mut self) -> bool {
-        match self {
-            Outlet::Direct(inbox) => inbox.flush(),
-            Outlet::Mirrored(_) => true,
-        }
-    }
-}
-
 struct Router {
     shared: Arc<Shared>,
-    messages: Outlet,
+    messages: InboxSender,
     mode: InputMode,
     /// The last `result` if it was an error: the exit code 1 that follows becomes `Error::Result`.
     last_error_result: Option<ResultMessage>,
@@ -61,7 +43,7 @@ struct Router {
 pub(super) async fn route(
     mut reader: Box<dyn AsyncRead + Send + Unpin>,
     shared: Arc<Shared>,
-    messages: Outlet,
+    messages: InboxSender,
     mut exit: watch::Receiver<Option<ExitReport>>,
     config: RouterConfig,
 ) {
@@ -75,6 +57,8 @@ pub(super) async fn route(
     let mut buf = vec![0u8; READ_CHUNK];
     loop {
         router.hold_back().await;
+        // Our own answers to what we read are written before we read more.
+        router.shared.writer.urgent_room().await;
         match reader.read(&mut buf).await {
             Ok(0) => break,
             Ok(n) => {
@@ -148,13 +132,7 @@ pub(super) async fn route(
 impl Router {
     /// Hands `item`, read from a line of `bytes` bytes, to the reader.
     fn deliver(&mut self, item: Result<Message>, bytes: usize) {
-        match &mut self.messages {
-            Outlet::Direct(inbox) => inbox.push(item, bytes),
-            // The receiver may be gone (a dropped stream): nothing to do then.
-            Outlet::Mirrored(mirror) => {
-                let _ = mirror.send(item);
-            }
-        }
+        self.messages.push(item, bytes);
     }
 
     /// Pushes back on the CLI: while the reader's queue is full, stop reading
@@ -163,9 +141,7 @@ impl Router {
     /// (so `interrupt()` completes even when nobody reads). A disconnecting
     /// session drops what nobody will read.
     async fn hold_back(&mut self) {
-        let Outlet::Direct(inbox) = &mut self.messages else {
-            return;
-        };
+        let inbox = &mut self.messages;
         while !inbox.flush() {
             if self.shared.disconnecting.load(Ordering::SeqCst) {
                 inbox.discard();
@@ -183,9 +159,7 @@ impl Router {
 
     /// At the end: waits until the reader has taken every message (or is gone).
     async fn drain(&mut self) {
-        let Outlet::Direct(inbox) = &mut self.messages else {
-            return;
-        };
+        let inbox = &mut self.messages;
         while !inbox.flush() {
             if self.shared.disconnecting.load(Ordering::SeqCst) {
                 inbox.discard();
