@@ -8,6 +8,11 @@
 //! slowly the user reads. (The router reads on regardless while a control
 //! request of ours waits for its answer: see `router::route`.)
 //!
+//! Conversation frames (`assistant`, `user`, `stream_event`: nearly every
+//! line of a turn) travel as their line and are parsed by the reader, on the
+//! reader's thread: the core thread only copies the line, and a message is
+//! allocated and freed on one thread (see [`Item`]).
+//!
 //! A [`Relay`] (the session store's mirror) may sit between the router and the
 //! reader: what it passes on keeps its units until the reader takes it, and
 //! what it keeps back (mirror frames) gives them back at once, so the one
@@ -28,16 +33,41 @@ const BUDGET_UNITS: u32 = 256;
 /// Bytes of line per unit beyond the first.
 const UNIT_BYTES: usize = 1024;
 
+/// What the router queues.
+enum Item {
+    /// Read by the router already (control-adjacent frames it acts on:
+    /// `result`, `system`, ...), or an error.
+    Ready(Result<Message>),
+    /// A conversation line the reader parses when it takes it.
+    Line(Vec<u8>),
+}
+
+impl Item {
+    fn into_message(self) -> Result<Message> {
+        match self {
+            Item::Ready(item) => item,
+            Item::Line(line) => Ok(Message::from_slice(&line).unwrap_or_else(|err| {
+                tracing::warn!(%err, line = %String::from_utf8_lossy(&line[..line.len().min(200)]), "a line from the CLI could not be read");
+                Message::malformed(&line, err)
+            })),
+        }
+    }
+}
+
 /// An item with the units it holds from the budget.
 pub(crate) struct Queued {
-    item: Result<Message>,
+    item: Item,
     units: u32,
 }
 
 impl Queued {
-    /// The message (or error) itself.
-    pub(crate) fn item(&self) -> &Result<Message> {
-        &self.item
+    /// The message (or error) if the router read it; `None` for a
+    /// conversation line left to the reader.
+    pub(crate) fn item(&self) -> Option<&Result<Message>> {
+        match &self.item {
+            Item::Ready(item) => Some(item),
+            Item::Line(_) => None,
+        }
     }
 }
 
@@ -54,7 +84,7 @@ impl Inbox {
         if queued.units > 0 {
             self.budget.add_permits(queued.units as usize);
         }
-        Some(queued.item)
+        Some(queued.item.into_message())
     }
 }
 
@@ -68,6 +98,7 @@ pub(crate) struct MessageTx {
 impl MessageTx {
     /// Queues `item` without waiting; false once the reader is gone.
     pub(crate) fn send(&self, item: Result<Message>) -> bool {
+        let item = Item::Ready(item);
         self.tx.send(Queued { item, units: 0 }).is_ok()
     }
 }
@@ -110,6 +141,15 @@ impl InboxSender {
 
     /// Adds `item`, read from a line of `bytes` bytes, to the backlog.
     pub(crate) fn push(&mut self, item: Result<Message>, bytes: usize) {
+        self.push_item(Item::Ready(item), bytes);
+    }
+
+    /// Adds a conversation line, for the reader to parse, to the backlog.
+    pub(crate) fn push_line(&mut self, line: &[u8]) {
+        self.push_item(Item::Line(line.to_vec()), line.len());
+    }
+
+    fn push_item(&mut self, item: Item, bytes: usize) {
         let units = (1 + bytes / UNIT_BYTES).min(BUDGET_UNITS as usize) as u32;
         self.backlog.push_back(Queued { item, units });
     }
@@ -181,16 +221,15 @@ impl Relay {
     /// reader is gone).
     pub(crate) fn pass(&self, queued: Queued) {
         if let Err(mpsc::error::SendError(queued)) = self.to_reader.send(queued) {
-            let _ = self.keep(queued);
+            self.keep(queued);
         }
     }
 
-    /// Keeps `queued` back from the reader: its units go back now.
-    pub(crate) fn keep(&self, queued: Queued) -> Result<Message> {
+    /// Keeps `queued` back from the reader (it is dropped): its units go back now.
+    pub(crate) fn keep(&self, queued: Queued) {
         if queued.units > 0 {
             self.budget.add_permits(queued.units as usize);
         }
-        queued.item
     }
 
     /// A sender to the reader outside the budget (for the relay's own reports).
@@ -267,7 +306,7 @@ mod tests {
         relay.pass(first);
         assert!(!sender.flush(), "passed on: still in the budget");
         let second = relay.recv().await.unwrap();
-        relay.keep(second).unwrap_err();
+        relay.keep(second);
         assert!(sender.flush(), "kept back: its unit is back");
         inbox.recv().await.unwrap().unwrap_err();
         assert!(relay.unbudgeted().send(item()));

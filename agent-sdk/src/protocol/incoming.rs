@@ -273,6 +273,10 @@ fn cancel_mcp_call(shared: &Shared, server_name: &str, id: &Value) {
 /// Runs a request's handler inside the request's one panic catcher: an MCP
 /// server's (a tool that panics answers an `isError` result, as MCP servers do)
 /// or the control error of [`caught`].
+///
+/// Only a `tools/call` runs inline: the other handlers' futures are boxed, as
+/// they are several KiB, and the request task's future, which tokio moves
+/// (copies) three times per task, would be as large as the largest of them.
 async fn handle(
     shared: &Arc<Shared>,
     subtype: &str,
@@ -301,8 +305,10 @@ async fn handle(
         Request::Mcp {
             server_name,
             message,
-        } => Ok(mcp_message(shared, &server_name, message, origin(None, None)).await),
-        Request::Other(request) => caught(subtype, handle_other(shared, subtype, request)).await,
+        } => Ok(Box::pin(mcp_message(shared, &server_name, message, origin(None, None))).await),
+        Request::Other(request) => {
+            Box::pin(caught(subtype, handle_other(shared, subtype, request))).await
+        }
     }
 }
 

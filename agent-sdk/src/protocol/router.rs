@@ -207,6 +207,8 @@ impl Router {
                 }
             }
             Some("keep_alive") => {}
+            Some(kind @ ("assistant" | "user" | "stream_event"))
+                if !at_eof && self.on_conversation_line(kind, line) => {}
             _ => {
                 if let Err(err) = self.on_message(line) {
                     if at_eof {
@@ -313,6 +315,23 @@ impl Router {
         Ok(())
     }
 
+    /// A conversation frame goes to the reader as its line, parsed there (see
+    /// `inbox`); the router reads only what the run's tracking needs (is it the
+    /// main thread's?). False when the line is not JSON: `on_message` reports it.
+    fn on_conversation_line(&mut self, kind: &str, line: &[u8]) -> bool {
+        // A `user` frame changes nothing here: the reader's parse is its only check.
+        if kind != "user" {
+            let Ok(thread) = serde_json::from_slice::<wire::ThreadPeek>(line) else {
+                return false;
+            };
+            if thread.parent_tool_use_id.is_none() {
+                self.main_thread_turn_frame();
+            }
+        }
+        self.messages.push_line(line);
+        true
+    }
+
     fn on_message(&mut self, line: &[u8]) -> Result<(), serde_json::Error> {
         let message = Message::from_slice(line)?;
         self.track_run(&message);
@@ -327,6 +346,15 @@ impl Router {
         }
         self.deliver(Ok(message), line.len());
         Ok(())
+    }
+
+    /// An `assistant` or `stream_event` frame of the main thread: a turn is
+    /// open, and a one-shot run that had its `result` is reopened.
+    fn main_thread_turn_frame(&mut self) {
+        self.shared.turn_open.store(true, Ordering::Relaxed);
+        if self.mode == InputMode::OneShot {
+            lock(&self.shared.run).result_seen = false;
+        }
     }
 
     /// Follows the run for the stdin-closing rule of a one-shot query (spec 1.7).

@@ -146,10 +146,11 @@ struct Forwarder {
 impl Forwarder {
     async fn run(mut self, mut relay: Relay, appender: JoinHandle<()>) {
         while let Some(queued) = relay.recv().await {
-            if let Ok(message) = queued.item() {
+            // Conversation lines (left to the reader to parse) are neither.
+            if let Some(Ok(message)) = queued.item() {
                 if let Some(frame) = Frame::from_message(message) {
                     // Kept back: its budget goes back, `pending` has limits of its own.
-                    let _ = relay.keep(queued);
+                    relay.keep(queued);
                     self.pending.push(frame);
                     if self.flush == StoreFlush::Eager || self.pending.over_limits() {
                         self.send_pending().await;
