@@ -592,7 +592,8 @@ fn tool_hook_and_permission_handlers_that_panic_or_hang() {
         assert_eq!(
             report["tool_big_len"],
             5 << 20,
-            "a 5 MiB result arrives whole"
+            "a 5 MiB result arrives whole (it took {} ms)",
+            report["tool_big_ms"]
         );
 
         assert_eq!(report["permission_panic"]["subtype"], "error", "{report:#}");

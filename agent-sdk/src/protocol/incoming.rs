@@ -305,7 +305,13 @@ async fn handle(
         Request::Mcp {
             server_name,
             message,
-        } => Ok(Box::pin(mcp_message(shared, &server_name, message, origin(None, None))).await),
+        } => Ok(Box::pin(mcp_message(
+            shared,
+            &server_name,
+            message,
+            origin(None, None),
+        ))
+        .await),
         Request::Other(request) => {
             Box::pin(caught(subtype, handle_other(shared, subtype, request))).await
         }
