@@ -36,8 +36,9 @@ const UNIT_BYTES: usize = 1024;
 /// What the router queues.
 enum Item {
     /// Read by the router already (control-adjacent frames it acts on:
-    /// `result`, `system`, ...), or an error.
-    Ready(Result<Message>),
+    /// `result`, `system`, ...), or an error. Boxed: a queued item is then a
+    /// few words, not the 600 bytes of a `Message`.
+    Ready(Box<Result<Message>>),
     /// A conversation line the reader parses when it takes it.
     Line(Vec<u8>),
 }
@@ -45,7 +46,7 @@ enum Item {
 impl Item {
     fn into_message(self) -> Result<Message> {
         match self {
-            Item::Ready(item) => item,
+            Item::Ready(item) => *item,
             Item::Line(line) => Ok(Message::from_slice(&line).unwrap_or_else(|err| {
                 tracing::warn!(%err, line = %String::from_utf8_lossy(&line[..line.len().min(200)]), "a line from the CLI could not be read");
                 Message::malformed(&line, err)
@@ -65,7 +66,7 @@ impl Queued {
     /// conversation line left to the reader.
     pub(crate) fn item(&self) -> Option<&Result<Message>> {
         match &self.item {
-            Item::Ready(item) => Some(item),
+            Item::Ready(item) => Some(&**item),
             Item::Line(_) => None,
         }
     }
@@ -98,7 +99,7 @@ pub(crate) struct MessageTx {
 impl MessageTx {
     /// Queues `item` without waiting; false once the reader is gone.
     pub(crate) fn send(&self, item: Result<Message>) -> bool {
-        let item = Item::Ready(item);
+        let item = Item::Ready(Box::new(item));
         self.tx.send(Queued { item, units: 0 }).is_ok()
     }
 }
@@ -141,7 +142,7 @@ impl InboxSender {
 
     /// Adds `item`, read from a line of `bytes` bytes, to the backlog.
     pub(crate) fn push(&mut self, item: Result<Message>, bytes: usize) {
-        self.push_item(Item::Ready(item), bytes);
+        self.push_item(Item::Ready(Box::new(item)), bytes);
     }
 
     /// Adds a conversation line, for the reader to parse, to the backlog.
