@@ -904,8 +904,9 @@ fn a_cli_that_does_not_read_the_routers_own_answers_is_pushed_back_on() {
         client.query("go").await.unwrap();
         let pid = case.pid();
         // 100,000 requests are ~4.4 MB; the CLI gets no further than its stdout
-        // pipe (1 MiB), our stdin pipe and the answers' budget allow.
-        tokio::time::sleep(Duration::from_millis(800)).await;
+        // pipe (1 MiB), our stdin pipe and the answers' budget allow. (It starts
+        // reading the answers after 3 s.)
+        tokio::time::sleep(Duration::from_secs(1)).await;
         let written = bytes_written(pid);
         assert!(written < 2 << 20, "the CLI wrote {written} bytes");
         tokio::time::sleep(Duration::from_millis(300)).await;

@@ -32,7 +32,7 @@ const FLOOD_BATCH: u64 = 64;
 /// Requests `unread_answers` sends.
 pub const REQUESTS_ENV: &str = "AGENT_SDK_FAKE_CLI_REQUESTS";
 /// How long `unread_answers` leaves its stdin unread.
-const UNREAD_FOR: Duration = Duration::from_millis(1500);
+const UNREAD_FOR: Duration = Duration::from_secs(3);
 /// How long `unread_answers` waits for all the answers once it reads.
 const ALL_ANSWERS_WAIT: Duration = Duration::from_secs(20);
 
