@@ -592,7 +592,8 @@ fn tool_hook_and_permission_handlers_that_panic_or_hang() {
         assert_eq!(
             report["tool_big_len"],
             5 << 20,
-            "a 5 MiB result arrives whole"
+            "a 5 MiB result arrives whole (it took {} ms)",
+            report["tool_big_ms"]
         );
 
         assert_eq!(report["permission_panic"]["subtype"], "error", "{report:#}");
@@ -807,14 +808,35 @@ fn resident_bytes() -> u64 {
 
 #[test]
 fn a_reader_that_falls_behind_pushes_back_on_the_cli_and_interrupt_still_completes() {
+    a_reader_that_falls_behind(Store::None);
+}
+
+/// The same with a session store: its mirror sits between the router and the
+/// reader, inside the same budget.
+#[test]
+fn a_reader_that_falls_behind_pushes_back_through_the_session_store_mirror() {
+    a_reader_that_falls_behind(Store::InMemory);
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Store {
+    None,
+    InMemory,
+}
+
+fn a_reader_that_falls_behind(store: Store) {
     const FRAMES: usize = 20_000;
     run_case(|| async {
         let case = Case::new();
-        let options = case
+        let mut options = case
             .options("flood")
-            .env("AGENT_SDK_FAKE_CLI_FLOOD", FRAMES.to_string())
-            .build()
-            .unwrap();
+            .env("AGENT_SDK_FAKE_CLI_FLOOD", FRAMES.to_string());
+        if store == Store::InMemory {
+            options = options.session_store(std::sync::Arc::new(
+                agent_sdk::store::InMemorySessionStore::new(),
+            ));
+        }
+        let options = options.build().unwrap();
         let client = Client::connect(options).await.unwrap();
         client.query("go").await.unwrap();
         let pid = case.pid();
@@ -859,6 +881,41 @@ fn a_reader_that_falls_behind_pushes_back_on_the_cli_and_interrupt_still_complet
         }
         assert_eq!(assistant, FRAMES);
         drop(stream);
+        client.disconnect().await.unwrap();
+        case.assert_clean().await;
+    });
+}
+
+/// A CLI that sends requests the router answers itself (here unreadable ones)
+/// and does not read the answers: the router stops reading once 64 KiB of its
+/// answers wait for the pipe, instead of queueing them without bound; once the
+/// CLI reads, every request gets its one answer.
+#[test]
+fn a_cli_that_does_not_read_the_routers_own_answers_is_pushed_back_on() {
+    const REQUESTS: u64 = 100_000;
+    run_case(|| async {
+        let case = Case::new();
+        let options = case
+            .options("unread_answers")
+            .env("AGENT_SDK_FAKE_CLI_REQUESTS", REQUESTS.to_string())
+            .build()
+            .unwrap();
+        let client = Client::connect(options).await.unwrap();
+        client.query("go").await.unwrap();
+        let pid = case.pid();
+        // 100,000 requests are ~4.4 MB; the CLI gets no further than its stdout
+        // pipe (1 MiB), our stdin pipe and the answers' budget allow. (It starts
+        // reading the answers after 3 s.)
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let written = bytes_written(pid);
+        assert!(written < 2 << 20, "the CLI wrote {written} bytes");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(bytes_written(pid), written, "the CLI is held back");
+
+        let items = one_turn(&client).await;
+        let report: Value = serde_json::from_str(&texts(&items)[0]).unwrap();
+        assert_eq!(report["answered"], REQUESTS, "{report}");
+        assert_eq!(report["twice"], 0, "{report}");
         client.disconnect().await.unwrap();
         case.assert_clean().await;
     });

@@ -99,6 +99,9 @@ pub async fn session(mode: &str, cli_cpu: usize) -> SessionFigures {
     let sdk_cpu = super::cpu_time().saturating_sub(cpu_start);
     let steal_percent = steal_percent(stat_start, machine_cpu_ticks());
     let peak_rss_mib = super::status_mib("VmHWM:");
+    if mode == "stream" {
+        super::print_smaps("after the floor's stream");
+    }
     drop(stdin);
     child.wait().await.expect("the fake CLI exits");
     SessionFigures {

@@ -67,6 +67,12 @@ fn cpus() -> [usize; 3] {
 
 /// Which client a child process of the bench runs: `floor`, `sdk-multi-thread`, `sdk-current-thread`.
 const CLIENT_ENV: &str = "AGENT_SDK_BENCH_CLIENT";
+/// Which session a child process runs: `tools` or `stream`. Each in a process of
+/// its own, so that the stream's peak memory is the stream's, not what the tools
+/// session left mapped (its code pages: the argument validator's compiler alone
+/// touches megabytes of code).
+const SESSION_ENV: &str = "AGENT_SDK_BENCH_SESSION";
+const SESSIONS: [&str; 2] = ["tools", "stream"];
 /// The clients, in the order they run (each in a fresh process, so that its memory is its own).
 const CLIENTS: [&str; 3] = ["floor", "sdk-multi-thread", "sdk-current-thread"];
 
@@ -75,7 +81,8 @@ fn main() {
         fake_cli::run(&mode);
     }
     if let Ok(client) = std::env::var(CLIENT_ENV) {
-        let figures = run_client(&client);
+        let session = std::env::var(SESSION_ENV).expect("AGENT_SDK_BENCH_SESSION with the client");
+        let figures = run_client(&client, &session);
         println!("FIGURES {figures}");
         return;
     }
@@ -85,17 +92,28 @@ fn main() {
     );
     let mut all = serde_json::Map::new();
     for client in CLIENTS {
-        let output = std::process::Command::new(std::env::current_exe().expect("bench binary"))
-            .env(CLIENT_ENV, client)
-            .stderr(std::process::Stdio::inherit())
-            .output()
-            .expect("running a client of the bench");
-        let text = String::from_utf8_lossy(&output.stdout);
-        let figures: Value = text
-            .lines()
-            .find_map(|line| line.strip_prefix("FIGURES "))
-            .and_then(|json| serde_json::from_str(json).ok())
-            .unwrap_or_else(|| panic!("{client} printed no figures: {text}"));
+        let mut figures = serde_json::Map::new();
+        for session in SESSIONS {
+            let output = std::process::Command::new(std::env::current_exe().expect("bench binary"))
+                .env(CLIENT_ENV, client)
+                .env(SESSION_ENV, session)
+                .stderr(std::process::Stdio::inherit())
+                .output()
+                .expect("running a client of the bench");
+            let text = String::from_utf8_lossy(&output.stdout);
+            for line in text.lines().filter(|line| !line.starts_with("FIGURES ")) {
+                println!("{line}");
+            }
+            let Some(Value::Object(part)) = text
+                .lines()
+                .find_map(|line| line.strip_prefix("FIGURES "))
+                .and_then(|json| serde_json::from_str(json).ok())
+            else {
+                panic!("{client} ({session}) printed no figures: {text}");
+            };
+            figures.extend(part);
+        }
+        let figures = Value::Object(figures);
         print_client(client, &figures);
         all.insert(client.to_owned(), figures);
     }
@@ -139,7 +157,10 @@ fn main() {
         " steal_percent={:.1}",
         CLIENTS
             .iter()
-            .map(|client| get(client, "steal_percent"))
+            .flat_map(|client| [
+                get(client, "steal_percent"),
+                get(client, "stream_steal_percent")
+            ])
             .fold(0.0, f64::max)
     );
     println!("{bench}");
@@ -177,12 +198,12 @@ fn print_client(client: &str, figures: &Value) {
     // then measure it, not the SDK.
     println!(
         "  CPU time stolen by the hypervisor: {:.0}% (figures taken above ~10% measure the host)",
-        f("steal_percent")
+        f("steal_percent").max(f("stream_steal_percent"))
     );
 }
 
-/// Runs both sessions with one client and returns its figures.
-fn run_client(client: &str) -> Value {
+/// Runs one session (`tools` or `stream`) with one client and returns its figures.
+fn run_client(client: &str, session: &str) -> Value {
     let [sdk_cpu, tools_cpu, stream_cpu] = cpus();
     fake_cli::pin_to_cpu(sdk_cpu);
     let runtime = match client {
@@ -194,39 +215,46 @@ fn run_client(client: &str) -> Value {
             .build(),
     }
     .expect("tokio runtime");
-    let (tools, stream) = runtime.block_on(async {
+    let cli_cpu = if session == "tools" {
+        tools_cpu
+    } else {
+        stream_cpu
+    };
+    let figures = runtime.block_on(async {
         match client {
-            "floor" => (
-                floor::session("tools", tools_cpu).await,
-                floor::session("stream", stream_cpu).await,
-            ),
-            _ => (
-                run_session("tools", tools_cpu).await,
-                run_session("stream", stream_cpu).await,
-            ),
+            "floor" => floor::session(session, cli_cpu).await,
+            _ => run_session(session, cli_cpu).await,
         }
     });
+    if session == "stream" {
+        let stream = figures;
+        assert_eq!(
+            Some(stream.assistant_messages),
+            stream.report["messages"].as_u64(),
+            "every assistant frame arrives"
+        );
+        return serde_json::json!({
+            "stream_msgs_per_s": stream.assistant_messages as f64 / stream.run_time.as_secs_f64(),
+            "messages": stream.assistant_messages,
+            "write_msgs_per_s": stream.report["write_msgs_per_s"],
+            "cpu_us_per_message": stream.sdk_cpu.as_secs_f64() * 1e6 / stream.assistant_messages.max(1) as f64,
+            "stream_idle_rss_mib": stream.idle_rss_mib,
+            "stream_peak_rss_mib": stream.peak_rss_mib,
+            "stream_steal_percent": stream.steal_percent,
+        });
+    }
+    let tools = figures;
     let report = &tools.report;
     let calls_total = 2 * report["calls"].as_u64().unwrap_or(0) + fake_cli::bench::WARMUP_CALLS;
-    assert_eq!(
-        Some(stream.assistant_messages),
-        stream.report["messages"].as_u64(),
-        "every assistant frame arrives"
-    );
     serde_json::json!({
         "tools_c1_p50_us": report["tools_c1_p50_us"],
         "tools_c1_p99_us": report["tools_c1_p99_us"],
         "tools_c1_calls_per_s": report["tools_c1_calls_per_s"],
         "tools_c16_calls_per_s": report["tools_c16_calls_per_s"],
-        "stream_msgs_per_s": stream.assistant_messages as f64 / stream.run_time.as_secs_f64(),
-        "messages": stream.assistant_messages,
-        "write_msgs_per_s": stream.report["write_msgs_per_s"],
         "cpu_us_per_call": tools.sdk_cpu.as_secs_f64() * 1e6 / calls_total as f64,
-        "cpu_us_per_message": stream.sdk_cpu.as_secs_f64() * 1e6 / stream.assistant_messages.max(1) as f64,
         "idle_rss_mib": tools.idle_rss_mib,
         "rss_with_server_mib": tools.rss_with_server,
-        "stream_peak_rss_mib": stream.peak_rss_mib,
-        "steal_percent": tools.steal_percent.max(stream.steal_percent),
+        "steal_percent": tools.steal_percent,
     })
 }
 
@@ -264,27 +292,8 @@ async fn run_session(mode: &str, cli_cpu: usize) -> SessionFigures {
         .unwrap_or_else(|err| panic!("connecting to the fake CLI ({mode}): {err}"));
     let idle_rss_mib = rss_mib();
     // `AGENT_SDK_BENCH_SMAPS=<kB>`: list the mappings with at least that much resident.
-    let smaps_threshold = std::env::var("AGENT_SDK_BENCH_SMAPS")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok());
-    if let (Some(threshold), "tools") = (smaps_threshold, mode) {
-        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap_or_default();
-        let mut current = String::new();
-        for line in smaps.lines() {
-            if line.contains('-') && !line.starts_with(|c: char| c.is_ascii_uppercase()) {
-                current = line.to_owned();
-            } else if let Some(rss) = line.strip_prefix("Rss:") {
-                let kib: u64 = rss
-                    .trim()
-                    .trim_end_matches("kB")
-                    .trim()
-                    .parse()
-                    .unwrap_or(0);
-                if kib >= threshold {
-                    println!("{kib:>6} kB {current}");
-                }
-            }
-        }
+    if mode == "tools" {
+        print_smaps("after connect");
     }
     if mode == "tools" {
         println!(
@@ -317,6 +326,9 @@ async fn run_session(mode: &str, cli_cpu: usize) -> SessionFigures {
     let sdk_cpu = cpu_time().saturating_sub(cpu_start);
     let steal_percent = steal_percent(stat_start, machine_cpu_ticks());
     let peak_rss_mib = status_mib("VmHWM:");
+    if mode == "stream" {
+        print_smaps("after the stream");
+    }
     client.disconnect().await.expect("disconnect");
     assert!(!report.is_null(), "the fake CLI sent no bench_report");
     if mode == "stream" {
@@ -336,6 +348,50 @@ async fn run_session(mode: &str, cli_cpu: usize) -> SessionFigures {
         sdk_cpu,
         steal_percent,
     }
+}
+
+/// With `AGENT_SDK_BENCH_SMAPS=<kB>`: every mapping with at least that much
+/// resident, and the process's threads.
+pub(crate) fn print_smaps(when: &str) {
+    let Some(threshold) = std::env::var("AGENT_SDK_BENCH_SMAPS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    else {
+        return;
+    };
+    println!("mappings with at least {threshold} kB resident, {when}:");
+    let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap_or_default();
+    let mut current = String::new();
+    for line in smaps.lines() {
+        if line.contains('-') && !line.starts_with(|c: char| c.is_ascii_uppercase()) {
+            current = line.to_owned();
+        } else if let Some(rss) = line.strip_prefix("Rss:") {
+            let kib: u64 = rss
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse()
+                .unwrap_or(0);
+            if kib >= threshold {
+                println!("{kib:>6} kB {current}");
+            }
+        }
+    }
+    let threads: Vec<String> = std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("comm")).ok())
+        .map(|name| name.trim().to_owned())
+        .collect();
+    println!("threads: {threads:?}");
+    println!(
+        "VmRSS {:.2} MiB = RssAnon {:.2} + RssFile {:.2} (the mapped binary and libc) + RssShmem {:.2}",
+        rss_mib(),
+        status_mib("RssAnon:"),
+        status_mib("RssFile:"),
+        status_mib("RssShmem:")
+    );
 }
 
 /// Resets this process's peak resident memory (`VmHWM`) to its current size.

@@ -15,7 +15,8 @@ pub(crate) trait ClientLink: Send + Sync {
     /// The id of the session, once the CLI has said it.
     fn session_id(&self) -> Option<String>;
     /// Sends a JSON-RPC message of `server_name` to the CLI (an SDK-originated
-    /// `mcp_message`); `false` when the session is gone.
+    /// `mcp_message`); `false` when the session is gone or its write queue is
+    /// full (the message is dropped).
     fn send_mcp_message(&self, server_name: &str, message: Value) -> bool;
 }
 
@@ -378,8 +379,8 @@ impl ToolContext {
 
     /// Reports progress of the call to the CLI: an MCP `notifications/progress` with the
     /// call's `progressToken`, `progress: done`, and `total` and `message` when given.
-    /// Returns `false` when nothing was sent (no session, no progress token, or the
-    /// session is gone).
+    /// Returns `false` when nothing was sent (no session, no progress token, the
+    /// session is gone, or the CLI is not reading and the write queue is full).
     ///
     /// The frames go out as SDK-originated `mcp_message` control requests, as the
     /// TypeScript SDK forwards its servers' messages; the CLI 2.1.330 answers each with
@@ -415,7 +416,8 @@ impl ToolContext {
 
     /// Sends a log message to the CLI: an MCP `notifications/message` with `level`,
     /// `logger` (the tool name) and `data` (the message). Returns `false` when nothing was
-    /// sent (no session, or the session is gone).
+    /// sent (no session, the session is gone, or the CLI is not reading and the write
+    /// queue is full).
     ///
     /// ```
     /// use agent_sdk::mcp::{LogLevel, ToolContext};

@@ -176,7 +176,7 @@ pub(super) fn spawn(shared: &Arc<Shared>, request_id: String, request: Request) 
         let ack = Ok(Payload::Mcp {
             mcp_response: JsonRpcAnswer::Value(crate::mcp::acknowledged()),
         });
-        let _ = shared.send_line_now(wire::response_line(&request_id, &ack));
+        let _ = shared.send_router_answer(wire::response_line(&request_id, &ack));
         return;
     }
     let cancellation = matches!(request, Request::ToolCall { .. } | Request::Mcp { .. })
@@ -223,7 +223,7 @@ pub(super) fn refuse(shared: &Shared, request_id: &str, why: &str) {
     }
     tracing::warn!(%request_id, why, "answering an unreadable control request with an error");
     let outcome: Result<Payload, String> = Err(why.to_owned());
-    let _ = shared.send_line_now(wire::response_line(request_id, &outcome));
+    let _ = shared.send_router_answer(wire::response_line(request_id, &outcome));
 }
 
 /// Cancels a request the CLI withdrew; no answer is written for it.
@@ -266,13 +266,17 @@ fn cancel_mcp_call(shared: &Shared, server_name: &str, id: &Value) {
         let answer = Ok(Payload::Mcp {
             mcp_response: JsonRpcAnswer::Value(crate::mcp::request_cancelled(id.clone())),
         });
-        let _ = shared.send_line_now(wire::response_line(&request_id, &answer));
+        let _ = shared.send_router_answer(wire::response_line(&request_id, &answer));
     }
 }
 
 /// Runs a request's handler inside the request's one panic catcher: an MCP
 /// server's (a tool that panics answers an `isError` result, as MCP servers do)
 /// or the control error of [`caught`].
+///
+/// Only a `tools/call` runs inline: the other handlers' futures are boxed, as
+/// they are several KiB, and the request task's future, which tokio moves
+/// (copies) three times per task, would be as large as the largest of them.
 async fn handle(
     shared: &Arc<Shared>,
     subtype: &str,
@@ -301,8 +305,16 @@ async fn handle(
         Request::Mcp {
             server_name,
             message,
-        } => Ok(mcp_message(shared, &server_name, message, origin(None, None)).await),
-        Request::Other(request) => caught(subtype, handle_other(shared, subtype, request)).await,
+        } => Ok(Box::pin(mcp_message(
+            shared,
+            &server_name,
+            message,
+            origin(None, None),
+        ))
+        .await),
+        Request::Other(request) => {
+            Box::pin(caught(subtype, handle_other(shared, subtype, request))).await
+        }
     }
 }
 

@@ -3,7 +3,9 @@
 //! (progress, logs, `notifications/tools/list_changed`).
 //!
 //! Fire and forget: the CLI's answer to such a request is not awaited (the router
-//! drops answers to ids it does not wait for), like the TypeScript SDK.
+//! drops answers to ids it does not wait for), like the TypeScript SDK; and
+//! while the CLI does not read its input, they are dropped rather than queued
+//! without bound.
 
 use std::sync::{Arc, Weak};
 
@@ -39,7 +41,17 @@ impl ClientLink for Shared {
             request_id: &request_id,
             request: &request,
         });
-        // Short notifications from a server's own code, written as they come.
-        self.send_line_now(line).is_ok()
+        // From a server's sync code, which cannot wait for room: dropped when
+        // the write queue is full (a CLI not reading its input), like a
+        // notification lost on the way.
+        super::trace_line(&line);
+        let sent = self.writer.try_send(line);
+        if !sent {
+            tracing::debug!(
+                server_name,
+                "the write queue is full; dropping a notification of an in-process server"
+            );
+        }
+        sent
     }
 }

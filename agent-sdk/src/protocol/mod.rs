@@ -155,11 +155,12 @@ impl Shared {
         self.writer.send(line).await
     }
 
-    /// Writes a short line at once, past the write queue's bound: for the
-    /// router, which must never wait on the CLI's stdin.
-    fn send_line_now(&self, line: Vec<u8>) -> Result<()> {
+    /// Writes one of the router's own answers at once, past the write queue's
+    /// bound: the router must never wait on the CLI's stdin mid-read (see
+    /// [`outbox`]; it waits before its next read instead).
+    fn send_router_answer(&self, line: Vec<u8>) -> Result<()> {
         trace_line(&line);
-        self.writer.send_now(line)
+        self.writer.send_urgent(line)
     }
 
     fn close_input(&self) {
@@ -219,7 +220,7 @@ impl Session {
         mode: InputMode,
     ) -> Result<Session> {
         let (writer, write_queue) = outbox::channel();
-        let (messages_tx, messages_rx) = inbox::channel();
+        let (mut messages_tx, messages_rx) = inbox::channel();
         let (exit_tx, exit_rx) = watch::channel(None);
         let (router_done_tx, router_done) = watch::channel(false);
 
@@ -256,13 +257,8 @@ impl Session {
         }
 
         // With a session store, a mirror (on the user's runtime: it calls the
-        // store) sits between the router and the reader.
-        let (mirror_inbox, mirror) =
-            crate::store::mirror::attach(options, messages_tx.unbudgeted());
-        let outlet = match mirror_inbox {
-            Some(inbox) => router::Outlet::Mirrored(inbox),
-            None => router::Outlet::Direct(messages_tx),
-        };
+        // store) sits between the router and the reader, inside the same budget.
+        let mirror = crate::store::mirror::attach(options, &mut messages_tx);
         let config = router::RouterConfig {
             max_line: options.max_buffer_size(),
             mode,
@@ -275,7 +271,13 @@ impl Session {
             let writer = tokio::spawn(outbox::write_loop(connection.writer, write_queue));
             let supervisor =
                 tokio::spawn(supervise(connection.process, core_shared.clone(), exit_tx));
-            let route = router::route(connection.reader, core_shared, outlet, core_exit, config);
+            let route = router::route(
+                connection.reader,
+                core_shared,
+                messages_tx,
+                core_exit,
+                config,
+            );
             let router = tokio::spawn(async move {
                 route.await;
                 mirror.finished().await;

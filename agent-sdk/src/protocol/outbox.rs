@@ -3,9 +3,15 @@
 //! A sender waits for room in the budget (in KiB of line) before its line is
 //! queued, so a CLI that stops reading holds back the callers instead of
 //! growing the queue; a line larger than the whole budget also waits until it
-//! is written. Only the router writes past the budget ([`Outbox::send_now`]):
-//! it must never wait on the CLI's stdin while the CLI waits on its stdout,
-//! and what it writes are short answers to requests it could not read.
+//! is written. Two kinds of line never wait:
+//! - the router's own answers ([`Outbox::send_urgent`]): the router must never
+//!   wait on the CLI's stdin in the middle of a read (the CLI may be waiting on
+//!   its stdout), so they are queued at once, against a budget of their own
+//!   that the router checks before its next read ([`Outbox::urgent_room`]): a
+//!   CLI that sends requests but stops reading our answers is pushed back on;
+//! - an in-process server's notifications (progress, logs), sent from sync
+//!   code ([`Outbox::try_send`]): queued if the budget has room now, else
+//!   dropped, as a notification to a CLI that is not reading may be.
 //!
 //! When nothing is queued, a sender writes its line into the pipe itself, from
 //! its own thread (a handler's answer, from the handler's task): a pipe with
@@ -26,6 +32,9 @@ use crate::error::{Error, Result};
 
 /// The budget: at most this many KiB of lines queued and not yet written.
 const BUDGET_KIB: u32 = 1024;
+/// The router's own answers (a few hundred bytes each) queued and not yet
+/// written, past which the router stops reading until the writer catches up.
+const URGENT_BUDGET_BYTES: usize = 64 * 1024;
 
 type Stdin = Box<dyn AsyncWrite + Send + Unpin>;
 
@@ -34,6 +43,8 @@ struct Line {
     bytes: Vec<u8>,
     /// KiB of budget to give back once written.
     units: u32,
+    /// A router's answer: counted in `Pipe::urgent_bytes` until written.
+    urgent: bool,
     /// Told once the line is written (for lines over the budget).
     written: Option<oneshot::Sender<()>>,
 }
@@ -54,12 +65,14 @@ struct Pipe {
     closing: bool,
     /// The writer task has ended: nothing more is written.
     finished: bool,
+    /// Bytes of the router's answers queued and not yet written.
+    urgent_bytes: usize,
 }
 
 impl Pipe {
     /// Writes queued lines until the queue is empty and flushed (`Ready`), or
     /// the pipe is full (`Pending`, `cx` is woken when it has room).
-    fn poll_drain(&mut self, cx: &mut Context<'_>, budget: &Semaphore) -> Poll<()> {
+    fn poll_drain(&mut self, cx: &mut Context<'_>, shared: &Shared) -> Poll<()> {
         let Some(stdin) = self.stdin.as_mut() else {
             return Poll::Ready(());
         };
@@ -67,7 +80,7 @@ impl Pipe {
             if self.broken {
                 self.offset = 0;
                 let line = self.queue.pop_front().expect("front exists");
-                line_done(line, budget);
+                line_done(&mut self.urgent_bytes, line, shared);
                 continue;
             }
             match Pin::new(&mut *stdin).poll_write(cx, &line.bytes[self.offset..]) {
@@ -82,7 +95,7 @@ impl Pipe {
                         self.offset = 0;
                         self.unflushed = true;
                         let line = self.queue.pop_front().expect("front exists");
-                        line_done(line, budget);
+                        line_done(&mut self.urgent_bytes, line, shared);
                     }
                 }
                 Poll::Ready(Err(err)) => {
@@ -106,8 +119,20 @@ impl Pipe {
     }
 }
 
-/// A line is written (or dropped): its budget goes back, its sender is told.
-fn line_done(line: Line, budget: &Semaphore) {
+/// A line is written (or dropped): its budget goes back, its sender is told,
+/// a router waiting for its answers to be written is woken.
+fn line_done(urgent_bytes: &mut usize, line: Line, shared: &Shared) {
+    if line.urgent {
+        *urgent_bytes -= line.bytes.len();
+        if *urgent_bytes <= URGENT_BUDGET_BYTES {
+            shared.urgent_written.notify_waiters();
+        }
+    }
+    release(line, &shared.budget);
+}
+
+/// A line is done with: its budget goes back, its sender is told.
+fn release(line: Line, budget: &Semaphore) {
     drop(line.bytes);
     if line.units > 0 {
         budget.add_permits(line.units as usize);
@@ -122,6 +147,8 @@ struct Shared {
     /// Wakes the writer task: a line is left for it, or stdin is to be closed.
     wake: Notify,
     budget: Semaphore,
+    /// Wakes a router waiting for its answers to be written ([`Outbox::urgent_room`]).
+    urgent_written: Notify,
 }
 
 impl Shared {
@@ -147,6 +174,7 @@ pub(crate) fn channel() -> (Outbox, WriteQueue) {
         pipe: Mutex::default(),
         wake: Notify::new(),
         budget: Semaphore::new(BUDGET_KIB as usize),
+        urgent_written: Notify::new(),
     });
     let outbox = Outbox {
         shared: shared.clone(),
@@ -181,6 +209,7 @@ impl Outbox {
         self.push(Line {
             bytes: line,
             units,
+            urgent: false,
             written,
         })?;
         if let Some(done) = done {
@@ -189,13 +218,50 @@ impl Outbox {
         Ok(())
     }
 
-    /// Queues `line` at once, outside the budget (the router's own short answers).
-    pub(crate) fn send_now(&self, line: Vec<u8>) -> Result<()> {
+    /// Queues `line` at once if the budget has room for it now; `false` when
+    /// it has not (the line is dropped) or the session is over.
+    pub(crate) fn try_send(&self, line: Vec<u8>) -> bool {
+        let units = units_of(&line);
+        let Ok(permit) = self.shared.budget.try_acquire_many(units) else {
+            return false;
+        };
+        permit.forget();
+        self.push(Line {
+            bytes: line,
+            units,
+            urgent: false,
+            written: None,
+        })
+        .is_ok()
+    }
+
+    /// Queues one of the router's answers at once, outside the budget: the
+    /// router waits for [`urgent_room`](Self::urgent_room) before reading on.
+    pub(crate) fn send_urgent(&self, line: Vec<u8>) -> Result<()> {
         self.push(Line {
             bytes: line,
             units: 0,
+            urgent: true,
             written: None,
         })
+    }
+
+    /// Waits until the router's answers not yet written fit in their budget
+    /// (at once when they do, or once nothing more can be written).
+    pub(crate) async fn urgent_room(&self) {
+        let shared = &*self.shared;
+        loop {
+            let written = shared.urgent_written.notified();
+            let mut written = std::pin::pin!(written);
+            written.as_mut().enable();
+            {
+                let pipe = shared.pipe();
+                if pipe.urgent_bytes <= URGENT_BUDGET_BYTES || pipe.finished || pipe.broken {
+                    return;
+                }
+            }
+            written.await;
+        }
     }
 
     /// Queues `line`, and writes it at once when it is first in line: what the
@@ -208,10 +274,13 @@ impl Outbox {
             // is reported by the CLI's exit (its code and stderr), which an
             // error here would hide from a connect that is still waiting.
             drop(pipe);
-            line_done(line, &shared.budget);
+            release(line, &shared.budget);
             return Ok(());
         }
         let first = pipe.queue.is_empty();
+        if line.urgent {
+            pipe.urgent_bytes += line.bytes.len();
+        }
         pipe.queue.push_back(line);
         if !first {
             // The writer task has the lines before it, and will write this one.
@@ -219,7 +288,7 @@ impl Outbox {
         }
         // A no-op waker: should the pipe be full, the writer task is woken
         // below and waits for it with its own.
-        let drained = pipe.poll_drain(&mut Context::from_waker(Waker::noop()), &shared.budget);
+        let drained = pipe.poll_drain(&mut Context::from_waker(Waker::noop()), shared);
         let left = drained.is_pending() || pipe.stdin.is_none();
         drop(pipe);
         if left {
@@ -240,7 +309,7 @@ pub(crate) async fn write_loop(stdin: Stdin, queue: WriteQueue) {
     let shared = queue.shared.clone();
     shared.pipe().stdin = Some(stdin);
     loop {
-        std::future::poll_fn(|cx| shared.pipe().poll_drain(cx, &shared.budget)).await;
+        std::future::poll_fn(|cx| shared.pipe().poll_drain(cx, &shared)).await;
         {
             let pipe = shared.pipe();
             if pipe.closing && pipe.queue.is_empty() {
@@ -254,8 +323,10 @@ pub(crate) async fn write_loop(stdin: Stdin, queue: WriteQueue) {
         pipe.finished = true;
         pipe.stdin.take()
     };
-    // Senders still waiting for room learn that the session is over.
+    // Senders still waiting for room learn that the session is over, and a
+    // router waiting for its answers to be written reads on.
     shared.budget.close();
+    shared.urgent_written.notify_waiters();
     if let Some(mut stdin) = stdin {
         let _ = stdin.shutdown().await;
     }
@@ -272,6 +343,7 @@ impl Drop for WriteQueue {
             (pipe.stdin.take(), std::mem::take(&mut pipe.queue))
         };
         self.shared.budget.close();
+        self.shared.urgent_written.notify_waiters();
         drop(stdin);
         // Senders of lines over the budget learn they were not written.
         drop(queue);
@@ -372,5 +444,38 @@ mod tests {
             outbox.send(b"late".to_vec()).await,
             Err(Error::NotConnected)
         ));
+    }
+
+    /// The router's answers never wait, but past their budget the router does,
+    /// until they are written; a notification is sent while the budget has
+    /// room and dropped when it has none.
+    #[tokio::test]
+    async fn the_routers_answers_and_notifications_stay_bounded_without_waiting() {
+        let (outbox, queue) = channel();
+        let (stdin, mut cli) = tokio::io::duplex(1024);
+        let writer = tokio::spawn(write_loop(Box::new(stdin), queue));
+        let answer = vec![b'a'; 1023];
+        for _ in 0..100 {
+            outbox.send_urgent(answer.clone()).unwrap();
+        }
+        let waited = tokio::time::timeout(Duration::from_millis(50), outbox.urgent_room()).await;
+        assert!(waited.is_err(), "100 KiB of answers are over their budget");
+        // Unread, the budgeted lines fill the budget: a notification is dropped.
+        for _ in 0..4 {
+            outbox.send(vec![b'l'; 256 * 1024]).await.unwrap();
+        }
+        assert!(!outbox.try_send(b"note".to_vec()));
+        let total = 100 * answer.len() + 4 * 256 * 1024;
+        let reader = async {
+            let mut read = 0;
+            let mut buf = vec![0; 1 << 16];
+            while read < total {
+                read += cli.read(&mut buf).await.unwrap();
+            }
+        };
+        tokio::join!(reader, outbox.urgent_room());
+        assert!(outbox.try_send(b"note\n".to_vec()), "room again");
+        outbox.close();
+        writer.await.unwrap();
     }
 }

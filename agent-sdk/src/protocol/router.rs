@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use super::inbox::InboxSender;
 use super::wire::{
@@ -32,27 +32,9 @@ pub(super) struct RouterConfig {
     pub mode: InputMode,
 }
 
-/// Where the router's messages go.
-pub(super) enum Outlet {
-    /// The reader's bounded queue: the router holds back when it is full.
-    Direct(InboxSender),
-    /// The session store's mirror, which forwards to the reader.
-    Mirrored(mpsc::UnboundedSender<Result<Message>>),
-}
-
-impl Outlet {
-    /// True when every message delivered so far is in the reader's queue.
-    fn flush(&mut self) -> bool {
-        match self {
-            Outlet::Direct(inbox) => inbox.flush(),
-            Outlet::Mirrored(_) => true,
-        }
-    }
-}
-
 struct Router {
     shared: Arc<Shared>,
-    messages: Outlet,
+    messages: InboxSender,
     mode: InputMode,
     /// The last `result` if it was an error: the exit code 1 that follows becomes `Error::Result`.
     last_error_result: Option<ResultMessage>,
@@ -61,7 +43,7 @@ struct Router {
 pub(super) async fn route(
     mut reader: Box<dyn AsyncRead + Send + Unpin>,
     shared: Arc<Shared>,
-    messages: Outlet,
+    messages: InboxSender,
     mut exit: watch::Receiver<Option<ExitReport>>,
     config: RouterConfig,
 ) {
@@ -75,6 +57,8 @@ pub(super) async fn route(
     let mut buf = vec![0u8; READ_CHUNK];
     loop {
         router.hold_back().await;
+        // Our own answers to what we read are written before we read more.
+        router.shared.writer.urgent_room().await;
         match reader.read(&mut buf).await {
             Ok(0) => break,
             Ok(n) => {
@@ -148,13 +132,7 @@ pub(super) async fn route(
 impl Router {
     /// Hands `item`, read from a line of `bytes` bytes, to the reader.
     fn deliver(&mut self, item: Result<Message>, bytes: usize) {
-        match &mut self.messages {
-            Outlet::Direct(inbox) => inbox.push(item, bytes),
-            // The receiver may be gone (a dropped stream): nothing to do then.
-            Outlet::Mirrored(mirror) => {
-                let _ = mirror.send(item);
-            }
-        }
+        self.messages.push(item, bytes);
     }
 
     /// Pushes back on the CLI: while the reader's queue is full, stop reading
@@ -163,9 +141,7 @@ impl Router {
     /// (so `interrupt()` completes even when nobody reads). A disconnecting
     /// session drops what nobody will read.
     async fn hold_back(&mut self) {
-        let Outlet::Direct(inbox) = &mut self.messages else {
-            return;
-        };
+        let inbox = &mut self.messages;
         while !inbox.flush() {
             if self.shared.disconnecting.load(Ordering::SeqCst) {
                 inbox.discard();
@@ -183,9 +159,7 @@ impl Router {
 
     /// At the end: waits until the reader has taken every message (or is gone).
     async fn drain(&mut self) {
-        let Outlet::Direct(inbox) = &mut self.messages else {
-            return;
-        };
+        let inbox = &mut self.messages;
         while !inbox.flush() {
             if self.shared.disconnecting.load(Ordering::SeqCst) {
                 inbox.discard();
@@ -233,6 +207,8 @@ impl Router {
                 }
             }
             Some("keep_alive") => {}
+            Some(kind @ ("assistant" | "user" | "stream_event"))
+                if !at_eof && self.on_conversation_line(kind, line) => {}
             _ => {
                 if let Err(err) = self.on_message(line) {
                     if at_eof {
@@ -339,6 +315,23 @@ impl Router {
         Ok(())
     }
 
+    /// A conversation frame goes to the reader as its line, parsed there (see
+    /// `inbox`); the router reads only what the run's tracking needs (is it the
+    /// main thread's?). False when the line is not JSON: `on_message` reports it.
+    fn on_conversation_line(&mut self, kind: &str, line: &[u8]) -> bool {
+        // A `user` frame changes nothing here: the reader's parse is its only check.
+        if kind != "user" {
+            let Ok(thread) = serde_json::from_slice::<wire::ThreadPeek>(line) else {
+                return false;
+            };
+            if thread.parent_tool_use_id.is_none() {
+                self.main_thread_turn_frame();
+            }
+        }
+        self.messages.push_line(line);
+        true
+    }
+
     fn on_message(&mut self, line: &[u8]) -> Result<(), serde_json::Error> {
         let message = Message::from_slice(line)?;
         self.track_run(&message);
@@ -353,6 +346,15 @@ impl Router {
         }
         self.deliver(Ok(message), line.len());
         Ok(())
+    }
+
+    /// An `assistant` or `stream_event` frame of the main thread: a turn is
+    /// open, and a one-shot run that had its `result` is reopened.
+    fn main_thread_turn_frame(&mut self) {
+        self.shared.turn_open.store(true, Ordering::Relaxed);
+        if self.mode == InputMode::OneShot {
+            lock(&self.shared.run).result_seen = false;
+        }
     }
 
     /// Follows the run for the stdin-closing rule of a one-shot query (spec 1.7).

@@ -719,6 +719,14 @@ async fn control_cancel_of_a_tool_call_drops_the_handler_and_writes_nothing() {
     cli.write(cancel_notification("n1", 4)).await;
     let ack = cli.read().await;
     assert_eq!(ack["response"]["request_id"], "n1", "{ack}");
+    // An abort is carried out by the handler's runtime, on its own thread: the
+    // router may have answered the notification before the handler is dropped.
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    while dropped.load(std::sync::atomic::Ordering::SeqCst) == 0
+        && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     assert_eq!(dropped.load(std::sync::atomic::Ordering::SeqCst), 1);
     // Nothing more was written for c1: the next line is the answer to our own request.
     let interrupt = tokio::spawn(async move {

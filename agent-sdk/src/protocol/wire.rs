@@ -157,6 +157,14 @@ pub(super) fn to_line(frame: &impl Serialize) -> Vec<u8> {
     line
 }
 
+/// What the router reads of a conversation frame it leaves to the reader to
+/// parse: whether it belongs to a subagent (no allocation; the rest is skipped).
+#[derive(Deserialize)]
+pub(super) struct ThreadPeek {
+    #[serde(default)]
+    pub parent_tool_use_id: Option<serde::de::IgnoredAny>,
+}
+
 /// The `type` of a frame. The CLI writes `{"type":"...` first, so look there
 /// before falling back to a full (borrowing) parse.
 pub(super) fn frame_type(line: &[u8]) -> Option<std::borrow::Cow<'_, str>> {

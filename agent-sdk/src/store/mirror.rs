@@ -6,7 +6,14 @@
 //! message on, and before it passes a `result` on it waits until the store has
 //! this turn (so a caller who saw the result can resume elsewhere). The
 //! *appender* calls the store, one batch at a time in arrival order, with
-//! retries; it never holds up the router, which goes on reading the CLI.
+//! retries.
+//!
+//! Memory stays bounded: the forwarder receives within the reader's budget
+//! (`protocol::inbox`: what it passes on holds its units until the reader
+//! takes it), the frames it keeps back are flushed past
+//! [`MAX_PENDING_ENTRIES`] / [`MAX_PENDING_BYTES`], and at most
+//! [`APPEND_QUEUE`] batches wait for the store: a store that falls behind
+//! holds back the forwarder, then the router, then the CLI.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,9 +24,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::{SessionKey, SessionStore, StoreEntry, StoreFlush};
-use crate::error::Result;
 use crate::message::{Message, SystemMessage};
 use crate::options::AgentOptions;
+use crate::protocol::inbox::{InboxSender, Relay};
 
 /// Pending entries past which a batched mirror flushes without waiting for the turn's end.
 pub(crate) const MAX_PENDING_ENTRIES: usize = 500;
@@ -29,9 +36,10 @@ pub(crate) const MAX_PENDING_BYTES: usize = 1 << 20;
 const APPEND_BACKOFF: [Duration; 2] = [Duration::from_millis(200), Duration::from_millis(800)];
 /// How long one `append` may take; a timed-out call is not retried (it may still land).
 const APPEND_TIMEOUT: Duration = Duration::from_secs(60);
+/// Batches (and barriers) waiting for the appender; the forwarder waits past this.
+const APPEND_QUEUE: usize = 2;
 
-/// The reader's queue. The mirror's own inbox is unbounded: the forwarder
-/// passes messages on at once, but waits for the store before each `result`.
+/// The mirror's own reports (failed appends) to the reader's queue.
 type Messages = crate::protocol::inbox::MessageTx;
 
 /// The end of a session's mirroring: await it to know the last batch was handed to the store.
@@ -46,32 +54,28 @@ impl MirrorDone {
     }
 }
 
-/// Puts a mirror between the router and the reader of the messages when the
-/// options have a session store: returns the sender the router should use then.
-pub(crate) fn attach(
-    options: &AgentOptions,
-    messages: Messages,
-) -> (Option<mpsc::UnboundedSender<Result<Message>>>, MirrorDone) {
+/// Puts a mirror between the router's sender and the reader of the messages
+/// when the options have a session store.
+pub(crate) fn attach(options: &AgentOptions, messages: &mut InboxSender) -> MirrorDone {
     let Some(store) = options.session_store.clone() else {
-        return (None, MirrorDone(None));
+        return MirrorDone(None);
     };
+    let relay = messages.relay();
     let projects_dir = options.cli_config_dir().map(|dir| dir.join("projects"));
-    let (appender_tx, appender_rx) = mpsc::unbounded_channel();
+    let (appender_tx, appender_rx) = mpsc::channel(APPEND_QUEUE);
     let appender = tokio::spawn(append_loop(
         store,
         projects_dir,
         appender_rx,
-        messages.clone(),
+        relay.unbudgeted(),
     ));
-    let (inbox_tx, inbox_rx) = mpsc::unbounded_channel();
     let forwarder = Forwarder {
         flush: options.session_store_flush,
         pending: Pending::default(),
         appender: appender_tx,
-        out: messages,
     };
-    let handle = tokio::spawn(forwarder.run(inbox_rx, appender));
-    (Some(inbox_tx), MirrorDone(Some(handle)))
+    let handle = tokio::spawn(forwarder.run(relay, appender));
+    MirrorDone(Some(handle))
 }
 
 /// One `transcript_mirror` frame: the file the CLI wrote and the lines it added.
@@ -136,22 +140,20 @@ enum Command {
 struct Forwarder {
     flush: StoreFlush,
     pending: Pending,
-    appender: mpsc::UnboundedSender<Command>,
-    out: Messages,
+    appender: mpsc::Sender<Command>,
 }
 
 impl Forwarder {
-    async fn run(
-        mut self,
-        mut inbox: mpsc::UnboundedReceiver<Result<Message>>,
-        appender: JoinHandle<()>,
-    ) {
-        while let Some(item) = inbox.recv().await {
-            if let Ok(message) = &item {
+    async fn run(mut self, mut relay: Relay, appender: JoinHandle<()>) {
+        while let Some(queued) = relay.recv().await {
+            // Conversation lines (left to the reader to parse) are neither.
+            if let Some(Ok(message)) = queued.item() {
                 if let Some(frame) = Frame::from_message(message) {
+                    // Kept back: its budget goes back, `pending` has limits of its own.
+                    relay.keep(queued);
                     self.pending.push(frame);
                     if self.flush == StoreFlush::Eager || self.pending.over_limits() {
-                        self.send_pending();
+                        self.send_pending().await;
                     }
                     continue;
                 }
@@ -159,7 +161,7 @@ impl Forwarder {
                     self.flush().await;
                 }
             }
-            let _ = self.out.send(item);
+            relay.pass(queued);
         }
         // The session is over: the last frames (the CLI writes some after its result) go too.
         self.flush().await;
@@ -167,17 +169,19 @@ impl Forwarder {
         let _ = appender.await;
     }
 
-    fn send_pending(&mut self) {
+    /// Hands the pending frames to the appender; waits while it has
+    /// [`APPEND_QUEUE`] batches already.
+    async fn send_pending(&mut self) {
         let frames = self.pending.take();
         if !frames.is_empty() {
-            let _ = self.appender.send(Command::Append(frames));
+            let _ = self.appender.send(Command::Append(frames)).await;
         }
     }
 
     async fn flush(&mut self) {
-        self.send_pending();
+        self.send_pending().await;
         let (done, wait) = oneshot::channel();
-        if self.appender.send(Command::Barrier(done)).is_ok() {
+        if self.appender.send(Command::Barrier(done)).await.is_ok() {
             let _ = wait.await;
         }
     }
@@ -186,7 +190,7 @@ impl Forwarder {
 async fn append_loop(
     store: Arc<dyn SessionStore>,
     projects_dir: Option<PathBuf>,
-    mut commands: mpsc::UnboundedReceiver<Command>,
+    mut commands: mpsc::Receiver<Command>,
     out: Messages,
 ) {
     let mut next = None;
@@ -352,6 +356,8 @@ mod tests {
 
     use std::sync::Mutex;
 
+    use crate::error::Result;
+
     use crate::store::StoreError;
 
     /// Records every append; fails them all when `fail` is set.
@@ -414,23 +420,30 @@ mod tests {
         .unwrap())
     }
 
+    /// The router's end of the queue, as the router uses it.
+    struct Router(InboxSender);
+
+    impl Router {
+        fn send(&mut self, item: Result<Message>) {
+            self.0.push(item, 100);
+            assert!(self.0.flush(), "within the budget");
+        }
+    }
+
     fn start(
         store: Arc<Recorder>,
         flush: StoreFlush,
-    ) -> (
-        mpsc::UnboundedSender<Result<Message>>,
-        crate::protocol::inbox::Inbox,
-        MirrorDone,
-    ) {
+    ) -> (Router, crate::protocol::inbox::Inbox, MirrorDone) {
         let options = AgentOptions::builder()
             .env("CLAUDE_CONFIG_DIR", "/h/.claude")
             .session_store(store)
             .session_store_flush(flush)
             .build()
             .unwrap();
-        let (out_tx, out_rx) = crate::protocol::inbox::channel();
-        let (inbox, done) = attach(&options, out_tx.unbudgeted());
-        (inbox.expect("a store is configured"), out_rx, done)
+        let (mut router, out_rx) = crate::protocol::inbox::channel();
+        let done = attach(&options, &mut router);
+        assert!(done.0.is_some(), "a store is configured");
+        (Router(router), out_rx, done)
     }
 
     const FILE: &str = "/h/.claude/projects/-w/s1.jsonl";
@@ -438,15 +451,15 @@ mod tests {
     #[tokio::test]
     async fn batched_frames_reach_the_store_at_the_result_in_one_append() {
         let store = Arc::new(Recorder::default());
-        let (inbox, mut out, done) = start(store.clone(), StoreFlush::Batched);
-        inbox.send(mirror_frame(FILE, 2)).unwrap();
-        inbox.send(mirror_frame(FILE, 3)).unwrap();
+        let (mut inbox, mut out, done) = start(store.clone(), StoreFlush::Batched);
+        inbox.send(mirror_frame(FILE, 2));
+        inbox.send(mirror_frame(FILE, 3));
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(
             store.appends.lock().unwrap().is_empty(),
             "batched waits for the turn's end"
         );
-        inbox.send(result_frame()).unwrap();
+        inbox.send(result_frame());
         let first = out.recv().await.unwrap().unwrap();
         assert!(
             matches!(first, Message::Result(_)),
@@ -458,7 +471,7 @@ mod tests {
             [(SessionKey::new("-w", "s1"), 5)]
         );
         // Frames after the result go at the end of the session.
-        inbox.send(mirror_frame(FILE, 1)).unwrap();
+        inbox.send(mirror_frame(FILE, 1));
         drop(inbox);
         done.finished().await;
         assert_eq!(store.appends.lock().unwrap().len(), 2);
@@ -468,8 +481,8 @@ mod tests {
     #[tokio::test]
     async fn eager_frames_reach_the_store_before_the_result() {
         let store = Arc::new(Recorder::default());
-        let (inbox, _out, done) = start(store.clone(), StoreFlush::Eager);
-        inbox.send(mirror_frame(FILE, 2)).unwrap();
+        let (mut inbox, _out, done) = start(store.clone(), StoreFlush::Eager);
+        inbox.send(mirror_frame(FILE, 2));
         tokio::time::timeout(Duration::from_secs(5), async {
             while store.appends.lock().unwrap().is_empty() {
                 tokio::time::sleep(Duration::from_millis(5)).await;
@@ -484,10 +497,8 @@ mod tests {
     #[tokio::test]
     async fn over_500_pending_entries_flush_without_a_result() {
         let store = Arc::new(Recorder::default());
-        let (inbox, _out, done) = start(store.clone(), StoreFlush::Batched);
-        inbox
-            .send(mirror_frame(FILE, MAX_PENDING_ENTRIES + 1))
-            .unwrap();
+        let (mut inbox, _out, done) = start(store.clone(), StoreFlush::Batched);
+        inbox.send(mirror_frame(FILE, MAX_PENDING_ENTRIES + 1));
         tokio::time::timeout(Duration::from_secs(5), async {
             while store.appends.lock().unwrap().is_empty() {
                 tokio::time::sleep(Duration::from_millis(5)).await;
@@ -505,12 +516,10 @@ mod tests {
             fail: true,
             ..Recorder::default()
         });
-        let (inbox, mut out, done) = start(store.clone(), StoreFlush::Batched);
-        inbox.send(mirror_frame(FILE, 1)).unwrap();
-        inbox
-            .send(mirror_frame("/elsewhere/-w/s1.jsonl", 1))
-            .unwrap();
-        inbox.send(result_frame()).unwrap();
+        let (mut inbox, mut out, done) = start(store.clone(), StoreFlush::Batched);
+        inbox.send(mirror_frame(FILE, 1));
+        inbox.send(mirror_frame("/elsewhere/-w/s1.jsonl", 1));
+        inbox.send(result_frame());
         drop(inbox);
         let Message::System(SystemMessage::MirrorError(error)) = out.recv().await.unwrap().unwrap()
         else {

@@ -251,10 +251,13 @@ impl Fake<'_> {
                                   "params": {"requestId": 2, "reason": "timeout"}}))});
         let answers = self.ask("t_hang", mcp(call(2, "hangs")), Some(cancel))?;
         take("tool_hang", answers, "t_hang");
+        let started = Instant::now();
         let big = self
             .ask("t_big", mcp(call(3, "big")), None)?
             .remove("t_big")
             .unwrap_or_default();
+        // How long the 5 MiB answer took (its wait is ANSWER_WAIT), for a failure's message.
+        let big_ms = started.elapsed().as_secs_f64() * 1e3;
         let text = &big["response"]["mcp_response"]["result"]["content"][0]["text"];
         let big_len = text.as_str().map_or(0, |text| text.chars().count());
 
@@ -286,6 +289,7 @@ impl Fake<'_> {
         take("hook_hang", answers, "h_hang");
 
         report.insert("tool_big_len".into(), big_len.into());
+        report.insert("tool_big_ms".into(), big_ms.into());
         self.send(&assistant(&Value::Object(report).to_string()))?;
         self.send(&result("done"))
     }

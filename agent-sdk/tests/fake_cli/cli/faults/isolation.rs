@@ -6,6 +6,10 @@
 //!   (`AGENT_SDK_FAKE_CLI_FLOOD` frames, default 20,000) from a thread of its
 //!   own while the main thread keeps reading stdin and answers `interrupt`, as
 //!   the real CLI does; the SDK must push back when its user does not read.
+//! - `unread_answers`: sends requests the SDK's router answers itself
+//!   (`AGENT_SDK_FAKE_CLI_REQUESTS` unreadable ones, default 100,000) from a
+//!   thread of its own and reads none of the answers for [`UNREAD_FOR`]; then
+//!   reads them all and reports how many came, and how many twice.
 
 use std::fs::File;
 use std::io::Write;
@@ -25,6 +29,12 @@ pub const FLOOD_ENV: &str = "AGENT_SDK_FAKE_CLI_FLOOD";
 const BEFORE_UNRELATED: Duration = Duration::from_millis(200);
 /// Frames per lock of stdout in `flood` (so answers get a turn).
 const FLOOD_BATCH: u64 = 64;
+/// Requests `unread_answers` sends.
+pub const REQUESTS_ENV: &str = "AGENT_SDK_FAKE_CLI_REQUESTS";
+/// How long `unread_answers` leaves its stdin unread.
+const UNREAD_FOR: Duration = Duration::from_secs(3);
+/// How long `unread_answers` waits for all the answers once it reads.
+const ALL_ANSWERS_WAIT: Duration = Duration::from_secs(20);
 
 impl Fake<'_> {
     /// Plays the scenarios of this module; `false` for any other scenario.
@@ -32,6 +42,7 @@ impl Fake<'_> {
         match self.scenario {
             "isolation" => self.isolation().map(|()| true),
             "flood" => self.flood().map(|()| true),
+            "unread_answers" => self.unread_answers().map(|()| true),
             _ => Ok(false),
         }
     }
@@ -145,5 +156,55 @@ impl Fake<'_> {
                 stdout.lock().unwrap().write_all(&answer)?;
             }
         }
+    }
+
+    /// Requests without a `request` (the router answers each with an error)
+    /// written from a thread, while this one leaves the answers unread at first.
+    fn unread_answers(&mut self) -> Result<(), Fail> {
+        let requests: u64 = std::env::var(REQUESTS_ENV)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(100_000);
+        self.pipes.output.flush()?;
+        let writer = std::thread::spawn(move || -> std::io::Result<()> {
+            // SAFETY: fd 1 stays open for the life of the process; ManuallyDrop never closes it.
+            let mut stdout = ManuallyDrop::new(unsafe { File::from_raw_fd(1) });
+            let mut batch = Vec::with_capacity(64 * 1024);
+            let mut n = 0;
+            while n < requests {
+                batch.clear();
+                for _ in 0..FLOOD_BATCH.min(requests - n) {
+                    writeln!(batch, r#"{{"type":"control_request","request_id":"u{n}"}}"#)?;
+                    n += 1;
+                }
+                stdout.write_all(&batch)?;
+            }
+            Ok(())
+        });
+        std::thread::sleep(UNREAD_FOR);
+        let mut seen = vec![false; requests as usize];
+        let (mut answered, mut twice) = (0u64, 0u64);
+        let deadline = Instant::now() + ALL_ANSWERS_WAIT;
+        while answered < requests && Instant::now() < deadline {
+            let Some(frame) = self.read(Some(Duration::from_millis(100))) else {
+                continue;
+            };
+            let id = frame["response"]["request_id"].as_str().unwrap_or_default();
+            let Some(n) = id.strip_prefix('u').and_then(|n| n.parse::<usize>().ok()) else {
+                continue;
+            };
+            match seen.get_mut(n) {
+                Some(seen) if *seen => twice += 1,
+                Some(seen) => {
+                    *seen = true;
+                    answered += 1;
+                }
+                None => {}
+            }
+        }
+        writer.join().map_err(|_| "the request writer panicked")??;
+        let report = json!({"requests": requests, "answered": answered, "twice": twice});
+        self.send(&assistant(&report.to_string()))?;
+        self.send(&result("done"))
     }
 }
