@@ -31,6 +31,9 @@ pub mod hooks;
 pub mod mcp;
 pub mod message;
 pub mod options;
+#[cfg(feature = "otel")]
+#[cfg_attr(docsrs, doc(cfg(feature = "otel")))]
+pub mod otel;
 pub mod permission;
 mod protocol;
 mod query;
