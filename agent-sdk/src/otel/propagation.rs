@@ -100,16 +100,17 @@ pub fn continue_trace(span: &tracing::Span, traceparent: &str, tracestate: Optio
     span.set_parent(context).is_ok()
 }
 
-/// Whether two spans belong to different exported traces (false when either is
-/// not exported).
-pub(crate) fn in_other_trace(span: &tracing::Span, other: &tracing::Span) -> bool {
-    let trace_of = |span: &tracing::Span| {
-        let context = span.context();
-        let span_context = context.span().span_context().clone();
-        span_context.is_valid().then(|| span_context.trace_id())
-    };
-    match (trace_of(span), trace_of(other)) {
-        (Some(a), Some(b)) => a != b,
-        _ => false,
+/// The trace and span ids of an exported span.
+pub(crate) type SpanIds = (opentelemetry::trace::TraceId, opentelemetry::trace::SpanId);
+
+/// The OpenTelemetry ids of `span`, if it is exported.
+pub(crate) fn ids(span: &tracing::Span) -> Option<SpanIds> {
+    if span.is_disabled() {
+        return None;
     }
+    let context = span.context();
+    let span_context = context.span().span_context().clone();
+    span_context
+        .is_valid()
+        .then(|| (span_context.trace_id(), span_context.span_id()))
 }

@@ -41,6 +41,9 @@ macro_rules! request_span {
 /// The spans of one session: the session's, and the turn that is open.
 pub(super) struct SessionTrace {
     session: Span,
+    /// The span current when the session started, as OpenTelemetry knows it.
+    #[cfg(feature = "otel")]
+    started_under: Option<crate::otel::propagation::SpanIds>,
     /// The model asked for (`gen_ai.request.model`), if the options name one.
     model: Option<String>,
     turn: Mutex<Option<Span>>,
@@ -51,7 +54,9 @@ pub(super) struct SessionTrace {
 impl SessionTrace {
     /// Opens the session span under the current span; it ends when the session is gone.
     pub(super) fn start(model: Option<&str>) -> Self {
+        let current = Span::current();
         let session = tracing::info_span!(
+            parent: tracing_parent(&current),
             "agent_session",
             gen_ai.provider.name = PROVIDER,
             gen_ai.system = PROVIDER,
@@ -59,8 +64,11 @@ impl SessionTrace {
             gen_ai.conversation.id = Empty,
             agent_sdk.total_cost_usd = Empty,
         );
+        adopt(&session, &current);
         Self {
             session,
+            #[cfg(feature = "otel")]
+            started_under: crate::otel::propagation::ids(&current),
             model: model.map(str::to_owned),
             turn: Mutex::new(None),
             last_total_cost: Mutex::new(0.0),
@@ -77,22 +85,22 @@ impl SessionTrace {
 
     /// A prompt went out: a turn opens, unless one is open.
     ///
-    /// Its parent is the session, or the current span when that belongs to
-    /// another trace (a turn started by a later HTTP request joins that request's trace).
+    /// Its parent is the session, unless it was asked for under another span
+    /// than the session was (a later HTTP request, say): then that span, and a
+    /// turn in another trace than the session's links to the session.
     pub(super) fn begin_turn(&self) {
         let mut turn = lock(&self.turn);
         if turn.is_some() || self.session.is_disabled() {
             return;
         }
         let current = Span::current();
-        let other_trace = joins_current_trace(&current, &self.session);
-        let parent = if other_trace {
-            current
-        } else {
-            self.session.clone()
+        let asked_elsewhere = self.asked_elsewhere(&current);
+        let parent = match asked_elsewhere {
+            Some(_) => tracing_parent(&current),
+            None => self.session.id(),
         };
         let span = tracing::info_span!(
-            parent: &parent,
+            parent: parent,
             "invoke_agent",
             gen_ai.operation.name = "invoke_agent",
             gen_ai.provider.name = PROVIDER,
@@ -110,8 +118,11 @@ impl SessionTrace {
             error.type = Empty,
             otel.status_code = Empty,
         );
-        if other_trace {
-            link_to(&span, &self.session);
+        if let Some(other_trace) = asked_elsewhere {
+            adopt(&span, &current);
+            if other_trace {
+                link_to(&span, &self.session);
+            }
         }
         *turn = Some(span);
     }
@@ -152,6 +163,26 @@ impl SessionTrace {
         }
     }
 
+    /// `Some` when `current` is an exported span other than the one the session
+    /// started under; `Some(true)` when it is in another trace as well.
+    #[cfg(feature = "otel")]
+    fn asked_elsewhere(&self, current: &Span) -> Option<bool> {
+        let (trace, span) = crate::otel::propagation::ids(current)?;
+        match self.started_under {
+            Some((_, started)) if started == span => None,
+            _ => {
+                let session_trace = crate::otel::propagation::ids(&self.session).map(|(t, _)| t);
+                Some(session_trace != Some(trace))
+            }
+        }
+    }
+
+    /// Without OpenTelemetry there are no span ids to tell apart: turns go under the session.
+    #[cfg(not(feature = "otel"))]
+    fn asked_elsewhere(&self, _current: &Span) -> Option<bool> {
+        None
+    }
+
     /// Where a request's span goes: under the open turn, else under the session.
     fn parent(&self) -> Span {
         match lock(&self.turn).as_ref() {
@@ -169,7 +200,7 @@ impl SessionTrace {
             subtype,
             request_id
         );
-        span.record("otel.name", format!("control_request {subtype}"));
+        name(&span, format_args!("control_request {subtype}"));
         span
     }
 
@@ -194,7 +225,7 @@ impl SessionTrace {
         );
         if !span.is_disabled() {
             let qualified = format!("mcp__{server_name}__{tool}");
-            span.record("otel.name", format!("execute_tool {qualified}"));
+            name(&span, format_args!("execute_tool {qualified}"));
             span.record("gen_ai.tool.name", qualified);
         }
         span
@@ -232,14 +263,14 @@ impl SessionTrace {
                     gen_ai.tool.call.id = text("tool_use_id"),
                 );
                 if let Some(event) = event {
-                    span.record("otel.name", format!("hook {event}"));
+                    name(&span, format_args!("hook {event}"));
                 }
                 return span;
             }
             _ => request_span!(&parent, "control_request", "cli->sdk", subtype, request_id),
         };
         if subtype != "can_use_tool" {
-            span.record("otel.name", format!("control_request {subtype}"));
+            name(&span, format_args!("control_request {subtype}"));
         }
         span
     }
@@ -262,6 +293,13 @@ pub(super) fn record_decision(span: &Span, subtype: &str, answer: &Value) {
     }
 }
 
+/// Sets the exported name; nothing is formatted for a span no one records.
+fn name(span: &Span, name: std::fmt::Arguments<'_>) {
+    if !span.is_disabled() {
+        span.record("otel.name", name.to_string());
+    }
+}
+
 /// A count as a signed integer: OpenTelemetry has no unsigned one, and
 /// `tracing-opentelemetry` would export a `u64` as text.
 fn count(n: u64) -> i64 {
@@ -274,17 +312,32 @@ pub(super) fn record_error(span: &Span, kind: &str) {
     span.record("otel.status_code", "ERROR");
 }
 
-/// Whether `current` is an exported span of another trace than `session`'s.
+/// The `tracing` parent of a span that may outlive `parent` (a session started by
+/// an HTTP request, a turn that ends after the request that asked for it).
+/// `tracing` keeps a parent open while any child lives, which would stretch the
+/// request's span over the session: with OpenTelemetry the span is a `tracing`
+/// root instead, and [`adopt`] gives it its exported parent.
 #[cfg(feature = "otel")]
-fn joins_current_trace(current: &Span, session: &Span) -> bool {
-    !current.is_disabled() && crate::otel::propagation::in_other_trace(current, session)
+fn tracing_parent(_parent: &Span) -> Option<tracing::Id> {
+    None
 }
 
-/// Without OpenTelemetry there are no traces to tell apart: turns go under the session.
 #[cfg(not(feature = "otel"))]
-fn joins_current_trace(_current: &Span, _session: &Span) -> bool {
-    false
+fn tracing_parent(parent: &Span) -> Option<tracing::Id> {
+    parent.id()
 }
+
+/// Makes `parent` the exported parent of `span` (see [`tracing_parent`]).
+#[cfg(feature = "otel")]
+fn adopt(span: &Span, parent: &Span) {
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    if crate::otel::propagation::ids(parent).is_some() {
+        let _ = span.set_parent(parent.context());
+    }
+}
+
+#[cfg(not(feature = "otel"))]
+fn adopt(_span: &Span, _parent: &Span) {}
 
 /// A turn in another trace than its session's links to the session.
 #[cfg(feature = "otel")]
