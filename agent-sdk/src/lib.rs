@@ -54,8 +54,8 @@ pub mod transport;
 pub mod testing;
 
 // The README (also this crate's page in the package registry) is doctested: every Rust block in
-// it compiles. Its examples need the `testing` and `supervisor` features.
-#[cfg(all(doctest, feature = "testing", feature = "supervisor"))]
+// it compiles. Its examples need the `testing`, `supervisor` and `otel` features.
+#[cfg(all(doctest, feature = "testing", feature = "supervisor", feature = "otel"))]
 #[doc = include_str!("../README.md")]
 mod readme {}
 

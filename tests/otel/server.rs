@@ -37,7 +37,8 @@ async fn requests_continue_the_callers_trace_down_to_the_turn_and_the_cli() {
     let world = World::start(
         Script::new()
             .then(Turn::tool_use("mcp__calc__add", json!({"a": 2, "b": 3})))
-            .then(Turn::text("5")),
+            .then(Turn::text("5"))
+            .then(Turn::text("Still 5.")),
     )
     .await;
     let cli = agent_sdk::testing::ensure_cli().await.expect("the CLI");
@@ -136,6 +137,29 @@ async fn requests_continue_the_callers_trace_down_to_the_turn_and_the_cli() {
     let interaction = one(&spans, "claude_code.interaction");
     assert_parent(interaction, create);
     assert_eq!(interaction.attr("parent.source").as_deref(), Some("env"));
+
+    // A later message in another trace: its turn joins that trace, linked to the session's.
+    let other_trace = format!("{:032x}", nanos | (1 << 101));
+    let other_parent = "00000000000000c3";
+    let (status, answer) = post(
+        &http,
+        format!("{base}/v1/sessions/{id}/messages"),
+        &traceparent(&other_trace, other_parent),
+        json!({"text": "And again?"}),
+    )
+    .await;
+    assert!((200..300).contains(&status), "{status} {answer}");
+    let later = exported(&other_trace, |spans| {
+        spans.iter().any(|span| {
+            span.name == "invoke_agent" && span.int("gen_ai.usage.output_tokens").is_some()
+        })
+    })
+    .await;
+    let message = one(&later, "POST /v1/sessions/{id}/messages");
+    assert_eq!(message.parent_span_id, other_parent);
+    let later_turn = one(&later, "invoke_agent");
+    assert_parent(later_turn, message);
+    assert_eq!(later_turn.linked_traces, [trace.clone()]);
 
     // The session started with the create request, and ends when it is closed.
     let closed = http
