@@ -191,3 +191,39 @@ async fn a_session_exports_its_turn_tool_call_hook_and_permission_spans() {
         Some("invoke_agent")
     );
 }
+
+/// A turn still running when the client disconnects ends failed, not silently.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_turn_cut_short_by_a_disconnect_ends_failed() {
+    telemetry();
+    let world = World::start(
+        Script::new().then(Turn::text("too late").with_delay(std::time::Duration::from_secs(30))),
+    )
+    .await;
+    let root = tracing::info_span!("test_root");
+    let trace = trace_id(&root);
+    async {
+        let client = Client::connect(world.options().build().unwrap())
+            .await
+            .expect("connect");
+        client.query("Take your time.").await.expect("query");
+        // The model is answering (the fake API holds its reply back): cut it short.
+        while world.env.api().main_loop_requests().is_empty() {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        client.disconnect().await.expect("disconnect");
+    }
+    .instrument(root.clone())
+    .await;
+    drop(root);
+
+    let spans = exported(&trace, |spans| {
+        has_all(spans, &["agent_session", "invoke_agent"])
+    })
+    .await;
+    let turn = one(&spans, "invoke_agent");
+    assert_parent(turn, one(&spans, "agent_session"));
+    assert_eq!(turn.attr("error.type").as_deref(), Some("disconnected"));
+    assert!(turn.failed, "{turn:?}");
+    assert_eq!(turn.int("gen_ai.usage.output_tokens"), None);
+}

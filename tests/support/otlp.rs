@@ -12,6 +12,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::trace::v1::status;
 use prost::Message as _;
 use serde_json::Value;
 
@@ -28,6 +29,8 @@ pub struct ExportedSpan {
     pub attributes: BTreeMap<String, Value>,
     /// Trace ids of the spans this one links to.
     pub linked_traces: Vec<String>,
+    /// Whether its status is ERROR.
+    pub failed: bool,
 }
 
 impl ExportedSpan {
@@ -130,6 +133,10 @@ async fn receive(
                     name: span.name,
                     attributes: attributes(&span.attributes),
                     linked_traces: span.links.iter().map(|link| hex(&link.trace_id)).collect(),
+                    failed: span
+                        .status
+                        .as_ref()
+                        .is_some_and(|status| status.code == status::StatusCode::Error as i32),
                 });
             }
         }

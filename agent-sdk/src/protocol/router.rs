@@ -121,6 +121,12 @@ pub(super) async fn route(
         Closed::Exited(report.clone())
     });
     router.shared.abort_inflight();
+    // A turn still open ends here, failed: its result will never come.
+    router.shared.trace.abandon_turn(if deliberate {
+        "disconnected"
+    } else {
+        "process_exited"
+    });
     if deliberate {
         return;
     }

@@ -183,6 +183,13 @@ impl SessionTrace {
         None
     }
 
+    /// The CLI is gone with a turn open: that turn ends, failed, with `why` as its `error.type`.
+    pub(super) fn abandon_turn(&self, why: &str) {
+        if let Some(turn) = lock(&self.turn).take() {
+            record_error(&turn, why);
+        }
+    }
+
     /// Where a request's span goes: under the open turn, else under the session.
     fn parent(&self) -> Span {
         match lock(&self.turn).as_ref() {
