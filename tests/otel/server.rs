@@ -159,7 +159,7 @@ async fn requests_continue_the_callers_trace_down_to_the_turn_and_the_cli() {
     assert_eq!(message.parent_span_id, other_parent);
     let later_turn = one(&later, "invoke_agent");
     assert_parent(later_turn, message);
-    assert_eq!(later_turn.linked_traces, [trace.clone()]);
+    assert_eq!(later_turn.linked_traces, std::slice::from_ref(&trace));
 
     // The session started with the create request, and ends when it is closed.
     let closed = http
