@@ -117,12 +117,16 @@ async fn requests_continue_the_callers_trace_down_to_the_turn_and_the_cli() {
     })
     .await;
     let create = one(&spans, "POST /v1/sessions");
+    // Likewise the create request's span ended, though the session it started lives on.
+    assert!(!spans.iter().any(|span| span.name == "agent_session"));
     let message = one(&spans, "POST /v1/sessions/{id}/messages");
     assert_eq!(create.parent_span_id, create_parent);
     assert_eq!(message.parent_span_id, message_parent);
-    // The turn went with the message.
+    // The turn went with the message, and outlived it: the request's span ended
+    // when the request was answered (202), not with the turn.
     let turn = one(&spans, "invoke_agent");
     assert_parent(turn, message);
+    assert!(message.end_unix_nano < turn.end_unix_nano);
     assert!(
         turn.int("gen_ai.usage.output_tokens").unwrap_or(0) > 0,
         "{turn:?}"

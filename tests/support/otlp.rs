@@ -31,6 +31,8 @@ pub struct ExportedSpan {
     pub linked_traces: Vec<String>,
     /// Whether its status is ERROR.
     pub failed: bool,
+    /// When it ended, in nanoseconds since the Unix epoch.
+    pub end_unix_nano: u64,
 }
 
 impl ExportedSpan {
@@ -133,6 +135,7 @@ async fn receive(
                     name: span.name,
                     attributes: attributes(&span.attributes),
                     linked_traces: span.links.iter().map(|link| hex(&link.trace_id)).collect(),
+                    end_unix_nano: span.end_time_unix_nano,
                     failed: span
                         .status
                         .as_ref()

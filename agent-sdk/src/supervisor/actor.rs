@@ -297,7 +297,7 @@ impl<K: SessionKey> Actor<K> {
         }
     }
 
-    async fn run_turn(&mut self, turn: TurnRequest) {
+    async fn run_turn(&mut self, mut turn: TurnRequest) {
         if self.inner.shutting_down() {
             let _ = turn.reply.send(Err(SupervisorError::ShuttingDown));
             return;
@@ -321,12 +321,10 @@ impl<K: SessionKey> Actor<K> {
             status.last_activity = Instant::now();
         }
         Counters::bump(&self.inner.counters.turns);
-        if let Err(err) = live
-            .client
-            .query(turn.prompt)
-            .instrument(turn.span.clone())
-            .await
-        {
+        // Let go of the asker's span once the prompt is out: the turn's span has
+        // its context, and holding it would keep (say) an HTTP request's span open.
+        let asked_under = std::mem::replace(&mut turn.span, tracing::Span::none());
+        if let Err(err) = live.client.query(turn.prompt).instrument(asked_under).await {
             let _ = turn.reply.send(Err(err.into()));
             self.end_turn();
             return;
