@@ -5,7 +5,6 @@ use futures_util::StreamExt;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
-use tracing::Instrument;
 
 use crate::error::{Error, Result};
 use crate::message::{
@@ -106,8 +105,8 @@ impl Client {
     /// stopped reading its input keeps the queue full it waits, and after the
     /// control timeout fails with [`Error::ControlTimeout`] (subtype `user`).
     pub async fn query(&self, prompt: impl Into<UserInput>) -> Result<()> {
-        let span = tracing::info_span!("turn");
-        self.send(prompt.into()).instrument(span).await
+        // The turn's span opens in the session when the prompt goes out.
+        self.send(prompt.into()).await
     }
 
     /// Sends a user prompt tagged with a session id of your choice.

@@ -31,6 +31,9 @@ pub mod hooks;
 pub mod mcp;
 pub mod message;
 pub mod options;
+#[cfg(feature = "otel")]
+#[cfg_attr(docsrs, doc(cfg(feature = "otel")))]
+pub mod otel;
 pub mod permission;
 mod protocol;
 mod query;
@@ -51,8 +54,8 @@ pub mod transport;
 pub mod testing;
 
 // The README (also this crate's page in the package registry) is doctested: every Rust block in
-// it compiles. Its examples need the `testing` and `supervisor` features.
-#[cfg(all(doctest, feature = "testing", feature = "supervisor"))]
+// it compiles. Its examples need the `testing`, `supervisor` and `otel` features.
+#[cfg(all(doctest, feature = "testing", feature = "supervisor", feature = "otel"))]
 #[doc = include_str!("../README.md")]
 mod readme {}
 

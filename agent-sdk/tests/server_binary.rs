@@ -23,10 +23,22 @@ fn sqlite_url(dir: &std::path::Path) -> String {
 }
 
 async fn start(dir: &std::path::Path, database_url: &str) -> Server {
+    start_with(dir, database_url, &[], &[]).await
+}
+
+/// `start` with more flags and environment variables.
+async fn start_with(
+    dir: &std::path::Path,
+    database_url: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Server {
     let cli = agent_sdk::testing::ensure_cli().await.expect("the CLI");
     let mut child = Command::new(env!("CARGO_BIN_EXE_agent-server"))
         .args(["--listen", "127.0.0.1:0", "--drain-seconds", "5", "--cli"])
         .arg(cli)
+        .args(args)
+        .envs(env.iter().copied())
         .env("DATABASE_URL", database_url)
         .env_remove("ANTHROPIC_API_KEY")
         .env_remove("AGENT_SERVER_TOKEN")
@@ -325,4 +337,73 @@ async fn a_message_that_cannot_resume_fails_its_turn_with_an_error() {
         "the message says why: {error}"
     );
     assert!(server.terminate().await.success());
+}
+
+/// Receives OTLP/HTTP trace exports on loopback and keeps their bodies (protobuf).
+async fn trace_bodies() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>) {
+    let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = bodies.clone();
+    let app = axum::Router::new().route(
+        "/v1/traces",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            let kept = kept.clone();
+            async move {
+                kept.lock().unwrap().push(body.to_vec());
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (endpoint, bodies)
+}
+
+/// `--otel` exports the binary's spans to `OTEL_EXPORTER_OTLP_ENDPOINT`, and a
+/// request's span continues the caller's `traceparent`: an export carries the
+/// caller's trace id (a span's `trace_id` is its 16 raw bytes in the protobuf).
+#[tokio::test]
+async fn with_otel_a_request_is_exported_in_the_callers_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let (endpoint, bodies) = trace_bodies().await;
+    let server = start_with(
+        dir.path(),
+        &sqlite_url(dir.path()),
+        &["--otel"],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+        ],
+    )
+    .await;
+    let trace_hex = "5b8aa5a2d2c872e8321cf37308d69df2";
+    let response = server
+        .http
+        .get(format!("{}/readyz", server.base))
+        .header("traceparent", format!("00-{trace_hex}-051581bf3cb55c13-01"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    let trace_id: Vec<u8> = (0..16)
+        .map(|i| u8::from_str_radix(&trace_hex[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    let exported = || {
+        bodies
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|body| body.windows(16).any(|window| window == trace_id.as_slice()))
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !exported() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        exported(),
+        "no export carried the caller's trace id ({} exports)",
+        bodies.lock().unwrap().len()
+    );
+    drop(server);
 }

@@ -4,6 +4,8 @@
 //! These tests never skip: if the pinned CLI cannot be found or installed,
 //! they fail with the installer's output.
 
+pub mod otlp;
+
 use std::time::Duration;
 
 use agent_sdk::testing::{Script, TestEnv, ensure_cli};

@@ -124,6 +124,11 @@ struct Args {
         default_value = "text"
     )]
     log_format: LogFormat,
+    /// Export spans with OTLP/HTTP to `OTEL_EXPORTER_OTLP_ENDPOINT` (default
+    /// http://localhost:4318); also on with the standard `OTEL_TRACES_EXPORTER=otlp`.
+    /// Requests continue their callers' `traceparent`, and the CLIs join the trace.
+    #[arg(long, env = "AGENT_SERVER_OTEL")]
+    otel: bool,
 }
 
 /// A positive number of seconds (fractions allowed: `0.5`).
@@ -134,22 +139,50 @@ fn seconds(text: &str) -> Result<f64, String> {
     }
 }
 
-fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
-    }
+/// Logs on stderr, and spans to an OTLP collector when asked: the guard flushes them at exit.
+fn init_logging(
+    format: LogFormat,
+    otel: bool,
+) -> Result<Option<agent_sdk::otel::OtelGuard>, Box<dyn std::error::Error>> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{EnvFilter, Layer};
+
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let logs = match format {
+        LogFormat::Json => logs.json().with_filter(filter).boxed(),
+        LogFormat::Text => logs.with_filter(filter).boxed(),
+    };
+    let otel = otel || std::env::var("OTEL_TRACES_EXPORTER").is_ok_and(|value| value == "otlp");
+    let (spans, guard) = if otel {
+        let config = agent_sdk::otel::OtelConfig::new();
+        let config = match std::env::var("OTEL_SERVICE_NAME") {
+            Ok(name) if !name.is_empty() => config,
+            _ => config.service_name("agent-server"),
+        };
+        let (layer, guard) = agent_sdk::otel::layer(config)?;
+        (Some(layer), Some(guard))
+    } else {
+        (None, None)
+    };
+    tracing_subscriber::registry()
+        .with(logs)
+        .with(spans)
+        .try_init()?;
+    Ok(guard)
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
-    init_logging(args.log_format);
+    let _spans = match init_logging(args.log_format, args.otel) {
+        Ok(guard) => guard,
+        Err(err) => {
+            eprintln!("agent-server: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
     match run(args).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

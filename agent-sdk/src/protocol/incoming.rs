@@ -20,6 +20,7 @@ use serde_json::Value;
 use tokio::task::AbortHandle;
 use tracing::Instrument;
 
+use super::trace;
 use super::wire::{self, Payload};
 use super::{Shared, lock};
 use crate::handler::catch_panic;
@@ -191,12 +192,25 @@ pub(super) fn spawn(shared: &Arc<Shared>, request_id: String, request: Request) 
     let task_shared = shared.clone();
     let task_id = request_id.clone();
     let subtype = request.subtype().to_owned();
-    let span = tracing::debug_span!("cli_request", %subtype, %request_id);
+    let span = match &request {
+        Request::ToolCall {
+            server_name,
+            name,
+            meta,
+            ..
+        } => shared
+            .trace
+            .tool_call(&request_id, server_name, name, meta.tool_use_id.as_deref()),
+        Request::Other(value) => shared.trace.incoming(&request_id, &subtype, value),
+        Request::Mcp { .. } => shared.trace.incoming(&request_id, &subtype, &Value::Null),
+    };
+    let task_span = span.clone();
     // On the handlers' runtime, never the core's: a handler that blocks holds up
     // only its own request.
     let task = shared.handler_runtime.spawn(
         async move {
             let outcome = handle(&task_shared, &subtype, request, cancellation).await;
+            record_outcome(&task_span, &subtype, &outcome);
             // Gone from the table means cancelled: its answer, if any, is written.
             if lock(&task_shared.inflight).remove(&task_id).is_some() {
                 if let Err(message) = &outcome {
@@ -211,6 +225,18 @@ pub(super) fn spawn(shared: &Arc<Shared>, request_id: String, request: Request) 
     );
     if let Some(entry) = lock(&shared.inflight).get_mut(&request_id) {
         entry.task = Some(task.abort_handle());
+    }
+}
+
+/// What the answer says, on the request's span: a decision, or a failure.
+fn record_outcome(span: &tracing::Span, subtype: &str, outcome: &Result<Payload, String>) {
+    match outcome {
+        Ok(Payload::Value(answer)) => trace::record_decision(span, subtype, answer),
+        Ok(Payload::Mcp {
+            mcp_response: JsonRpcAnswer::ToolResult { result, .. },
+        }) if result.is_error => trace::record_error(span, "tool_error"),
+        Ok(_) => {}
+        Err(_) => trace::record_error(span, "control_error"),
     }
 }
 

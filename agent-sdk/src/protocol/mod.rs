@@ -22,6 +22,7 @@ mod mcp_link;
 mod outbox;
 mod router;
 mod servers;
+mod trace;
 mod wire;
 
 use std::collections::HashMap;
@@ -130,6 +131,8 @@ struct Shared {
     /// A prompt was sent or the model is answering, and no `result` came yet:
     /// the CLI closing its output now ends the turn with an error.
     turn_open: AtomicBool,
+    /// The session's spans: the session, the open turn, the requests' parents.
+    trace: trace::SessionTrace,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -250,6 +253,7 @@ impl Session {
             disconnecting: AtomicBool::new(false),
             session_id: Mutex::default(),
             turn_open: AtomicBool::new(false),
+            trace: trace::SessionTrace::start(options.model.as_deref()),
         });
         // The servers announce tool-list changes to the sessions serving them.
         for server in shared.handlers.servers.values() {
@@ -342,8 +346,8 @@ impl Session {
     ) -> Result<Value> {
         let shared = &self.shared;
         let request_id = shared.next_request_id();
-        let span = tracing::debug_span!("control_request", subtype, request_id = %request_id);
-        async {
+        let span = shared.trace.outgoing(subtype, &request_id);
+        let answer = async {
             body.insert("subtype".into(), Value::String(subtype.to_owned()));
             let (tx, rx) = oneshot::channel();
             {
@@ -383,8 +387,12 @@ impl Session {
                 }
             }
         }
-        .instrument(span)
-        .await
+        .instrument(span.clone())
+        .await;
+        if answer.is_err() {
+            trace::record_error(&span, "control_error");
+        }
+        answer
     }
 
     /// Writes one frame (a `user` message) to the CLI. Waits while the write
@@ -411,6 +419,7 @@ impl Session {
         let kind = frame.get("type").and_then(Value::as_str).unwrap_or("frame");
         if kind == "user" {
             self.shared.turn_open.store(true, Ordering::Relaxed);
+            self.shared.trace.begin_turn();
         }
         let sent = tokio::time::timeout(
             self.control_timeout,

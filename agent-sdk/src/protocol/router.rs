@@ -105,6 +105,12 @@ pub(super) async fn route(
         Closed::Exited(report.clone())
     });
     router.shared.abort_inflight();
+    // A turn still open ends here, failed: its result will never come.
+    router.shared.trace.abandon_turn(if deliberate {
+        "disconnected"
+    } else {
+        "process_exited"
+    });
     if deliberate {
         return;
     }
@@ -340,6 +346,7 @@ impl Router {
             && let Some(session_id) = system.session_id()
         {
             *lock(&self.shared.session_id) = Some(session_id.to_owned());
+            self.shared.trace.conversation(session_id);
         }
         if message.is_sdk_host_only() {
             return Ok(());
@@ -360,6 +367,7 @@ impl Router {
     /// Follows the run for the stdin-closing rule of a one-shot query (spec 1.7).
     fn track_run(&mut self, message: &Message) {
         if let Message::Result(result) = message {
+            self.shared.trace.end_turn(result);
             self.last_error_result = result.is_error.then(|| result.clone());
             self.shared.turn_open.store(false, Ordering::Relaxed);
         } else if message.is_main_thread_turn_frame() {

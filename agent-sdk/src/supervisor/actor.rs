@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 use super::core::{Control, Inner, LivePermit, SessionKey, Status, Subscribers, TurnRequest, lock};
 use super::error::SupervisorError;
@@ -23,6 +24,8 @@ pub(super) struct Start {
     pub(super) permit: LivePermit,
     /// A warm spare to use instead of starting a CLI.
     pub(super) spare: Option<LiveCli>,
+    /// The span current where the session was asked for: the CLI starts in its trace.
+    pub(super) span: tracing::Span,
 }
 
 pub(super) struct Actor<K: SessionKey> {
@@ -79,7 +82,7 @@ impl<K: SessionKey> Actor<K> {
         let warm = start.spare.is_some();
         let first = match start.spare {
             Some(spare) => Ok(spare),
-            None => LiveCli::connect(&self.options).await,
+            None => LiveCli::connect(&self.options).instrument(start.span).await,
         };
         match first {
             Ok(live) => {
@@ -294,7 +297,7 @@ impl<K: SessionKey> Actor<K> {
         }
     }
 
-    async fn run_turn(&mut self, turn: TurnRequest) {
+    async fn run_turn(&mut self, mut turn: TurnRequest) {
         if self.inner.shutting_down() {
             let _ = turn.reply.send(Err(SupervisorError::ShuttingDown));
             return;
@@ -306,7 +309,7 @@ impl<K: SessionKey> Actor<K> {
             return;
         }
         if self.live.is_none()
-            && let Err(err) = self.revive().await
+            && let Err(err) = self.revive().instrument(turn.span.clone()).await
         {
             let _ = turn.reply.send(Err(err));
             return;
@@ -318,7 +321,10 @@ impl<K: SessionKey> Actor<K> {
             status.last_activity = Instant::now();
         }
         Counters::bump(&self.inner.counters.turns);
-        if let Err(err) = live.client.query(turn.prompt).await {
+        // Let go of the asker's span once the prompt is out: the turn's span has
+        // its context, and holding it would keep (say) an HTTP request's span open.
+        let asked_under = std::mem::replace(&mut turn.span, tracing::Span::none());
+        if let Err(err) = live.client.query(turn.prompt).instrument(asked_under).await {
             let _ = turn.reply.send(Err(err.into()));
             self.end_turn();
             return;

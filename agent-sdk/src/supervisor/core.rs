@@ -37,6 +37,8 @@ pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 pub(super) struct TurnRequest {
     pub(super) prompt: UserInput,
     pub(super) reply: mpsc::UnboundedSender<Result<Message, SupervisorError>>,
+    /// The span current where the turn was asked for: its trace goes on in the session.
+    pub(super) span: tracing::Span,
 }
 
 /// What the supervisor asks of a session's task, between turns.

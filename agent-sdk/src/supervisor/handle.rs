@@ -69,6 +69,7 @@ impl SessionHandle {
         let request = TurnRequest {
             prompt: prompt.into(),
             reply,
+            span: tracing::Span::current(),
         };
         slot.turns.try_send(request).map_err(|err| match err {
             mpsc::error::TrySendError::Full(_) => SupervisorError::QueueFull {

@@ -171,6 +171,7 @@ impl<K: SessionKey> Supervisor<K> {
             options,
             permit,
             spare,
+            span: tracing::Span::current(),
         }));
         *lock(&slot.task) = Some(task);
         Ok(SessionHandle::new(&slot, self.inner.config.queue_bound))

@@ -43,6 +43,17 @@ pub(crate) fn build_command(options: &AgentOptions) -> Result<CommandSpec> {
     }
     let args = build_args(options)?;
     let (mut env, env_remove) = build_env(options, std::env::vars_os().map(|(key, _)| key));
+    #[cfg(feature = "otel")]
+    let env_remove = {
+        let mut env_remove = env_remove;
+        put_trace_context(
+            options,
+            crate::otel::TraceContext::current(),
+            &mut env,
+            &mut env_remove,
+        );
+        env_remove
+    };
     let run_as = options.user.as_deref().map(lookup_user).transpose()?;
     if let Some(run_as) = &run_as {
         // The account's own home and names, unless the caller set them.
@@ -501,6 +512,34 @@ pub(crate) fn build_env(
         set.put("PWD", cwd);
     }
     (set.0, remove)
+}
+
+/// The CLI joins the caller's trace: the current span's context as `TRACEPARENT`
+/// and `TRACESTATE`, as the TypeScript SDK passes it. It replaces an inherited
+/// context; an explicit `env` entry wins.
+#[cfg(feature = "otel")]
+fn put_trace_context(
+    options: &AgentOptions,
+    context: Option<crate::otel::TraceContext>,
+    env: &mut Vec<(OsString, OsString)>,
+    remove: &mut Vec<OsString>,
+) {
+    let Some(context) = context else {
+        return;
+    };
+    let values = [
+        ("TRACEPARENT", Some(context.traceparent)),
+        ("TRACESTATE", context.tracestate),
+    ];
+    for (key, value) in values {
+        if options.env.contains_key(key) {
+            continue;
+        }
+        match value {
+            Some(value) => env.push((key.into(), value.into())),
+            None => remove.push(key.into()),
+        }
+    }
 }
 
 /// An ordered variable list where a later `put` of the same key replaces the earlier value.

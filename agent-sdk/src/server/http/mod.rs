@@ -193,7 +193,8 @@ pub(crate) fn router(state: AppState) -> Router {
 }
 
 /// A `tracing` span per request with its method and route; the status is
-/// recorded when the answer is ready.
+/// recorded when the answer is ready. A caller's W3C `traceparent` becomes the
+/// span's parent, so the sessions and turns the request starts join its trace.
 async fn trace_request(
     request: axum::extract::Request,
     next: axum::middleware::Next,
@@ -208,11 +209,22 @@ async fn trace_request(
         );
     let span = tracing::info_span!(
         "http_request",
+        otel.name = %format_args!("{} {route}", request.method()),
+        otel.kind = "server",
         method = %request.method(),
         route = %route,
         status = tracing::field::Empty,
     );
+    continue_caller_trace(&span, request.headers());
     let response = next.run(request).instrument(span.clone()).await;
     span.record("status", response.status().as_u16());
     response
+}
+
+/// The caller's `traceparent`/`tracestate` headers, if any, become `span`'s parent.
+fn continue_caller_trace(span: &tracing::Span, headers: &axum::http::HeaderMap) {
+    let header = |name: &str| headers.get(name)?.to_str().ok();
+    if let Some(traceparent) = header("traceparent") {
+        crate::otel::continue_trace(span, traceparent, header("tracestate"));
+    }
 }

@@ -643,6 +643,61 @@ fn env_of(
     )
 }
 
+/// The trace context the CLI gets: set, replacing an inherited one, unless the
+/// options' own env names it.
+#[cfg(feature = "otel")]
+#[test]
+fn trace_context_goes_to_the_cli_unless_the_env_sets_it() {
+    let context = |tracestate: Option<&str>| crate::otel::TraceContext {
+        traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into(),
+        tracestate: tracestate.map(str::to_owned),
+    };
+    let traced = |builder: AgentOptionsBuilder, context| {
+        let options = builder.build().unwrap();
+        let (mut set, mut remove) = build_env(&options, std::iter::empty());
+        put_trace_context(&options, context, &mut set, &mut remove);
+        let value = |key: &str| {
+            set.iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.to_string_lossy().into_owned())
+        };
+        let removed = |key: &str| remove.iter().any(|k| k == key);
+        (
+            value("TRACEPARENT"),
+            value("TRACESTATE"),
+            removed("TRACESTATE"),
+        )
+    };
+
+    let (parent, state, state_removed) = traced(b(), Some(context(Some("vendor=1"))));
+    assert_eq!(
+        parent.as_deref(),
+        Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+    );
+    assert_eq!(state.as_deref(), Some("vendor=1"));
+    assert!(!state_removed);
+
+    // No tracestate of ours: an inherited one would not belong to our trace.
+    let (parent, state, state_removed) = traced(b(), Some(context(None)));
+    assert!(parent.is_some());
+    assert_eq!(state, None);
+    assert!(state_removed);
+
+    // The caller's explicit env wins.
+    let explicit = b().env(
+        "TRACEPARENT",
+        "00-11111111111111111111111111111111-2222222222222222-01",
+    );
+    let (parent, _, _) = traced(explicit, Some(context(None)));
+    assert_eq!(
+        parent.as_deref(),
+        Some("00-11111111111111111111111111111111-2222222222222222-01")
+    );
+
+    // No current trace: nothing set, nothing removed.
+    assert_eq!(traced(b(), None), (None, None, false));
+}
+
 #[test]
 fn default_environment() {
     let (set, remove) = env_of(b(), &["HOME", "CLAUDECODE"]);
