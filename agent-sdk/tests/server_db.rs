@@ -16,6 +16,8 @@ use agent_sdk::server::db::{
 use agent_sdk::store::SessionKey;
 use serde_json::json;
 
+mod support;
+
 fn session(id: &str, user: &str, tenant: &str, created_at: i64) -> SessionRecord {
     SessionRecord {
         id: id.to_owned(),
@@ -444,7 +446,7 @@ mod sqlite {
     use super::*;
 
     fn url(dir: &tempfile::TempDir) -> String {
-        format!("sqlite://{}", dir.path().join("server.db").display())
+        super::support::sqlite_url(dir.path())
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -497,28 +499,8 @@ mod sqlite {
 
 mod postgres {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
 
-    /// The test server's URL with a schema no other test uses, so every
-    /// database starts empty.
-    async fn fresh_url(url: &str) -> String {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let schema = format!(
-            "srv{}_{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-            .await
-            .unwrap_or_else(|e| panic!("the test PostgreSQL at {url} is unreachable: {e}"));
-        tokio::spawn(connection);
-        client
-            .batch_execute(&format!("CREATE SCHEMA {schema}"))
-            .await
-            .unwrap();
-        let separator = if url.contains('?') { '&' } else { '?' };
-        format!("{url}{separator}options=-c%20search_path%3D{schema}")
-    }
+    use super::support::fresh_postgres_url as fresh_url;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_postgres_database_keeps_every_contract() {

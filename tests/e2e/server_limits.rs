@@ -2,148 +2,40 @@
 //! auth (tokens, tickets, user JWTs), limits, webhooks, tenant work dirs and
 //! metrics over one session's life.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use agent_sdk::server::ServerConfig;
 use agent_sdk::server::auth::{AuthConfig, JwtKey};
 use agent_sdk::server::limits::{Tier, Tiers};
 use agent_sdk::server::webhooks::{WebhookConfig, verify_signature};
-use agent_sdk::server::{AgentServer, ServerConfig, db};
 use agent_sdk::testing::{Script, Turn};
 use agent_sdk_e2e::World;
-use futures_util::StreamExt;
+use agent_sdk_e2e::loopback::Receiver;
+use agent_sdk_e2e::server::{TestServer, hs256_jwt};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "service-token";
 const JWT_SECRET: &str = "jwt-secret-of-the-tests";
 
-struct Running {
-    base: String,
-    http: reqwest::Client,
-    _server: AgentServer,
-}
-
-async fn serve(world: &World, config: ServerConfig) -> Running {
-    let cli = agent_sdk::testing::ensure_cli().await.expect("the CLI");
-    let config = config
-        .cli_path(cli)
-        .cli_env(world.env.cli_env())
-        .default_cwd(world.env.cwd());
-    let server = AgentServer::builder()
-        .db(db::open("memory://").await.expect("memory db"))
-        .config(config)
-        .auth(
+/// A server with the service token and the tests' JWT key; requests carry the token.
+async fn serve(world: &World, config: ServerConfig) -> TestServer {
+    TestServer::start_with(world, config, |builder| {
+        builder.auth(
             AuthConfig::new()
                 .token(TOKEN)
                 .jwt_key(JwtKey::hs256(JWT_SECRET)),
         )
-        .build()
-        .await
-        .expect("server builds");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = server.router();
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    Running {
-        base,
-        http: reqwest::Client::new(),
-        _server: server,
-    }
+    })
+    .await
+    .with_bearer(TOKEN)
 }
 
-/// An end user's token: HS256 with user, tenant and tier claims.
+/// An end user's token: HS256 with user and tenant claims.
 fn user_jwt(user: &str, tenant: &str) -> String {
-    let exp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 600;
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::default(),
-        &json!({"sub": user, "tenant": tenant, "exp": exp}),
-        &jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes()),
+    hs256_jwt(
+        JWT_SECRET.as_bytes(),
+        json!({"sub": user, "tenant": tenant}),
     )
-    .unwrap()
-}
-
-impl Running {
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        bearer: Option<&str>,
-        body: Option<Value>,
-    ) -> (u16, reqwest::header::HeaderMap, Value) {
-        let mut request = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(bearer) = bearer {
-            request = request.bearer_auth(bearer);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let text = response.text().await.unwrap_or_default();
-        (
-            status,
-            headers,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let (status, _, body) = self
-            .call(reqwest::Method::POST, path, Some(TOKEN), Some(body))
-            .await;
-        (status, body)
-    }
-
-    async fn get(&self, path: &str) -> (u16, Value) {
-        let (status, _, body) = self
-            .call(reqwest::Method::GET, path, Some(TOKEN), None)
-            .await;
-        (status, body)
-    }
-
-    /// Sends a message and reads the session's events up to its `turn_complete`.
-    async fn turn(&self, id: &str, text: &str) -> Value {
-        let response = self
-            .http
-            .get(format!("{}/v1/sessions/{id}/events", self.base))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
-        let mut body = response.bytes_stream();
-        let (status, accepted) = self
-            .post(
-                &format!("/v1/sessions/{id}/messages"),
-                json!({"text": text}),
-            )
-            .await;
-        assert_eq!(status, 202, "{accepted}");
-        let mut buffer = String::new();
-        loop {
-            if let Some(at) = buffer.find("event: turn_complete\n") {
-                let rest = &buffer[at..];
-                if let Some(end) = rest.find("\n\n") {
-                    let data = rest[..end]
-                        .lines()
-                        .find_map(|l| l.strip_prefix("data:"))
-                        .unwrap();
-                    return serde_json::from_str(data.trim()).unwrap();
-                }
-            }
-            let chunk = tokio::time::timeout(Duration::from_secs(90), body.next())
-                .await
-                .expect("an event within 90 s")
-                .expect("the stream goes on")
-                .unwrap();
-            buffer.push_str(&String::from_utf8_lossy(&chunk));
-        }
-    }
 }
 
 #[tokio::test]
@@ -296,7 +188,7 @@ async fn each_limit_answers_with_its_status() {
         .await;
     assert_eq!(
         (status, refused["error"]["code"].as_str()),
-        (413, Some("body_too_large"))
+        (413, Some("payload_too_large"))
     );
 
     // The tier's one turn beats the request's five: the tool call ends the turn.
@@ -353,39 +245,6 @@ async fn requests_past_the_rate_get_429_with_retry_after() {
     );
 }
 
-type Received = Arc<Mutex<Vec<(String, String, String)>>>;
-
-/// A webhook receiver on loopback: (event header, signature header, body).
-async fn receiver() -> (String, Received) {
-    let received: Received = Arc::default();
-    let store = received.clone();
-    let app = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
-            let store = store.clone();
-            async move {
-                let header = |name: &str| {
-                    headers
-                        .get(name)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or_default()
-                        .to_owned()
-                };
-                store.lock().unwrap().push((
-                    header("x-agent-event"),
-                    header("x-agent-signature"),
-                    body,
-                ));
-                axum::http::StatusCode::NO_CONTENT
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, received)
-}
-
 #[tokio::test]
 async fn one_sessions_life_moves_webhooks_work_dirs_and_metrics() {
     let world = World::start(
@@ -394,7 +253,8 @@ async fn one_sessions_life_moves_webhooks_work_dirs_and_metrics() {
             .then(Turn::text("the task's answer")),
     )
     .await;
-    let (url, received) = receiver().await;
+    let receiver = Receiver::start(0).await;
+    let url = receiver.url.clone();
     let root = tempfile::tempdir().unwrap();
     let tiers = Tiers::builder()
         .tier(
@@ -482,37 +342,25 @@ async fn one_sessions_life_moves_webhooks_work_dirs_and_metrics() {
         "budget.threshold",
         "task.completed",
     ];
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let events: Vec<String> = received
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|r| r.0.clone())
-            .collect();
-        if wanted.iter().all(|w| events.iter().any(|e| e == w)) {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "webhooks so far: {events:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let received = received.lock().unwrap().clone();
+    agent_sdk_e2e::loopback::eventually("the webhooks", Duration::from_secs(60), async || {
+        let events = receiver.events();
+        wanted.iter().all(|w| events.iter().any(|e| e == w))
+    })
+    .await;
     let mut percents = Vec::new();
-    for (event, signature, body) in &received {
+    for delivery in receiver.accepted() {
+        let event = delivery.header("x-agent-event");
         verify_signature(
             "whsec",
-            signature,
-            body.as_bytes(),
+            delivery.header("x-agent-signature"),
+            delivery.body.as_bytes(),
             Duration::from_secs(300),
         )
         .unwrap_or_else(|err| panic!("{event}: {err:?}"));
-        let body: Value = serde_json::from_str(body).unwrap();
-        assert_eq!(body["event"], event.as_str());
+        let body = delivery.json();
+        assert_eq!(body["event"], event);
         assert_eq!(body["tenant"], "acme");
-        match event.as_str() {
+        match event {
             "session.created" => assert_eq!(body["data"]["session_id"], id),
             "turn.completed" => {
                 assert!(body["data"]["cost_usd"].as_f64().unwrap() > 0.0, "{body}");

@@ -69,9 +69,30 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+/// The body of every error answer, as it is documented.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+#[schemars(rename = "Error")]
+pub(crate) struct ErrorBody {
+    pub(crate) error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct ErrorDetail {
+    /// Stable and machine-readable (`not_found`, `rate_limited`, ...).
+    pub(crate) code: String,
+    /// What to do about it, for people.
+    pub(crate) message: String,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({"error": {"code": self.code, "message": self.message}});
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_owned(),
+                message: self.message,
+            },
+        };
         let mut response = (self.status, axum::Json(body)).into_response();
         response.headers_mut().extend(self.headers);
         response

@@ -41,7 +41,7 @@ pub use tasks::TaskRequest;
 /// })).unwrap();
 /// assert_eq!(spec.max_turns, Some(3));
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct SessionSpec {

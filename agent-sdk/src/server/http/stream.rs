@@ -3,7 +3,7 @@
 
 use std::convert::Infallible;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_core::Stream;
@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::AppState;
+use super::body::Params;
 use super::sessions::authorized;
 use crate::server::auth::Principal;
 use crate::server::error::ApiError;
@@ -87,7 +88,7 @@ pub(crate) async fn events(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
-    Query(query): Query<AfterQuery>,
+    Params(query): Params<AfterQuery>,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     authorized(&state, &principal, &id).await?;

@@ -2,13 +2,14 @@
 //! text frames; the client sends messages, interrupts and permission answers.
 
 use axum::extract::ws::{Message as Frame, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::body::Params;
 use super::sessions::{answer_permission, authorized};
 use super::stream::{AfterQuery, cut_off_data, resume_position, subscribe};
 use crate::server::auth::Principal;
@@ -35,7 +36,7 @@ pub(crate) async fn upgrade(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
-    Query(query): Query<AfterQuery>,
+    Params(query): Params<AfterQuery>,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
