@@ -63,6 +63,9 @@ fn event(session_id: &str, seq: u64) -> EventRecord {
     }
 }
 
+/// The tenant of the usage records [`usage`] makes.
+const ACME: Option<&str> = Some("acme");
+
 fn usage(session_id: &str, user: &str, turn: u64, cost_usd: f64) -> UsageRecord {
     UsageRecord {
         session_id: session_id.to_owned(),
@@ -238,7 +241,7 @@ async fn conformance(db: &dyn ServerDb) {
     );
 
     // Usage: spend per user, over sessions.
-    assert_eq!(db.user_spend("alice").await.unwrap(), 0.0);
+    assert_eq!(db.user_spend(ACME, "alice").await.unwrap(), 0.0);
     db.record_usage(&usage("s1", "alice", 1, 0.25))
         .await
         .unwrap();
@@ -249,9 +252,22 @@ async fn conformance(db: &dyn ServerDb) {
         .await
         .unwrap();
     db.record_usage(&usage("s2", "bob", 1, 2.0)).await.unwrap();
-    assert!((db.user_spend("alice").await.unwrap() - 1.75).abs() < 1e-9);
-    assert!((db.user_spend("bob").await.unwrap() - 2.0).abs() < 1e-9);
-    assert_eq!(db.user_spend("carol").await.unwrap(), 0.0);
+    assert!((db.user_spend(ACME, "alice").await.unwrap() - 1.75).abs() < 1e-9);
+    assert!((db.user_spend(ACME, "bob").await.unwrap() - 2.0).abs() < 1e-9);
+    assert_eq!(db.user_spend(ACME, "carol").await.unwrap(), 0.0);
+    // A user is named per tenant: alice of another tenant, or of none, has her own spend.
+    let elsewhere = |tenant: Option<&str>, cost_usd| UsageRecord {
+        tenant: tenant.map(str::to_owned),
+        ..usage("s9", "alice", 1, cost_usd)
+    };
+    db.record_usage(&elsewhere(Some("globex"), 4.0))
+        .await
+        .unwrap();
+    db.record_usage(&elsewhere(None, 8.0)).await.unwrap();
+    assert!((db.user_spend(ACME, "alice").await.unwrap() - 1.75).abs() < 1e-9);
+    assert!((db.user_spend(Some("globex"), "alice").await.unwrap() - 4.0).abs() < 1e-9);
+    assert!((db.user_spend(None, "alice").await.unwrap() - 8.0).abs() < 1e-9);
+    assert_eq!(db.user_spend(Some("initech"), "alice").await.unwrap(), 0.0);
 
     // Delete: events and tasks go with the session, usage stays.
     assert!(db.delete_session("s1").await.unwrap());
@@ -267,7 +283,7 @@ async fn conformance(db: &dyn ServerDb) {
         "others untouched"
     );
     assert!(
-        (db.user_spend("alice").await.unwrap() - 1.75).abs() < 1e-9,
+        (db.user_spend(ACME, "alice").await.unwrap() - 1.75).abs() < 1e-9,
         "spent money stays spent"
     );
 
@@ -405,7 +421,7 @@ async fn survives_reopen(
         second.get_task("kept-task").await.unwrap(),
         Some(task("kept-task", "kept", 2))
     );
-    assert!((second.user_spend("alice").await.unwrap() - 0.75).abs() < 1e-9);
+    assert!((second.user_spend(ACME, "alice").await.unwrap() - 0.75).abs() < 1e-9);
     let due = second.due_webhooks(10, 10).await.unwrap();
     assert_eq!(due.iter().map(|i| i.id).collect::<Vec<_>>(), [pending]);
     let loaded = second.session_store().load(&key).await.unwrap();

@@ -438,3 +438,295 @@ async fn permission_outcomes_are_counted_in_the_metrics() {
         "{text}"
     );
 }
+
+/// Polls a task until it is no longer running.
+async fn finished(server: &TestServer, bearer: &str, task_id: &str) -> Value {
+    let path = format!("/v1/tasks/{task_id}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let (status, _, task) = server
+            .call(reqwest::Method::GET, &path, Some(bearer), None)
+            .await;
+        assert_eq!(status, 200, "{task}");
+        if task["status"] != "running" {
+            return task;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{task}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The task ids of a listing.
+async fn task_ids(server: &TestServer, bearer: &str, query: &str) -> Vec<String> {
+    let (status, _, listed) = server
+        .call(
+            reqwest::Method::GET,
+            &format!("/v1/tasks{query}"),
+            Some(bearer),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{listed}");
+    let mut ids: Vec<String> = listed["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["task_id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn tasks_are_listed_by_filter_and_only_as_the_caller_may_see_them() {
+    let world = World::start(
+        Script::new()
+            .then(Turn::text("done"))
+            .then(Turn::text("done"))
+            .then(Turn::text("done")),
+    )
+    .await;
+    let server = serve(&world, ServerConfig::default()).await;
+    for (task_id, user, tenant) in [("t-ann", "ann", "acme"), ("t-bob", "bob", "globex")] {
+        let (status, created) = server
+            .post(
+                "/v1/tasks",
+                json!({"task_id": task_id, "prompt": "go", "options": {"user": user, "tenant": tenant}}),
+            )
+            .await;
+        assert_eq!(status, 201, "{created}");
+    }
+    let ann = user_jwt("ann", "acme");
+    let (status, _, created) = server
+        .call(
+            reqwest::Method::POST,
+            "/v1/tasks",
+            Some(&ann),
+            Some(json!({"task_id": "t-ann-2", "prompt": "go"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    for task_id in ["t-ann", "t-bob", "t-ann-2"] {
+        assert_eq!(
+            finished(&server, TOKEN, task_id).await["status"],
+            "completed"
+        );
+    }
+
+    // The service sees every task, narrowed by user, tenant and status.
+    let all = ["t-ann", "t-ann-2", "t-bob"];
+    assert_eq!(task_ids(&server, TOKEN, "").await, all);
+    assert_eq!(
+        task_ids(&server, TOKEN, "?user=ann").await,
+        ["t-ann", "t-ann-2"]
+    );
+    assert_eq!(task_ids(&server, TOKEN, "?tenant=globex").await, ["t-bob"]);
+    assert_eq!(task_ids(&server, TOKEN, "?status=completed").await, all);
+    assert!(task_ids(&server, TOKEN, "?status=failed").await.is_empty());
+    // A user sees only their own, whatever they ask for.
+    assert_eq!(task_ids(&server, &ann, "").await, ["t-ann", "t-ann-2"]);
+    assert_eq!(
+        task_ids(&server, &ann, "?user=bob").await,
+        ["t-ann", "t-ann-2"]
+    );
+    let ann_elsewhere = user_jwt("ann", "globex");
+    assert!(task_ids(&server, &ann_elsewhere, "").await.is_empty());
+    assert_eq!(
+        task_ids(&server, &user_jwt("bob", "globex"), "").await,
+        ["t-bob"]
+    );
+}
+
+/// A user's token with a tier claim.
+fn tier_jwt(user: &str, tenant: &str, tier: &str) -> String {
+    hs256_jwt(
+        JWT_SECRET.as_bytes(),
+        json!({"sub": user, "tenant": tenant, "tier": tier}),
+    )
+}
+
+/// Creates a session as `bearer`; the status and the id (if created).
+async fn create_as(server: &TestServer, bearer: &str) -> (u16, Option<String>) {
+    let (status, _, created) = server
+        .call(
+            reqwest::Method::POST,
+            "/v1/sessions",
+            Some(bearer),
+            Some(json!({})),
+        )
+        .await;
+    (status, created["id"].as_str().map(str::to_owned))
+}
+
+/// Sends a message as `bearer`; the status and the error code, if any.
+async fn message_as(server: &TestServer, bearer: &str, id: &str) -> (u16, Option<String>) {
+    let (status, _, answer) = server
+        .call(
+            reqwest::Method::POST,
+            &format!("/v1/sessions/{id}/messages"),
+            Some(bearer),
+            Some(json!({"text": "hello"})),
+        )
+        .await;
+    (status, answer["error"]["code"].as_str().map(str::to_owned))
+}
+
+/// Free: one session and no budget to speak of. Pro: two sessions, a budget.
+fn free_and_pro() -> Tiers {
+    let tier = |max_sessions, budget_usd| Tier {
+        max_sessions: Some(max_sessions),
+        budget_usd: Some(budget_usd),
+        ..Tier::default()
+    };
+    Tiers::builder()
+        .tier("free", tier(1, 1e-9))
+        .tier("pro", tier(2, 100.0))
+        .default_tier("free")
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn session_counts_and_budgets_belong_to_a_user_of_a_tenant() {
+    let world = World::start(
+        Script::new()
+            .then(Turn::text("spent"))
+            .then(Turn::text("globex alice spends too")),
+    )
+    .await;
+    let server = serve(&world, ServerConfig::default().tiers(free_and_pro())).await;
+    let acme = user_jwt("alice", "acme");
+    let globex = user_jwt("alice", "globex");
+
+    // One session each on the free tier: alice of globex is not alice of acme.
+    let (status, acme_session) = create_as(&server, &acme).await;
+    assert_eq!(status, 201);
+    assert_eq!(create_as(&server, &acme).await.0, 429);
+    let (status, globex_session) = create_as(&server, &globex).await;
+    assert_eq!(
+        status, 201,
+        "another tenant's alice has her own session count"
+    );
+    let (acme_session, globex_session) = (acme_session.unwrap(), globex_session.unwrap());
+
+    // Acme's alice spends past her budget; globex's alice has spent nothing.
+    let acme_server = server.api.clone().with_bearer(&acme);
+    let complete = acme_server.turn(&acme_session, "hello").await;
+    assert!(complete["usage"]["cost_usd"].as_f64().unwrap() > 0.0);
+    assert_eq!(
+        message_as(&server, &acme, &acme_session).await,
+        (402, Some("budget_exceeded".to_owned()))
+    );
+    let globex_server = server.api.clone().with_bearer(&globex);
+    let complete = globex_server.turn(&globex_session, "hello").await;
+    assert_eq!(complete["result"], "globex alice spends too", "{complete}");
+}
+
+#[tokio::test]
+async fn a_jwt_tier_claim_gets_that_tiers_limits() {
+    let world = World::start(
+        Script::new()
+            .then(Turn::text("pro turn"))
+            .then(Turn::text("another pro turn"))
+            .then(Turn::text("free turn")),
+    )
+    .await;
+    let server = serve(&world, ServerConfig::default().tiers(free_and_pro())).await;
+    let pro = tier_jwt("paula", "acme", "pro");
+    let free = tier_jwt("frank", "acme", "free");
+
+    // Sessions: pro holds two, the third is 429; free (the default too) holds one.
+    let (status, pro_session) = create_as(&server, &pro).await;
+    assert_eq!(status, 201);
+    assert_eq!(create_as(&server, &pro).await.0, 201);
+    assert_eq!(create_as(&server, &pro).await.0, 429);
+    let (status, free_session) = create_as(&server, &free).await;
+    assert_eq!(status, 201);
+    assert_eq!(create_as(&server, &free).await.0, 429);
+    let (status, _) = create_as(&server, &user_jwt("dora", "acme")).await;
+    assert_eq!(status, 201);
+    assert_eq!(create_as(&server, &user_jwt("dora", "acme")).await.0, 429);
+    let (status, _, refused) = server
+        .call(
+            reqwest::Method::POST,
+            "/v1/sessions",
+            Some(&tier_jwt("gil", "acme", "gold")),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(
+        (status, &refused["error"]["code"]),
+        (403, &json!("unknown_tier"))
+    );
+
+    // Budget: after a turn each, pro goes on (within $100), free is 402.
+    let (pro_session, free_session) = (pro_session.unwrap(), free_session.unwrap());
+    server
+        .api
+        .clone()
+        .with_bearer(&pro)
+        .turn(&pro_session, "one")
+        .await;
+    server
+        .api
+        .clone()
+        .with_bearer(&free)
+        .turn(&free_session, "one")
+        .await;
+    assert_eq!(message_as(&server, &pro, &pro_session).await, (202, None));
+    assert_eq!(
+        message_as(&server, &free, &free_session).await,
+        (402, Some("budget_exceeded".to_owned()))
+    );
+}
+
+#[tokio::test]
+async fn a_failing_task_is_delivered_as_task_failed() {
+    // The fake API fails the turn (the tests' CLI does not retry).
+    let world = World::start(Script::new().then(Turn::http_error(500, "the model broke"))).await;
+    let receiver = Receiver::start(1).await;
+    let config = ServerConfig::default().webhooks(
+        WebhookConfig::new()
+            .tenant("acme", &receiver.url, "whsec")
+            .backoff(Duration::from_millis(50), Duration::from_millis(200))
+            .poll_interval(Duration::from_millis(50)),
+    );
+    let server = serve(&world, config).await;
+    let (status, created) = server
+        .post(
+            "/v1/tasks",
+            json!({"task_id": "doomed", "prompt": "go", "options": {"user": "ann", "tenant": "acme"}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let task = finished(&server, TOKEN, "doomed").await;
+    assert_eq!(task["status"], "failed", "{task}");
+
+    // Delivered (after one refused attempt), signed, with the task's error.
+    agent_sdk_e2e::loopback::eventually("task.failed", Duration::from_secs(30), async || {
+        receiver.events().iter().any(|e| e == "task.failed")
+    })
+    .await;
+    let delivery = receiver
+        .accepted()
+        .into_iter()
+        .find(|d| d.header("x-agent-event") == "task.failed")
+        .unwrap();
+    verify_signature(
+        "whsec",
+        delivery.header("x-agent-signature"),
+        delivery.body.as_bytes(),
+        Duration::from_secs(300),
+    )
+    .unwrap();
+    let body = delivery.json();
+    assert_eq!(body["data"]["task_id"], "doomed");
+    assert_eq!(body["data"]["status"], "failed");
+    assert!(
+        body["data"]["error"]
+            .as_str()
+            .is_some_and(|e| !e.is_empty()),
+        "{body}"
+    );
+    assert!(receiver.events().iter().all(|e| e != "task.completed"));
+}

@@ -99,14 +99,18 @@ impl Host {
         let (Some(max), Some(user)) = (tier.max_sessions, spec.user.as_ref()) else {
             return Ok(());
         };
+        // Users are named per tenant: the same name in another tenant (or in
+        // none) is another user, so the tenant must match exactly.
         let filter = SessionFilter {
             user: Some(user.clone()),
+            tenant: spec.tenant.clone(),
             ..SessionFilter::default()
         };
         let open = self
             .list_sessions(&filter)
             .await?
             .iter()
+            .filter(|r| r.tenant == spec.tenant)
             .filter(|r| !matches!(r.status, SessionStatus::Closed | SessionStatus::Failed))
             .count();
         if open >= max as usize {

@@ -85,10 +85,15 @@ impl Host {
     /// 402 once the session's user has spent their tier's budget.
     async fn check_budget(&self, live: &LiveSession) -> Result<(), ApiError> {
         let tier = self.tier(&live.principal)?;
-        let (Some(budget), Some(user)) = (tier.budget_usd, live.record().user) else {
+        let record = live.record();
+        let (Some(budget), Some(user)) = (tier.budget_usd, record.user.as_deref()) else {
             return Ok(());
         };
-        let spent = self.db.user_spend(&user).await.map_err(db_error)?;
+        let spent = self
+            .db
+            .user_spend(record.tenant.as_deref(), user)
+            .await
+            .map_err(db_error)?;
         if spent >= budget {
             return Err(ApiError::new(
                 StatusCode::PAYMENT_REQUIRED,
@@ -190,7 +195,11 @@ impl Host {
             at: now_millis(),
         };
         let spent_before = match &record.user {
-            Some(user) => self.db.user_spend(user).await.ok(),
+            Some(user) => self
+                .db
+                .user_spend(record.tenant.as_deref(), user)
+                .await
+                .ok(),
             None => None,
         };
         if let Err(err) = self.db.record_usage(&usage_record).await {
