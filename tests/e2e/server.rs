@@ -274,3 +274,98 @@ async fn every_route_of_the_router_is_in_the_openapi_document() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_session_with_a_subscriber_is_not_evicted_for_idleness() {
+    let world = World::start(
+        Script::new()
+            .then(Turn::text("first"))
+            .then(Turn::text("after the eviction")),
+    )
+    .await;
+    let idle = Duration::from_millis(800);
+    let server = TestServer::start(&world, ServerConfig::default().idle_timeout(idle)).await;
+    let id = server.create(json!({})).await;
+    server.turn(&id, "hi").await;
+    let live = async || server.get("/healthz").await.1["live_sessions"].as_u64();
+
+    // An SSE client, then a WebSocket client, each keeps the idle CLI live
+    // for several idle timeouts.
+    let sse = server.events(&id, None).await;
+    tokio::time::sleep(idle * 4).await;
+    assert_eq!(live().await, Some(1), "evicted under an SSE subscriber");
+    let url = format!("ws://{}/v1/sessions/{id}/ws", server.addr);
+    let (socket, _) = tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .unwrap();
+    drop(sse);
+    tokio::time::sleep(idle * 4).await;
+    assert_eq!(
+        live().await,
+        Some(1),
+        "evicted under a WebSocket subscriber"
+    );
+
+    // Without subscribers it goes after the timeout, and the next message resumes it.
+    drop(socket);
+    agent_sdk_e2e::loopback::eventually("the idle eviction", idle * 20, async || {
+        live().await == Some(0)
+    })
+    .await;
+    let complete = server.turn(&id, "again").await;
+    assert_eq!(complete["result"], "after the eviction", "{complete}");
+}
+
+#[tokio::test]
+async fn the_first_turn_after_a_restart_costs_only_its_own_tokens() {
+    let world = World::start(
+        Script::new()
+            .then(Turn::text("one"))
+            .then(Turn::text("two"))
+            .then(Turn::text("three")),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("server.db").display());
+    let start = async || {
+        let server = AgentServer::builder()
+            .db(db::open(&url).await.unwrap())
+            .config(test_config(&world, ServerConfig::default()).await)
+            .build()
+            .await
+            .unwrap();
+        TestServer::serve(server).await
+    };
+    let first = start().await;
+    let id = first.create(json!({})).await;
+    let mut turns = vec![
+        first.turn(&id, "first").await,
+        first.turn(&id, "second").await,
+    ];
+    first.server.drain().await;
+    drop(first);
+
+    // The CLI resumed in a new process reports a running total that starts
+    // from what it restored: the server charges the turn its own part only.
+    let second = start().await;
+    turns.push(second.turn(&id, "third").await);
+    let cost = |turn: &Value| turn["usage"]["cost_usd"].as_f64().unwrap();
+    let input = |turn: &Value| turn["usage"]["input_tokens"].as_f64().unwrap();
+    assert_eq!(turns[2]["result"], "three", "{:?}", turns[2]);
+    // The fake API prices each request by its size: the third turn's cost
+    // relates to the second's as their input tokens do (output is one token).
+    let expected = cost(&turns[1]) * input(&turns[2]) / input(&turns[1]);
+    assert!(
+        (cost(&turns[2]) - expected).abs() < expected * 0.01,
+        "turn 3 cost {} where its tokens say {expected}: {turns:?}",
+        cost(&turns[2])
+    );
+    let (_, session) = second.get(&format!("/v1/sessions/{id}")).await;
+    let sum: f64 = turns.iter().map(cost).sum();
+    let charged = session["usage"]["cost_usd"].as_f64().unwrap();
+    assert!(
+        (charged - sum).abs() < 1e-9,
+        "{charged} != {sum}: {session}"
+    );
+    assert_eq!(session["turns"], 3);
+}

@@ -149,8 +149,10 @@ impl Host {
             record: Mutex::new(record),
             turns_sent: AtomicU64::new(turns),
             active_turns: AtomicUsize::new(0),
-            supervisor_cost: Mutex::new(0.0),
+            cli_total: Mutex::new(None),
             start: tokio::sync::Mutex::new(()),
+            watchers: AtomicUsize::new(0),
+            pin: Mutex::new(None),
         });
         lock(&self.sessions).entry(id).or_insert(live).clone()
     }
@@ -206,7 +208,9 @@ impl Host {
             .start_session(live.id.clone(), options)
             .await
             .map_err(supervisor_error)?;
-        *lock(&live.supervisor_cost) = 0.0;
+        *lock(&live.cli_total) = None;
+        // Clients that were already streaming keep this CLI from idle eviction too.
+        live.pin_if_watched(&self.supervisor);
         // Tell the clients once the CLI is up (or failed), without holding the request.
         let live = live.clone();
         let db = self.db.clone();

@@ -16,6 +16,7 @@ use super::sessions::authorized;
 use crate::server::auth::Principal;
 use crate::server::error::ApiError;
 use crate::server::events::{Delivery, EventStream, ReplayError};
+use crate::server::host::Watch;
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct AfterQuery {
@@ -44,12 +45,13 @@ pub(crate) fn resume_position(
         .transpose()
 }
 
-/// Subscribes to a session's log after `after`; 412 when that is no longer retained.
+/// Subscribes to a session's log after `after`; 412 when that is no longer
+/// retained. The session is not evicted for idleness while the [`Watch`] lives.
 pub(crate) async fn subscribe(
     state: &AppState,
     id: &str,
     after: Option<u64>,
-) -> Result<EventStream, ApiError> {
+) -> Result<(EventStream, Watch), ApiError> {
     let live = state.host.session(id).await?;
     let stream = live
         .log
@@ -73,7 +75,7 @@ pub(crate) async fn subscribe(
     if after.is_some() {
         state.host.metrics.sse_replay();
     }
-    Ok(stream)
+    Ok((stream, state.host.watch(&live)))
 }
 
 /// The `error` event a cut-off subscriber gets last (it has no id: it is not in the log).
@@ -93,16 +95,16 @@ pub(crate) async fn events(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     authorized(&state, &principal, &id).await?;
     let after = resume_position(&headers, query.after.as_deref())?;
-    let stream = subscribe(&state, &id, after).await?;
-    let events = futures_util::stream::unfold(Some(stream), |stream| async move {
-        let mut stream = stream?;
+    let watched = subscribe(&state, &id, after).await?;
+    let events = futures_util::stream::unfold(Some(watched), |watched| async move {
+        let (mut stream, watch) = watched?;
         match stream.next().await? {
             Delivery::Event(event) => {
                 let sse = Event::default()
                     .id(event.seq.to_string())
                     .event(event.kind.clone())
                     .data(event.data.to_string());
-                Some((Ok(sse), Some(stream)))
+                Some((Ok(sse), Some((stream, watch))))
             }
             Delivery::Cut => {
                 let sse = Event::default()

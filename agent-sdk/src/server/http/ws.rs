@@ -43,8 +43,11 @@ pub(crate) async fn upgrade(
     authorized(&state, &principal, &id).await?;
     let after = resume_position(&headers, query.after.as_deref())?;
     // Refuse before the upgrade, so a 412 is an HTTP answer the client can read.
-    let events = subscribe(&state, &id, after).await?;
-    Ok(upgrade.on_upgrade(move |socket| serve(state, id, events, socket)))
+    let (events, watch) = subscribe(&state, &id, after).await?;
+    Ok(upgrade.on_upgrade(move |socket| async move {
+        serve(state, id, events, socket).await;
+        drop(watch);
+    }))
 }
 
 fn error_frame(error: &ApiError) -> Frame {
