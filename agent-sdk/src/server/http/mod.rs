@@ -5,6 +5,7 @@ mod body;
 mod errors;
 mod health;
 mod openapi;
+mod schema;
 mod sessions;
 mod stream;
 mod tasks;
@@ -16,7 +17,7 @@ use axum::routing::{MethodRouter, delete, get, post};
 use axum::{Json, Router};
 use schemars::SchemaGenerator;
 
-use self::openapi::{BodyDoc, BodySchema};
+use self::schema::{BodyDoc, BodySchema};
 use super::auth::{Authenticator, Ticket, require_auth};
 use super::host::{Decision, Host, SessionSpec, TaskRequest};
 use super::limits::rate_limit;
@@ -119,7 +120,7 @@ routes![
     (
         get, "/v1/sessions/{id}/events", stream::events, false,
         "The session's events as Server-Sent Events",
-        () => 200 openapi::EventStream
+        () => 200 schema::EventStream
     ),
     (
         get, "/v1/sessions/{id}/ws", ws::upgrade, false,

@@ -4,67 +4,16 @@
 //! handlers read and write) in `components/schemas`.
 
 use axum::Json;
+use schemars::SchemaGenerator;
 use schemars::generate::{Contract, SchemaSettings};
-use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde_json::{Map, Value, json};
 
 use super::ROUTES;
+use super::schema::BodyDoc;
 use crate::server::error::ErrorBody;
 
 /// Where the schemas go, and so what their `$ref`s point at.
 const SCHEMAS: &str = "/components/schemas";
-
-/// A request or answer body in the document.
-pub(crate) struct BodyDoc {
-    media_type: &'static str,
-    schema: Schema,
-    required: bool,
-}
-
-/// What a route's body column names: `Json<T>`, `Option<Json<T>>` (a body
-/// that may be empty), [`EventStream`], or `()` for none.
-pub(crate) trait BodySchema {
-    /// The body's media type and schema, registering its types in `generator`.
-    fn body(generator: &mut SchemaGenerator) -> Option<BodyDoc>;
-}
-
-impl BodySchema for () {
-    fn body(_: &mut SchemaGenerator) -> Option<BodyDoc> {
-        None
-    }
-}
-
-impl<T: JsonSchema> BodySchema for Json<T> {
-    fn body(generator: &mut SchemaGenerator) -> Option<BodyDoc> {
-        Some(BodyDoc {
-            media_type: "application/json",
-            schema: generator.subschema_for::<T>(),
-            required: true,
-        })
-    }
-}
-
-impl<T: JsonSchema> BodySchema for Option<Json<T>> {
-    fn body(generator: &mut SchemaGenerator) -> Option<BodyDoc> {
-        Json::<T>::body(generator).map(|body| BodyDoc {
-            required: false,
-            ..body
-        })
-    }
-}
-
-/// A stream of Server-Sent Events (`id`, `event`, `data: <json>`).
-pub(crate) struct EventStream;
-
-impl BodySchema for EventStream {
-    fn body(_: &mut SchemaGenerator) -> Option<BodyDoc> {
-        Some(BodyDoc {
-            media_type: "text/event-stream",
-            schema: schemars::json_schema!({"type": "string"}),
-            required: true,
-        })
-    }
-}
 
 fn generator(contract: Contract) -> SchemaGenerator {
     SchemaSettings::draft2020_12()
