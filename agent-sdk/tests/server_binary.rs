@@ -22,6 +22,22 @@ async fn start(dir: &std::path::Path, database_url: &str) -> Server {
     .await
 }
 
+/// The directory a session's CLI runs in, as an SQLite database records it
+/// (`None` for another database).
+fn stored_cwd(database_url: &str, id: &str) -> Option<std::path::PathBuf> {
+    let path = database_url.strip_prefix("sqlite://")?;
+    let db = rusqlite::Connection::open(path).unwrap();
+    let spec: String = db
+        .query_row(
+            "SELECT spec FROM server_sessions WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let spec: serde_json::Value = serde_json::from_str(&spec).unwrap();
+    Some(spec["cwd"].as_str().expect("a cwd is stored").into())
+}
+
 fn texts(events: &[Event]) -> Vec<String> {
     events
         .iter()
@@ -53,6 +69,7 @@ async fn survives_a_restart(database_url: &str) {
 
     let status = server.terminate().await;
     assert!(status.success(), "exit status after SIGTERM: {status:?}");
+    let ran_in = stored_cwd(database_url, &id);
 
     let server = start(dir.path(), database_url).await;
     let (_, listed) = server.get("/v1/sessions").await;
@@ -84,6 +101,14 @@ async fn survives_a_restart(database_url: &str) {
     let (_, session) = server.get(&format!("/v1/sessions/{id}")).await;
     assert_eq!(session["turns"], 2, "{session}");
     assert_eq!(session["status"], "idle", "{session}");
+    // It ran in this process's scratch directory: the first one's, gone
+    // with its process, was not made again.
+    if let Some(ran_in) = ran_in {
+        let runs_in = stored_cwd(database_url, &id).unwrap();
+        assert_ne!(runs_in, ran_in);
+        assert!(!ran_in.exists(), "{} was made again", ran_in.display());
+        assert!(runs_in.is_dir());
+    }
 
     assert!(server.terminate().await.success());
 }
