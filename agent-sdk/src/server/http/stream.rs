@@ -102,8 +102,8 @@ pub(crate) async fn events(
             Delivery::Event(event) => {
                 let sse = Event::default()
                     .id(event.seq.to_string())
-                    .event(event.kind.clone())
-                    .data(event.data.to_string());
+                    .event(&event.kind)
+                    .data(&event.data);
                 Some((Ok(sse), Some((stream, watch))))
             }
             Delivery::Cut => {

@@ -14,7 +14,7 @@ use super::sessions::{answer_permission, authorized};
 use super::stream::{AfterQuery, cut_off_data, resume_position, subscribe};
 use crate::server::auth::Principal;
 use crate::server::error::ApiError;
-use crate::server::events::{Delivery, EventStream};
+use crate::server::events::{Delivery, EventStream, SharedEvent};
 use crate::server::host::Decision;
 
 /// What a client sends.
@@ -59,17 +59,28 @@ fn error_frame(error: &ApiError) -> Frame {
     )
 }
 
+/// `{"id","type","data"}` around the event's JSON, which is not serialized again.
+fn event_frame(event: &SharedEvent) -> String {
+    let kind = Value::String(event.kind.clone());
+    format!(
+        r#"{{"id":{},"type":{kind},"data":{}}}"#,
+        event.seq, event.data
+    )
+}
+
 async fn serve(state: AppState, id: String, mut events: EventStream, mut socket: WebSocket) {
     loop {
         tokio::select! {
             delivery = events.next() => {
-                let frame = match delivery {
-                    Some(Delivery::Event(event)) => json!({"id": event.seq, "type": event.kind, "data": event.data}),
-                    Some(Delivery::Cut) => json!({"id": Value::Null, "type": "error", "data": cut_off_data()}),
+                let (frame, cut) = match delivery {
+                    Some(Delivery::Event(event)) => (event_frame(&event), false),
+                    Some(Delivery::Cut) => (
+                        json!({"id": Value::Null, "type": "error", "data": cut_off_data()}).to_string(),
+                        true,
+                    ),
                     None => break,
                 };
-                let cut = frame["id"].is_null();
-                if socket.send(Frame::Text(frame.to_string().into())).await.is_err() || cut {
+                if socket.send(Frame::Text(frame.into())).await.is_err() || cut {
                     break;
                 }
             }
