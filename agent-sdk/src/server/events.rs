@@ -380,7 +380,7 @@ mod tests {
         let mut second = log.subscribe(None, db.as_ref()).await.unwrap();
         log.emit(EventKind::AssistantText, serde_json::json!({"text": "hi"}));
         let mut replay = log.subscribe(Some(0), db.as_ref()).await.unwrap();
-        let mut next = async |stream: &mut EventStream| match stream.next().await {
+        let next = async |stream: &mut EventStream| match stream.next().await {
             Some(Delivery::Event(event)) => event,
             other => panic!("{other:?}"),
         };
