@@ -15,6 +15,8 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+mod support;
+
 const TOKEN: &str = "service-token-0123456789";
 const HS_SECRET: &[u8] = b"the identity provider's shared secret";
 
@@ -49,10 +51,7 @@ async fn serve(config: AuthConfig) -> String {
         .route("/v1/sessions/{id}/messages", post(events))
         .layer(middleware::from_fn_with_state(auth.clone(), require_auth))
         .with_state(auth);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}")
+    support::serve(app).await
 }
 
 fn client() -> reqwest::Client {

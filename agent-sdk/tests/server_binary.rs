@@ -5,22 +5,13 @@
 //! conversation with its history. A session whose transcript is gone fails
 //! its turn with an `error` event instead of hanging.
 
-use std::process::Stdio;
 use std::time::Duration;
 
-use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use serde_json::json;
 
-struct Server {
-    child: Child,
-    base: String,
-    http: reqwest::Client,
-}
+mod support;
 
-fn sqlite_url(dir: &std::path::Path) -> String {
-    format!("sqlite://{}", dir.join("server.db").display())
-}
+use support::{BinaryServer as Server, Event, fresh_postgres_url, sqlite_url};
 
 async fn start(dir: &std::path::Path, database_url: &str) -> Server {
     start_with(dir, database_url, &[], &[]).await
@@ -33,144 +24,33 @@ async fn start_with(
     args: &[&str],
     env: &[(&str, &str)],
 ) -> Server {
-    let cli = agent_sdk::testing::ensure_cli().await.expect("the CLI");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_agent-server"))
-        .args(["--listen", "127.0.0.1:0", "--drain-seconds", "5", "--cli"])
-        .arg(cli)
-        .args(args)
-        .envs(env.iter().copied())
-        .env("DATABASE_URL", database_url)
-        .env_remove("ANTHROPIC_API_KEY")
-        .env_remove("AGENT_SERVER_TOKEN")
-        .current_dir(dir)
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the binary starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-        .await
-        .expect("the server says where it listens")
-        .unwrap()
-        .expect("a line");
-    let base = line
-        .rsplit_once(' ')
-        .map(|(_, url)| url.to_owned())
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
-    Server {
-        child,
-        base,
-        http: reqwest::Client::new(),
-    }
+    Server::start(dir, |command| {
+        command
+            .args(["--drain-seconds", "5"])
+            .args(args)
+            .envs(env.iter().copied())
+            .env("DATABASE_URL", database_url);
+    })
+    .await
 }
 
-impl Server {
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        (
-            response.status().as_u16(),
-            response.json().await.unwrap_or(Value::Null),
+/// The directory a session's CLI runs in, as an SQLite database records it
+/// (`None` for another database).
+fn stored_cwd(database_url: &str, id: &str) -> Option<std::path::PathBuf> {
+    let path = database_url.strip_prefix("sqlite://")?;
+    let db = rusqlite::Connection::open(path).unwrap();
+    let spec: String = db
+        .query_row(
+            "SELECT spec FROM server_sessions WHERE id = ?1",
+            [id],
+            |r| r.get(0),
         )
-    }
-
-    async fn get(&self, path: &str) -> (u16, Value) {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap();
-        (
-            response.status().as_u16(),
-            response.json().await.unwrap_or(Value::Null),
-        )
-    }
-
-    /// SSE events `(id, type, data)` from `Last-Event-ID: after` until turn `turn`'s `turn_complete`.
-    async fn events_until_complete(
-        &self,
-        id: &str,
-        after: u64,
-        turn: u64,
-    ) -> Vec<(Option<u64>, String, Value)> {
-        let response = self
-            .http
-            .get(format!("{}/v1/sessions/{id}/events", self.base))
-            .header("Last-Event-ID", after.to_string())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
-        self.events_until_complete_from(response, turn).await
-    }
-
-    async fn events_until_complete_from(
-        &self,
-        response: reqwest::Response,
-        turn: u64,
-    ) -> Vec<(Option<u64>, String, Value)> {
-        self.events_until(response, |kind, data| {
-            kind == "turn_complete" && data["turn"] == turn
-        })
-        .await
-    }
-
-    /// SSE events `(id, type, data)` until one `last` accepts.
-    async fn events_until(
-        &self,
-        response: reqwest::Response,
-        last: impl Fn(&str, &Value) -> bool,
-    ) -> Vec<(Option<u64>, String, Value)> {
-        use futures_util::StreamExt;
-        let mut body = response.bytes_stream();
-        let (mut buffer, mut seen) = (String::new(), Vec::new());
-        loop {
-            while let Some(end) = buffer.find("\n\n") {
-                let block: String = buffer.drain(..end + 2).collect();
-                let (mut seq, mut kind, mut data) = (None, String::new(), Value::Null);
-                for line in block.lines() {
-                    if let Some(v) = line.strip_prefix("id:") {
-                        seq = v.trim().parse().ok();
-                    } else if let Some(v) = line.strip_prefix("event:") {
-                        kind = v.trim().to_owned();
-                    } else if let Some(v) = line.strip_prefix("data:") {
-                        data = serde_json::from_str(v.trim()).unwrap();
-                    }
-                }
-                let done = last(&kind, &data);
-                seen.push((seq, kind, data));
-                if done {
-                    return seen;
-                }
-            }
-            let chunk = tokio::time::timeout(Duration::from_secs(90), body.next())
-                .await
-                .expect("an event within 90 s")
-                .expect("the stream goes on")
-                .unwrap();
-            buffer.push_str(&String::from_utf8_lossy(&chunk));
-        }
-    }
-
-    /// SIGTERM, then the exit status.
-    async fn terminate(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().expect("running") as i32;
-        // SAFETY: sending a signal to our own child's pid.
-        unsafe { libc::kill(pid, libc::SIGTERM) };
-        tokio::time::timeout(Duration::from_secs(60), self.child.wait())
-            .await
-            .expect("the server exits after its drain")
-            .unwrap()
-    }
+        .unwrap();
+    let spec: serde_json::Value = serde_json::from_str(&spec).unwrap();
+    Some(spec["cwd"].as_str().expect("a cwd is stored").into())
 }
 
-fn texts(events: &[(Option<u64>, String, Value)]) -> Vec<String> {
+fn texts(events: &[Event]) -> Vec<String> {
     events
         .iter()
         .filter(|e| e.1 == "assistant_text")
@@ -179,21 +59,9 @@ fn texts(events: &[(Option<u64>, String, Value)]) -> Vec<String> {
 }
 
 /// Sends `text` to the session and reads its events after `after` until the turn's end.
-async fn message(
-    server: &Server,
-    id: &str,
-    text: &str,
-    after: u64,
-) -> Vec<(Option<u64>, String, Value)> {
-    let (status, accepted) = server
-        .post(
-            &format!("/v1/sessions/{id}/messages"),
-            json!({"text": text}),
-        )
-        .await;
-    assert_eq!(status, 202, "{accepted}");
-    let turn = accepted["turn"].as_u64().unwrap();
-    server.events_until_complete(id, after, turn).await
+async fn message(server: &Server, id: &str, text: &str, after: u64) -> Vec<Event> {
+    let turn = server.message(id, text).await;
+    server.events(id, Some(after)).await.until_turn(turn).await
 }
 
 /// One session through a drain and a restart on `database_url`: listed,
@@ -213,6 +81,7 @@ async fn survives_a_restart(database_url: &str) {
 
     let status = server.terminate().await;
     assert!(status.success(), "exit status after SIGTERM: {status:?}");
+    let ran_in = stored_cwd(database_url, &id);
 
     let server = start(dir.path(), database_url).await;
     let (_, listed) = server.get("/v1/sessions").await;
@@ -222,15 +91,14 @@ async fn survives_a_restart(database_url: &str) {
 
     // Resumed after an id from before the restart: the first process's
     // events come from the database.
-    let response = server
-        .http
-        .get(format!("{}/v1/sessions/{id}/events", server.base))
-        .header("Last-Event-ID", (last_before - 1).to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let replayed = server.events_until_complete_from(response, 1).await;
+    let replayed = support::Sse::open(
+        server
+            .request(reqwest::Method::GET, &format!("/v1/sessions/{id}/events"))
+            .header("Last-Event-ID", (last_before - 1).to_string()),
+    )
+    .await
+    .until_turn(1)
+    .await;
     assert_eq!(
         replayed[0].0,
         Some(last_before),
@@ -245,6 +113,14 @@ async fn survives_a_restart(database_url: &str) {
     let (_, session) = server.get(&format!("/v1/sessions/{id}")).await;
     assert_eq!(session["turns"], 2, "{session}");
     assert_eq!(session["status"], "idle", "{session}");
+    // It ran in this process's scratch directory: the first one's, gone
+    // with its process, was not made again.
+    if let Some(ran_in) = ran_in {
+        let runs_in = stored_cwd(database_url, &id).unwrap();
+        assert_ne!(runs_in, ran_in);
+        assert!(!ran_in.exists(), "{} was made again", ran_in.display());
+        assert!(runs_in.is_dir());
+    }
 
     assert!(server.terminate().await.success());
 }
@@ -263,36 +139,12 @@ async fn a_session_survives_a_restart_on_postgres() {
     survives_a_restart(&fresh_postgres_url(&url).await).await;
 }
 
-/// The test server's URL with a schema of its own, so runs never share tables.
-async fn fresh_postgres_url(url: &str) -> String {
-    let schema = format!(
-        "binary_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .unwrap_or_else(|e| panic!("the test PostgreSQL at {url} is unreachable: {e}"));
-    tokio::spawn(connection);
-    client
-        .batch_execute(&format!("CREATE SCHEMA {schema}"))
-        .await
-        .unwrap();
-    let separator = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{separator}options=-c%20search_path%3D{schema}")
-}
-
 #[tokio::test]
 async fn a_message_that_cannot_resume_fails_its_turn_with_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(dir.path());
     let server = start(dir.path(), &url).await;
-    let (status, created) = server.post("/v1/sessions", json!({})).await;
-    assert_eq!(status, 201, "{created}");
-    let id = created["id"].as_str().unwrap().to_owned();
+    let id = server.create(json!({})).await;
     let before = message(&server, &id, "hello", 0).await;
     let last_before = before.last().unwrap().0.unwrap();
     assert!(server.terminate().await.success());
@@ -304,26 +156,11 @@ async fn a_message_that_cannot_resume_fails_its_turn_with_an_error() {
     drop(db);
 
     let server = start(dir.path(), &url).await;
-    let (status, accepted) = server
-        .post(
-            &format!("/v1/sessions/{id}/messages"),
-            json!({"text": "again"}),
-        )
-        .await;
-    assert_eq!(status, 202, "{accepted}");
-    let turn = accepted["turn"].clone();
-    let response = server
-        .http
-        .get(format!("{}/v1/sessions/{id}/events", server.base))
-        .header("Last-Event-ID", last_before.to_string())
-        .send()
-        .await
-        .unwrap();
+    let turn = server.message(&id, "again").await;
+    let mut events = server.events(&id, Some(last_before)).await;
     let events = tokio::time::timeout(
         Duration::from_secs(120),
-        server.events_until(response, |kind, data| {
-            kind == "error" && data["turn"] == turn
-        }),
+        events.until_event(|e| e.1 == "error" && e.2["turn"] == turn),
     )
     .await
     .expect("the turn fails instead of hanging");

@@ -18,6 +18,8 @@ use agent_sdk::server::db::{
 use agent_sdk::store::SessionKey;
 use serde_json::json;
 
+mod support;
+
 fn session(id: &str, user: &str, tenant: &str, created_at: i64) -> SessionRecord {
     SessionRecord {
         id: id.to_owned(),
@@ -62,6 +64,9 @@ fn event(session_id: &str, seq: u64) -> EventRecord {
         at: 1_000 + i64::try_from(seq).unwrap(),
     }
 }
+
+/// The tenant of the usage records [`usage`] makes.
+const ACME: Option<&str> = Some("acme");
 
 fn usage(session_id: &str, user: &str, turn: u64, cost_usd: f64) -> UsageRecord {
     UsageRecord {
@@ -238,7 +243,7 @@ async fn conformance(db: &dyn ServerDb) {
     );
 
     // Usage: spend per user, over sessions.
-    assert_eq!(db.user_spend("alice").await.unwrap(), 0.0);
+    assert_eq!(db.user_spend(ACME, "alice").await.unwrap(), 0.0);
     db.record_usage(&usage("s1", "alice", 1, 0.25))
         .await
         .unwrap();
@@ -249,9 +254,22 @@ async fn conformance(db: &dyn ServerDb) {
         .await
         .unwrap();
     db.record_usage(&usage("s2", "bob", 1, 2.0)).await.unwrap();
-    assert!((db.user_spend("alice").await.unwrap() - 1.75).abs() < 1e-9);
-    assert!((db.user_spend("bob").await.unwrap() - 2.0).abs() < 1e-9);
-    assert_eq!(db.user_spend("carol").await.unwrap(), 0.0);
+    assert!((db.user_spend(ACME, "alice").await.unwrap() - 1.75).abs() < 1e-9);
+    assert!((db.user_spend(ACME, "bob").await.unwrap() - 2.0).abs() < 1e-9);
+    assert_eq!(db.user_spend(ACME, "carol").await.unwrap(), 0.0);
+    // A user is named per tenant: alice of another tenant, or of none, has her own spend.
+    let elsewhere = |tenant: Option<&str>, cost_usd| UsageRecord {
+        tenant: tenant.map(str::to_owned),
+        ..usage("s9", "alice", 1, cost_usd)
+    };
+    db.record_usage(&elsewhere(Some("globex"), 4.0))
+        .await
+        .unwrap();
+    db.record_usage(&elsewhere(None, 8.0)).await.unwrap();
+    assert!((db.user_spend(ACME, "alice").await.unwrap() - 1.75).abs() < 1e-9);
+    assert!((db.user_spend(Some("globex"), "alice").await.unwrap() - 4.0).abs() < 1e-9);
+    assert!((db.user_spend(None, "alice").await.unwrap() - 8.0).abs() < 1e-9);
+    assert_eq!(db.user_spend(Some("initech"), "alice").await.unwrap(), 0.0);
 
     // Delete: events and tasks go with the session, usage stays.
     assert!(db.delete_session("s1").await.unwrap());
@@ -267,7 +285,7 @@ async fn conformance(db: &dyn ServerDb) {
         "others untouched"
     );
     assert!(
-        (db.user_spend("alice").await.unwrap() - 1.75).abs() < 1e-9,
+        (db.user_spend(ACME, "alice").await.unwrap() - 1.75).abs() < 1e-9,
         "spent money stays spent"
     );
 
@@ -405,7 +423,7 @@ async fn survives_reopen(
         second.get_task("kept-task").await.unwrap(),
         Some(task("kept-task", "kept", 2))
     );
-    assert!((second.user_spend("alice").await.unwrap() - 0.75).abs() < 1e-9);
+    assert!((second.user_spend(ACME, "alice").await.unwrap() - 0.75).abs() < 1e-9);
     let due = second.due_webhooks(10, 10).await.unwrap();
     assert_eq!(due.iter().map(|i| i.id).collect::<Vec<_>>(), [pending]);
     let loaded = second.session_store().load(&key).await.unwrap();
@@ -501,7 +519,7 @@ async fn leases(a: Arc<dyn ServerDb>, b: Arc<dyn ServerDb>) {
     );
     assert_eq!(b.last_event_seq("leased").await.unwrap(), 1);
     assert_eq!(b.get_session("leased").await.unwrap().unwrap().turns, 1);
-    assert!((b.user_spend("lee").await.unwrap() - 0.5).abs() < 1e-9);
+    assert!((b.user_spend(Some("acme"), "lee").await.unwrap() - 0.5).abs() < 1e-9);
     b.append_events_fenced(2, &[event("leased", 2)])
         .await
         .unwrap();
@@ -566,7 +584,7 @@ mod sqlite {
     use super::*;
 
     fn url(dir: &tempfile::TempDir) -> String {
-        format!("sqlite://{}", dir.path().join("server.db").display())
+        super::support::sqlite_url(dir.path())
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -626,28 +644,8 @@ mod sqlite {
 
 mod postgres {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
 
-    /// The test server's URL with a schema no other test uses, so every
-    /// database starts empty.
-    async fn fresh_url(url: &str) -> String {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let schema = format!(
-            "srv{}_{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-            .await
-            .unwrap_or_else(|e| panic!("the test PostgreSQL at {url} is unreachable: {e}"));
-        tokio::spawn(connection);
-        client
-            .batch_execute(&format!("CREATE SCHEMA {schema}"))
-            .await
-            .unwrap();
-        let separator = if url.contains('?') { '&' } else { '?' };
-        format!("{url}{separator}options=-c%20search_path%3D{schema}")
-    }
+    use super::support::fresh_postgres_url as fresh_url;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_postgres_database_keeps_every_contract() {

@@ -2,15 +2,16 @@
 //! on loopback (429 with a correct `Retry-After`, then recovery).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use agent_sdk::server::auth::{AuthConfig, Authenticator, JwtKey, Principal, require_auth};
 use agent_sdk::server::limits::{LimitsError, RateLimiter, Tier, Tiers, rate_limit};
 use axum::routing;
 use axum::{Router, middleware};
-use jsonwebtoken::{EncodingKey, Header};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+
+mod support;
 
 const TOKEN: &str = "service-token";
 const SECRET: &[u8] = b"idp secret";
@@ -34,24 +35,11 @@ async fn serve(limiter: RateLimiter) -> String {
             rate_limit,
         ))
         .layer(middleware::from_fn_with_state(auth, require_auth));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}/v1/me")
+    format!("{}/v1/me", support::serve(app).await)
 }
 
 fn user_jwt(user: &str) -> String {
-    let exp = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 600;
-    jsonwebtoken::encode(
-        &Header::default(),
-        &json!({"sub": user, "exp": exp}),
-        &EncodingKey::from_secret(SECRET),
-    )
-    .unwrap()
+    support::hs256_jwt(SECRET, json!({"sub": user}))
 }
 
 async fn get(url: &str, bearer: &str) -> reqwest::Response {

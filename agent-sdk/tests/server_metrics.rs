@@ -12,6 +12,8 @@ use axum::routing::get;
 use axum::{Router, middleware};
 
 /// One sample: metric name, labels, value.
+mod support;
+
 #[derive(Debug, Clone, PartialEq)]
 struct Sample {
     name: String,
@@ -137,10 +139,7 @@ async fn serve() -> (String, std::sync::Arc<ServerMetrics>) {
         .route("/metrics", get(serve_metrics))
         .layer(middleware::from_fn_with_state(metrics.clone(), track_http))
         .with_state(metrics.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{addr}"), metrics)
+    (support::serve(app).await, metrics)
 }
 
 async fn scrape(base: &str) -> (Vec<Sample>, BTreeMap<String, String>) {

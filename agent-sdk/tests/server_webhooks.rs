@@ -1,80 +1,17 @@
 //! Webhooks over real HTTP: a receiver of ours on loopback (axum) that fails
 //! its first attempts, the outbox in a real SQLite file.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use agent_sdk::server::db::{self, DEAD_LETTER, ServerDb};
 use agent_sdk::server::webhooks::{SIGNATURE_HEADER, WebhookConfig, Webhooks, verify_signature};
-use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
 
+mod support;
+
+use support::{Receiver, sqlite_url};
+
 const SECRET: &str = "test-secret";
-
-/// One request the receiver got, and what it answered.
-#[derive(Debug, Clone)]
-struct Received {
-    headers: HeaderMap,
-    body: String,
-    status: StatusCode,
-}
-
-/// An HTTP receiver on loopback answering 500 to its first `fail_first`
-/// requests, 200 after.
-struct Receiver {
-    url: String,
-    received: Arc<Mutex<Vec<Received>>>,
-}
-
-impl Receiver {
-    async fn start(fail_first: usize) -> Self {
-        let received = Arc::new(Mutex::new(Vec::<Received>::new()));
-        let log = Arc::clone(&received);
-        let app = axum::Router::new().route(
-            "/hook",
-            axum::routing::post(move |headers: HeaderMap, body: String| {
-                let log = Arc::clone(&log);
-                async move {
-                    let mut log = log.lock().unwrap();
-                    let status = if log.len() < fail_first {
-                        StatusCode::INTERNAL_SERVER_ERROR
-                    } else {
-                        StatusCode::OK
-                    };
-                    log.push(Received {
-                        headers,
-                        body,
-                        status,
-                    });
-                    status
-                }
-            }),
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/hook", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        Self { url, received }
-    }
-
-    fn received(&self) -> Vec<Received> {
-        self.received.lock().unwrap().clone()
-    }
-
-    fn accepted(&self) -> Vec<Received> {
-        let mut accepted = self.received();
-        accepted.retain(|r| r.status == StatusCode::OK);
-        accepted
-    }
-}
-
-fn header<'a>(request: &'a Received, name: &str) -> &'a str {
-    request
-        .headers
-        .get(name)
-        .unwrap_or_else(|| panic!("no {name} header"))
-        .to_str()
-        .unwrap()
-}
 
 /// Fast retries for tests.
 fn config(receiver: &Receiver, base: Duration) -> WebhookConfig {
@@ -85,15 +22,8 @@ fn config(receiver: &Receiver, base: Duration) -> WebhookConfig {
         .request_timeout(Duration::from_secs(5))
 }
 
-async fn eventually(what: &str, mut done: impl AsyncFnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    while !done().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+async fn eventually(what: &str, done: impl AsyncFnMut() -> bool) {
+    support::eventually(what, Duration::from_secs(15), done).await;
 }
 
 async fn outbox_is_empty(db: &dyn ServerDb) -> bool {
@@ -101,15 +31,11 @@ async fn outbox_is_empty(db: &dyn ServerDb) -> bool {
         && db.dead_webhooks(100).await.unwrap().is_empty()
 }
 
-fn sqlite_url(dir: &tempfile::TempDir) -> String {
-    format!("sqlite://{}", dir.path().join("server.db").display())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delivery_failing_twice_arrives_once_signed() {
     let receiver = Receiver::start(2).await;
     let dir = tempfile::tempdir().unwrap();
-    let db = db::open(&sqlite_url(&dir)).await.unwrap();
+    let db = db::open(&sqlite_url(dir.path())).await.unwrap();
     let webhooks = Webhooks::new(db.clone(), config(&receiver, Duration::from_millis(30)));
     let deliverer = webhooks.start();
 
@@ -134,16 +60,16 @@ async fn a_delivery_failing_twice_arrives_once_signed() {
         [500, 500, 200],
         "retried until accepted, then stopped"
     );
-    let delivery = header(&received[0], "x-agent-delivery");
+    let delivery = received[0].header("x-agent-delivery");
     for request in &received {
-        assert_eq!(header(request, "content-type"), "application/json");
-        assert_eq!(header(request, "x-agent-event"), "turn.completed");
+        assert_eq!(request.header("content-type"), "application/json");
+        assert_eq!(request.header("x-agent-event"), "turn.completed");
         assert_eq!(
-            header(request, "x-agent-delivery"),
+            request.header("x-agent-delivery"),
             delivery,
             "one id over retries"
         );
-        let signature = header(request, SIGNATURE_HEADER);
+        let signature = request.header(SIGNATURE_HEADER);
         assert_eq!(
             verify_signature(
                 SECRET,
@@ -165,7 +91,7 @@ async fn a_delivery_failing_twice_arrives_once_signed() {
     assert!(
         verify_signature(
             SECRET,
-            header(&received[2], SIGNATURE_HEADER),
+            received[2].header(SIGNATURE_HEADER),
             tampered.as_bytes(),
             Duration::from_secs(60)
         )
@@ -177,7 +103,7 @@ async fn a_delivery_failing_twice_arrives_once_signed() {
 async fn a_restart_delivers_what_was_pending() {
     let receiver = Receiver::start(1).await;
     let dir = tempfile::tempdir().unwrap();
-    let url = sqlite_url(&dir);
+    let url = sqlite_url(dir.path());
 
     // First process: one delivery fails once and waits for its retry...
     let db_before = db::open(&url).await.unwrap();
@@ -221,7 +147,7 @@ async fn a_restart_delivers_what_was_pending() {
     let mut events: Vec<String> = receiver
         .accepted()
         .iter()
-        .map(|r| header(r, "x-agent-event").to_owned())
+        .map(|r| r.header("x-agent-event").to_owned())
         .collect();
     events.sort();
     assert_eq!(events, ["session.created", "task.completed"]);

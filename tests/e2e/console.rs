@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use agent_sdk::server::ServerConfig;
 use agent_sdk::server::auth::AuthConfig;
-use agent_sdk::server::{AgentServer, ServerConfig, db};
 use agent_sdk::testing::{Script, Turn};
 use agent_sdk_e2e::World;
+use agent_sdk_e2e::server::TestServer;
 use fantoccini::{Client, ClientBuilder, Locator};
-use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 const TOKEN: &str = "console-test-token-0123456789";
@@ -128,38 +128,14 @@ async fn screenshot(client: &Client, name: &str) {
 }
 
 /// The events of a session as the server holds them: `(seq, type)` up to seq `last`.
-async fn server_events(base: &str, id: &str, last: u64) -> Vec<(u64, String)> {
-    let response = reqwest::Client::new()
-        .get(format!("{base}/v1/sessions/{id}/events?after=0"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let mut body = Box::pin(response.bytes_stream());
-    let (mut buffer, mut events) = (String::new(), Vec::new());
-    loop {
-        while let Some(end) = buffer.find("\n\n") {
-            let block: String = buffer.drain(..end + 2).collect();
-            let field = |name: &str| {
-                block
-                    .lines()
-                    .find_map(|line| line.strip_prefix(name).map(|v| v.trim().to_owned()))
-            };
-            if let (Some(id), Some(kind)) = (field("id:"), field("event:")) {
-                events.push((id.parse().unwrap(), kind));
-            }
-        }
-        if events.last().is_some_and(|e: &(u64, String)| e.0 >= last) {
-            return events;
-        }
-        let chunk = tokio::time::timeout(PATIENCE, body.next())
-            .await
-            .expect("events")
-            .expect("the stream goes on")
-            .unwrap();
-        buffer.push_str(&String::from_utf8_lossy(&chunk));
-    }
+async fn server_events(server: &TestServer, id: &str, last: u64) -> Vec<(u64, String)> {
+    let mut events = server.events(id, Some(0)).await;
+    let seen = events
+        .until_event(|e| e.0.is_some_and(|seq| seq >= last))
+        .await;
+    seen.into_iter()
+        .filter_map(|(seq, kind, _)| Some((seq?, kind)))
+        .collect()
 }
 
 /// The events the page shows: `(seq, type)` in order.
@@ -191,23 +167,12 @@ async fn the_console_drives_a_session_answers_a_permission_and_resumes_its_strea
         .then(Turn::text("Back after the drop."))
         .then(Turn::text("task done"));
     let world = World::start(script).await;
-    let cli = agent_sdk::testing::ensure_cli().await.expect("the CLI");
-    let server = AgentServer::builder()
-        .db(db::open("memory://").await.expect("memory db"))
-        .auth(AuthConfig::new().token(TOKEN))
-        .config(
-            ServerConfig::default()
-                .cli_path(cli)
-                .cli_env(world.env.cli_env())
-                .default_cwd(world.env.cwd()),
-        )
-        .build()
-        .await
-        .expect("server builds");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = server.router();
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let server = TestServer::start_with(&world, ServerConfig::default(), |builder| {
+        builder.auth(AuthConfig::new().token(TOKEN))
+    })
+    .await
+    .with_bearer(TOKEN);
+    let base = server.base.clone();
 
     let Browser { client, _driver } = start_browser(&driver, &browser).await;
     client.goto(&format!("{base}/")).await.unwrap();
@@ -356,15 +321,7 @@ async fn the_console_drives_a_session_answers_a_permission_and_resumes_its_strea
     );
     assert!(world.env.cwd().join("console-made.txt").exists());
 
-    let session: Value = reqwest::Client::new()
-        .get(format!("{base}/v1/sessions/{id}"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, session) = server.get(&format!("/v1/sessions/{id}")).await;
     assert_eq!(session["turns"], 1, "{session}");
     assert!(session["usage"]["output_tokens"].as_u64().unwrap() > 0);
     let cost = format!("${:.4}", session["usage"]["cost_usd"].as_f64().unwrap());
@@ -423,15 +380,7 @@ async fn the_console_drives_a_session_answers_a_permission_and_resumes_its_strea
     );
     // Once the session is idle, the page has caught up with the whole log.
     let session_is_idle = || async {
-        let session: Value = reqwest::Client::new()
-            .get(format!("{base}/v1/sessions/{id}"))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let (_, session) = server.get(&format!("/v1/sessions/{id}")).await;
         session["status"] == "idle" && session["turns"] == 2
     };
     let started = Instant::now();
@@ -442,7 +391,7 @@ async fn the_console_drives_a_session_answers_a_permission_and_resumes_its_strea
     tokio::time::sleep(Duration::from_millis(500)).await;
     let shown = page_events(&client).await;
     let last = shown.last().unwrap().0;
-    let held = server_events(&base, &id, last).await;
+    let held = server_events(&server, &id, last).await;
     assert_eq!(shown, held, "the page shows the log exactly once, in order");
     let answers = client
         .execute(

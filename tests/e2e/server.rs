@@ -7,150 +7,13 @@ use std::time::Duration;
 use agent_sdk::server::{AgentServer, ServerConfig, db};
 use agent_sdk::testing::{Script, Turn};
 use agent_sdk_e2e::World;
-use futures_util::StreamExt;
+use agent_sdk_e2e::server::{Sse, TestServer, of_kind, test_config};
 use serde_json::{Value, json};
-
-/// A server on a loopback port, its sessions' CLIs pointed at the world's fake API.
-struct Running {
-    base: String,
-    http: reqwest::Client,
-    _server: AgentServer,
-}
-
-async fn serve(world: &World, config: ServerConfig) -> Running {
-    let cli = agent_sdk::testing::ensure_cli().await.expect("the CLI");
-    let config = config
-        .cli_path(cli)
-        .cli_env(world.env.cli_env())
-        .default_cwd(world.env.cwd());
-    let server = AgentServer::builder()
-        .db(db::open("memory://").await.expect("memory db"))
-        .config(config)
-        .build()
-        .await
-        .expect("server builds");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = server.router();
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    Running {
-        base,
-        http: reqwest::Client::new(),
-        _server: server,
-    }
-}
-
-impl Running {
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn get(&self, path: &str) -> (u16, Value) {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn create(&self, body: Value) -> String {
-        let (status, created) = self.post("/v1/sessions", body).await;
-        assert_eq!(status, 201, "{created}");
-        created["id"].as_str().unwrap().to_owned()
-    }
-
-    async fn events(&self, id: &str, after: &str) -> Sse {
-        sse(
-            &self.http,
-            &format!("{}/v1/sessions/{id}/events?after={after}", self.base),
-        )
-        .await
-    }
-}
-
-/// An SSE client: events as `(id, type, data)`.
-struct Sse {
-    body: std::pin::Pin<
-        Box<dyn futures_util::Stream<Item = reqwest::Result<axum::body::Bytes>> + Send>,
-    >,
-    buffer: String,
-}
-
-async fn sse(http: &reqwest::Client, url: &str) -> Sse {
-    let response = http.get(url).send().await.unwrap();
-    assert_eq!(response.status(), 200, "{url}");
-    Sse {
-        body: Box::pin(response.bytes_stream()),
-        buffer: String::new(),
-    }
-}
-
-impl Sse {
-    async fn next(&mut self) -> (Option<u64>, String, Value) {
-        loop {
-            if let Some(end) = self.buffer.find("\n\n") {
-                let block: String = self.buffer.drain(..end + 2).collect();
-                let (mut id, mut kind, mut data) = (None, String::new(), String::new());
-                for line in block.lines() {
-                    if let Some(v) = line.strip_prefix("id:") {
-                        id = Some(v.trim().parse().unwrap());
-                    } else if let Some(v) = line.strip_prefix("event:") {
-                        kind = v.trim().to_owned();
-                    } else if let Some(v) = line.strip_prefix("data:") {
-                        data.push_str(v.trim_start());
-                    }
-                }
-                if kind.is_empty() {
-                    continue; // a keep-alive comment
-                }
-                return (id, kind, serde_json::from_str(&data).unwrap());
-            }
-            let chunk = tokio::time::timeout(Duration::from_secs(90), self.body.next())
-                .await
-                .expect("an event within 90 s")
-                .expect("the stream goes on")
-                .unwrap();
-            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
-        }
-    }
-
-    /// Events until (and including) the first of `kind`.
-    async fn until(&mut self, kind: &str) -> Vec<(Option<u64>, String, Value)> {
-        let mut seen = Vec::new();
-        loop {
-            let event = self.next().await;
-            let done = event.1 == kind;
-            seen.push(event);
-            if done {
-                return seen;
-            }
-        }
-    }
-}
-
-fn of_kind<'a>(events: &'a [(Option<u64>, String, Value)], kind: &str) -> Vec<&'a Value> {
-    events
-        .iter()
-        .filter(|e| e.1 == kind)
-        .map(|e| &e.2)
-        .collect()
-}
 
 #[tokio::test]
 async fn a_session_answers_a_message_over_sse_and_reports_its_usage() {
     let world = World::start(Script::new().then(Turn::text("Hello from the model."))).await;
-    let server = serve(&world, ServerConfig::default()).await;
+    let server = TestServer::start(&world, ServerConfig::default()).await;
 
     let (status, health) = server.get("/healthz").await;
     assert_eq!(status, 200);
@@ -167,7 +30,7 @@ async fn a_session_answers_a_message_over_sse_and_reports_its_usage() {
     assert_eq!(created["events_url"], format!("/v1/sessions/{id}/events"));
     assert_eq!(created["ws_url"], format!("/v1/sessions/{id}/ws"));
 
-    let mut events = server.events(id, "0").await;
+    let mut events = server.events(id, Some(0)).await;
     let (status, accepted) = server
         .post(
             &format!("/v1/sessions/{id}/messages"),
@@ -227,17 +90,13 @@ async fn a_session_answers_a_message_over_sse_and_reports_its_usage() {
     assert_eq!(body["error"]["code"], "event_not_retained");
 
     // Replay with Last-Event-ID starts right after it.
-    let response = server
-        .http
-        .get(format!("{}/v1/sessions/{id}/events", server.base))
-        .header("Last-Event-ID", "2")
-        .send()
-        .await
-        .unwrap();
-    let mut replay = Sse {
-        body: Box::pin(response.bytes_stream()),
-        buffer: String::new(),
-    };
+    let mut replay = Sse::open(
+        server
+            .http
+            .get(format!("{}/v1/sessions/{id}/events", server.base))
+            .header("Last-Event-ID", "2"),
+    )
+    .await;
     assert_eq!(replay.next().await.0, Some(3));
 
     // Closed: 204, then messages are refused with 409.
@@ -269,9 +128,9 @@ async fn a_permission_request_is_decided_by_the_first_reply() {
             Turn::text(format!("tool said {}", output.unwrap_or_default().trim()))
         }));
     let world = World::start(script).await;
-    let server = serve(&world, ServerConfig::default()).await;
+    let server = TestServer::start(&world, ServerConfig::default()).await;
     let id = server.create(json!({"permission_mode": "default"})).await;
-    let mut events = server.events(&id, "0").await;
+    let mut events = server.events(&id, Some(0)).await;
     server
         .post(
             &format!("/v1/sessions/{id}/messages"),
@@ -324,13 +183,13 @@ async fn an_unanswered_permission_request_is_denied_with_a_message_the_model_see
         ))
         .then(Turn::text("understood"));
     let world = World::start(script).await;
-    let server = serve(
+    let server = TestServer::start(
         &world,
         ServerConfig::default().permission_timeout(Duration::from_secs(1)),
     )
     .await;
     let id = server.create(json!({"permission_mode": "default"})).await;
-    let mut events = server.events(&id, "0").await;
+    let mut events = server.events(&id, Some(0)).await;
     server
         .post(
             &format!("/v1/sessions/{id}/messages"),
@@ -354,7 +213,7 @@ async fn an_unanswered_permission_request_is_denied_with_a_message_the_model_see
 #[tokio::test]
 async fn a_task_runs_to_completion_and_reports_its_result() {
     let world = World::start(Script::new().then(Turn::text("task done"))).await;
-    let server = serve(&world, ServerConfig::default()).await;
+    let server = TestServer::start(&world, ServerConfig::default()).await;
     let (status, created) = server
         .post(
             "/v1/tasks",
@@ -393,7 +252,7 @@ async fn a_task_runs_to_completion_and_reports_its_result() {
 #[tokio::test]
 async fn every_route_of_the_router_is_in_the_openapi_document() {
     let world = World::start(Script::new()).await;
-    let server = serve(&world, ServerConfig::default()).await;
+    let server = TestServer::start(&world, ServerConfig::default()).await;
     let (status, doc) = server.get("/openapi.json").await;
     assert_eq!(status, 200);
     assert_eq!(doc, AgentServer::openapi());
@@ -414,4 +273,99 @@ async fn every_route_of_the_router_is_in_the_openapi_document() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn a_session_with_a_subscriber_is_not_evicted_for_idleness() {
+    let world = World::start(
+        Script::new()
+            .then(Turn::text("first"))
+            .then(Turn::text("after the eviction")),
+    )
+    .await;
+    let idle = Duration::from_millis(800);
+    let server = TestServer::start(&world, ServerConfig::default().idle_timeout(idle)).await;
+    let id = server.create(json!({})).await;
+    server.turn(&id, "hi").await;
+    let live = async || server.get("/healthz").await.1["live_sessions"].as_u64();
+
+    // An SSE client, then a WebSocket client, each keeps the idle CLI live
+    // for several idle timeouts.
+    let sse = server.events(&id, None).await;
+    tokio::time::sleep(idle * 4).await;
+    assert_eq!(live().await, Some(1), "evicted under an SSE subscriber");
+    let url = format!("ws://{}/v1/sessions/{id}/ws", server.addr);
+    let (socket, _) = tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .unwrap();
+    drop(sse);
+    tokio::time::sleep(idle * 4).await;
+    assert_eq!(
+        live().await,
+        Some(1),
+        "evicted under a WebSocket subscriber"
+    );
+
+    // Without subscribers it goes after the timeout, and the next message resumes it.
+    drop(socket);
+    agent_sdk_e2e::loopback::eventually("the idle eviction", idle * 20, async || {
+        live().await == Some(0)
+    })
+    .await;
+    let complete = server.turn(&id, "again").await;
+    assert_eq!(complete["result"], "after the eviction", "{complete}");
+}
+
+#[tokio::test]
+async fn the_first_turn_after_a_restart_costs_only_its_own_tokens() {
+    let world = World::start(
+        Script::new()
+            .then(Turn::text("one"))
+            .then(Turn::text("two"))
+            .then(Turn::text("three")),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("server.db").display());
+    let start = async || {
+        let server = AgentServer::builder()
+            .db(db::open(&url).await.unwrap())
+            .config(test_config(&world, ServerConfig::default()).await)
+            .build()
+            .await
+            .unwrap();
+        TestServer::serve(server).await
+    };
+    let first = start().await;
+    let id = first.create(json!({})).await;
+    let mut turns = vec![
+        first.turn(&id, "first").await,
+        first.turn(&id, "second").await,
+    ];
+    first.server.drain().await;
+    drop(first);
+
+    // The CLI resumed in a new process reports a running total that starts
+    // from what it restored: the server charges the turn its own part only.
+    let second = start().await;
+    turns.push(second.turn(&id, "third").await);
+    let cost = |turn: &Value| turn["usage"]["cost_usd"].as_f64().unwrap();
+    let input = |turn: &Value| turn["usage"]["input_tokens"].as_f64().unwrap();
+    assert_eq!(turns[2]["result"], "three", "{:?}", turns[2]);
+    // The fake API prices each request by its size: the third turn's cost
+    // relates to the second's as their input tokens do (output is one token).
+    let expected = cost(&turns[1]) * input(&turns[2]) / input(&turns[1]);
+    assert!(
+        (cost(&turns[2]) - expected).abs() < expected * 0.01,
+        "turn 3 cost {} where its tokens say {expected}: {turns:?}",
+        cost(&turns[2])
+    );
+    let (_, session) = second.get(&format!("/v1/sessions/{id}")).await;
+    let sum: f64 = turns.iter().map(cost).sum();
+    let charged = session["usage"]["cost_usd"].as_f64().unwrap();
+    assert!(
+        (charged - sum).abs() < 1e-9,
+        "{charged} != {sum}: {session}"
+    );
+    assert_eq!(session["turns"], 3);
 }

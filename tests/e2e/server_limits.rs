@@ -2,148 +2,40 @@
 //! auth (tokens, tickets, user JWTs), limits, webhooks, tenant work dirs and
 //! metrics over one session's life.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use agent_sdk::server::ServerConfig;
 use agent_sdk::server::auth::{AuthConfig, JwtKey};
 use agent_sdk::server::limits::{Tier, Tiers};
 use agent_sdk::server::webhooks::{WebhookConfig, verify_signature};
-use agent_sdk::server::{AgentServer, ServerConfig, db};
 use agent_sdk::testing::{Script, Turn};
 use agent_sdk_e2e::World;
-use futures_util::StreamExt;
+use agent_sdk_e2e::loopback::Receiver;
+use agent_sdk_e2e::server::{TestServer, hs256_jwt};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "service-token";
 const JWT_SECRET: &str = "jwt-secret-of-the-tests";
 
-struct Running {
-    base: String,
-    http: reqwest::Client,
-    _server: AgentServer,
-}
-
-async fn serve(world: &World, config: ServerConfig) -> Running {
-    let cli = agent_sdk::testing::ensure_cli().await.expect("the CLI");
-    let config = config
-        .cli_path(cli)
-        .cli_env(world.env.cli_env())
-        .default_cwd(world.env.cwd());
-    let server = AgentServer::builder()
-        .db(db::open("memory://").await.expect("memory db"))
-        .config(config)
-        .auth(
+/// A server with the service token and the tests' JWT key; requests carry the token.
+async fn serve(world: &World, config: ServerConfig) -> TestServer {
+    TestServer::start_with(world, config, |builder| {
+        builder.auth(
             AuthConfig::new()
                 .token(TOKEN)
                 .jwt_key(JwtKey::hs256(JWT_SECRET)),
         )
-        .build()
-        .await
-        .expect("server builds");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = server.router();
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    Running {
-        base,
-        http: reqwest::Client::new(),
-        _server: server,
-    }
+    })
+    .await
+    .with_bearer(TOKEN)
 }
 
-/// An end user's token: HS256 with user, tenant and tier claims.
+/// An end user's token: HS256 with user and tenant claims.
 fn user_jwt(user: &str, tenant: &str) -> String {
-    let exp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        + 600;
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::default(),
-        &json!({"sub": user, "tenant": tenant, "exp": exp}),
-        &jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes()),
+    hs256_jwt(
+        JWT_SECRET.as_bytes(),
+        json!({"sub": user, "tenant": tenant}),
     )
-    .unwrap()
-}
-
-impl Running {
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        bearer: Option<&str>,
-        body: Option<Value>,
-    ) -> (u16, reqwest::header::HeaderMap, Value) {
-        let mut request = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(bearer) = bearer {
-            request = request.bearer_auth(bearer);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let text = response.text().await.unwrap_or_default();
-        (
-            status,
-            headers,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let (status, _, body) = self
-            .call(reqwest::Method::POST, path, Some(TOKEN), Some(body))
-            .await;
-        (status, body)
-    }
-
-    async fn get(&self, path: &str) -> (u16, Value) {
-        let (status, _, body) = self
-            .call(reqwest::Method::GET, path, Some(TOKEN), None)
-            .await;
-        (status, body)
-    }
-
-    /// Sends a message and reads the session's events up to its `turn_complete`.
-    async fn turn(&self, id: &str, text: &str) -> Value {
-        let response = self
-            .http
-            .get(format!("{}/v1/sessions/{id}/events", self.base))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
-        let mut body = response.bytes_stream();
-        let (status, accepted) = self
-            .post(
-                &format!("/v1/sessions/{id}/messages"),
-                json!({"text": text}),
-            )
-            .await;
-        assert_eq!(status, 202, "{accepted}");
-        let mut buffer = String::new();
-        loop {
-            if let Some(at) = buffer.find("event: turn_complete\n") {
-                let rest = &buffer[at..];
-                if let Some(end) = rest.find("\n\n") {
-                    let data = rest[..end]
-                        .lines()
-                        .find_map(|l| l.strip_prefix("data:"))
-                        .unwrap();
-                    return serde_json::from_str(data.trim()).unwrap();
-                }
-            }
-            let chunk = tokio::time::timeout(Duration::from_secs(90), body.next())
-                .await
-                .expect("an event within 90 s")
-                .expect("the stream goes on")
-                .unwrap();
-            buffer.push_str(&String::from_utf8_lossy(&chunk));
-        }
-    }
 }
 
 #[tokio::test]
@@ -296,7 +188,7 @@ async fn each_limit_answers_with_its_status() {
         .await;
     assert_eq!(
         (status, refused["error"]["code"].as_str()),
-        (413, Some("body_too_large"))
+        (413, Some("payload_too_large"))
     );
 
     // The tier's one turn beats the request's five: the tool call ends the turn.
@@ -353,39 +245,6 @@ async fn requests_past_the_rate_get_429_with_retry_after() {
     );
 }
 
-type Received = Arc<Mutex<Vec<(String, String, String)>>>;
-
-/// A webhook receiver on loopback: (event header, signature header, body).
-async fn receiver() -> (String, Received) {
-    let received: Received = Arc::default();
-    let store = received.clone();
-    let app = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
-            let store = store.clone();
-            async move {
-                let header = |name: &str| {
-                    headers
-                        .get(name)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or_default()
-                        .to_owned()
-                };
-                store.lock().unwrap().push((
-                    header("x-agent-event"),
-                    header("x-agent-signature"),
-                    body,
-                ));
-                axum::http::StatusCode::NO_CONTENT
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, received)
-}
-
 #[tokio::test]
 async fn one_sessions_life_moves_webhooks_work_dirs_and_metrics() {
     let world = World::start(
@@ -394,7 +253,8 @@ async fn one_sessions_life_moves_webhooks_work_dirs_and_metrics() {
             .then(Turn::text("the task's answer")),
     )
     .await;
-    let (url, received) = receiver().await;
+    let receiver = Receiver::start(0).await;
+    let url = receiver.url.clone();
     let root = tempfile::tempdir().unwrap();
     let tiers = Tiers::builder()
         .tier(
@@ -482,37 +342,25 @@ async fn one_sessions_life_moves_webhooks_work_dirs_and_metrics() {
         "budget.threshold",
         "task.completed",
     ];
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let events: Vec<String> = received
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|r| r.0.clone())
-            .collect();
-        if wanted.iter().all(|w| events.iter().any(|e| e == w)) {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "webhooks so far: {events:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let received = received.lock().unwrap().clone();
+    agent_sdk_e2e::loopback::eventually("the webhooks", Duration::from_secs(60), async || {
+        let events = receiver.events();
+        wanted.iter().all(|w| events.iter().any(|e| e == w))
+    })
+    .await;
     let mut percents = Vec::new();
-    for (event, signature, body) in &received {
+    for delivery in receiver.accepted() {
+        let event = delivery.header("x-agent-event");
         verify_signature(
             "whsec",
-            signature,
-            body.as_bytes(),
+            delivery.header("x-agent-signature"),
+            delivery.body.as_bytes(),
             Duration::from_secs(300),
         )
         .unwrap_or_else(|err| panic!("{event}: {err:?}"));
-        let body: Value = serde_json::from_str(body).unwrap();
-        assert_eq!(body["event"], event.as_str());
+        let body = delivery.json();
+        assert_eq!(body["event"], event);
         assert_eq!(body["tenant"], "acme");
-        match event.as_str() {
+        match event {
             "session.created" => assert_eq!(body["data"]["session_id"], id),
             "turn.completed" => {
                 assert!(body["data"]["cost_usd"].as_f64().unwrap() > 0.0, "{body}");
@@ -589,4 +437,296 @@ async fn permission_outcomes_are_counted_in_the_metrics() {
         text.contains("agent_server_permission_requests_total{outcome=\"timeout\"} 1"),
         "{text}"
     );
+}
+
+/// Polls a task until it is no longer running.
+async fn finished(server: &TestServer, bearer: &str, task_id: &str) -> Value {
+    let path = format!("/v1/tasks/{task_id}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let (status, _, task) = server
+            .call(reqwest::Method::GET, &path, Some(bearer), None)
+            .await;
+        assert_eq!(status, 200, "{task}");
+        if task["status"] != "running" {
+            return task;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{task}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The task ids of a listing.
+async fn task_ids(server: &TestServer, bearer: &str, query: &str) -> Vec<String> {
+    let (status, _, listed) = server
+        .call(
+            reqwest::Method::GET,
+            &format!("/v1/tasks{query}"),
+            Some(bearer),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{listed}");
+    let mut ids: Vec<String> = listed["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["task_id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn tasks_are_listed_by_filter_and_only_as_the_caller_may_see_them() {
+    let world = World::start(
+        Script::new()
+            .then(Turn::text("done"))
+            .then(Turn::text("done"))
+            .then(Turn::text("done")),
+    )
+    .await;
+    let server = serve(&world, ServerConfig::default()).await;
+    for (task_id, user, tenant) in [("t-ann", "ann", "acme"), ("t-bob", "bob", "globex")] {
+        let (status, created) = server
+            .post(
+                "/v1/tasks",
+                json!({"task_id": task_id, "prompt": "go", "options": {"user": user, "tenant": tenant}}),
+            )
+            .await;
+        assert_eq!(status, 201, "{created}");
+    }
+    let ann = user_jwt("ann", "acme");
+    let (status, _, created) = server
+        .call(
+            reqwest::Method::POST,
+            "/v1/tasks",
+            Some(&ann),
+            Some(json!({"task_id": "t-ann-2", "prompt": "go"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    for task_id in ["t-ann", "t-bob", "t-ann-2"] {
+        assert_eq!(
+            finished(&server, TOKEN, task_id).await["status"],
+            "completed"
+        );
+    }
+
+    // The service sees every task, narrowed by user, tenant and status.
+    let all = ["t-ann", "t-ann-2", "t-bob"];
+    assert_eq!(task_ids(&server, TOKEN, "").await, all);
+    assert_eq!(
+        task_ids(&server, TOKEN, "?user=ann").await,
+        ["t-ann", "t-ann-2"]
+    );
+    assert_eq!(task_ids(&server, TOKEN, "?tenant=globex").await, ["t-bob"]);
+    assert_eq!(task_ids(&server, TOKEN, "?status=completed").await, all);
+    assert!(task_ids(&server, TOKEN, "?status=failed").await.is_empty());
+    // A user sees only their own, whatever they ask for.
+    assert_eq!(task_ids(&server, &ann, "").await, ["t-ann", "t-ann-2"]);
+    assert_eq!(
+        task_ids(&server, &ann, "?user=bob").await,
+        ["t-ann", "t-ann-2"]
+    );
+    let ann_elsewhere = user_jwt("ann", "globex");
+    assert!(task_ids(&server, &ann_elsewhere, "").await.is_empty());
+    assert_eq!(
+        task_ids(&server, &user_jwt("bob", "globex"), "").await,
+        ["t-bob"]
+    );
+}
+
+/// A user's token with a tier claim.
+fn tier_jwt(user: &str, tenant: &str, tier: &str) -> String {
+    hs256_jwt(
+        JWT_SECRET.as_bytes(),
+        json!({"sub": user, "tenant": tenant, "tier": tier}),
+    )
+}
+
+/// Creates a session as `bearer`; the status and the id (if created).
+async fn create_as(server: &TestServer, bearer: &str) -> (u16, Option<String>) {
+    let (status, _, created) = server
+        .call(
+            reqwest::Method::POST,
+            "/v1/sessions",
+            Some(bearer),
+            Some(json!({})),
+        )
+        .await;
+    (status, created["id"].as_str().map(str::to_owned))
+}
+
+/// Sends a message as `bearer`; the status and the error code, if any.
+async fn message_as(server: &TestServer, bearer: &str, id: &str) -> (u16, Option<String>) {
+    let (status, _, answer) = server
+        .call(
+            reqwest::Method::POST,
+            &format!("/v1/sessions/{id}/messages"),
+            Some(bearer),
+            Some(json!({"text": "hello"})),
+        )
+        .await;
+    (status, answer["error"]["code"].as_str().map(str::to_owned))
+}
+
+/// Free: one session and no budget to speak of. Pro: two sessions, a budget.
+fn free_and_pro() -> Tiers {
+    let tier = |max_sessions, budget_usd| Tier {
+        max_sessions: Some(max_sessions),
+        budget_usd: Some(budget_usd),
+        ..Tier::default()
+    };
+    Tiers::builder()
+        .tier("free", tier(1, 1e-9))
+        .tier("pro", tier(2, 100.0))
+        .default_tier("free")
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn session_counts_and_budgets_belong_to_a_user_of_a_tenant() {
+    let world = World::start(
+        Script::new()
+            .then(Turn::text("spent"))
+            .then(Turn::text("globex alice spends too")),
+    )
+    .await;
+    let server = serve(&world, ServerConfig::default().tiers(free_and_pro())).await;
+    let acme = user_jwt("alice", "acme");
+    let globex = user_jwt("alice", "globex");
+
+    // One session each on the free tier: alice of globex is not alice of acme.
+    let (status, acme_session) = create_as(&server, &acme).await;
+    assert_eq!(status, 201);
+    assert_eq!(create_as(&server, &acme).await.0, 429);
+    let (status, globex_session) = create_as(&server, &globex).await;
+    assert_eq!(
+        status, 201,
+        "another tenant's alice has her own session count"
+    );
+    let (acme_session, globex_session) = (acme_session.unwrap(), globex_session.unwrap());
+
+    // Acme's alice spends past her budget; globex's alice has spent nothing.
+    let acme_server = server.api.clone().with_bearer(&acme);
+    let complete = acme_server.turn(&acme_session, "hello").await;
+    assert!(complete["usage"]["cost_usd"].as_f64().unwrap() > 0.0);
+    assert_eq!(
+        message_as(&server, &acme, &acme_session).await,
+        (402, Some("budget_exceeded".to_owned()))
+    );
+    let globex_server = server.api.clone().with_bearer(&globex);
+    let complete = globex_server.turn(&globex_session, "hello").await;
+    assert_eq!(complete["result"], "globex alice spends too", "{complete}");
+}
+
+#[tokio::test]
+async fn a_jwt_tier_claim_gets_that_tiers_limits() {
+    let world = World::start(
+        Script::new()
+            .then(Turn::text("pro turn"))
+            .then(Turn::text("another pro turn"))
+            .then(Turn::text("free turn")),
+    )
+    .await;
+    let server = serve(&world, ServerConfig::default().tiers(free_and_pro())).await;
+    let pro = tier_jwt("paula", "acme", "pro");
+    let free = tier_jwt("frank", "acme", "free");
+
+    // Sessions: pro holds two, the third is 429; free (the default too) holds one.
+    let (status, pro_session) = create_as(&server, &pro).await;
+    assert_eq!(status, 201);
+    assert_eq!(create_as(&server, &pro).await.0, 201);
+    assert_eq!(create_as(&server, &pro).await.0, 429);
+    let (status, free_session) = create_as(&server, &free).await;
+    assert_eq!(status, 201);
+    assert_eq!(create_as(&server, &free).await.0, 429);
+    let (status, _) = create_as(&server, &user_jwt("dora", "acme")).await;
+    assert_eq!(status, 201);
+    assert_eq!(create_as(&server, &user_jwt("dora", "acme")).await.0, 429);
+    let (status, _, refused) = server
+        .call(
+            reqwest::Method::POST,
+            "/v1/sessions",
+            Some(&tier_jwt("gil", "acme", "gold")),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(
+        (status, &refused["error"]["code"]),
+        (403, &json!("unknown_tier"))
+    );
+
+    // Budget: after a turn each, pro goes on (within $100), free is 402.
+    let (pro_session, free_session) = (pro_session.unwrap(), free_session.unwrap());
+    server
+        .api
+        .clone()
+        .with_bearer(&pro)
+        .turn(&pro_session, "one")
+        .await;
+    server
+        .api
+        .clone()
+        .with_bearer(&free)
+        .turn(&free_session, "one")
+        .await;
+    assert_eq!(message_as(&server, &pro, &pro_session).await, (202, None));
+    assert_eq!(
+        message_as(&server, &free, &free_session).await,
+        (402, Some("budget_exceeded".to_owned()))
+    );
+}
+
+#[tokio::test]
+async fn a_failing_task_is_delivered_as_task_failed() {
+    // The fake API fails the turn (the tests' CLI does not retry).
+    let world = World::start(Script::new().then(Turn::http_error(500, "the model broke"))).await;
+    let receiver = Receiver::start(1).await;
+    let config = ServerConfig::default().webhooks(
+        WebhookConfig::new()
+            .tenant("acme", &receiver.url, "whsec")
+            .backoff(Duration::from_millis(50), Duration::from_millis(200))
+            .poll_interval(Duration::from_millis(50)),
+    );
+    let server = serve(&world, config).await;
+    let (status, created) = server
+        .post(
+            "/v1/tasks",
+            json!({"task_id": "doomed", "prompt": "go", "options": {"user": "ann", "tenant": "acme"}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let task = finished(&server, TOKEN, "doomed").await;
+    assert_eq!(task["status"], "failed", "{task}");
+
+    // Delivered (after one refused attempt), signed, with the task's error.
+    agent_sdk_e2e::loopback::eventually("task.failed", Duration::from_secs(30), async || {
+        receiver.events().iter().any(|e| e == "task.failed")
+    })
+    .await;
+    let delivery = receiver
+        .accepted()
+        .into_iter()
+        .find(|d| d.header("x-agent-event") == "task.failed")
+        .unwrap();
+    verify_signature(
+        "whsec",
+        delivery.header("x-agent-signature"),
+        delivery.body.as_bytes(),
+        Duration::from_secs(300),
+    )
+    .unwrap();
+    let body = delivery.json();
+    assert_eq!(body["data"]["task_id"], "doomed");
+    assert_eq!(body["data"]["status"], "failed");
+    assert!(
+        body["data"]["error"]
+            .as_str()
+            .is_some_and(|e| !e.is_empty()),
+        "{body}"
+    );
+    assert!(receiver.events().iter().all(|e| e != "task.completed"));
 }

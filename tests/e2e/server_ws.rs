@@ -5,18 +5,16 @@
 
 use std::time::Duration;
 
-use agent_sdk::server::{AgentServer, ServerConfig, db};
+use agent_sdk::server::ServerConfig;
 use agent_sdk::testing::{Script, Turn};
 use agent_sdk_e2e::World;
+use agent_sdk_e2e::server::{Event, PATIENCE, TestServer, turn_complete};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message as Frame;
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// An event as both transports carry it: `(id, type, data)`.
-type Event = (Option<u64>, String, Value);
 
 async fn connect(addr: &str, id: &str, after: u64) -> Socket {
     let url = format!("ws://{addr}/v1/sessions/{id}/ws?after={after}");
@@ -37,7 +35,7 @@ async fn send(socket: &mut Socket, frame: Value) {
 /// The next event frame (pings and pongs skipped).
 async fn next(socket: &mut Socket) -> Event {
     loop {
-        let frame = tokio::time::timeout(Duration::from_secs(90), socket.next())
+        let frame = tokio::time::timeout(PATIENCE, socket.next())
             .await
             .expect("a frame within 90 s")
             .expect("the socket stays open")
@@ -66,50 +64,6 @@ async fn until(socket: &mut Socket, done: impl Fn(&Event) -> bool) -> Vec<Event>
     }
 }
 
-fn turn_complete(turn: u64) -> impl Fn(&Event) -> bool {
-    move |e| e.1 == "turn_complete" && e.2["turn"] == turn
-}
-
-/// SSE events from the start until turn `turn` completes.
-async fn sse_until_complete(base: &str, id: &str, turn: u64) -> Vec<Event> {
-    let response = reqwest::get(format!("{base}/v1/sessions/{id}/events?after=0"))
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let mut body = response.bytes_stream();
-    let (mut buffer, mut seen) = (String::new(), Vec::new());
-    loop {
-        while let Some(end) = buffer.find("\n\n") {
-            let block: String = buffer.drain(..end + 2).collect();
-            let (mut seq, mut kind, mut data) = (None, String::new(), String::new());
-            for line in block.lines() {
-                if let Some(v) = line.strip_prefix("id:") {
-                    seq = v.trim().parse().ok();
-                } else if let Some(v) = line.strip_prefix("event:") {
-                    kind = v.trim().to_owned();
-                } else if let Some(v) = line.strip_prefix("data:") {
-                    data.push_str(v.trim_start());
-                }
-            }
-            if kind.is_empty() {
-                continue; // a keep-alive comment
-            }
-            let event = (seq, kind, serde_json::from_str(&data).unwrap());
-            let done = turn_complete(turn)(&event);
-            seen.push(event);
-            if done {
-                return seen;
-            }
-        }
-        let chunk = tokio::time::timeout(Duration::from_secs(90), body.next())
-            .await
-            .expect("an event within 90 s")
-            .expect("the stream goes on")
-            .unwrap();
-        buffer.push_str(&String::from_utf8_lossy(&chunk));
-    }
-}
-
 #[tokio::test]
 async fn a_websocket_client_drives_a_session_and_resumes_after_a_seq() {
     let script = Script::new()
@@ -124,32 +78,10 @@ async fn a_websocket_client_drives_a_session_and_resumes_after_a_seq() {
         }))
         .then(Turn::text("too late").with_delay(Duration::from_secs(60)));
     let world = World::start(script).await;
-    let cli = agent_sdk::testing::ensure_cli().await.expect("the CLI");
-    let config = ServerConfig::default()
-        .cli_path(cli)
-        .cli_env(world.env.cli_env())
-        .default_cwd(world.env.cwd());
-    let server = AgentServer::builder()
-        .db(db::open("memory://").await.expect("memory db"))
-        .config(config)
-        .build()
-        .await
-        .expect("server builds");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let base = format!("http://{addr}");
-    let router = server.router();
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    let created: Value = reqwest::Client::new()
-        .post(format!("{base}/v1/sessions"))
-        .json(&json!({"permission_mode": "default"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = created["id"].as_str().unwrap().to_owned();
+    let server = TestServer::start(&world, ServerConfig::default()).await;
+    let addr = server.addr.clone();
+    let created = server.create(json!({"permission_mode": "default"})).await;
+    let id = created;
     let mut socket = connect(&addr, &id, 0).await;
 
     // A malformed frame: an error frame (no id), and the socket goes on.
@@ -176,7 +108,7 @@ async fn a_websocket_client_drives_a_session_and_resumes_after_a_seq() {
             .any(|e| e.1 == "assistant_text" && e.2["text"] == "Hello over the socket."),
         "{first:?}"
     );
-    assert_eq!(sse_until_complete(&base, &id, 1).await, first);
+    assert_eq!(server.events(&id, Some(0)).await.until_turn(1).await, first);
     let after_first = ids[ids.len() - 1];
 
     // A permission request answered over the socket.

@@ -4,7 +4,14 @@
 //! These tests never skip: if the pinned CLI cannot be found or installed,
 //! they fail with the installer's output.
 
+/// The API client and SSE reader of the `agent-sdk` server tests (one file for both crates).
+#[path = "../../agent-sdk/tests/support/http.rs"]
+pub mod http;
+/// Loopback servers and the webhook receiver of the `agent-sdk` server tests.
+#[path = "../../agent-sdk/tests/support/loopback.rs"]
+pub mod loopback;
 pub mod otlp;
+pub mod server;
 
 use std::time::Duration;
 

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 /// use agent_sdk::permission::PermissionMode;
 /// assert_eq!(PermissionMode::AcceptEdits.as_str(), "acceptEdits");
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum PermissionMode {

@@ -367,7 +367,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
 }
 
 /// A signed ticket for a URL (`?ticket=`), from `POST /v1/tickets`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Ticket {
     /// The opaque ticket text (URL-safe).
     pub ticket: String,

@@ -96,12 +96,34 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+/// The body of every error answer, as it is documented.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+#[schemars(rename = "Error")]
+pub(crate) struct ErrorBody {
+    pub(crate) error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct ErrorDetail {
+    /// Stable and machine-readable (`not_found`, `rate_limited`, ...).
+    pub(crate) code: String,
+    /// What to do about it, for people.
+    pub(crate) message: String,
+    /// What some errors add: `owner` (`{host_id, address}`) on a 421.
+    #[serde(flatten)]
+    pub(crate) fields: serde_json::Map<String, serde_json::Value>,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut error = self.fields.map(|fields| *fields).unwrap_or_default();
-        error.insert("code".into(), self.code.into());
-        error.insert("message".into(), self.message.into());
-        let body = serde_json::json!({ "error": error });
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_owned(),
+                message: self.message,
+                fields: self.fields.map(|fields| *fields).unwrap_or_default(),
+            },
+        };
         let mut response = (self.status, axum::Json(body)).into_response();
         response.headers_mut().extend(self.headers);
         response

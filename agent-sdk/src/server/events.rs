@@ -96,23 +96,46 @@ pub(crate) enum ReplayError {
     Db(String),
 }
 
+/// One event as subscribers get it: its data serialized to JSON once, when
+/// it is emitted (or read back for a replay), and shared by every subscriber
+/// (`Arc`), so a fan-out to many clients copies text instead of serializing.
+#[derive(Debug, PartialEq)]
+pub(crate) struct SharedEvent {
+    /// Its sequence number in the session.
+    pub(crate) seq: u64,
+    /// The event type.
+    pub(crate) kind: String,
+    /// The event's data as JSON text.
+    pub(crate) data: Box<str>,
+}
+
+impl SharedEvent {
+    fn new(record: &EventRecord) -> Arc<SharedEvent> {
+        Arc::new(SharedEvent {
+            seq: record.seq,
+            kind: record.kind.clone(),
+            data: record.data.to_string().into_boxed_str(),
+        })
+    }
+}
+
 /// What a subscriber receives.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Delivery {
     /// The next event.
-    Event(EventRecord),
+    Event(Arc<SharedEvent>),
     /// The subscriber fell too far behind and was cut off after its last event.
     Cut,
 }
 
 struct Subscriber {
-    tx: mpsc::Sender<EventRecord>,
+    tx: mpsc::Sender<Arc<SharedEvent>>,
     cut: Arc<AtomicBool>,
 }
 
 struct LogState {
     next_seq: u64,
-    ring: VecDeque<EventRecord>,
+    ring: VecDeque<Arc<SharedEvent>>,
     subscribers: Vec<Subscriber>,
 }
 
@@ -192,9 +215,10 @@ impl EventLog {
             at: now_millis(),
         };
         tracing::debug!(session_id = %self.session_id, seq, kind = kind.as_str(), "event");
+        let shared = SharedEvent::new(&record);
         state
             .subscribers
-            .retain(|sub| match sub.tx.try_send(record.clone()) {
+            .retain(|sub| match sub.tx.try_send(shared.clone()) {
                 Ok(()) => true,
                 Err(mpsc::error::TrySendError::Full(_)) => {
                     sub.cut.store(true, Ordering::Release);
@@ -202,7 +226,7 @@ impl EventLog {
                 }
                 Err(mpsc::error::TrySendError::Closed(_)) => false,
             });
-        state.ring.push_back(record.clone());
+        state.ring.push_back(shared);
         let persisted = self.persisted.load(Ordering::Acquire);
         while state.ring.len() > self.limits.ring
             && state.ring.front().is_some_and(|e| e.seq <= persisted)
@@ -241,7 +265,7 @@ impl EventLog {
                 cut: cut.clone(),
             });
             let ring_first = state.ring.front().map_or(state.next_seq, |e| e.seq);
-            let backlog: VecDeque<EventRecord> = state
+            let backlog: VecDeque<Arc<SharedEvent>> = state
                 .ring
                 .iter()
                 .filter(|e| e.seq > after)
@@ -259,7 +283,7 @@ impl EventLog {
                 .await
                 .map_err(|err| ReplayError::Db(err.to_string()))?;
             for event in older.into_iter().rev().filter(|e| e.seq < ring_first) {
-                backlog.push_front(event);
+                backlog.push_front(SharedEvent::new(&event));
             }
         }
         Ok(EventStream { backlog, rx, cut })
@@ -268,8 +292,8 @@ impl EventLog {
 
 /// One subscriber's events: the replayed backlog, then live ones.
 pub(crate) struct EventStream {
-    backlog: VecDeque<EventRecord>,
-    rx: mpsc::Receiver<EventRecord>,
+    backlog: VecDeque<Arc<SharedEvent>>,
+    rx: mpsc::Receiver<Arc<SharedEvent>>,
     cut: Arc<AtomicBool>,
 }
 
@@ -405,4 +429,39 @@ async fn store(db: &dyn ServerDb, epoch: u64, records: &[EventRecord]) -> Stored
         }
     }
     Stored::Done
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn every_subscriber_shares_one_serialized_event() {
+        let db: Arc<dyn ServerDb> = Arc::new(super::super::db::MemoryServerDb::new());
+        let limits = LogLimits {
+            ring: 16,
+            subscriber_bound: 16,
+            replay_window: 16,
+        };
+        let log = EventLog::new("s".into(), 0, 1, limits, EventWriter::start(db.clone()).0);
+        let mut first = log.subscribe(None, db.as_ref()).await.unwrap();
+        let mut second = log.subscribe(None, db.as_ref()).await.unwrap();
+        log.emit(EventKind::AssistantText, serde_json::json!({"text": "hi"}));
+        let mut replay = log.subscribe(Some(0), db.as_ref()).await.unwrap();
+        let next = async |stream: &mut EventStream| match stream.next().await {
+            Some(Delivery::Event(event)) => event,
+            other => panic!("{other:?}"),
+        };
+        let (a, b, c) = (
+            next(&mut first).await,
+            next(&mut second).await,
+            next(&mut replay).await,
+        );
+        assert!(
+            Arc::ptr_eq(&a, &b) && Arc::ptr_eq(&a, &c),
+            "one event, shared"
+        );
+        assert_eq!((a.seq, a.kind.as_str()), (1, "assistant_text"));
+        assert_eq!(&*a.data, r#"{"text":"hi"}"#);
+    }
 }

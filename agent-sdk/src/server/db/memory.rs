@@ -257,12 +257,16 @@ impl ServerDb for MemoryServerDb {
         ready(Ok(()))
     }
 
-    fn user_spend<'a>(&'a self, user: &'a str) -> BoxFuture<'a, Result<f64, DbError>> {
+    fn user_spend<'a>(
+        &'a self,
+        tenant: Option<&'a str>,
+        user: &'a str,
+    ) -> BoxFuture<'a, Result<f64, DbError>> {
         let spent = self
             .state()
             .usage
             .iter()
-            .filter(|u| u.user.as_deref() == Some(user))
+            .filter(|u| u.user.as_deref() == Some(user) && u.tenant.as_deref() == tenant)
             .map(|u| u.usage.cost_usd)
             .sum();
         ready(Ok(spent))

@@ -90,7 +90,7 @@ pub enum DbError {
 }
 
 /// Where a server session is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum SessionStatus {
@@ -110,7 +110,7 @@ pub enum SessionStatus {
 }
 
 /// Where a task is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum TaskStatus {
@@ -125,7 +125,7 @@ pub enum TaskStatus {
 }
 
 /// Tokens and cost, summed over turns.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Usage {
     /// Input tokens (cache reads and writes included).
     pub input_tokens: u64,
@@ -351,8 +351,14 @@ pub trait ServerDb: Send + Sync + 'static {
 
     /// Records one turn's usage.
     fn record_usage<'a>(&'a self, usage: &'a UsageRecord) -> BoxFuture<'a, Result<(), DbError>>;
-    /// What a user has spent in total (USD), over all their sessions, deleted ones included.
-    fn user_spend<'a>(&'a self, user: &'a str) -> BoxFuture<'a, Result<f64, DbError>>;
+    /// What a user of a tenant (`None`: of no tenant) has spent in total
+    /// (USD), over all their sessions, deleted ones included. Users are
+    /// named per tenant: `alice` of one tenant is not `alice` of another.
+    fn user_spend<'a>(
+        &'a self,
+        tenant: Option<&'a str>,
+        user: &'a str,
+    ) -> BoxFuture<'a, Result<f64, DbError>>;
 
     /// Puts a delivery in the outbox; returns its id.
     fn enqueue_webhook<'a>(&'a self, item: &'a OutboxItem) -> BoxFuture<'a, Result<i64, DbError>>;

@@ -610,14 +610,19 @@ impl ServerDb for PostgresServerDb {
         })
     }
 
-    fn user_spend<'a>(&'a self, user: &'a str) -> BoxFuture<'a, Result<f64, DbError>> {
+    fn user_spend<'a>(
+        &'a self,
+        tenant: Option<&'a str>,
+        user: &'a str,
+    ) -> BoxFuture<'a, Result<f64, DbError>> {
         Box::pin(async move {
             let client = self.client.lock().await;
+            // `IS NOT DISTINCT FROM` matches a NULL tenant too.
             let row = client
                 .query_one(
                     "SELECT coalesce(sum(cost_usd), 0)::DOUBLE PRECISION FROM server_usage
-                     WHERE \"user\" = $1",
-                    &[&user],
+                     WHERE \"user\" = $1 AND tenant IS NOT DISTINCT FROM $2",
+                    &[&user, &tenant],
                 )
                 .await
                 .map_err(backend)?;

@@ -674,12 +674,18 @@ impl ServerDb for SqliteServerDb {
         self.with(move |c| insert_usage(c, &usage))
     }
 
-    fn user_spend<'a>(&'a self, user: &'a str) -> BoxFuture<'a, Result<f64, DbError>> {
-        let user = user.to_owned();
+    fn user_spend<'a>(
+        &'a self,
+        tenant: Option<&'a str>,
+        user: &'a str,
+    ) -> BoxFuture<'a, Result<f64, DbError>> {
+        let (tenant, user) = (tenant.map(str::to_owned), user.to_owned());
         self.with(move |c| {
+            // `IS` matches a NULL tenant too.
             c.query_row(
-                "SELECT coalesce(sum(cost_usd), 0.0) FROM server_usage WHERE user = ?1",
-                [user],
+                "SELECT coalesce(sum(cost_usd), 0.0) FROM server_usage
+                 WHERE user = ?1 AND tenant IS ?2",
+                params![user, tenant],
                 |r| r.get(0),
             )
             .map_err(backend)

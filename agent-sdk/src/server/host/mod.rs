@@ -46,7 +46,7 @@ pub use tasks::TaskRequest;
 /// })).unwrap();
 /// assert_eq!(spec.max_turns, Some(3));
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct SessionSpec {
@@ -162,8 +162,9 @@ pub(crate) struct LiveSession {
     turns_sent: AtomicU64,
     /// Turns accepted and not yet complete.
     active_turns: AtomicUsize,
-    /// The supervisor's cost of this session when the last turn completed.
-    supervisor_cost: Mutex<f64>,
+    /// The `total_cost_usd` of the last result of the session's current CLI
+    /// process (`None` before its first): a turn's cost is the difference.
+    cli_total: Mutex<Option<f64>>,
     /// Serializes starting its CLI.
     start: tokio::sync::Mutex<()>,
     /// Its lease epoch on this host: every write for it carries this.
@@ -172,6 +173,27 @@ pub(crate) struct LiveSession {
     /// past it, the database is asked before the session is served or its
     /// transcript written.
     lease: Arc<LeaseHold>,
+    /// Clients streaming its events (SSE, WebSocket) right now.
+    watchers: AtomicUsize,
+    /// While there are watchers, a subscription to its supervised session:
+    /// the supervisor does not evict a session with a subscriber for idleness.
+    pin: Mutex<Option<crate::supervisor::Subscription>>,
+}
+
+/// Held by a client streaming a session's events: while one is held, the
+/// session's CLI is not evicted for idleness (see [`Host::watch`]).
+pub(crate) struct Watch {
+    live: Arc<LiveSession>,
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        // Under the pin's lock, so a watcher arriving meanwhile pins again after.
+        let mut pin = lock(&self.live.pin);
+        if self.live.watchers.fetch_sub(1, Ordering::AcqRel) == 1 {
+            pin.take();
+        }
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -181,6 +203,16 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl LiveSession {
     pub(crate) fn record(&self) -> SessionRecord {
         lock(&self.record).clone()
+    }
+
+    /// Subscribes to its supervised session if someone watches and nothing holds it yet.
+    fn pin_if_watched(&self, supervisor: &Supervisor<String>) {
+        let mut pin = lock(&self.pin);
+        if self.watchers.load(Ordering::Acquire) > 0 && pin.is_none() {
+            *pin = supervisor
+                .session(&self.id)
+                .and_then(|handle| handle.subscribe().ok());
+        }
     }
 }
 
@@ -339,6 +371,14 @@ impl Host {
             Instant::now() + ttl,
             super::events::now_millis().saturating_add(millis),
         )
+    }
+
+    /// Marks a client as streaming the session's events until the guard is
+    /// dropped; meanwhile idle eviction leaves its CLI alone.
+    pub(crate) fn watch(&self, live: &Arc<LiveSession>) -> Watch {
+        live.watchers.fetch_add(1, Ordering::AcqRel);
+        live.pin_if_watched(&self.supervisor);
+        Watch { live: live.clone() }
     }
 
     fn update_gauges(&self) {

@@ -15,7 +15,7 @@ use super::super::events::{EventKind, EventLog};
 use crate::permission::{PermissionResult, ToolPermissionRequest};
 
 /// A client's answer to a permission request.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 pub(crate) struct Decision {
     pub(crate) behavior: Behavior,
     #[serde(default)]
@@ -24,7 +24,7 @@ pub(crate) struct Decision {
     pub(crate) updated_input: Option<Value>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum Behavior {
     Allow,

@@ -17,6 +17,7 @@ use crate::server::db::{SessionFilter, SessionRecord, SessionStatus, Usage};
 use crate::server::error::ApiError;
 use crate::server::events::{EventKind, EventLog, now_millis};
 use crate::server::workdir::tenant_workdir;
+use crate::store::SessionKey;
 
 /// The stored spec: the request and the caller, enough to start the session again.
 fn stored_spec(spec: &SessionSpec, principal: &Principal) -> Value {
@@ -30,6 +31,16 @@ fn stored_cwd(record: &SessionRecord) -> Option<std::path::PathBuf> {
         .get("cwd")
         .and_then(Value::as_str)
         .map(std::path::PathBuf::from)
+}
+
+/// The session store's key of a working directory (as the CLI names its project directory).
+fn project_key(cwd: &std::path::Path) -> String {
+    let files = crate::sessions::SessionFiles::new(std::path::PathBuf::new());
+    crate::store::resume::project_key_of(&files.project_dir(cwd))
+}
+
+fn workdir_error(message: String) -> ApiError {
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "workdir_error", message)
 }
 
 fn status_name(status: SessionStatus) -> Value {
@@ -118,14 +129,18 @@ impl Host {
         let (Some(max), Some(user)) = (tier.max_sessions, spec.user.as_ref()) else {
             return Ok(());
         };
+        // Users are named per tenant: the same name in another tenant (or in
+        // none) is another user, so the tenant must match exactly.
         let filter = SessionFilter {
             user: Some(user.clone()),
+            tenant: spec.tenant.clone(),
             ..SessionFilter::default()
         };
         let open = self
             .list_sessions(&filter)
             .await?
             .iter()
+            .filter(|r| r.tenant == spec.tenant)
             .filter(|r| !matches!(r.status, SessionStatus::Closed | SessionStatus::Failed))
             .count();
         if open >= max as usize {
@@ -167,10 +182,12 @@ impl Host {
             record: Mutex::new(record),
             turns_sent: AtomicU64::new(turns),
             active_turns: AtomicUsize::new(0),
-            supervisor_cost: Mutex::new(0.0),
+            cli_total: Mutex::new(None),
             start: tokio::sync::Mutex::new(()),
             epoch,
             lease: Arc::new(super::LeaseHold::new(until)),
+            watchers: AtomicUsize::new(0),
+            pin: Mutex::new(None),
         });
         lock(&self.sessions).insert(id, live.clone());
         live
@@ -188,7 +205,11 @@ impl Host {
             return Ok(());
         }
         let resume = live.record().claude_session_id;
-        let options = self.session_options(live, resume.as_deref())?;
+        let mut options = self.session_options(live, resume.as_deref())?;
+        if let Some(session_id) = &resume {
+            self.resume_where_found(live, session_id, &mut options)
+                .await?;
+        }
         // Where it runs is remembered: a resume after a restart runs there again.
         if let (None, Some(cwd)) = (stored_cwd(&live.record()), &options.cwd) {
             let cwd = cwd.to_string_lossy().into_owned();
@@ -204,7 +225,9 @@ impl Host {
             .start_session(live.id.clone(), options)
             .await
             .map_err(supervisor_error)?;
-        *lock(&live.supervisor_cost) = 0.0;
+        *lock(&live.cli_total) = None;
+        // Clients that were already streaming keep this CLI from idle eviction too.
+        live.pin_if_watched(&self.supervisor);
         // Tell the clients once the CLI is up (or failed), without holding the request.
         let live = live.clone();
         let db = self.db.clone();
@@ -299,26 +322,61 @@ impl Host {
         if options.cwd.is_none() {
             options.cwd = self.config.default_cwd.clone();
         }
-        if resume.is_some() {
-            // The session store keys transcripts by the working directory: a
-            // resumed CLI must run where the session ran, or it finds no
-            // conversation (the default may be a scratch directory of the
-            // previous process, gone after a restart: it is made again).
-            if let Some(cwd) = stored_cwd(&live.record()) {
-                std::fs::create_dir_all(&cwd).map_err(|err| {
-                    ApiError::new(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "workdir_error",
-                        format!(
-                            "cannot make the session's directory {}: {err}",
-                            cwd.display()
-                        ),
-                    )
-                })?;
-                options.cwd = Some(cwd);
-            }
-        }
         Ok(options)
+    }
+
+    /// Where a resumed CLI runs. The session store keys a transcript by the
+    /// directory the session ran in, so a resumed CLI runs there again when
+    /// it still exists, or lies under the work-dir root (made again: it is
+    /// ours). Otherwise (a scratch directory of an earlier process, such as
+    /// the offline model's, is never made again) it runs in this process's
+    /// directory, and the transcript is copied in the store to that key first.
+    async fn resume_where_found(
+        &self,
+        live: &LiveSession,
+        session_id: &str,
+        options: &mut AgentOptions,
+    ) -> Result<(), ApiError> {
+        let Some(ran_in) = stored_cwd(&live.record()) else {
+            return Ok(());
+        };
+        let ours = self
+            .config
+            .workdir_root
+            .as_ref()
+            .is_some_and(|root| ran_in.starts_with(root));
+        if ran_in.is_dir() || ours {
+            std::fs::create_dir_all(&ran_in).map_err(|err| {
+                workdir_error(format!(
+                    "cannot make the session's directory {}: {err}",
+                    ran_in.display()
+                ))
+            })?;
+            options.cwd = Some(ran_in);
+            return Ok(());
+        }
+        let runs_in = options.effective_cwd();
+        let key = |cwd: &std::path::Path| SessionKey::new(project_key(cwd), session_id);
+        let (from, to) = (key(&ran_in), key(&runs_in));
+        let store = self.db.session_store();
+        let store_error = |err: crate::store::StoreError| {
+            workdir_error(format!("cannot move the session's transcript: {err}"))
+        };
+        if from != to && store.load(&to).await.map_err(store_error)?.is_none() {
+            let entries = store.load(&from).await.map_err(store_error)?;
+            store
+                .append(&to, entries.unwrap_or_default())
+                .await
+                .map_err(store_error)?;
+        }
+        let runs_in = runs_in.to_string_lossy().into_owned();
+        update_record(live, self.db.as_ref(), |record| {
+            if let Some(spec) = record.spec.as_object_mut() {
+                spec.insert("cwd".into(), Value::String(runs_in));
+            }
+        })
+        .await;
+        Ok(())
     }
 
     /// One session's record.

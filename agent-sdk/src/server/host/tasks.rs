@@ -20,7 +20,7 @@ use crate::server::events::now_millis;
 /// })).unwrap();
 /// assert_eq!(task.prompt, "Summarize the README");
 /// ```
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct TaskRequest {
@@ -38,7 +38,7 @@ pub struct TaskRequest {
 }
 
 /// Which session a task runs in.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct TaskSession {
@@ -182,6 +182,14 @@ impl Host {
             .await
             .map_err(db_error)?
             .ok_or_else(|| not_found("task", task_id))
+    }
+
+    /// Tasks, oldest first, optionally only those in one status.
+    pub(crate) async fn list_tasks(
+        &self,
+        status: Option<TaskStatus>,
+    ) -> Result<Vec<TaskRecord>, ApiError> {
+        self.db.list_tasks(status).await.map_err(db_error)
     }
 
     /// Interrupts a running task's turn; a finished task is a 409.

@@ -85,10 +85,15 @@ impl Host {
     /// 402 once the session's user has spent their tier's budget.
     async fn check_budget(&self, live: &LiveSession) -> Result<(), ApiError> {
         let tier = self.tier(&live.principal)?;
-        let (Some(budget), Some(user)) = (tier.budget_usd, live.record().user) else {
+        let record = live.record();
+        let (Some(budget), Some(user)) = (tier.budget_usd, record.user.as_deref()) else {
             return Ok(());
         };
-        let spent = self.db.user_spend(&user).await.map_err(db_error)?;
+        let spent = self
+            .db
+            .user_spend(record.tenant.as_deref(), user)
+            .await
+            .map_err(db_error)?;
         if spent >= budget {
             return Err(ApiError::new(
                 StatusCode::PAYMENT_REQUIRED,
@@ -157,16 +162,11 @@ impl Host {
         result: &ResultMessage,
         started: Instant,
     ) -> TurnOutcome {
-        // The supervisor sums the cost of the session's CLIs; this turn's is the difference.
-        let total = self
-            .supervisor
-            .session_info(&live.id)
-            .map_or(0.0, |info| info.cost_usd);
         let cost = {
-            let mut seen = lock(&live.supervisor_cost);
-            let delta = (total - *seen).max(0.0);
-            *seen = total;
-            delta
+            let mut seen = lock(&live.cli_total);
+            let cost = turn_cost(result, *seen, &live.record().usage);
+            *seen = result.total_cost_usd.or(*seen);
+            cost
         };
         let usage = Usage {
             input_tokens: result.usage.as_ref().map_or(0, |u| u.total_input_tokens()),
@@ -190,7 +190,11 @@ impl Host {
             at: now_millis(),
         };
         let spent_before = match &record.user {
-            Some(user) => self.db.user_spend(user).await.ok(),
+            Some(user) => self
+                .db
+                .user_spend(record.tenant.as_deref(), user)
+                .await
+                .ok(),
             None => None,
         };
         match self.db.record_usage_fenced(live.epoch, &usage_record).await {
@@ -274,6 +278,51 @@ impl Host {
     }
 }
 
+/// What one turn cost. A CLI's `total_cost_usd` is its running total, and a
+/// CLI resumed in a new process starts from the totals it restored from the
+/// earlier ones (checked with the real CLI: its `model_usage` then counts at
+/// least the session's earlier tokens beyond this turn's `usage`). So a turn
+/// costs the total less the process's previous total, or, on a resumed
+/// process's first result, less what the session's earlier turns cost.
+fn turn_cost(result: &ResultMessage, previous_total: Option<f64>, recorded: &Usage) -> f64 {
+    let Some(total) = result.total_cost_usd else {
+        return 0.0;
+    };
+    let before = match previous_total {
+        Some(before) => before,
+        None if restored_earlier_usage(result, recorded) => recorded.cost_usd,
+        None => 0.0,
+    };
+    // Below the baseline, the CLI restored less than was recorded: its
+    // total is then what this process spent.
+    if total >= before {
+        total - before
+    } else {
+        total
+    }
+}
+
+/// Whether a process's first result counts, beyond its own turn, at least
+/// the tokens of the session's earlier turns (restored on resume).
+fn restored_earlier_usage(result: &ResultMessage, recorded: &Usage) -> bool {
+    let earlier = recorded.input_tokens + recorded.output_tokens;
+    let (Some(usage), true) = (&result.usage, earlier > 0) else {
+        return false;
+    };
+    let running: u64 = result
+        .model_usage
+        .values()
+        .map(|m| {
+            m.input_tokens
+                + m.output_tokens
+                + m.cache_read_input_tokens
+                + m.cache_creation_input_tokens
+        })
+        .sum();
+    let own = usage.total_input_tokens() + usage.output_tokens;
+    running.saturating_sub(own) >= earlier
+}
+
 /// The events of one message of a turn (text, tool calls, tool results).
 fn emit_message(
     log: &EventLog,
@@ -320,5 +369,55 @@ fn emit_message(
             }
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A result as the CLI reports it: this turn's tokens, the process's running totals.
+    fn result(own: (u64, u64), running: (u64, u64), total_cost_usd: f64) -> ResultMessage {
+        serde_json::from_value(json!({
+            "type": "result", "subtype": "success", "is_error": false,
+            "duration_ms": 1, "duration_api_ms": 1, "num_turns": 1, "session_id": "s",
+            "total_cost_usd": total_cost_usd,
+            "usage": {"input_tokens": own.0, "output_tokens": own.1},
+            "modelUsage": {"m": {"inputTokens": running.0, "outputTokens": running.1, "costUSD": total_cost_usd}}
+        }))
+        .unwrap()
+    }
+
+    fn recorded(input_tokens: u64, output_tokens: u64, cost_usd: f64) -> Usage {
+        Usage {
+            input_tokens,
+            output_tokens,
+            cost_usd,
+        }
+    }
+
+    #[test]
+    fn a_turn_costs_the_difference_of_running_totals() {
+        let none = Usage::default();
+        // A new process: its first total is the turn's; the next is the difference.
+        assert_eq!(
+            turn_cost(&result((100, 1), (100, 1), 0.25), None, &none),
+            0.25
+        );
+        let second = turn_cost(&result((100, 1), (200, 2), 0.75), Some(0.25), &none);
+        assert!((second - 0.5).abs() < 1e-12);
+        // A resumed process restored the earlier 0.75 (its running tokens hold them).
+        let earlier = recorded(200, 2, 0.75);
+        let third = turn_cost(&result((100, 1), (300, 3), 1.0), None, &earlier);
+        assert!((third - 0.25).abs() < 1e-12);
+        // A resumed process that restored nothing: its total is the turn's.
+        assert_eq!(
+            turn_cost(&result((100, 1), (100, 1), 0.25), None, &earlier),
+            0.25
+        );
+        // No total reported: nothing known to charge.
+        let mut unknown = result((1, 1), (1, 1), 0.0);
+        unknown.total_cost_usd = None;
+        assert_eq!(turn_cost(&unknown, None, &none), 0.0);
     }
 }

@@ -2,8 +2,10 @@
 //! OpenAPI document are made, so the two cannot disagree.
 
 mod body;
+mod errors;
 mod health;
 mod openapi;
+mod schema;
 mod sessions;
 mod stream;
 mod tasks;
@@ -11,11 +13,13 @@ mod ws;
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::routing::{MethodRouter, delete, get, post};
+use axum::{Json, Router};
+use schemars::SchemaGenerator;
 
-use super::auth::{Authenticator, require_auth};
-use super::host::Host;
+use self::schema::{BodyDoc, BodySchema};
+use super::auth::{Authenticator, Ticket, require_auth};
+use super::host::{Decision, Host, SessionSpec, TaskRequest};
 use super::limits::rate_limit;
 
 pub(crate) use openapi::document;
@@ -35,10 +39,17 @@ pub(crate) struct Route {
     /// Answered without authentication.
     pub(crate) public: bool,
     pub(crate) handler: fn() -> MethodRouter<AppState>,
+    /// The request body's schema, if it has one.
+    pub(crate) request: fn(&mut SchemaGenerator) -> Option<BodyDoc>,
+    /// The status of a successful answer.
+    pub(crate) status: u16,
+    /// The successful answer's body schema, if it has one.
+    pub(crate) response: fn(&mut SchemaGenerator) -> Option<BodyDoc>,
 }
 
 macro_rules! routes {
-    ($(($method:ident, $path:literal, $handler:path, $public:literal, $summary:literal)),* $(,)?) => {
+    ($(($method:ident, $path:literal, $handler:path, $public:literal, $summary:literal,
+        $request:ty => $status:literal $response:ty)),* $(,)?) => {
         /// Every route, in the order of the documentation.
         pub(crate) const ROUTES: &[Route] = &[$(Route {
             method: stringify!($method),
@@ -46,122 +57,100 @@ macro_rules! routes {
             summary: $summary,
             public: $public,
             handler: || $method($handler),
+            request: <$request as BodySchema>::body,
+            status: $status,
+            response: <$response as BodySchema>::body,
         }),*];
     };
 }
 
+// method, path, handler, public, summary, request body => status answer body
+#[rustfmt::skip]
 routes![
     (
-        get,
-        "/healthz",
-        health::healthz,
-        true,
-        "Liveness: version, uptime, live sessions, running turns"
+        get, "/healthz", health::healthz, true,
+        "Liveness: version, uptime, live sessions, running turns",
+        () => 200 Json<health::Health>
     ),
     (
-        get,
-        "/readyz",
-        health::readyz,
-        true,
-        "Readiness: 200 when the database answers and the server is not draining"
+        get, "/readyz", health::readyz, true,
+        "Readiness: 200 when the database answers and the server is not draining",
+        () => 200 Json<health::Ready>
     ),
     (
-        get,
-        "/openapi.json",
-        openapi::serve,
-        true,
-        "This OpenAPI document"
+        get, "/openapi.json", openapi::serve, true,
+        "This OpenAPI document",
+        () => 200 Json<serde_json::Value>
     ),
     (
-        post,
-        "/v1/sessions",
-        sessions::create,
-        false,
-        "Create a session"
+        post, "/v1/sessions", sessions::create, false,
+        "Create a session",
+        Json<SessionSpec> => 201 Json<sessions::SessionCreated>
     ),
     (
-        get,
-        "/v1/sessions",
-        sessions::list,
-        false,
-        "List sessions (filters user, tenant, status)"
+        get, "/v1/sessions", sessions::list, false,
+        "List sessions (filters user, tenant, status)",
+        () => 200 Json<sessions::SessionList>
     ),
     (
-        get,
-        "/v1/sessions/{id}",
-        sessions::get_one,
-        false,
-        "One session with its turns and usage"
+        get, "/v1/sessions/{id}", sessions::get_one, false,
+        "One session with its turns and usage",
+        () => 200 Json<sessions::SessionView>
     ),
     (
-        delete,
-        "/v1/sessions/{id}",
-        sessions::close,
-        false,
-        "Close a session"
+        delete, "/v1/sessions/{id}", sessions::close, false,
+        "Close a session",
+        () => 204 ()
     ),
     (
-        post,
-        "/v1/sessions/{id}/messages",
-        sessions::message,
-        false,
-        "Queue a message (a turn)"
+        post, "/v1/sessions/{id}/messages", sessions::message, false,
+        "Queue a message (a turn)",
+        Json<sessions::MessageBody> => 202 Json<sessions::TurnAccepted>
     ),
     (
-        post,
-        "/v1/sessions/{id}/interrupt",
-        sessions::interrupt,
-        false,
-        "Interrupt the running turn"
+        post, "/v1/sessions/{id}/interrupt", sessions::interrupt, false,
+        "Interrupt the running turn",
+        () => 202 Json<sessions::Interrupted>
     ),
     (
-        post,
-        "/v1/sessions/{id}/permissions/{correlation_id}",
-        sessions::permission,
-        false,
-        "Answer a permission request"
+        post, "/v1/sessions/{id}/permissions/{correlation_id}", sessions::permission, false,
+        "Answer a permission request",
+        Json<Decision> => 200 Json<sessions::PermissionAccepted>
     ),
     (
-        get,
-        "/v1/sessions/{id}/events",
-        stream::events,
-        false,
-        "The session's events as Server-Sent Events"
+        get, "/v1/sessions/{id}/events", stream::events, false,
+        "The session's events as Server-Sent Events",
+        () => 200 schema::EventStream
     ),
     (
-        get,
-        "/v1/sessions/{id}/ws",
-        ws::upgrade,
-        false,
-        "The session's events over WebSocket, and client frames"
+        get, "/v1/sessions/{id}/ws", ws::upgrade, false,
+        "The session's events over WebSocket, and client frames",
+        () => 101 ()
     ),
     (
-        post,
-        "/v1/tasks",
-        tasks::create,
-        false,
-        "Start a one-shot task"
+        post, "/v1/tasks", tasks::create, false,
+        "Start a one-shot task",
+        Json<TaskRequest> => 201 Json<tasks::TaskCreated>
     ),
     (
-        get,
-        "/v1/tasks/{id}",
-        tasks::get_one,
-        false,
-        "A task's status, result and usage"
+        get, "/v1/tasks", tasks::list, false,
+        "List tasks (filters user, tenant, status)",
+        () => 200 Json<tasks::TaskList>
     ),
     (
-        post,
-        "/v1/tasks/{id}/interrupt",
-        tasks::interrupt,
-        false,
-        "Interrupt a task"
+        get, "/v1/tasks/{id}", tasks::get_one, false,
+        "A task's status, result and usage",
+        () => 200 Json<tasks::TaskView>
     ),
     (
-        post,
-        "/v1/tickets",
-        sessions::ticket,
-        false,
-        "A short-lived signed ticket for URLs (EventSource)"
+        post, "/v1/tasks/{id}/interrupt", tasks::interrupt, false,
+        "Interrupt a task",
+        () => 202 Json<tasks::TaskView>
+    ),
+    (
+        post, "/v1/tickets", sessions::ticket, false,
+        "A short-lived signed ticket for URLs (EventSource)",
+        Option<Json<sessions::TicketBody>> => 201 Json<Ticket>
     ),
 ];
 
@@ -187,7 +176,9 @@ pub(crate) fn router(state: AppState) -> Router {
     let body_limit = axum::extract::DefaultBodyLimit::max(state.host.config.max_body_bytes);
     public
         .merge(private)
+        .fallback(errors::no_route)
         .layer(body_limit)
+        .layer(axum::middleware::from_fn(errors::uniform_errors))
         .layer(axum::middleware::from_fn(trace_request))
         .with_state(state)
 }

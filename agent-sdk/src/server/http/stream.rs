@@ -3,7 +3,7 @@
 
 use std::convert::Infallible;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_core::Stream;
@@ -11,10 +11,12 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::AppState;
+use super::body::Params;
 use super::sessions::authorized;
 use crate::server::auth::Principal;
 use crate::server::error::ApiError;
 use crate::server::events::{Delivery, EventStream, ReplayError};
+use crate::server::host::Watch;
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct AfterQuery {
@@ -43,12 +45,13 @@ pub(crate) fn resume_position(
         .transpose()
 }
 
-/// Subscribes to a session's log after `after`; 412 when that is no longer retained.
+/// Subscribes to a session's log after `after`; 412 when that is no longer
+/// retained. The session is not evicted for idleness while the [`Watch`] lives.
 pub(crate) async fn subscribe(
     state: &AppState,
     id: &str,
     after: Option<u64>,
-) -> Result<EventStream, ApiError> {
+) -> Result<(EventStream, Watch), ApiError> {
     let live = state.host.session(id).await?;
     let stream = live
         .log
@@ -72,7 +75,7 @@ pub(crate) async fn subscribe(
     if after.is_some() {
         state.host.metrics.sse_replay();
     }
-    Ok(stream)
+    Ok((stream, state.host.watch(&live)))
 }
 
 /// The `error` event a cut-off subscriber gets last (it has no id: it is not in the log).
@@ -87,21 +90,21 @@ pub(crate) async fn events(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
-    Query(query): Query<AfterQuery>,
+    Params(query): Params<AfterQuery>,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     authorized(&state, &principal, &id).await?;
     let after = resume_position(&headers, query.after.as_deref())?;
-    let stream = subscribe(&state, &id, after).await?;
-    let events = futures_util::stream::unfold(Some(stream), |stream| async move {
-        let mut stream = stream?;
+    let watched = subscribe(&state, &id, after).await?;
+    let events = futures_util::stream::unfold(Some(watched), |watched| async move {
+        let (mut stream, watch) = watched?;
         match stream.next().await? {
             Delivery::Event(event) => {
                 let sse = Event::default()
                     .id(event.seq.to_string())
-                    .event(event.kind.clone())
-                    .data(event.data.to_string());
-                Some((Ok(sse), Some(stream)))
+                    .event(&event.kind)
+                    .data(&event.data);
+                Some((Ok(sse), Some((stream, watch))))
             }
             Delivery::Cut => {
                 let sse = Event::default()

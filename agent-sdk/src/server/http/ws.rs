@@ -2,18 +2,19 @@
 //! text frames; the client sends messages, interrupts and permission answers.
 
 use axum::extract::ws::{Message as Frame, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::body::Params;
 use super::sessions::{answer_permission, authorized};
 use super::stream::{AfterQuery, cut_off_data, resume_position, subscribe};
 use crate::server::auth::Principal;
 use crate::server::error::ApiError;
-use crate::server::events::{Delivery, EventStream};
+use crate::server::events::{Delivery, EventStream, SharedEvent};
 use crate::server::host::Decision;
 
 /// What a client sends.
@@ -35,15 +36,18 @@ pub(crate) async fn upgrade(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
-    Query(query): Query<AfterQuery>,
+    Params(query): Params<AfterQuery>,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     authorized(&state, &principal, &id).await?;
     let after = resume_position(&headers, query.after.as_deref())?;
     // Refuse before the upgrade, so a 412 is an HTTP answer the client can read.
-    let events = subscribe(&state, &id, after).await?;
-    Ok(upgrade.on_upgrade(move |socket| serve(state, id, events, socket)))
+    let (events, watch) = subscribe(&state, &id, after).await?;
+    Ok(upgrade.on_upgrade(move |socket| async move {
+        serve(state, id, events, socket).await;
+        drop(watch);
+    }))
 }
 
 fn error_frame(error: &ApiError) -> Frame {
@@ -55,17 +59,28 @@ fn error_frame(error: &ApiError) -> Frame {
     )
 }
 
+/// `{"id","type","data"}` around the event's JSON, which is not serialized again.
+fn event_frame(event: &SharedEvent) -> String {
+    let kind = Value::String(event.kind.clone());
+    format!(
+        r#"{{"id":{},"type":{kind},"data":{}}}"#,
+        event.seq, event.data
+    )
+}
+
 async fn serve(state: AppState, id: String, mut events: EventStream, mut socket: WebSocket) {
     loop {
         tokio::select! {
             delivery = events.next() => {
-                let frame = match delivery {
-                    Some(Delivery::Event(event)) => json!({"id": event.seq, "type": event.kind, "data": event.data}),
-                    Some(Delivery::Cut) => json!({"id": Value::Null, "type": "error", "data": cut_off_data()}),
+                let (frame, cut) = match delivery {
+                    Some(Delivery::Event(event)) => (event_frame(&event), false),
+                    Some(Delivery::Cut) => (
+                        json!({"id": Value::Null, "type": "error", "data": cut_off_data()}).to_string(),
+                        true,
+                    ),
                     None => break,
                 };
-                let cut = frame["id"].is_null();
-                if socket.send(Frame::Text(frame.to_string().into())).await.is_err() || cut {
+                if socket.send(Frame::Text(frame.into())).await.is_err() || cut {
                     break;
                 }
             }
