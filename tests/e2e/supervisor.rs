@@ -707,3 +707,68 @@ async fn a_restart_resumes_from_the_store_when_the_local_transcript_is_gone() {
     assert!(history.contains("I am Ada"), "{history}");
     supervisor.shutdown(Duration::from_secs(10)).await;
 }
+
+/// Runs one turn to its end; returns the CLI's running total of cost from its result.
+async fn turn_total_cost(session: &SessionHandle, prompt: &str) -> f64 {
+    let turn = session.send(prompt.to_owned()).expect("the turn is queued");
+    let messages: Vec<_> = tokio::time::timeout(Duration::from_secs(90), turn.collect::<Vec<_>>())
+        .await
+        .expect("the turn ended within 90 s");
+    messages
+        .into_iter()
+        .find_map(|message| match message.expect("no error in the turn") {
+            Message::Result(result) => result.total_cost_usd,
+            _ => None,
+        })
+        .expect("the result tells the cost")
+}
+
+/// A resumed CLI reports its conversation's running cost, restored from before
+/// the restart: the session's cost counts each turn once, not the restored part again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resumed_cli_does_not_charge_the_turns_before_the_restart_again() {
+    let world = World::start(echo_script(8)).await;
+    let supervisor = Supervisor::new(SupervisorConfig::default());
+    let mut events = supervisor.events();
+    let session = supervisor
+        .start_session("cost", world.options().build().unwrap())
+        .await
+        .unwrap();
+    let cost = || supervisor.session_info(&"cost").unwrap().cost_usd;
+    let first = turn_total_cost(&session, "one").await;
+    assert!(first > 0.0, "the fake API's usage is priced");
+    assert!((cost() - first).abs() < 1e-9, "{} vs {first}", cost());
+
+    sigkill(pid_of(&supervisor, &"cost").await);
+    let conversation = wait_event(&mut events, Duration::from_secs(30), |event| match event {
+        SupervisorEvent::Restarted { conversation, .. } => Some(*conversation),
+        _ => None,
+    })
+    .await;
+    assert_eq!(conversation, Conversation::Resumed);
+    let second_total = turn_total_cost(&session, "two").await;
+    // Each turn of the echo model costs about the same; charging the restored
+    // total again would make the session cost about three turns.
+    let turns = cost() / first;
+    assert!(
+        (1.8..2.2).contains(&turns),
+        "two turns cost {} (first {first}, the resumed CLI's total {second_total})",
+        cost()
+    );
+
+    // A restart asked for closes the CLI cleanly, and the next one restores the
+    // conversation's running total: its first result counts the turn before too.
+    supervisor.restart_session(&"cost").await.unwrap();
+    let third_total = turn_total_cost(&session, "three").await;
+    assert!(
+        third_total > 1.5 * first,
+        "the CLI restored its earlier total: {third_total} after {second_total}"
+    );
+    let turns = cost() / first;
+    assert!(
+        (2.7..3.3).contains(&turns),
+        "three turns cost {} (first {first}, the totals {second_total}, {third_total})",
+        cost()
+    );
+    supervisor.shutdown(Duration::from_secs(10)).await;
+}

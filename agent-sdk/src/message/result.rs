@@ -100,6 +100,41 @@ impl ResultMessage {
         self.subtype == "success" && !self.is_error
     }
 
+    /// The tokens the CLI process counted before this turn: its running
+    /// `model_usage` less this turn's own `usage`. `total_cost_usd` is a running
+    /// total in the same way, and a resumed CLI may start it from the
+    /// conversation's earlier totals (CLI 2.1.330 does after a clean exit, not
+    /// after a kill), so this tells whether a first result includes them.
+    ///
+    /// ```
+    /// use agent_sdk::message::Message;
+    ///
+    /// let line = br#"{"type":"result","subtype":"success","is_error":false,"duration_ms":1,"duration_api_ms":1,"num_turns":1,"session_id":"s1","total_cost_usd":0.2,"usage":{"input_tokens":100,"output_tokens":10},"modelUsage":{"claude-sonnet-4-5":{"inputTokens":300,"outputTokens":30,"costUSD":0.2}}}"#;
+    /// let Message::Result(result) = Message::from_slice(line)? else { unreachable!() };
+    /// assert_eq!(result.earlier_tokens(), 220);
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub fn earlier_tokens(&self) -> u64 {
+        let running: u64 = self
+            .model_usage
+            .values()
+            .map(|m| {
+                m.input_tokens
+                    + m.output_tokens
+                    + m.cache_read_input_tokens
+                    + m.cache_creation_input_tokens
+            })
+            .sum();
+        running.saturating_sub(self.own_tokens())
+    }
+
+    /// This turn's own tokens (input of every kind and output), from `usage`.
+    pub fn own_tokens(&self) -> u64 {
+        self.usage
+            .as_ref()
+            .map_or(0, |usage| usage.total_input_tokens() + usage.output_tokens)
+    }
+
     /// The failure this result reports, or `None` for a success.
     ///
     /// ```

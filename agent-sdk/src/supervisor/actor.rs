@@ -41,8 +41,21 @@ pub(super) struct Actor<K: SessionKey> {
     permit: Option<LivePermit>,
     /// When the recent restarts happened, for the restart intensity.
     restarts: VecDeque<Instant>,
-    /// The cost the current CLI has reported so far (its results are cumulative).
-    process_cost: f64,
+    /// The running total of cost this CLI process reported last (`None`
+    /// before its first result).
+    process_cost: Option<f64>,
+    /// What the CLIs of this conversation reported, for a resumed one.
+    conversation: CostSeen,
+}
+
+/// The cost and tokens of a conversation's turns as its CLIs reported them.
+#[derive(Default)]
+struct CostSeen {
+    /// The last running total of cost reported.
+    last_total: f64,
+    /// The running count of tokens reported last (`model_usage`): what a
+    /// resumed CLI restores with the total.
+    tokens: u64,
 }
 
 /// Whether the task goes on after a control request.
@@ -72,7 +85,8 @@ impl<K: SessionKey> Actor<K> {
             live: None,
             permit: None,
             restarts: VecDeque::new(),
-            process_cost: 0.0,
+            process_cost: None,
+            conversation: CostSeen::default(),
         }
     }
 
@@ -125,7 +139,10 @@ impl<K: SessionKey> Actor<K> {
         let live = Arc::new(live);
         *lock(&self.live_cell) = Some(live.clone());
         self.live = Some(live);
-        self.process_cost = 0.0;
+        self.process_cost = None;
+        if conversation != Conversation::Resumed {
+            self.conversation = CostSeen::default();
+        }
         let mut status = lock(&self.status);
         status.state = SessionState::Idle;
         status.conversation = conversation;
@@ -382,19 +399,40 @@ impl<K: SessionKey> Actor<K> {
     fn observe(&mut self, message: &Message) {
         self.messages.send(message);
         if let Message::Result(result) = message {
+            let delta = result
+                .total_cost_usd
+                .map(|total| self.turn_cost(result, total));
             let mut status = lock(&self.status);
             status.cli_session_id = Some(result.session_id.clone());
-            if let Some(total) = result.total_cost_usd {
-                // Each result reports the CLI process's total so far.
-                let delta = if total >= self.process_cost {
-                    total - self.process_cost
-                } else {
-                    total
-                };
-                self.process_cost = total;
+            if let Some(delta) = delta {
                 status.cost_usd += delta;
                 self.inner.counters.add_cost(delta);
             }
+        }
+    }
+
+    /// What the turn of `result` cost. Each result reports a running total:
+    /// of this CLI process, or, when a resumed CLI restored them, of the
+    /// conversation's earlier turns too (the real CLI restores them after a clean
+    /// exit, not after a kill: its first result then counts the earlier tokens).
+    fn turn_cost(&mut self, result: &crate::message::ResultMessage, total: f64) -> f64 {
+        let before = match self.process_cost {
+            Some(before) => before,
+            None if self.conversation.tokens > 0
+                && result.earlier_tokens() >= self.conversation.tokens =>
+            {
+                self.conversation.last_total
+            }
+            None => 0.0,
+        };
+        self.process_cost = Some(total);
+        self.conversation.last_total = total;
+        self.conversation.tokens = result.earlier_tokens() + result.own_tokens();
+        // Below the baseline, the CLI restored less than was seen: all of it is new.
+        if total >= before {
+            total - before
+        } else {
+            total
         }
     }
 

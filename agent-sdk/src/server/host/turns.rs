@@ -306,21 +306,7 @@ fn turn_cost(result: &ResultMessage, previous_total: Option<f64>, recorded: &Usa
 /// the tokens of the session's earlier turns (restored on resume).
 fn restored_earlier_usage(result: &ResultMessage, recorded: &Usage) -> bool {
     let earlier = recorded.input_tokens + recorded.output_tokens;
-    let (Some(usage), true) = (&result.usage, earlier > 0) else {
-        return false;
-    };
-    let running: u64 = result
-        .model_usage
-        .values()
-        .map(|m| {
-            m.input_tokens
-                + m.output_tokens
-                + m.cache_read_input_tokens
-                + m.cache_creation_input_tokens
-        })
-        .sum();
-    let own = usage.total_input_tokens() + usage.output_tokens;
-    running.saturating_sub(own) >= earlier
+    earlier > 0 && result.usage.is_some() && result.earlier_tokens() >= earlier
 }
 
 /// The events of one message of a turn (text, tool calls, tool results).
