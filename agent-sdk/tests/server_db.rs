@@ -330,6 +330,18 @@ async fn conformance(db: &dyn ServerDb) {
         [a],
         "delivered and dead items are never due"
     );
+    // A claim hides what it took from the next claim until it runs out.
+    let claimed = db.claim_webhooks(400, 2_000, 10).await.unwrap();
+    assert_eq!(claimed.iter().map(|i| i.id).collect::<Vec<_>>(), [a]);
+    assert!(
+        db.claim_webhooks(1_999, 3_000, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = db.claim_webhooks(2_000, 3_000, 10).await.unwrap();
+    assert_eq!(again.iter().map(|i| i.id).collect::<Vec<_>>(), [a]);
+    db.webhook_failed(a, 300, "HTTP 500 again").await.unwrap();
     let dead = db.dead_webhooks(10).await.unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(

@@ -259,3 +259,52 @@ async fn events_go_to_the_tenant_target_else_the_default_else_nowhere() {
         ]
     );
 }
+
+/// Two hosts' deliverers on one database: each item is claimed by one, so the
+/// receiver gets every event exactly once.
+async fn two_deliverers_send_each_item_once(url: &str) {
+    const EVENTS: usize = 40;
+    let receiver = Receiver::start(0).await;
+    let (db_a, db_b) = (db::open(url).await.unwrap(), db::open(url).await.unwrap());
+    let a = Webhooks::new(db_a.clone(), config(&receiver, Duration::from_millis(30)));
+    let b = Webhooks::new(db_b, config(&receiver, Duration::from_millis(30)));
+    for n in 0..EVENTS {
+        a.emit(Some("acme"), "turn.completed", json!({"n": n}))
+            .await
+            .unwrap();
+    }
+    let (deliverer_a, deliverer_b) = (a.start(), b.start());
+    eventually("every event delivered", async || {
+        receiver.accepted().len() >= EVENTS
+    })
+    .await;
+    eventually("the outbox emptied", async || {
+        outbox_is_empty(db_a.as_ref()).await
+    })
+    .await;
+    // Time for a second sending of an item to show up.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    deliverer_a.abort();
+    deliverer_b.abort();
+    let mut sent: Vec<u64> = receiver
+        .accepted()
+        .iter()
+        .map(|r| r.json()["data"]["n"].as_u64().unwrap())
+        .collect();
+    sent.sort_unstable();
+    assert_eq!(sent, (0..EVENTS as u64).collect::<Vec<_>>(), "each once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_deliverers_on_one_sqlite_file_send_each_item_once() {
+    let dir = tempfile::tempdir().unwrap();
+    two_deliverers_send_each_item_once(&sqlite_url(dir.path())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_deliverers_on_one_postgres_send_each_item_once() {
+    let Some(url) = agent_sdk::testing::test_postgres_url() else {
+        return;
+    };
+    two_deliverers_send_each_item_once(&support::fresh_postgres_url(&url).await).await;
+}

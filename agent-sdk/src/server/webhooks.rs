@@ -29,6 +29,9 @@ use tokio::task::JoinHandle;
 
 use super::db::{DEAD_LETTER, DbError, Millis, OutboxItem, ServerDb};
 
+/// How much longer than an attempt's timeout a deliverer holds its claim on an item.
+const CLAIM_MARGIN: Duration = Duration::from_secs(5);
+
 /// Where one tenant's deliveries go and the secret they are signed with.
 #[derive(Clone, PartialEq, Eq)]
 pub struct WebhookTarget {
@@ -294,9 +297,13 @@ impl Webhooks {
 impl Inner {
     /// Attempts every due item once, concurrently; returns how many were due.
     async fn deliver_due(&self) -> Result<usize, DbError> {
+        // Claimed for longer than an attempt takes: another host's deliverer
+        // skips them meanwhile, and takes them over if this one dies.
+        let now = now_millis();
+        let claim = millis(self.config.request_timeout + CLAIM_MARGIN);
         let due = self
             .db
-            .due_webhooks(now_millis(), self.config.batch)
+            .claim_webhooks(now, now.saturating_add(claim), self.config.batch)
             .await?;
         let count = due.len();
         let results =

@@ -296,6 +296,27 @@ impl ServerDb for MemoryServerDb {
         ready(Ok(due))
     }
 
+    fn claim_webhooks(
+        &self,
+        now: Millis,
+        claim_until: Millis,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<OutboxItem>, DbError>> {
+        let claimed = self
+            .state()
+            .outbox
+            .values_mut()
+            .filter(|item| item.next_attempt_at <= now && item.next_attempt_at != DEAD_LETTER)
+            .take(limit)
+            .map(|item| {
+                let due = item.clone();
+                item.next_attempt_at = claim_until;
+                due
+            })
+            .collect();
+        ready(Ok(claimed))
+    }
+
     fn webhook_delivered(&self, id: i64) -> BoxFuture<'_, Result<(), DbError>> {
         self.state().outbox.remove(&id);
         ready(Ok(()))

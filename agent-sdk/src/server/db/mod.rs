@@ -368,6 +368,17 @@ pub trait ServerDb: Send + Sync + 'static {
         now: Millis,
         limit: usize,
     ) -> BoxFuture<'_, Result<Vec<OutboxItem>, DbError>>;
+    /// Claims the deliveries due at `now` (oldest first, at most `limit`) for
+    /// one deliverer: each is due again only at `claim_until` unless it is
+    /// delivered or failed before, so deliverers of several hosts on one
+    /// database do not send the same item at once; one that dies holding a
+    /// claim leaves the item to the next after `claim_until`.
+    fn claim_webhooks(
+        &self,
+        now: Millis,
+        claim_until: Millis,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<OutboxItem>, DbError>>;
     /// Removes a delivered item from the outbox.
     fn webhook_delivered(&self, id: i64) -> BoxFuture<'_, Result<(), DbError>>;
     /// Records a failed attempt: `attempts + 1`, the error, the next time

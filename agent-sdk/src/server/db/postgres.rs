@@ -676,6 +676,37 @@ impl ServerDb for PostgresServerDb {
         })
     }
 
+    fn claim_webhooks(
+        &self,
+        now: Millis,
+        claim_until: Millis,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<OutboxItem>, DbError>> {
+        Box::pin(async move {
+            let client = self.client.lock().await;
+            // SKIP LOCKED: rows another host is claiming right now are its own.
+            let rows = client
+                .query(
+                    &format!(
+                        "UPDATE server_outbox SET next_attempt_at = $4 WHERE id IN
+                         (SELECT id FROM server_outbox
+                          WHERE next_attempt_at <= $1 AND next_attempt_at <> $2
+                          ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
+                         RETURNING {OUTBOX_COLUMNS}"
+                    ),
+                    &[&now, &DEAD_LETTER, &sql_limit(limit), &claim_until],
+                )
+                .await
+                .map_err(backend)?;
+            let mut claimed = rows
+                .iter()
+                .map(outbox_item)
+                .collect::<Result<Vec<_>, _>>()?;
+            claimed.sort_by_key(|item| item.id);
+            Ok(claimed)
+        })
+    }
+
     fn webhook_delivered(&self, id: i64) -> BoxFuture<'_, Result<(), DbError>> {
         Box::pin(async move {
             let client = self.client.lock().await;

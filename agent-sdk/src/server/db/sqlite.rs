@@ -733,6 +733,32 @@ impl ServerDb for SqliteServerDb {
         })
     }
 
+    fn claim_webhooks(
+        &self,
+        now: Millis,
+        claim_until: Millis,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<OutboxItem>, DbError>> {
+        self.with(move |c| {
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            // One statement: atomic against another connection's claim.
+            let mut statement = c
+                .prepare_cached(&format!(
+                    "UPDATE server_outbox SET next_attempt_at = ?4 WHERE id IN
+                     (SELECT id FROM server_outbox
+                      WHERE next_attempt_at <= ?1 AND next_attempt_at <> ?2 ORDER BY id LIMIT ?3)
+                     RETURNING {OUTBOX_COLUMNS}"
+                ))
+                .map_err(backend)?;
+            let rows = statement
+                .query_map(params![now, DEAD_LETTER, limit, claim_until], outbox_item)
+                .map_err(backend)?;
+            let mut claimed: Vec<OutboxItem> = rows.collect::<Result<_, _>>().map_err(backend)?;
+            claimed.sort_by_key(|item| item.id);
+            Ok(claimed)
+        })
+    }
+
     fn webhook_delivered(&self, id: i64) -> BoxFuture<'_, Result<(), DbError>> {
         self.with(move |c| {
             c.execute("DELETE FROM server_outbox WHERE id = ?1", [id])
