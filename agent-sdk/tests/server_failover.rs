@@ -28,6 +28,8 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+mod support;
+
 /// The lease TTL and heartbeat the hosts run with (short, so tests are quick).
 const LEASE_TTL: &str = "2";
 const HEARTBEAT: &str = "0.3";
@@ -244,26 +246,7 @@ fn texts(events: &[Event]) -> Vec<&str> {
 /// A fresh schema on the test PostgreSQL, or `None` (skipped) without one.
 async fn fresh_database() -> Option<String> {
     let url = agent_sdk::testing::test_postgres_url()?;
-    let schema = format!(
-        "failover_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    );
-    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap_or_else(|e| panic!("the test PostgreSQL at {url} is unreachable: {e}"));
-    tokio::spawn(connection);
-    client
-        .batch_execute(&format!("CREATE SCHEMA {schema}"))
-        .await
-        .unwrap();
-    let separator = if url.contains('?') { '&' } else { '?' };
-    Some(format!(
-        "{url}{separator}options=-c%20search_path%3D{schema}"
-    ))
+    Some(support::fresh_postgres_url(&url).await)
 }
 
 async fn fake_api() -> TestEnv {
