@@ -71,6 +71,8 @@ pub use import::import_session_to_store;
 mod memory;
 #[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) mod schema;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod summary;

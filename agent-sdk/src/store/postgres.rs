@@ -5,6 +5,7 @@ use tokio::sync::Mutex;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls};
 
+use super::schema::{Schema, migrate_postgres};
 use super::summary::fold_session_summary;
 use super::{SessionKey, SessionStore, SessionSummary, StoreEntry, StoreError, StoredSession};
 use crate::handler::BoxFuture;
@@ -96,43 +97,14 @@ impl PostgresSessionStore {
 }
 
 async fn migrate(client: &mut Client) -> Result<(), StoreError> {
-    let tx = client.transaction().await.map_err(backend)?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+    let schema = Schema {
+        version_table: "agent_sdk_schema_version",
+        name: "schema",
+        migrations: MIGRATIONS,
+    };
+    migrate_postgres(client, MIGRATION_LOCK, &schema)
         .await
-        .map_err(backend)?;
-    tx.batch_execute(
-        "CREATE TABLE IF NOT EXISTS agent_sdk_schema_version (version INTEGER NOT NULL)",
-    )
-    .await
-    .map_err(backend)?;
-    let row = tx
-        .query_one(
-            "SELECT coalesce(max(version), 0) FROM agent_sdk_schema_version",
-            &[],
-        )
-        .await
-        .map_err(backend)?;
-    let version = usize::try_from(row.get::<_, i32>(0)).unwrap_or(0);
-    if version > MIGRATIONS.len() {
-        return Err(backend(format!(
-            "the database has schema version {version}, newer than this SDK's {}",
-            MIGRATIONS.len()
-        )));
-    }
-    for (step, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-        tx.batch_execute(sql).await.map_err(backend)?;
-        let step = i32::try_from(step + 1).map_err(backend)?;
-        tx.execute("DELETE FROM agent_sdk_schema_version", &[])
-            .await
-            .map_err(backend)?;
-        tx.execute(
-            "INSERT INTO agent_sdk_schema_version (version) VALUES ($1)",
-            &[&step],
-        )
-        .await
-        .map_err(backend)?;
-    }
-    tx.commit().await.map_err(backend)
+        .map_err(backend)
 }
 
 impl SessionStore for PostgresSessionStore {

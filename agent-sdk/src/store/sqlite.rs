@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::memory::now_millis;
+use super::schema::{Schema, migrate_sqlite};
 use super::summary::fold_session_summary;
 use super::{SessionKey, SessionStore, SessionSummary, StoreEntry, StoreError, StoredSession};
 use crate::handler::BoxFuture;
@@ -122,33 +123,12 @@ fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
     connection
         .pragma_update(None, "synchronous", "NORMAL")
         .map_err(backend)?;
-    let tx = connection.transaction().map_err(backend)?;
-    tx.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        .map_err(backend)?;
-    let version: usize = tx
-        .query_row(
-            "SELECT coalesce(max(version), 0) FROM schema_version",
-            [],
-            |r| r.get(0),
-        )
-        .map_err(backend)?;
-    if version > MIGRATIONS.len() {
-        return Err(backend(format!(
-            "the database has schema version {version}, newer than this SDK's {}",
-            MIGRATIONS.len()
-        )));
-    }
-    for (step, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-        tx.execute_batch(sql).map_err(backend)?;
-        tx.execute("DELETE FROM schema_version", [])
-            .map_err(backend)?;
-        tx.execute(
-            "INSERT INTO schema_version (version) VALUES (?1)",
-            [step + 1],
-        )
-        .map_err(backend)?;
-    }
-    tx.commit().map_err(backend)
+    let schema = Schema {
+        version_table: "schema_version",
+        name: "schema",
+        migrations: MIGRATIONS,
+    };
+    migrate_sqlite(connection, &schema).map_err(backend)
 }
 
 fn append_blocking(

@@ -14,6 +14,7 @@ use super::{
     SessionRecord, TaskRecord, TaskStatus, Usage, UsageRecord, fenced_session,
 };
 use crate::handler::BoxFuture;
+use crate::store::schema::{Schema, migrate_postgres};
 use crate::store::{PostgresSessionStore, SessionStore};
 
 /// Taken for the migration transaction, so servers starting together migrate once.
@@ -101,41 +102,14 @@ impl PostgresServerDb {
 }
 
 async fn migrate(client: &mut Client) -> Result<(), DbError> {
-    let tx = client.transaction().await.map_err(backend)?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+    let schema = Schema {
+        version_table: "server_schema_version",
+        name: "server schema",
+        migrations: MIGRATIONS,
+    };
+    migrate_postgres(client, MIGRATION_LOCK, &schema)
         .await
-        .map_err(backend)?;
-    tx.batch_execute("CREATE TABLE IF NOT EXISTS server_schema_version (version INTEGER NOT NULL)")
-        .await
-        .map_err(backend)?;
-    let row = tx
-        .query_one(
-            "SELECT coalesce(max(version), 0) FROM server_schema_version",
-            &[],
-        )
-        .await
-        .map_err(backend)?;
-    let version = usize::try_from(row.get::<_, i32>(0)).unwrap_or(0);
-    if version > MIGRATIONS.len() {
-        return Err(backend(format!(
-            "the database has server schema version {version}, newer than this SDK's {}",
-            MIGRATIONS.len()
-        )));
-    }
-    for (step, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-        tx.batch_execute(sql).await.map_err(backend)?;
-        let step = i32::try_from(step + 1).map_err(backend)?;
-        tx.execute("DELETE FROM server_schema_version", &[])
-            .await
-            .map_err(backend)?;
-        tx.execute(
-            "INSERT INTO server_schema_version (version) VALUES ($1)",
-            &[&step],
-        )
-        .await
-        .map_err(backend)?;
-    }
-    tx.commit().await.map_err(backend)
+        .map_err(backend)
 }
 
 fn is_unique_violation(error: &tokio_postgres::Error) -> bool {

@@ -14,6 +14,7 @@ use super::{
     SessionRecord, TaskRecord, TaskStatus, Usage, UsageRecord, fenced_session,
 };
 use crate::handler::BoxFuture;
+use crate::store::schema::{Schema, migrate_sqlite};
 use crate::store::{SessionStore, SqliteSessionStore};
 
 /// The server's tables, one step per version (`server_schema_version`, apart
@@ -123,33 +124,12 @@ fn migrate(connection: &mut Connection) -> Result<(), DbError> {
     connection
         .pragma_update(None, "synchronous", "NORMAL")
         .map_err(backend)?;
-    let tx = connection.transaction().map_err(backend)?;
-    tx.execute_batch("CREATE TABLE IF NOT EXISTS server_schema_version (version INTEGER NOT NULL)")
-        .map_err(backend)?;
-    let version: usize = tx
-        .query_row(
-            "SELECT coalesce(max(version), 0) FROM server_schema_version",
-            [],
-            |r| r.get(0),
-        )
-        .map_err(backend)?;
-    if version > MIGRATIONS.len() {
-        return Err(backend(format!(
-            "the database has server schema version {version}, newer than this SDK's {}",
-            MIGRATIONS.len()
-        )));
-    }
-    for (step, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-        tx.execute_batch(sql).map_err(backend)?;
-        tx.execute("DELETE FROM server_schema_version", [])
-            .map_err(backend)?;
-        tx.execute(
-            "INSERT INTO server_schema_version (version) VALUES (?1)",
-            [step + 1],
-        )
-        .map_err(backend)?;
-    }
-    tx.commit().map_err(backend)
+    let schema = Schema {
+        version_table: "server_schema_version",
+        name: "server schema",
+        migrations: MIGRATIONS,
+    };
+    migrate_sqlite(connection, &schema).map_err(backend)
 }
 
 fn is_unique_violation(error: &rusqlite::Error) -> bool {
