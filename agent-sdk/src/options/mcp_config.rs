@@ -168,94 +168,69 @@ impl std::fmt::Debug for McpStdioServer {
     }
 }
 
-/// An MCP server reached over server-sent events.
-///
-/// ```
-/// use agent_sdk::options::McpSseServer;
-/// let server = McpSseServer::new("http://127.0.0.1:9000/sse");
-/// # let _ = server;
-/// ```
-#[derive(Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct McpSseServer {
-    /// The endpoint.
-    pub url: String,
-    /// HTTP headers sent with each request.
-    pub headers: BTreeMap<String, String>,
-}
-
-impl McpSseServer {
-    /// A server at `url`.
-    pub fn new(url: impl Into<String>) -> Self {
-        McpSseServer {
-            url: url.into(),
-            headers: BTreeMap::new(),
+/// Defines the servers reached at a URL: the same fields, builder and
+/// redacting `Debug` for each transport.
+macro_rules! url_servers {
+    ($($(#[$doc:meta])* $name:ident;)*) => {$(
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq)]
+        #[non_exhaustive]
+        pub struct $name {
+            /// The endpoint.
+            pub url: String,
+            /// HTTP headers sent with each request.
+            pub headers: BTreeMap<String, String>,
         }
-    }
 
-    /// Adds an HTTP header.
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.insert(name.into(), value.into());
-        self
-    }
+        impl $name {
+            /// A server at `url`.
+            pub fn new(url: impl Into<String>) -> Self {
+                $name {
+                    url: url.into(),
+                    headers: BTreeMap::new(),
+                }
+            }
 
-    fn to_json(&self, kind: &str) -> Value {
-        url_server_json(kind, &self.url, &self.headers)
-    }
-}
+            /// Adds an HTTP header.
+            pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+                self.headers.insert(name.into(), value.into());
+                self
+            }
 
-impl std::fmt::Debug for McpSseServer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("McpSseServer")
-            .field("url", &self.url)
-            .field("headers", &super::RedactedMap(&self.headers))
-            .finish()
-    }
-}
-
-/// An MCP server reached over streamable HTTP.
-///
-/// ```
-/// use agent_sdk::options::McpHttpServer;
-/// let server = McpHttpServer::new("http://127.0.0.1:9000/mcp").header("Authorization", "Bearer t");
-/// # let _ = server;
-/// ```
-#[derive(Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct McpHttpServer {
-    /// The endpoint.
-    pub url: String,
-    /// HTTP headers sent with each request.
-    pub headers: BTreeMap<String, String>,
-}
-
-impl McpHttpServer {
-    /// A server at `url`.
-    pub fn new(url: impl Into<String>) -> Self {
-        McpHttpServer {
-            url: url.into(),
-            headers: BTreeMap::new(),
+            fn to_json(&self, kind: &str) -> Value {
+                url_server_json(kind, &self.url, &self.headers)
+            }
         }
-    }
 
-    /// Adds an HTTP header.
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.insert(name.into(), value.into());
-        self
-    }
-
-    fn to_json(&self, kind: &str) -> Value {
-        url_server_json(kind, &self.url, &self.headers)
-    }
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($name))
+                    .field("url", &self.url)
+                    .field("headers", &super::RedactedMap(&self.headers))
+                    .finish()
+            }
+        }
+    )*};
 }
 
-impl std::fmt::Debug for McpHttpServer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("McpHttpServer")
-            .field("url", &self.url)
-            .field("headers", &super::RedactedMap(&self.headers))
-            .finish()
-    }
+url_servers! {
+    /// An MCP server reached over server-sent events.
+    ///
+    /// ```
+    /// use agent_sdk::options::McpSseServer;
+    /// let server = McpSseServer::new("http://127.0.0.1:9000/sse");
+    /// # let _ = server;
+    /// ```
+    McpSseServer;
+
+    /// An MCP server reached over streamable HTTP.
+    ///
+    /// ```
+    /// use agent_sdk::options::McpHttpServer;
+    /// let server = McpHttpServer::new("http://127.0.0.1:9000/mcp").header("Authorization", "Bearer t");
+    /// # let _ = server;
+    /// ```
+    McpHttpServer;
 }
 
 fn url_server_json(kind: &str, url: &str, headers: &BTreeMap<String, String>) -> Value {
