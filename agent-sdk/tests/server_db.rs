@@ -11,6 +11,7 @@
 
 use std::sync::Arc;
 
+use agent_sdk::message::{CostBaseline, RunningTotals};
 use agent_sdk::server::db::{
     self, DEAD_LETTER, DbError, EventRecord, OutboxItem, ServerDb, SessionFilter, SessionRecord,
     SessionStatus, TaskRecord, TaskStatus, Usage, UsageRecord,
@@ -31,6 +32,7 @@ fn session(id: &str, user: &str, tenant: &str, created_at: i64) -> SessionRecord
         claude_session_id: None,
         turns: 0,
         usage: Usage::default(),
+        cli_cost: Default::default(),
         created_at,
         last_activity: created_at,
     }
@@ -128,6 +130,16 @@ async fn conformance(db: &dyn ServerDb) {
         input_tokens: 1_234,
         output_tokens: 56,
         cost_usd: 0.0125,
+    };
+    s1.cli_cost = CostBaseline {
+        last: RunningTotals {
+            cost_usd: 0.375,
+            tokens: 70_000,
+        },
+        restored: RunningTotals {
+            cost_usd: 0.25,
+            tokens: 40_000,
+        },
     };
     s1.last_activity = 99;
     assert!(db.update_session(&s1).await.unwrap());
@@ -620,7 +632,7 @@ mod sqlite {
                 .query_row(&format!("SELECT version FROM {table}"), [], |r| r.get(0))
                 .unwrap()
         };
-        assert_eq!(version("server_schema_version"), 2);
+        assert_eq!(version("server_schema_version"), 3);
         assert_eq!(version("schema_version"), 1);
     }
 

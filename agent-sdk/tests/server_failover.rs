@@ -580,3 +580,131 @@ async fn a_crashed_host_back_on_its_address_takes_its_sessions_back_at_once() {
         "{metrics}"
     );
 }
+
+/// The pids of the CLIs the server process runs (its children).
+fn cli_pids(host: &Host) -> Vec<i32> {
+    let pid = host.child.id().expect("running");
+    let mut pids = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let children =
+            std::fs::read_to_string(task.unwrap().path().join("children")).unwrap_or_default();
+        pids.extend(
+            children
+                .split_whitespace()
+                .map(|p| p.parse::<i32>().unwrap()),
+        );
+    }
+    pids
+}
+
+/// SIGKILLs the host's CLI: its supervisor starts another, which resumes the
+/// conversation without the running totals (a killed CLI saves none).
+async fn kill_cli(host: &Host) {
+    let pids = cli_pids(host);
+    assert_eq!(pids.len(), 1, "one session, one CLI: {pids:?}");
+    // SAFETY: a signal to our child's child.
+    assert_eq!(unsafe { libc::kill(pids[0], libc::SIGKILL) }, 0);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while cli_pids(host) == pids || cli_pids(host).is_empty() {
+        assert!(Instant::now() < deadline, "the CLI was not restarted");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// SIGTERM: the host drains (its CLIs exit cleanly, saving their running
+/// totals), then starts again on the same address and database.
+async fn drain_and_restart(mut host: Host, listen: &str, url: &str, env: &TestEnv) -> Host {
+    host.signal(libc::SIGTERM);
+    let status = tokio::time::timeout(Duration::from_secs(60), host.child.wait())
+        .await
+        .expect("the host exits after its drain")
+        .unwrap();
+    assert!(status.success(), "{status}");
+    start_on(listen, &[], url, env).await
+}
+
+/// What the pinned CLI charges a token of the model it asks the fake API
+/// for: input, output (USD).
+const PRICE_PER_TOKEN: (f64, f64) = (4e-6, 20e-6);
+
+/// A session's usage is the sum of its turns' own costs, whatever happened to
+/// its CLIs between them: a CLI killed (the next resumes without the running
+/// totals), a clean restart (the next restores the last process's totals,
+/// which may not be all the session's turns), each more than once.
+async fn usage_is_each_turns_own_cost(url: &str) {
+    let env = fake_api().await;
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let listen = free.local_addr().unwrap().to_string();
+    drop(free);
+    let mut host = start_on(&listen, &[], url, &env).await;
+    let (status, _, created) = host.post("/v1/sessions", json!({"user": "ada"})).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let mut completed = Vec::new();
+    let mut after = 0;
+    let mut turn = async |host: &Host, text: &str| {
+        let events = host.turn(&id, text, after).await;
+        after = last_id(&events);
+        let complete = events
+            .iter()
+            .rev()
+            .find(|e| e.1 == "turn_complete")
+            .unwrap();
+        completed.push(complete.2.clone());
+    };
+    turn(&host, "one").await;
+    turn(&host, "two").await;
+    kill_cli(&host).await;
+    turn(&host, "three").await;
+    turn(&host, "four").await;
+    host = drain_and_restart(host, &listen, url, &env).await;
+    turn(&host, "five").await;
+    kill_cli(&host).await;
+    turn(&host, "six").await;
+    host = drain_and_restart(host, &listen, url, &env).await;
+    turn(&host, "seven").await;
+    host = drain_and_restart(host, &listen, url, &env).await;
+    turn(&host, "eight").await;
+
+    // Each turn is charged what its own tokens cost, and the session and the
+    // usage report the sum.
+    let (input, output) = PRICE_PER_TOKEN;
+    let mut expected = 0.0;
+    for complete in &completed {
+        let usage = &complete["usage"];
+        let own = usage["input_tokens"].as_f64().unwrap() * input
+            + usage["output_tokens"].as_f64().unwrap() * output;
+        let charged = usage["cost_usd"].as_f64().unwrap();
+        assert!(
+            (charged - own).abs() < 1e-9,
+            "turn {} charged {charged}, its tokens cost {own}: {completed:?}",
+            complete["turn"]
+        );
+        expected += own;
+    }
+    let (_, session) = host.get(&format!("/v1/sessions/{id}")).await;
+    let charged = session["usage"]["cost_usd"].as_f64().unwrap();
+    assert!((charged - expected).abs() < 1e-9, "{charged} != {expected}");
+    let db = agent_sdk::server::db::open(url).await.unwrap();
+    let spent = db.user_spend(None, "ada").await.unwrap();
+    assert!((spent - expected).abs() < 1e-9, "usage records sum {spent}");
+    assert_eq!(session["turns"], 8, "{session}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_is_each_turns_own_cost_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    usage_is_each_turns_own_cost(&format!(
+        "sqlite://{}",
+        dir.path().join("server.db").display()
+    ))
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_is_each_turns_own_cost_on_postgres() {
+    let Some(url) = fresh_database().await else {
+        return;
+    };
+    usage_is_each_turns_own_cost(&url).await;
+}

@@ -157,6 +157,10 @@ pub struct SessionRecord {
     pub turns: u64,
     /// Usage summed over its turns.
     pub usage: Usage,
+    /// What its CLIs reported of their running totals: what the next turn's
+    /// cost is told from, by this host or another after a restart or takeover.
+    #[serde(default)]
+    pub cli_cost: crate::message::CostBaseline,
     /// When it was created.
     pub created_at: Millis,
     /// When it last received a message or produced an event.

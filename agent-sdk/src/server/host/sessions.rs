@@ -74,6 +74,7 @@ impl Host {
             claude_session_id: None,
             turns: 0,
             usage: Usage::default(),
+            cli_cost: Default::default(),
             created_at: now,
             last_activity: now,
         };
@@ -182,7 +183,7 @@ impl Host {
             record: Mutex::new(record),
             turns_sent: AtomicU64::new(turns),
             active_turns: AtomicUsize::new(0),
-            cli_total: Mutex::new(None),
+            cli_process: Mutex::new(None),
             start: tokio::sync::Mutex::new(()),
             epoch,
             lease: Arc::new(super::LeaseHold::new(until)),
@@ -225,7 +226,8 @@ impl Host {
             .start_session(live.id.clone(), options)
             .await
             .map_err(supervisor_error)?;
-        *lock(&live.cli_total) = None;
+        // Its new supervised session counts its CLI processes from one again.
+        *lock(&live.cli_process) = None;
         // Clients that were already streaming keep this CLI from idle eviction too.
         live.pin_if_watched(&self.supervisor);
         // Tell the clients once the CLI is up (or failed), without holding the request.
