@@ -503,6 +503,16 @@ async fn leases(a: Arc<dyn ServerDb>, b: Arc<dyn ServerDb>) {
     a.record_usage_fenced(1, &usage("leased", "lee", 1, 0.5))
         .await
         .unwrap();
+    let mut leased_task = task("leased-task", "leased", 1);
+    a.insert_task_fenced(1, &leased_task).await.unwrap();
+    leased_task.result = Some("half".to_owned());
+    assert!(a.update_task_fenced(1, &leased_task).await.unwrap());
+    assert!(
+        !a.update_task_fenced(1, &task("ghost-task", "leased", 1))
+            .await
+            .unwrap(),
+        "an unknown task under the right epoch is not updated"
+    );
     let mine = [("leased".to_owned(), 1)];
     assert!(
         a.renew_leases("host-a", &mine, 20_000)
@@ -540,6 +550,27 @@ async fn leases(a: Arc<dyn ServerDb>, b: Arc<dyn ServerDb>) {
     fenced(
         a.record_usage_fenced(1, &usage("leased", "lee", 2, 5.0))
             .await,
+    );
+    // Nor its tasks: neither finished by it nor started.
+    let mut stale = leased_task.clone();
+    stale.status = TaskStatus::Completed;
+    stale.result = Some("stale".to_owned());
+    fenced(a.update_task_fenced(1, &stale).await.map(drop));
+    fenced(
+        a.insert_task_fenced(1, &task("late-task", "leased", 2))
+            .await,
+    );
+    assert_eq!(
+        b.get_task("leased-task").await.unwrap(),
+        Some(leased_task.clone()),
+        "the stale host's update left the task as it was"
+    );
+    assert_eq!(b.get_task("late-task").await.unwrap(), None);
+    leased_task.status = TaskStatus::Interrupted;
+    assert!(b.update_task_fenced(2, &leased_task).await.unwrap());
+    assert_eq!(
+        a.get_task("leased-task").await.unwrap().unwrap().status,
+        TaskStatus::Interrupted
     );
     assert_eq!(b.last_event_seq("leased").await.unwrap(), 1);
     assert_eq!(b.get_session("leased").await.unwrap().unwrap().turns, 1);

@@ -433,8 +433,16 @@ async fn a_stale_owner_writes_nothing_more_and_sends_clients_to_the_new_one() {
     let id = a.create().await;
     let first = a.turn(&id, "one", 0).await;
 
-    // A stops (SIGSTOP) with a turn running; its CLI goes on and gets the answer.
-    let stalled = a.message(&id, &format!("two, {SLOW}")).await;
+    // A stops (SIGSTOP) with a task's turn running; its CLI goes on and gets the answer.
+    let (status, _, task) = a
+        .post(
+            "/v1/tasks",
+            json!({"prompt": format!("two, {SLOW}"), "session": {"id": id, "reuse_existing": true}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{task}");
+    let task_id = task["task_id"].as_str().unwrap().to_owned();
+    let stalled = 2;
     a.events_until(&id, last_id(&first), |kind, data| {
         kind == "user_message" && data["turn"] == stalled
     })
@@ -449,6 +457,10 @@ async fn a_stale_owner_writes_nothing_more_and_sends_clients_to_the_new_one() {
     tokio::time::sleep(Duration::from_secs(2)).await; // the stalled turn's answer is waiting for A
 
     // A comes back: its writes are refused, and it sends clients to B.
+    let resumed_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
     a.signal(libc::SIGCONT);
     tokio::time::sleep(Duration::from_secs(2)).await;
     let refused = a
@@ -496,6 +508,17 @@ async fn a_stale_owner_writes_nothing_more_and_sends_clients_to_the_new_one() {
     );
     let record = db.get_session(&id).await.unwrap().unwrap();
     assert_eq!(record.turns, 2);
+    // Nor its task: B reported it interrupted when it took over, and A's
+    // account of its end was refused.
+    let (status, task) = b.get(&format!("/v1/tasks/{task_id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(task["status"], "interrupted", "{task}");
+    assert_eq!(task["error"], "the host running it stopped", "{task}");
+    assert_eq!(task["result"], Value::Null, "A's stale result: {task}");
+    assert!(
+        task["finished_at"].as_i64().unwrap() < resumed_at,
+        "B's record of it, written before A came back: {task}"
+    );
 
     // Nor its transcript: the stalled turn's answer never reached the store B resumes from.
     let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)

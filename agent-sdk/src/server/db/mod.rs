@@ -450,6 +450,21 @@ pub trait ServerDb: Send + Sync + 'static {
         epoch: u64,
         usage: &'a UsageRecord,
     ) -> BoxFuture<'a, Result<(), DbError>>;
+    /// [`insert_task`](Self::insert_task) under the lease `epoch` of the
+    /// task's session ([`DbError::Fenced`] otherwise).
+    fn insert_task_fenced<'a>(
+        &'a self,
+        epoch: u64,
+        task: &'a TaskRecord,
+    ) -> BoxFuture<'a, Result<(), DbError>>;
+    /// [`update_task`](Self::update_task) under the lease `epoch` of the
+    /// task's session ([`DbError::Fenced`] otherwise): a host that lost the
+    /// session cannot finish or interrupt its tasks any more.
+    fn update_task_fenced<'a>(
+        &'a self,
+        epoch: u64,
+        task: &'a TaskRecord,
+    ) -> BoxFuture<'a, Result<bool, DbError>>;
 }
 
 /// The one session a fenced batch of events belongs to: `None` for an empty

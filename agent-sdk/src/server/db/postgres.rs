@@ -350,45 +350,54 @@ impl PostgresServerDb {
     }
 
     async fn write_task(&self, task: &TaskRecord, update: bool) -> Result<u64, DbError> {
-        let sql = if update {
-            "UPDATE server_tasks SET session_id = $2, status = $3, prompt = $4, result = $5,
-                error = $6, input_tokens = $7, output_tokens = $8, cost_usd = $9,
-                created_at = $10, finished_at = $11 WHERE task_id = $1"
-        } else {
-            "INSERT INTO server_tasks (task_id, session_id, status, prompt, result, error,
-                input_tokens, output_tokens, cost_usd, created_at, finished_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-        };
         let client = self.client.lock().await;
-        client
-            .execute(
-                sql,
-                &[
-                    &task.task_id,
-                    &task.session_id,
-                    &status_name(&task.status),
-                    &task.prompt,
-                    &task.result,
-                    &task.error,
-                    &to_sql_int(task.usage.input_tokens)?,
-                    &to_sql_int(task.usage.output_tokens)?,
-                    &task.usage.cost_usd,
-                    &task.created_at,
-                    &task.finished_at,
-                ],
-            )
-            .await
-            .map_err(|e| {
-                if !update && is_unique_violation(&e) {
-                    DbError::Conflict {
-                        what: "task",
-                        id: task.task_id.clone(),
-                    }
-                } else {
-                    backend(e)
-                }
-            })
+        write_task(&*client, task, update).await
     }
+}
+
+/// Writes a task's row (new, or over the stored one) on a connection or transaction.
+async fn write_task(
+    client: &impl GenericClient,
+    task: &TaskRecord,
+    update: bool,
+) -> Result<u64, DbError> {
+    let sql = if update {
+        "UPDATE server_tasks SET session_id = $2, status = $3, prompt = $4, result = $5,
+            error = $6, input_tokens = $7, output_tokens = $8, cost_usd = $9,
+            created_at = $10, finished_at = $11 WHERE task_id = $1"
+    } else {
+        "INSERT INTO server_tasks (task_id, session_id, status, prompt, result, error,
+            input_tokens, output_tokens, cost_usd, created_at, finished_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+    };
+    client
+        .execute(
+            sql,
+            &[
+                &task.task_id,
+                &task.session_id,
+                &status_name(&task.status),
+                &task.prompt,
+                &task.result,
+                &task.error,
+                &to_sql_int(task.usage.input_tokens)?,
+                &to_sql_int(task.usage.output_tokens)?,
+                &task.usage.cost_usd,
+                &task.created_at,
+                &task.finished_at,
+            ],
+        )
+        .await
+        .map_err(|e| {
+            if !update && is_unique_violation(&e) {
+                DbError::Conflict {
+                    what: "task",
+                    id: task.task_id.clone(),
+                }
+            } else {
+                backend(e)
+            }
+        })
 }
 
 impl ServerDb for PostgresServerDb {
@@ -883,6 +892,32 @@ impl ServerDb for PostgresServerDb {
         Box::pin(async move {
             self.fenced(&usage.session_id, epoch, async |tx| {
                 insert_usage(tx, usage).await
+            })
+            .await
+        })
+    }
+
+    fn insert_task_fenced<'a>(
+        &'a self,
+        epoch: u64,
+        task: &'a TaskRecord,
+    ) -> BoxFuture<'a, Result<(), DbError>> {
+        Box::pin(async move {
+            self.fenced(&task.session_id, epoch, async |tx| {
+                write_task(tx, task, false).await.map(drop)
+            })
+            .await
+        })
+    }
+
+    fn update_task_fenced<'a>(
+        &'a self,
+        epoch: u64,
+        task: &'a TaskRecord,
+    ) -> BoxFuture<'a, Result<bool, DbError>> {
+        Box::pin(async move {
+            self.fenced(&task.session_id, epoch, async |tx| {
+                Ok(write_task(tx, task, true).await? > 0)
             })
             .await
         })

@@ -930,4 +930,30 @@ impl ServerDb for SqliteServerDb {
         let usage = usage.clone();
         self.with(move |c| fenced(c, &usage.session_id, epoch, |tx| insert_usage(tx, &usage)))
     }
+
+    fn insert_task_fenced<'a>(
+        &'a self,
+        epoch: u64,
+        task: &'a TaskRecord,
+    ) -> BoxFuture<'a, Result<(), DbError>> {
+        let task = task.clone();
+        self.with(move |c| {
+            fenced(c, &task.session_id, epoch, |tx| {
+                write_task(tx, &task, false).map(drop)
+            })
+        })
+    }
+
+    fn update_task_fenced<'a>(
+        &'a self,
+        epoch: u64,
+        task: &'a TaskRecord,
+    ) -> BoxFuture<'a, Result<bool, DbError>> {
+        let task = task.clone();
+        self.with(move |c| {
+            fenced(c, &task.session_id, epoch, |tx| {
+                Ok(write_task(tx, &task, true)? > 0)
+            })
+        })
+    }
 }

@@ -462,7 +462,7 @@ impl Host {
                 set_status(session, self.db.as_ref(), SessionStatus::Paused).await;
             }
         }
-        let ids: Vec<&str> = live.iter().map(|s| s.id.as_str()).collect();
+        let ids: Vec<(&str, u64)> = live.iter().map(|s| (s.id.as_str(), s.epoch)).collect();
         self.interrupt_running_tasks("the server shut down", &ids)
             .await;
         self.writer.flush().await;
