@@ -15,9 +15,14 @@
 //! - A stale owner (SIGSTOP past its lease, SIGCONT after B took over) writes
 //!   nothing more into the session's event log and answers 421 naming B.
 //!
+//! - A stale owner's account of a task's end is refused too.
+//!
 //! They need the test PostgreSQL (`. .ci/postgres`) and skip without it
 //! (fail under `CI`). One host alone on SQLite, killed and started again on
-//! its address, takes its sessions back at once (no 421 to itself).
+//! its address, takes its sessions back at once (no 421 to itself). One host
+//! restarted on SQLite and on Postgres, its CLI killed between: each turn is
+//! charged its own cost. A session resumed in another directory and HOME
+//! gets its subagents' transcripts back from the store.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -64,6 +69,17 @@ async fn start(name: &str, database_url: &str, env: &TestEnv) -> Host {
 }
 
 async fn start_on(listen: &str, flags: &[&str], database_url: &str, env: &TestEnv) -> Host {
+    start_in(env.cwd(), listen, flags, database_url, env).await
+}
+
+/// `start_on` with sessions running in `workdir`.
+async fn start_in(
+    workdir: &std::path::Path,
+    listen: &str,
+    flags: &[&str],
+    database_url: &str,
+    env: &TestEnv,
+) -> Host {
     let cli = agent_sdk::testing::ensure_cli().await.expect("the CLI");
     let home = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_agent-server"))
@@ -73,7 +89,7 @@ async fn start_on(listen: &str, flags: &[&str], database_url: &str, env: &TestEn
         .arg("--cli")
         .arg(cli)
         .arg("--workdir")
-        .arg(env.cwd())
+        .arg(workdir)
         // The fake API's key and address; a HOME of the host's own.
         .envs(env.cli_env())
         .env("HOME", home.path())
@@ -730,4 +746,93 @@ async fn usage_is_each_turns_own_cost_on_postgres() {
         return;
     };
     usage_is_each_turns_own_cost(&url).await;
+}
+
+/// The subagent transcripts (`.../subagents/*.jsonl`) under a host's HOME.
+fn subagent_files(host: &Host) -> Vec<std::path::PathBuf> {
+    fn walk(dir: &std::path::Path, found: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, found);
+            } else if path.extension().is_some_and(|e| e == "jsonl")
+                && path.parent().is_some_and(|p| p.ends_with("subagents"))
+            {
+                found.push(path);
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(host._home.path(), &mut found);
+    found
+}
+
+/// A session resumed where its earlier directory is gone (another host, a
+/// scratch directory of an earlier process) gets its subagents' transcripts
+/// from the session store too, not only its main one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_resumed_in_another_directory_keeps_its_subagents_transcripts() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("server.db").display());
+    let script = Script::new()
+        .then(Turn::tool_use(
+            "Agent",
+            json!({
+                "description": "count",
+                "prompt": "Count to three.",
+                "subagent_type": "general-purpose",
+                "run_in_background": false,
+            }),
+        ))
+        .then(Turn::text("one two three"))
+        .then(Turn::text("the subagent counted"))
+        .then(Turn::text("after the move"));
+    let env = TestEnv::start(script).await.expect("the fake API starts");
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let listen = free.local_addr().unwrap().to_string();
+    drop(free);
+
+    let first_dir = tempfile::tempdir().unwrap();
+    let mut first = start_in(first_dir.path(), &listen, &[], &url, &env).await;
+    let (status, _, created) = first
+        .post("/v1/sessions", json!({"allowed_tools": ["Agent"]}))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let events = first.turn(&id, "Ask a subagent to count", 0).await;
+    assert_eq!(texts(&events), ["the subagent counted"], "{events:?}");
+    let ran = subagent_files(&first);
+    assert_eq!(ran.len(), 1, "the subagent's transcript: {ran:?}");
+    first.signal(libc::SIGTERM);
+    assert!(first.child.wait().await.unwrap().success());
+    drop(first_dir);
+
+    // Another directory and another HOME: everything comes from the store.
+    let second_dir = tempfile::tempdir().unwrap();
+    let second = start_in(second_dir.path(), &listen, &[], &url, &env).await;
+    let events = second.turn(&id, "again", last_id(&events)).await;
+    assert_eq!(texts(&events), ["after the move"], "{events:?}");
+    let restored = subagent_files(&second);
+    assert_eq!(
+        restored.iter().map(|p| p.file_name()).collect::<Vec<_>>(),
+        ran.iter().map(|p| p.file_name()).collect::<Vec<_>>(),
+        "the subagent's transcript is back: {restored:?}"
+    );
+    // Its conversation entries, each once (the CLI's request records, which
+    // carry no uuid, are not mirrored).
+    let entries = |path: &std::path::Path| -> Vec<(String, String)> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(|line| serde_json::from_str::<Value>(line).unwrap())
+            .filter(|entry| entry["uuid"].is_string())
+            .map(|entry| (entry["type"].to_string(), entry["uuid"].to_string()))
+            .collect()
+    };
+    let subagent = entries(&ran[0]);
+    assert!(
+        subagent.iter().any(|e| e.0 == "\"assistant\""),
+        "{subagent:?}"
+    );
+    assert_eq!(entries(&restored[0]), subagent);
 }

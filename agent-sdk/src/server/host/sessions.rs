@@ -332,7 +332,8 @@ impl Host {
     /// it still exists, or lies under the work-dir root (made again: it is
     /// ours). Otherwise (a scratch directory of an earlier process, such as
     /// the offline model's, is never made again) it runs in this process's
-    /// directory, and the transcript is copied in the store to that key first.
+    /// directory, and the transcript, with its subagents' transcripts, is
+    /// copied in the store to that key first.
     async fn resume_where_found(
         &self,
         live: &LiveSession,
@@ -365,6 +366,18 @@ impl Host {
             workdir_error(format!("cannot move the session's transcript: {err}"))
         };
         if from != to && store.load(&to).await.map_err(store_error)?.is_none() {
+            // Its subagents' transcripts first: the main one marks the move done
+            // (one a failed move copied already is not copied twice).
+            for subpath in store.list_subkeys(&from).await.map_err(store_error)? {
+                let (from, to) = (from.subkey(subpath.clone()), to.subkey(subpath));
+                if store.load(&to).await.map_err(store_error)?.is_none() {
+                    let entries = store.load(&from).await.map_err(store_error)?;
+                    store
+                        .append(&to, entries.unwrap_or_default())
+                        .await
+                        .map_err(store_error)?;
+                }
+            }
             let entries = store.load(&from).await.map_err(store_error)?;
             store
                 .append(&to, entries.unwrap_or_default())
