@@ -11,6 +11,7 @@
 
 use std::sync::Arc;
 
+use agent_sdk::message::{CostBaseline, RunningTotals};
 use agent_sdk::server::db::{
     self, DEAD_LETTER, DbError, EventRecord, OutboxItem, ServerDb, SessionFilter, SessionRecord,
     SessionStatus, TaskRecord, TaskStatus, Usage, UsageRecord,
@@ -31,6 +32,7 @@ fn session(id: &str, user: &str, tenant: &str, created_at: i64) -> SessionRecord
         claude_session_id: None,
         turns: 0,
         usage: Usage::default(),
+        cli_cost: Default::default(),
         created_at,
         last_activity: created_at,
     }
@@ -128,6 +130,16 @@ async fn conformance(db: &dyn ServerDb) {
         input_tokens: 1_234,
         output_tokens: 56,
         cost_usd: 0.0125,
+    };
+    s1.cli_cost = CostBaseline {
+        last: RunningTotals {
+            cost_usd: 0.375,
+            tokens: 70_000,
+        },
+        restored: RunningTotals {
+            cost_usd: 0.25,
+            tokens: 40_000,
+        },
     };
     s1.last_activity = 99;
     assert!(db.update_session(&s1).await.unwrap());
@@ -491,6 +503,16 @@ async fn leases(a: Arc<dyn ServerDb>, b: Arc<dyn ServerDb>) {
     a.record_usage_fenced(1, &usage("leased", "lee", 1, 0.5))
         .await
         .unwrap();
+    let mut leased_task = task("leased-task", "leased", 1);
+    a.insert_task_fenced(1, &leased_task).await.unwrap();
+    leased_task.result = Some("half".to_owned());
+    assert!(a.update_task_fenced(1, &leased_task).await.unwrap());
+    assert!(
+        !a.update_task_fenced(1, &task("ghost-task", "leased", 1))
+            .await
+            .unwrap(),
+        "an unknown task under the right epoch is not updated"
+    );
     let mine = [("leased".to_owned(), 1)];
     assert!(
         a.renew_leases("host-a", &mine, 20_000)
@@ -528,6 +550,27 @@ async fn leases(a: Arc<dyn ServerDb>, b: Arc<dyn ServerDb>) {
     fenced(
         a.record_usage_fenced(1, &usage("leased", "lee", 2, 5.0))
             .await,
+    );
+    // Nor its tasks: neither finished by it nor started.
+    let mut stale = leased_task.clone();
+    stale.status = TaskStatus::Completed;
+    stale.result = Some("stale".to_owned());
+    fenced(a.update_task_fenced(1, &stale).await.map(drop));
+    fenced(
+        a.insert_task_fenced(1, &task("late-task", "leased", 2))
+            .await,
+    );
+    assert_eq!(
+        b.get_task("leased-task").await.unwrap(),
+        Some(leased_task.clone()),
+        "the stale host's update left the task as it was"
+    );
+    assert_eq!(b.get_task("late-task").await.unwrap(), None);
+    leased_task.status = TaskStatus::Interrupted;
+    assert!(b.update_task_fenced(2, &leased_task).await.unwrap());
+    assert_eq!(
+        a.get_task("leased-task").await.unwrap().unwrap().status,
+        TaskStatus::Interrupted
     );
     assert_eq!(b.last_event_seq("leased").await.unwrap(), 1);
     assert_eq!(b.get_session("leased").await.unwrap().unwrap().turns, 1);
@@ -620,7 +663,7 @@ mod sqlite {
                 .query_row(&format!("SELECT version FROM {table}"), [], |r| r.get(0))
                 .unwrap()
         };
-        assert_eq!(version("server_schema_version"), 2);
+        assert_eq!(version("server_schema_version"), 3);
         assert_eq!(version("schema_version"), 1);
     }
 

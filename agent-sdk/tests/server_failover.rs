@@ -15,9 +15,14 @@
 //! - A stale owner (SIGSTOP past its lease, SIGCONT after B took over) writes
 //!   nothing more into the session's event log and answers 421 naming B.
 //!
+//! - A stale owner's account of a task's end is refused too.
+//!
 //! They need the test PostgreSQL (`. .ci/postgres`) and skip without it
 //! (fail under `CI`). One host alone on SQLite, killed and started again on
-//! its address, takes its sessions back at once (no 421 to itself).
+//! its address, takes its sessions back at once (no 421 to itself). One host
+//! restarted on SQLite and on Postgres, its CLI killed between: each turn is
+//! charged its own cost. A session resumed in another directory and HOME
+//! gets its subagents' transcripts back from the store.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -64,6 +69,17 @@ async fn start(name: &str, database_url: &str, env: &TestEnv) -> Host {
 }
 
 async fn start_on(listen: &str, flags: &[&str], database_url: &str, env: &TestEnv) -> Host {
+    start_in(env.cwd(), listen, flags, database_url, env).await
+}
+
+/// `start_on` with sessions running in `workdir`.
+async fn start_in(
+    workdir: &std::path::Path,
+    listen: &str,
+    flags: &[&str],
+    database_url: &str,
+    env: &TestEnv,
+) -> Host {
     let cli = agent_sdk::testing::ensure_cli().await.expect("the CLI");
     let home = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_agent-server"))
@@ -73,7 +89,7 @@ async fn start_on(listen: &str, flags: &[&str], database_url: &str, env: &TestEn
         .arg("--cli")
         .arg(cli)
         .arg("--workdir")
-        .arg(env.cwd())
+        .arg(workdir)
         // The fake API's key and address; a HOME of the host's own.
         .envs(env.cli_env())
         .env("HOME", home.path())
@@ -433,8 +449,16 @@ async fn a_stale_owner_writes_nothing_more_and_sends_clients_to_the_new_one() {
     let id = a.create().await;
     let first = a.turn(&id, "one", 0).await;
 
-    // A stops (SIGSTOP) with a turn running; its CLI goes on and gets the answer.
-    let stalled = a.message(&id, &format!("two, {SLOW}")).await;
+    // A stops (SIGSTOP) with a task's turn running; its CLI goes on and gets the answer.
+    let (status, _, task) = a
+        .post(
+            "/v1/tasks",
+            json!({"prompt": format!("two, {SLOW}"), "session": {"id": id, "reuse_existing": true}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{task}");
+    let task_id = task["task_id"].as_str().unwrap().to_owned();
+    let stalled = 2;
     a.events_until(&id, last_id(&first), |kind, data| {
         kind == "user_message" && data["turn"] == stalled
     })
@@ -449,6 +473,10 @@ async fn a_stale_owner_writes_nothing_more_and_sends_clients_to_the_new_one() {
     tokio::time::sleep(Duration::from_secs(2)).await; // the stalled turn's answer is waiting for A
 
     // A comes back: its writes are refused, and it sends clients to B.
+    let resumed_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
     a.signal(libc::SIGCONT);
     tokio::time::sleep(Duration::from_secs(2)).await;
     let refused = a
@@ -496,6 +524,17 @@ async fn a_stale_owner_writes_nothing_more_and_sends_clients_to_the_new_one() {
     );
     let record = db.get_session(&id).await.unwrap().unwrap();
     assert_eq!(record.turns, 2);
+    // Nor its task: B reported it interrupted when it took over, and A's
+    // account of its end was refused.
+    let (status, task) = b.get(&format!("/v1/tasks/{task_id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(task["status"], "interrupted", "{task}");
+    assert_eq!(task["error"], "the host running it stopped", "{task}");
+    assert_eq!(task["result"], Value::Null, "A's stale result: {task}");
+    assert!(
+        task["finished_at"].as_i64().unwrap() < resumed_at,
+        "B's record of it, written before A came back: {task}"
+    );
 
     // Nor its transcript: the stalled turn's answer never reached the store B resumes from.
     let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
@@ -579,4 +618,221 @@ async fn a_crashed_host_back_on_its_address_takes_its_sessions_back_at_once() {
         metrics.contains("agent_server_takeovers_total 0"),
         "{metrics}"
     );
+}
+
+/// The pids of the CLIs the server process runs (its children).
+fn cli_pids(host: &Host) -> Vec<i32> {
+    let pid = host.child.id().expect("running");
+    let mut pids = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let children =
+            std::fs::read_to_string(task.unwrap().path().join("children")).unwrap_or_default();
+        pids.extend(
+            children
+                .split_whitespace()
+                .map(|p| p.parse::<i32>().unwrap()),
+        );
+    }
+    pids
+}
+
+/// SIGKILLs the host's CLI: its supervisor starts another, which resumes the
+/// conversation without the running totals (a killed CLI saves none).
+async fn kill_cli(host: &Host) {
+    let pids = cli_pids(host);
+    assert_eq!(pids.len(), 1, "one session, one CLI: {pids:?}");
+    // SAFETY: a signal to our child's child.
+    assert_eq!(unsafe { libc::kill(pids[0], libc::SIGKILL) }, 0);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while cli_pids(host) == pids || cli_pids(host).is_empty() {
+        assert!(Instant::now() < deadline, "the CLI was not restarted");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// SIGTERM: the host drains (its CLIs exit cleanly, saving their running
+/// totals), then starts again on the same address and database.
+async fn drain_and_restart(mut host: Host, listen: &str, url: &str, env: &TestEnv) -> Host {
+    host.signal(libc::SIGTERM);
+    let status = tokio::time::timeout(Duration::from_secs(60), host.child.wait())
+        .await
+        .expect("the host exits after its drain")
+        .unwrap();
+    assert!(status.success(), "{status}");
+    start_on(listen, &[], url, env).await
+}
+
+/// What the pinned CLI charges a token of the model it asks the fake API
+/// for: input, output (USD).
+const PRICE_PER_TOKEN: (f64, f64) = (4e-6, 20e-6);
+
+/// A session's usage is the sum of its turns' own costs, whatever happened to
+/// its CLIs between them: a CLI killed (the next resumes without the running
+/// totals), a clean restart (the next restores the last process's totals,
+/// which may not be all the session's turns), each more than once.
+async fn usage_is_each_turns_own_cost(url: &str) {
+    let env = fake_api().await;
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let listen = free.local_addr().unwrap().to_string();
+    drop(free);
+    let mut host = start_on(&listen, &[], url, &env).await;
+    let (status, _, created) = host.post("/v1/sessions", json!({"user": "ada"})).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let mut completed = Vec::new();
+    let mut after = 0;
+    let mut turn = async |host: &Host, text: &str| {
+        let events = host.turn(&id, text, after).await;
+        after = last_id(&events);
+        let complete = events
+            .iter()
+            .rev()
+            .find(|e| e.1 == "turn_complete")
+            .unwrap();
+        completed.push(complete.2.clone());
+    };
+    turn(&host, "one").await;
+    turn(&host, "two").await;
+    kill_cli(&host).await;
+    turn(&host, "three").await;
+    turn(&host, "four").await;
+    host = drain_and_restart(host, &listen, url, &env).await;
+    turn(&host, "five").await;
+    kill_cli(&host).await;
+    turn(&host, "six").await;
+    host = drain_and_restart(host, &listen, url, &env).await;
+    turn(&host, "seven").await;
+    host = drain_and_restart(host, &listen, url, &env).await;
+    turn(&host, "eight").await;
+
+    // Each turn is charged what its own tokens cost, and the session and the
+    // usage report the sum.
+    let (input, output) = PRICE_PER_TOKEN;
+    let mut expected = 0.0;
+    for complete in &completed {
+        let usage = &complete["usage"];
+        let own = usage["input_tokens"].as_f64().unwrap() * input
+            + usage["output_tokens"].as_f64().unwrap() * output;
+        let charged = usage["cost_usd"].as_f64().unwrap();
+        assert!(
+            (charged - own).abs() < 1e-9,
+            "turn {} charged {charged}, its tokens cost {own}: {completed:?}",
+            complete["turn"]
+        );
+        expected += own;
+    }
+    let (_, session) = host.get(&format!("/v1/sessions/{id}")).await;
+    let charged = session["usage"]["cost_usd"].as_f64().unwrap();
+    assert!((charged - expected).abs() < 1e-9, "{charged} != {expected}");
+    let db = agent_sdk::server::db::open(url).await.unwrap();
+    let spent = db.user_spend(None, "ada").await.unwrap();
+    assert!((spent - expected).abs() < 1e-9, "usage records sum {spent}");
+    assert_eq!(session["turns"], 8, "{session}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_is_each_turns_own_cost_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    usage_is_each_turns_own_cost(&format!(
+        "sqlite://{}",
+        dir.path().join("server.db").display()
+    ))
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_is_each_turns_own_cost_on_postgres() {
+    let Some(url) = fresh_database().await else {
+        return;
+    };
+    usage_is_each_turns_own_cost(&url).await;
+}
+
+/// The subagent transcripts (`.../subagents/*.jsonl`) under a host's HOME.
+fn subagent_files(host: &Host) -> Vec<std::path::PathBuf> {
+    fn walk(dir: &std::path::Path, found: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, found);
+            } else if path.extension().is_some_and(|e| e == "jsonl")
+                && path.parent().is_some_and(|p| p.ends_with("subagents"))
+            {
+                found.push(path);
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(host._home.path(), &mut found);
+    found
+}
+
+/// A session resumed where its earlier directory is gone (another host, a
+/// scratch directory of an earlier process) gets its subagents' transcripts
+/// from the session store too, not only its main one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_resumed_in_another_directory_keeps_its_subagents_transcripts() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("server.db").display());
+    let script = Script::new()
+        .then(Turn::tool_use(
+            "Agent",
+            json!({
+                "description": "count",
+                "prompt": "Count to three.",
+                "subagent_type": "general-purpose",
+                "run_in_background": false,
+            }),
+        ))
+        .then(Turn::text("one two three"))
+        .then(Turn::text("the subagent counted"))
+        .then(Turn::text("after the move"));
+    let env = TestEnv::start(script).await.expect("the fake API starts");
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let listen = free.local_addr().unwrap().to_string();
+    drop(free);
+
+    let first_dir = tempfile::tempdir().unwrap();
+    let mut first = start_in(first_dir.path(), &listen, &[], &url, &env).await;
+    let (status, _, created) = first
+        .post("/v1/sessions", json!({"allowed_tools": ["Agent"]}))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let events = first.turn(&id, "Ask a subagent to count", 0).await;
+    assert_eq!(texts(&events), ["the subagent counted"], "{events:?}");
+    let ran = subagent_files(&first);
+    assert_eq!(ran.len(), 1, "the subagent's transcript: {ran:?}");
+    first.signal(libc::SIGTERM);
+    assert!(first.child.wait().await.unwrap().success());
+    drop(first_dir);
+
+    // Another directory and another HOME: everything comes from the store.
+    let second_dir = tempfile::tempdir().unwrap();
+    let second = start_in(second_dir.path(), &listen, &[], &url, &env).await;
+    let events = second.turn(&id, "again", last_id(&events)).await;
+    assert_eq!(texts(&events), ["after the move"], "{events:?}");
+    let restored = subagent_files(&second);
+    assert_eq!(
+        restored.iter().map(|p| p.file_name()).collect::<Vec<_>>(),
+        ran.iter().map(|p| p.file_name()).collect::<Vec<_>>(),
+        "the subagent's transcript is back: {restored:?}"
+    );
+    // Its conversation entries, each once (the CLI's request records, which
+    // carry no uuid, are not mirrored).
+    let entries = |path: &std::path::Path| -> Vec<(String, String)> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(|line| serde_json::from_str::<Value>(line).unwrap())
+            .filter(|entry| entry["uuid"].is_string())
+            .map(|entry| (entry["type"].to_string(), entry["uuid"].to_string()))
+            .collect()
+    };
+    let subagent = entries(&ran[0]);
+    assert!(
+        subagent.iter().any(|e| e.0 == "\"assistant\""),
+        "{subagent:?}"
+    );
+    assert_eq!(entries(&restored[0]), subagent);
 }

@@ -32,6 +32,7 @@
 mod assistant;
 mod content;
 mod control;
+mod cost;
 mod other;
 mod result;
 mod serde_util;
@@ -54,6 +55,7 @@ pub use control::{
     McpSetServersResult, McpStatus, McpToolStatus, ModelInfo, RewindFilesResult, ServerInfo,
     SlashCommand,
 };
+pub use cost::{CostBaseline, RunningTotals};
 pub use other::{ConversationReset, RateLimitEvent, RateLimitInfo, StreamEvent, ToolProgress};
 pub use result::{DeferredToolUse, ModelUsage, PermissionDenial, ResultError, ResultMessage};
 pub use system::{

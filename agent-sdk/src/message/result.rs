@@ -104,7 +104,8 @@ impl ResultMessage {
     /// `model_usage` less this turn's own `usage`. `total_cost_usd` is a running
     /// total in the same way, and a resumed CLI may start it from the
     /// conversation's earlier totals (CLI 2.1.330 does after a clean exit, not
-    /// after a kill), so this tells whether a first result includes them.
+    /// after a kill), so this tells whether a first result includes them
+    /// ([`CostBaseline`](super::CostBaseline) charges each turn by it).
     ///
     /// ```
     /// use agent_sdk::message::Message;

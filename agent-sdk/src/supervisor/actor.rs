@@ -14,7 +14,7 @@ use super::error::SupervisorError;
 use super::live::LiveCli;
 use super::metrics::Counters;
 use super::status::{Conversation, EvictReason, SessionState, SupervisorEvent};
-use crate::message::Message;
+use crate::message::{CostBaseline, Message};
 use crate::options::AgentOptions;
 use crate::protocol::process_exited;
 
@@ -41,21 +41,11 @@ pub(super) struct Actor<K: SessionKey> {
     permit: Option<LivePermit>,
     /// When the recent restarts happened, for the restart intensity.
     restarts: VecDeque<Instant>,
-    /// The running total of cost this CLI process reported last (`None`
-    /// before its first result).
-    process_cost: Option<f64>,
-    /// What the CLIs of this conversation reported, for a resumed one.
-    conversation: CostSeen,
-}
-
-/// The cost and tokens of a conversation's turns as its CLIs reported them.
-#[derive(Default)]
-struct CostSeen {
-    /// The last running total of cost reported.
-    last_total: f64,
-    /// The running count of tokens reported last (`model_usage`): what a
-    /// resumed CLI restores with the total.
-    tokens: u64,
+    /// What the CLIs of this conversation reported: each turn's cost is its
+    /// result's running total less what it counts of earlier turns.
+    cost: CostBaseline,
+    /// No result of the current CLI process is charged yet.
+    new_process: bool,
 }
 
 /// Whether the task goes on after a control request.
@@ -85,8 +75,8 @@ impl<K: SessionKey> Actor<K> {
             live: None,
             permit: None,
             restarts: VecDeque::new(),
-            process_cost: None,
-            conversation: CostSeen::default(),
+            cost: CostBaseline::default(),
+            new_process: true,
         }
     }
 
@@ -139,11 +129,12 @@ impl<K: SessionKey> Actor<K> {
         let live = Arc::new(live);
         *lock(&self.live_cell) = Some(live.clone());
         self.live = Some(live);
-        self.process_cost = None;
+        self.new_process = true;
         if conversation != Conversation::Resumed {
-            self.conversation = CostSeen::default();
+            self.cost = CostBaseline::default();
         }
         let mut status = lock(&self.status);
+        status.cli_starts += 1;
         status.state = SessionState::Idle;
         status.conversation = conversation;
         // A CLI just started is not idle yet: the idle clock starts now.
@@ -399,40 +390,14 @@ impl<K: SessionKey> Actor<K> {
     fn observe(&mut self, message: &Message) {
         self.messages.send(message);
         if let Message::Result(result) = message {
-            let delta = result
-                .total_cost_usd
-                .map(|total| self.turn_cost(result, total));
+            let delta = self.cost.charge(result, self.new_process);
+            self.new_process &= result.total_cost_usd.is_none();
             let mut status = lock(&self.status);
             status.cli_session_id = Some(result.session_id.clone());
-            if let Some(delta) = delta {
+            if delta != 0.0 {
                 status.cost_usd += delta;
                 self.inner.counters.add_cost(delta);
             }
-        }
-    }
-
-    /// What the turn of `result` cost. Each result reports a running total:
-    /// of this CLI process, or, when a resumed CLI restored them, of the
-    /// conversation's earlier turns too (the real CLI restores them after a clean
-    /// exit, not after a kill: its first result then counts the earlier tokens).
-    fn turn_cost(&mut self, result: &crate::message::ResultMessage, total: f64) -> f64 {
-        let before = match self.process_cost {
-            Some(before) => before,
-            None if self.conversation.tokens > 0
-                && result.earlier_tokens() >= self.conversation.tokens =>
-            {
-                self.conversation.last_total
-            }
-            None => 0.0,
-        };
-        self.process_cost = Some(total);
-        self.conversation.last_total = total;
-        self.conversation.tokens = result.earlier_tokens() + result.own_tokens();
-        // Below the baseline, the CLI restored less than was seen: all of it is new.
-        if total >= before {
-            total - before
-        } else {
-            total
         }
     }
 

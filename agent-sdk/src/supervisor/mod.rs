@@ -389,6 +389,7 @@ fn info<K: Clone>(key: &K, slot: &Slot) -> SessionInfo<K> {
         conversation: status.conversation,
         turns: status.turns,
         restarts: status.restarts,
+        cli_starts: status.cli_starts,
         cost_usd: status.cost_usd,
         last_activity: status.last_activity,
         cli_session_id: status.cli_session_id.clone(),

@@ -107,6 +107,10 @@ pub struct SessionInfo<K> {
     pub turns: u64,
     /// CLI restarts (deaths and requested restarts; not evictions).
     pub restarts: u64,
+    /// CLI processes started for it so far (the first, restarts, revivals
+    /// after an eviction): a result of another process than the last one
+    /// seen tells its CLI changed.
+    pub cli_starts: u64,
     /// Cost of its turns, from the CLI's results.
     pub cost_usd: f64,
     /// When it last started or finished a turn (or was started).

@@ -38,6 +38,17 @@ pub(super) fn json_text(value: &serde_json::Value) -> String {
     value.to_string()
 }
 
+/// A session's cost baseline as a JSON value (a column of its own).
+pub(super) fn cost_json(cost: &crate::message::CostBaseline) -> serde_json::Value {
+    serde_json::to_value(cost).expect("plain numbers serialize")
+}
+
+pub(super) fn parse_cost(
+    value: serde_json::Value,
+) -> Result<crate::message::CostBaseline, DbError> {
+    serde_json::from_value(value).map_err(backend)
+}
+
 pub(super) fn parse_json(text: &str) -> Result<serde_json::Value, DbError> {
     serde_json::from_str(text).map_err(backend)
 }

@@ -53,6 +53,27 @@ impl State {
         }
     }
 
+    fn insert_task(&mut self, task: &TaskRecord) -> Result<(), DbError> {
+        if self.tasks.contains_key(&task.task_id) {
+            return Err(DbError::Conflict {
+                what: "task",
+                id: task.task_id.clone(),
+            });
+        }
+        self.tasks.insert(task.task_id.clone(), task.clone());
+        Ok(())
+    }
+
+    fn update_task(&mut self, task: &TaskRecord) -> bool {
+        match self.tasks.get_mut(&task.task_id) {
+            Some(stored) => {
+                *stored = task.clone();
+                true
+            }
+            None => false,
+        }
+    }
+
     fn append(&mut self, events: &[EventRecord]) -> Result<(), DbError> {
         // Checked before any is stored: a batch is all or nothing.
         let mut batch: HashMap<&str, Vec<u64>> = HashMap::new();
@@ -208,26 +229,11 @@ impl ServerDb for MemoryServerDb {
     }
 
     fn insert_task<'a>(&'a self, task: &'a TaskRecord) -> BoxFuture<'a, Result<(), DbError>> {
-        let mut state = self.state();
-        if state.tasks.contains_key(&task.task_id) {
-            return ready(Err(DbError::Conflict {
-                what: "task",
-                id: task.task_id.clone(),
-            }));
-        }
-        state.tasks.insert(task.task_id.clone(), task.clone());
-        ready(Ok(()))
+        ready(self.state().insert_task(task))
     }
 
     fn update_task<'a>(&'a self, task: &'a TaskRecord) -> BoxFuture<'a, Result<bool, DbError>> {
-        let updated = match self.state().tasks.get_mut(&task.task_id) {
-            Some(stored) => {
-                *stored = task.clone();
-                true
-            }
-            None => false,
-        };
-        ready(Ok(updated))
+        ready(Ok(self.state().update_task(task)))
     }
 
     fn get_task<'a>(
@@ -448,5 +454,31 @@ impl ServerDb for MemoryServerDb {
         ready(state.check_fence(&usage.session_id, epoch).map(|()| {
             state.usage.push(usage.clone());
         }))
+    }
+
+    fn insert_task_fenced<'a>(
+        &'a self,
+        epoch: u64,
+        task: &'a TaskRecord,
+    ) -> BoxFuture<'a, Result<(), DbError>> {
+        let mut state = self.state();
+        ready(
+            state
+                .check_fence(&task.session_id, epoch)
+                .and_then(|()| state.insert_task(task)),
+        )
+    }
+
+    fn update_task_fenced<'a>(
+        &'a self,
+        epoch: u64,
+        task: &'a TaskRecord,
+    ) -> BoxFuture<'a, Result<bool, DbError>> {
+        let mut state = self.state();
+        ready(
+            state
+                .check_fence(&task.session_id, epoch)
+                .map(|()| state.update_task(task)),
+        )
     }
 }

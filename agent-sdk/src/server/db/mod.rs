@@ -157,6 +157,10 @@ pub struct SessionRecord {
     pub turns: u64,
     /// Usage summed over its turns.
     pub usage: Usage,
+    /// What its CLIs reported of their running totals: what the next turn's
+    /// cost is told from, by this host or another after a restart or takeover.
+    #[serde(default)]
+    pub cli_cost: crate::message::CostBaseline,
     /// When it was created.
     pub created_at: Millis,
     /// When it last received a message or produced an event.
@@ -446,6 +450,21 @@ pub trait ServerDb: Send + Sync + 'static {
         epoch: u64,
         usage: &'a UsageRecord,
     ) -> BoxFuture<'a, Result<(), DbError>>;
+    /// [`insert_task`](Self::insert_task) under the lease `epoch` of the
+    /// task's session ([`DbError::Fenced`] otherwise).
+    fn insert_task_fenced<'a>(
+        &'a self,
+        epoch: u64,
+        task: &'a TaskRecord,
+    ) -> BoxFuture<'a, Result<(), DbError>>;
+    /// [`update_task`](Self::update_task) under the lease `epoch` of the
+    /// task's session ([`DbError::Fenced`] otherwise): a host that lost the
+    /// session cannot finish or interrupt its tasks any more.
+    fn update_task_fenced<'a>(
+        &'a self,
+        epoch: u64,
+        task: &'a TaskRecord,
+    ) -> BoxFuture<'a, Result<bool, DbError>>;
 }
 
 /// The one session a fenced batch of events belongs to: `None` for an empty

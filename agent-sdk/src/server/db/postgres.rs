@@ -8,7 +8,9 @@ use tokio::sync::Mutex;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, GenericClient, NoTls, Row};
 
-use super::codec::{backend, from_sql_int, parse_status, status_name, to_sql_int};
+use super::codec::{
+    backend, cost_json, from_sql_int, parse_cost, parse_status, status_name, to_sql_int,
+};
 use super::{
     DEAD_LETTER, DbError, EventRecord, Lease, Millis, OutboxItem, ServerDb, SessionFilter,
     SessionRecord, TaskRecord, TaskStatus, Usage, UsageRecord, fenced_session,
@@ -56,6 +58,8 @@ const MIGRATIONS: &[&str] = &[
     "CREATE TABLE server_leases (
         session_id TEXT PRIMARY KEY, owner TEXT NOT NULL, address TEXT NOT NULL,
         epoch BIGINT NOT NULL, expires_at BIGINT NOT NULL);",
+    // 3: each session's cost baseline (what its CLIs' running totals counted).
+    "ALTER TABLE server_sessions ADD COLUMN cli_cost JSONB NOT NULL DEFAULT '{}';",
 ];
 
 /// The server's records in PostgreSQL (`postgres://...`); the transcripts
@@ -125,7 +129,7 @@ fn usage_at(row: &Row, first: usize) -> Result<Usage, DbError> {
 }
 
 const SESSION_COLUMNS: &str = "id, \"user\", tenant, status, spec, metadata, claude_session_id,
-    turns, input_tokens, output_tokens, cost_usd, created_at, last_activity";
+    turns, input_tokens, output_tokens, cost_usd, created_at, last_activity, cli_cost";
 
 fn session_record(row: &Row) -> Result<SessionRecord, DbError> {
     Ok(SessionRecord {
@@ -138,6 +142,7 @@ fn session_record(row: &Row) -> Result<SessionRecord, DbError> {
         claude_session_id: row.get(6),
         turns: from_sql_int(row.get(7))?,
         usage: usage_at(row, 8)?,
+        cli_cost: parse_cost(row.get(13))?,
         created_at: row.get(11),
         last_activity: row.get(12),
     })
@@ -188,13 +193,14 @@ async fn write_session(
     let sql = if update {
         "UPDATE server_sessions SET \"user\" = $2, tenant = $3, status = $4, spec = $5,
             metadata = $6, claude_session_id = $7, turns = $8, input_tokens = $9,
-            output_tokens = $10, cost_usd = $11, created_at = $12, last_activity = $13
+            output_tokens = $10, cost_usd = $11, created_at = $12, last_activity = $13,
+            cli_cost = $14
          WHERE id = $1"
     } else {
         "INSERT INTO server_sessions (id, \"user\", tenant, status, spec, metadata,
             claude_session_id, turns, input_tokens, output_tokens, cost_usd, created_at,
-            last_activity)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+            last_activity, cli_cost)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
     };
     client
         .execute(
@@ -213,6 +219,7 @@ async fn write_session(
                 &session.usage.cost_usd,
                 &session.created_at,
                 &session.last_activity,
+                &cost_json(&session.cli_cost),
             ],
         )
         .await
@@ -343,45 +350,54 @@ impl PostgresServerDb {
     }
 
     async fn write_task(&self, task: &TaskRecord, update: bool) -> Result<u64, DbError> {
-        let sql = if update {
-            "UPDATE server_tasks SET session_id = $2, status = $3, prompt = $4, result = $5,
-                error = $6, input_tokens = $7, output_tokens = $8, cost_usd = $9,
-                created_at = $10, finished_at = $11 WHERE task_id = $1"
-        } else {
-            "INSERT INTO server_tasks (task_id, session_id, status, prompt, result, error,
-                input_tokens, output_tokens, cost_usd, created_at, finished_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-        };
         let client = self.client.lock().await;
-        client
-            .execute(
-                sql,
-                &[
-                    &task.task_id,
-                    &task.session_id,
-                    &status_name(&task.status),
-                    &task.prompt,
-                    &task.result,
-                    &task.error,
-                    &to_sql_int(task.usage.input_tokens)?,
-                    &to_sql_int(task.usage.output_tokens)?,
-                    &task.usage.cost_usd,
-                    &task.created_at,
-                    &task.finished_at,
-                ],
-            )
-            .await
-            .map_err(|e| {
-                if !update && is_unique_violation(&e) {
-                    DbError::Conflict {
-                        what: "task",
-                        id: task.task_id.clone(),
-                    }
-                } else {
-                    backend(e)
-                }
-            })
+        write_task(&*client, task, update).await
     }
+}
+
+/// Writes a task's row (new, or over the stored one) on a connection or transaction.
+async fn write_task(
+    client: &impl GenericClient,
+    task: &TaskRecord,
+    update: bool,
+) -> Result<u64, DbError> {
+    let sql = if update {
+        "UPDATE server_tasks SET session_id = $2, status = $3, prompt = $4, result = $5,
+            error = $6, input_tokens = $7, output_tokens = $8, cost_usd = $9,
+            created_at = $10, finished_at = $11 WHERE task_id = $1"
+    } else {
+        "INSERT INTO server_tasks (task_id, session_id, status, prompt, result, error,
+            input_tokens, output_tokens, cost_usd, created_at, finished_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+    };
+    client
+        .execute(
+            sql,
+            &[
+                &task.task_id,
+                &task.session_id,
+                &status_name(&task.status),
+                &task.prompt,
+                &task.result,
+                &task.error,
+                &to_sql_int(task.usage.input_tokens)?,
+                &to_sql_int(task.usage.output_tokens)?,
+                &task.usage.cost_usd,
+                &task.created_at,
+                &task.finished_at,
+            ],
+        )
+        .await
+        .map_err(|e| {
+            if !update && is_unique_violation(&e) {
+                DbError::Conflict {
+                    what: "task",
+                    id: task.task_id.clone(),
+                }
+            } else {
+                backend(e)
+            }
+        })
 }
 
 impl ServerDb for PostgresServerDb {
@@ -876,6 +892,32 @@ impl ServerDb for PostgresServerDb {
         Box::pin(async move {
             self.fenced(&usage.session_id, epoch, async |tx| {
                 insert_usage(tx, usage).await
+            })
+            .await
+        })
+    }
+
+    fn insert_task_fenced<'a>(
+        &'a self,
+        epoch: u64,
+        task: &'a TaskRecord,
+    ) -> BoxFuture<'a, Result<(), DbError>> {
+        Box::pin(async move {
+            self.fenced(&task.session_id, epoch, async |tx| {
+                write_task(tx, task, false).await.map(drop)
+            })
+            .await
+        })
+    }
+
+    fn update_task_fenced<'a>(
+        &'a self,
+        epoch: u64,
+        task: &'a TaskRecord,
+    ) -> BoxFuture<'a, Result<bool, DbError>> {
+        Box::pin(async move {
+            self.fenced(&task.session_id, epoch, async |tx| {
+                Ok(write_task(tx, task, true).await? > 0)
             })
             .await
         })

@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use super::codec::{
-    backend, from_sql_int, json_text, parse_json, parse_status, status_name, to_sql_int,
+    backend, cost_json, from_sql_int, json_text, parse_cost, parse_json, parse_status, status_name,
+    to_sql_int,
 };
 use super::{
     DEAD_LETTER, DbError, EventRecord, Lease, Millis, OutboxItem, ServerDb, SessionFilter,
@@ -54,6 +55,8 @@ const MIGRATIONS: &[&str] = &[
     "CREATE TABLE server_leases (
         session_id TEXT PRIMARY KEY, owner TEXT NOT NULL, address TEXT NOT NULL,
         epoch INTEGER NOT NULL, expires_at INTEGER NOT NULL);",
+    // 3: each session's cost baseline (what its CLIs' running totals counted).
+    "ALTER TABLE server_sessions ADD COLUMN cli_cost TEXT NOT NULL DEFAULT '{}';",
 ];
 
 /// The server's records in a SQLite file (`sqlite://path`); the transcripts
@@ -140,7 +143,7 @@ fn is_unique_violation(error: &rusqlite::Error) -> bool {
 }
 
 const SESSION_COLUMNS: &str = "id, user, tenant, status, spec, metadata, claude_session_id, turns,
-    input_tokens, output_tokens, cost_usd, created_at, last_activity";
+    input_tokens, output_tokens, cost_usd, created_at, last_activity, cli_cost";
 
 fn usage_from(row: &Row<'_>, first: usize) -> rusqlite::Result<(i64, i64, f64)> {
     Ok((row.get(first)?, row.get(first + 1)?, row.get(first + 2)?))
@@ -166,6 +169,7 @@ type SessionRow = (
     (i64, i64, f64),
     i64,
     i64,
+    String,
 );
 
 fn session_row(row: &Row<'_>) -> rusqlite::Result<SessionRow> {
@@ -181,12 +185,25 @@ fn session_row(row: &Row<'_>) -> rusqlite::Result<SessionRow> {
         usage_from(row, 8)?,
         row.get(11)?,
         row.get(12)?,
+        row.get(13)?,
     ))
 }
 
 fn session_record(row: SessionRow) -> Result<SessionRecord, DbError> {
-    let (id, user, tenant, status, spec, metadata, claude_session_id, turns, used, created, last) =
-        row;
+    let (
+        id,
+        user,
+        tenant,
+        status,
+        spec,
+        metadata,
+        claude_session_id,
+        turns,
+        used,
+        created,
+        last,
+        cost,
+    ) = row;
     Ok(SessionRecord {
         id,
         user,
@@ -197,6 +214,7 @@ fn session_record(row: SessionRow) -> Result<SessionRecord, DbError> {
         claude_session_id,
         turns: from_sql_int(turns)?,
         usage: usage(used)?,
+        cli_cost: parse_cost(parse_json(&cost)?)?,
         created_at: created,
         last_activity: last,
     })
@@ -270,11 +288,11 @@ fn write_session(
     let sql = if update {
         "UPDATE server_sessions SET user = ?2, tenant = ?3, status = ?4, spec = ?5, metadata = ?6,
             claude_session_id = ?7, turns = ?8, input_tokens = ?9, output_tokens = ?10,
-            cost_usd = ?11, created_at = ?12, last_activity = ?13 WHERE id = ?1"
+            cost_usd = ?11, created_at = ?12, last_activity = ?13, cli_cost = ?14 WHERE id = ?1"
     } else {
         "INSERT INTO server_sessions (id, user, tenant, status, spec, metadata, claude_session_id,
-            turns, input_tokens, output_tokens, cost_usd, created_at, last_activity)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+            turns, input_tokens, output_tokens, cost_usd, created_at, last_activity, cli_cost)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
     };
     connection
         .execute(
@@ -293,6 +311,7 @@ fn write_session(
                 session.usage.cost_usd,
                 session.created_at,
                 session.last_activity,
+                json_text(&cost_json(&session.cli_cost)),
             ],
         )
         .map_err(|e| {
@@ -910,5 +929,31 @@ impl ServerDb for SqliteServerDb {
     ) -> BoxFuture<'a, Result<(), DbError>> {
         let usage = usage.clone();
         self.with(move |c| fenced(c, &usage.session_id, epoch, |tx| insert_usage(tx, &usage)))
+    }
+
+    fn insert_task_fenced<'a>(
+        &'a self,
+        epoch: u64,
+        task: &'a TaskRecord,
+    ) -> BoxFuture<'a, Result<(), DbError>> {
+        let task = task.clone();
+        self.with(move |c| {
+            fenced(c, &task.session_id, epoch, |tx| {
+                write_task(tx, &task, false).map(drop)
+            })
+        })
+    }
+
+    fn update_task_fenced<'a>(
+        &'a self,
+        epoch: u64,
+        task: &'a TaskRecord,
+    ) -> BoxFuture<'a, Result<bool, DbError>> {
+        let task = task.clone();
+        self.with(move |c| {
+            fenced(c, &task.session_id, epoch, |tx| {
+                Ok(write_task(tx, &task, true)? > 0)
+            })
+        })
     }
 }

@@ -269,7 +269,7 @@ impl Host {
         if takeover {
             self.metrics.takeover();
             tracing::warn!(session_id = %id, previous = ?previous, epoch = lease.epoch, "took over a session whose host stopped renewing its lease");
-            self.interrupt_running_tasks("the host running it stopped", &[id])
+            self.interrupt_running_tasks("the host running it stopped", &[(id, lease.epoch)])
                 .await;
         }
         self.report_unfinished_turns(&live).await?;

@@ -162,9 +162,11 @@ pub(crate) struct LiveSession {
     turns_sent: AtomicU64,
     /// Turns accepted and not yet complete.
     active_turns: AtomicUsize,
-    /// The `total_cost_usd` of the last result of the session's current CLI
-    /// process (`None` before its first): a turn's cost is the difference.
-    cli_total: Mutex<Option<f64>>,
+    /// Which of its supervised session's CLI processes
+    /// ([`SessionInfo::cli_starts`](crate::supervisor::SessionInfo::cli_starts))
+    /// reported the last result charged (`None`: none since this host started
+    /// the CLI): a result of another is a new process's first.
+    cli_process: Mutex<Option<u64>>,
     /// Serializes starting its CLI.
     start: tokio::sync::Mutex<()>,
     /// Its lease epoch on this host: every write for it carries this.

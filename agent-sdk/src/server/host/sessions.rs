@@ -74,6 +74,7 @@ impl Host {
             claude_session_id: None,
             turns: 0,
             usage: Usage::default(),
+            cli_cost: Default::default(),
             created_at: now,
             last_activity: now,
         };
@@ -182,7 +183,7 @@ impl Host {
             record: Mutex::new(record),
             turns_sent: AtomicU64::new(turns),
             active_turns: AtomicUsize::new(0),
-            cli_total: Mutex::new(None),
+            cli_process: Mutex::new(None),
             start: tokio::sync::Mutex::new(()),
             epoch,
             lease: Arc::new(super::LeaseHold::new(until)),
@@ -225,7 +226,8 @@ impl Host {
             .start_session(live.id.clone(), options)
             .await
             .map_err(supervisor_error)?;
-        *lock(&live.cli_total) = None;
+        // Its new supervised session counts its CLI processes from one again.
+        *lock(&live.cli_process) = None;
         // Clients that were already streaming keep this CLI from idle eviction too.
         live.pin_if_watched(&self.supervisor);
         // Tell the clients once the CLI is up (or failed), without holding the request.
@@ -330,7 +332,8 @@ impl Host {
     /// it still exists, or lies under the work-dir root (made again: it is
     /// ours). Otherwise (a scratch directory of an earlier process, such as
     /// the offline model's, is never made again) it runs in this process's
-    /// directory, and the transcript is copied in the store to that key first.
+    /// directory, and the transcript, with its subagents' transcripts, is
+    /// copied in the store to that key first.
     async fn resume_where_found(
         &self,
         live: &LiveSession,
@@ -363,6 +366,18 @@ impl Host {
             workdir_error(format!("cannot move the session's transcript: {err}"))
         };
         if from != to && store.load(&to).await.map_err(store_error)?.is_none() {
+            // Its subagents' transcripts first: the main one marks the move done
+            // (one a failed move copied already is not copied twice).
+            for subpath in store.list_subkeys(&from).await.map_err(store_error)? {
+                let (from, to) = (from.subkey(subpath.clone()), to.subkey(subpath));
+                if store.load(&to).await.map_err(store_error)?.is_none() {
+                    let entries = store.load(&from).await.map_err(store_error)?;
+                    store
+                        .append(&to, entries.unwrap_or_default())
+                        .await
+                        .map_err(store_error)?;
+                }
+            }
             let entries = store.load(&from).await.map_err(store_error)?;
             store
                 .append(&to, entries.unwrap_or_default())
@@ -460,7 +475,7 @@ impl Host {
                 set_status(session, self.db.as_ref(), SessionStatus::Paused).await;
             }
         }
-        let ids: Vec<&str> = live.iter().map(|s| s.id.as_str()).collect();
+        let ids: Vec<(&str, u64)> = live.iter().map(|s| (s.id.as_str(), s.epoch)).collect();
         self.interrupt_running_tasks("the server shut down", &ids)
             .await;
         self.writer.flush().await;

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Host, SessionSpec, db_error, not_found};
 use crate::server::auth::Principal;
-use crate::server::db::{TaskRecord, TaskStatus, Usage};
+use crate::server::db::{DbError, TaskRecord, TaskStatus, Usage};
 use crate::server::error::ApiError;
 use crate::server::events::now_millis;
 
@@ -83,12 +83,14 @@ impl Host {
         }
         let reuse = request.session.as_ref().filter(|s| s.reuse_existing);
         let session_id = match reuse.and_then(|s| s.id.clone()) {
-            Some(id) => self.session(&id).await?.id.clone(),
+            Some(id) => id,
             None => {
                 let spec = request.options.clone().unwrap_or_default();
                 self.create_session(principal, spec).await?.id
             }
         };
+        // Its records are written under the session's lease on this host.
+        let epoch = self.session(&session_id).await?.epoch;
         let mut record = TaskRecord {
             task_id: task_id.clone(),
             session_id: session_id.clone(),
@@ -100,7 +102,10 @@ impl Host {
             created_at: now_millis(),
             finished_at: None,
         };
-        self.db.insert_task(&record).await.map_err(db_error)?;
+        self.db
+            .insert_task_fenced(epoch, &record)
+            .await
+            .map_err(db_error)?;
         let (_, outcome) = self.send_message(&session_id, request.prompt).await?;
         let host = self.clone();
         let started = Instant::now();
@@ -125,13 +130,13 @@ impl Host {
                     record.error = Some("the turn was abandoned".to_owned());
                 }
             }
-            host.finish_task(record, started).await;
+            host.finish_task(record, epoch, started).await;
         });
         record.status = TaskStatus::Running;
         Ok(record)
     }
 
-    async fn finish_task(&self, mut record: TaskRecord, started: Instant) {
+    async fn finish_task(&self, mut record: TaskRecord, epoch: u64, started: Instant) {
         // An interrupt request may have recorded the task as interrupted already.
         if let Ok(Some(stored)) = self.db.get_task(&record.task_id).await
             && stored.status == TaskStatus::Interrupted
@@ -145,8 +150,16 @@ impl Host {
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default();
         self.metrics.task_finished(&status, started.elapsed());
-        if let Err(err) = self.db.update_task(&record).await {
-            tracing::warn!(%err, task_id = %record.task_id, "could not store the task's end");
+        match self.db.update_task_fenced(epoch, &record).await {
+            Ok(_) => {}
+            // Another host took the session over: it reports the task.
+            Err(err @ DbError::Fenced { .. }) => {
+                tracing::warn!(%err, task_id = %record.task_id, "the task's session moved: its end is not ours to store");
+                return;
+            }
+            Err(err) => {
+                tracing::warn!(%err, task_id = %record.task_id, "could not store the task's end")
+            }
         }
         let event = match record.status {
             TaskStatus::Completed => Some("task.completed"),
@@ -203,49 +216,69 @@ impl Host {
             ));
         }
         // The session's owner interrupts it (a 421 from here names that host).
-        self.session(&record.session_id).await?;
+        let live = self.session(&record.session_id).await?;
         record.status = TaskStatus::Interrupted;
         record.error = Some("interrupted by a request".to_owned());
-        self.db.update_task(&record).await.map_err(db_error)?;
+        self.db
+            .update_task_fenced(live.epoch, &record)
+            .await
+            .map_err(db_error)?;
         self.interrupt(&record.session_id).await?;
         Ok(record)
     }
 
     /// Tasks a previous process left running did not finish (those of
-    /// sessions another live host owns are still running there).
-    pub(crate) async fn recover_tasks(&self) -> Result<(), crate::server::db::DbError> {
+    /// sessions another live host owns are still running there). Each is
+    /// marked under the lease epoch its session has now, so a host taking the
+    /// session meanwhile wins.
+    pub(crate) async fn recover_tasks(&self) -> Result<(), DbError> {
         for task in self.db.list_tasks(Some(TaskStatus::Running)).await? {
-            if !self.held_elsewhere(&task.session_id).await? {
-                self.interrupt_task_record(task, "the server restarted before the task ended")
-                    .await?;
+            if self.held_elsewhere(&task.session_id).await? {
+                continue;
+            }
+            let epoch = self.db.lease(&task.session_id).await?.map(|l| l.epoch);
+            let why = "the server restarted before the task ended";
+            match self.interrupt_task_record(task, why, epoch).await {
+                Ok(()) | Err(DbError::Fenced { .. }) => {}
+                Err(err) => return Err(err),
             }
         }
         Ok(())
     }
 
-    /// Marks the running tasks of these sessions interrupted.
-    pub(crate) async fn interrupt_running_tasks(&self, why: &str, sessions: &[&str]) {
+    /// Marks the running tasks of these sessions `(id, lease epoch)` interrupted.
+    pub(crate) async fn interrupt_running_tasks(&self, why: &str, sessions: &[(&str, u64)]) {
         let result = async {
             for task in self.db.list_tasks(Some(TaskStatus::Running)).await? {
-                if sessions.contains(&task.session_id.as_str()) {
-                    self.interrupt_task_record(task, why).await?;
+                let epoch = sessions
+                    .iter()
+                    .find(|(id, _)| *id == task.session_id)
+                    .map(|(_, epoch)| *epoch);
+                if epoch.is_some() {
+                    self.interrupt_task_record(task, why, epoch).await?;
                 }
             }
-            Ok::<_, crate::server::db::DbError>(())
+            Ok::<_, DbError>(())
         };
         if let Err(err) = result.await {
             tracing::warn!(%err, "could not mark running tasks interrupted");
         }
     }
 
+    /// Marks a task interrupted, under its session's lease `epoch` (`None`:
+    /// a session that never had a lease).
     async fn interrupt_task_record(
         &self,
         mut task: TaskRecord,
         why: &str,
-    ) -> Result<(), crate::server::db::DbError> {
+        epoch: Option<u64>,
+    ) -> Result<(), DbError> {
         task.status = TaskStatus::Interrupted;
         task.error = Some(why.to_owned());
         task.finished_at = Some(now_millis());
-        self.db.update_task(&task).await.map(drop)
+        match epoch {
+            Some(epoch) => self.db.update_task_fenced(epoch, &task).await.map(drop),
+            None => self.db.update_task(&task).await.map(drop),
+        }
     }
 }

@@ -162,18 +162,28 @@ impl Host {
         result: &ResultMessage,
         started: Instant,
     ) -> TurnOutcome {
-        let cost = {
-            let mut seen = lock(&live.cli_total);
-            let cost = turn_cost(result, *seen, &live.record().usage);
-            *seen = result.total_cost_usd.or(*seen);
-            cost
+        // The process that reported it: the supervisor may have replaced the
+        // CLI since the last result (a crash, a revival after an eviction).
+        let process = self
+            .supervisor
+            .session_info(&live.id)
+            .map(|info| info.cli_starts);
+        let new_process = {
+            let mut seen = lock(&live.cli_process);
+            let new = process.is_none() || *seen != process;
+            if result.total_cost_usd.is_some() {
+                *seen = process;
+            }
+            new
         };
-        let usage = Usage {
+        let mut usage = Usage {
             input_tokens: result.usage.as_ref().map_or(0, |u| u.total_input_tokens()),
             output_tokens: result.usage.as_ref().map_or(0, |u| u.output_tokens),
-            cost_usd: cost,
+            cost_usd: 0.0,
         };
+        // Charged under the record's lock, from the baseline stored with it.
         let record = update_record(live, self.db.as_ref(), |record| {
+            usage.cost_usd = record.cli_cost.charge(result, new_process);
             record.turns += 1;
             record.usage.input_tokens += usage.input_tokens;
             record.usage.output_tokens += usage.output_tokens;
@@ -278,37 +288,6 @@ impl Host {
     }
 }
 
-/// What one turn cost. A CLI's `total_cost_usd` is its running total, and a
-/// CLI resumed in a new process starts from the totals it restored from the
-/// earlier ones (checked with the real CLI: its `model_usage` then counts at
-/// least the session's earlier tokens beyond this turn's `usage`). So a turn
-/// costs the total less the process's previous total, or, on a resumed
-/// process's first result, less what the session's earlier turns cost.
-fn turn_cost(result: &ResultMessage, previous_total: Option<f64>, recorded: &Usage) -> f64 {
-    let Some(total) = result.total_cost_usd else {
-        return 0.0;
-    };
-    let before = match previous_total {
-        Some(before) => before,
-        None if restored_earlier_usage(result, recorded) => recorded.cost_usd,
-        None => 0.0,
-    };
-    // Below the baseline, the CLI restored less than was recorded: its
-    // total is then what this process spent.
-    if total >= before {
-        total - before
-    } else {
-        total
-    }
-}
-
-/// Whether a process's first result counts, beyond its own turn, at least
-/// the tokens of the session's earlier turns (restored on resume).
-fn restored_earlier_usage(result: &ResultMessage, recorded: &Usage) -> bool {
-    let earlier = recorded.input_tokens + recorded.output_tokens;
-    earlier > 0 && result.usage.is_some() && result.earlier_tokens() >= earlier
-}
-
 /// The events of one message of a turn (text, tool calls, tool results).
 fn emit_message(
     log: &EventLog,
@@ -355,55 +334,5 @@ fn emit_message(
             }
         }
         _ => {}
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A result as the CLI reports it: this turn's tokens, the process's running totals.
-    fn result(own: (u64, u64), running: (u64, u64), total_cost_usd: f64) -> ResultMessage {
-        serde_json::from_value(json!({
-            "type": "result", "subtype": "success", "is_error": false,
-            "duration_ms": 1, "duration_api_ms": 1, "num_turns": 1, "session_id": "s",
-            "total_cost_usd": total_cost_usd,
-            "usage": {"input_tokens": own.0, "output_tokens": own.1},
-            "modelUsage": {"m": {"inputTokens": running.0, "outputTokens": running.1, "costUSD": total_cost_usd}}
-        }))
-        .unwrap()
-    }
-
-    fn recorded(input_tokens: u64, output_tokens: u64, cost_usd: f64) -> Usage {
-        Usage {
-            input_tokens,
-            output_tokens,
-            cost_usd,
-        }
-    }
-
-    #[test]
-    fn a_turn_costs_the_difference_of_running_totals() {
-        let none = Usage::default();
-        // A new process: its first total is the turn's; the next is the difference.
-        assert_eq!(
-            turn_cost(&result((100, 1), (100, 1), 0.25), None, &none),
-            0.25
-        );
-        let second = turn_cost(&result((100, 1), (200, 2), 0.75), Some(0.25), &none);
-        assert!((second - 0.5).abs() < 1e-12);
-        // A resumed process restored the earlier 0.75 (its running tokens hold them).
-        let earlier = recorded(200, 2, 0.75);
-        let third = turn_cost(&result((100, 1), (300, 3), 1.0), None, &earlier);
-        assert!((third - 0.25).abs() < 1e-12);
-        // A resumed process that restored nothing: its total is the turn's.
-        assert_eq!(
-            turn_cost(&result((100, 1), (100, 1), 0.25), None, &earlier),
-            0.25
-        );
-        // No total reported: nothing known to charge.
-        let mut unknown = result((1, 1), (1, 1), 0.0);
-        unknown.total_cost_usd = None;
-        assert_eq!(turn_cost(&unknown, None, &none), 0.0);
     }
 }
