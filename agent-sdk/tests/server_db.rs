@@ -14,7 +14,7 @@ use std::sync::Arc;
 use agent_sdk::message::{CostBaseline, RunningTotals};
 use agent_sdk::server::db::{
     self, DEAD_LETTER, DbError, EventRecord, OutboxItem, ServerDb, SessionFilter, SessionRecord,
-    SessionStatus, TaskRecord, TaskStatus, Usage, UsageRecord,
+    SessionStatus, TaskRecord, TaskStatus, Usage, UsageQuery, UsageRecord, UsageReport,
 };
 use agent_sdk::store::SessionKey;
 use serde_json::json;
@@ -282,6 +282,80 @@ async fn conformance(db: &dyn ServerDb) {
     assert!((db.user_spend(Some("globex"), "alice").await.unwrap() - 4.0).abs() < 1e-9);
     assert!((db.user_spend(None, "alice").await.unwrap() - 8.0).abs() < 1e-9);
     assert_eq!(db.user_spend(Some("initech"), "alice").await.unwrap(), 0.0);
+
+    // Usage reports: sums by user, tenant (or none), session and time.
+    db.record_usage(&UsageRecord {
+        at: 9_000,
+        ..usage("s2", "bob", 2, 0.125)
+    })
+    .await
+    .unwrap();
+    let report = |query: UsageQuery| {
+        let db = &db;
+        async move { db.usage_report(&query).await.unwrap() }
+    };
+    let everything = report(UsageQuery::default()).await;
+    assert_eq!(
+        (everything.turns, everything.sessions),
+        (7, 4),
+        "{everything:?}"
+    );
+    assert_eq!(
+        (
+            everything.usage.input_tokens,
+            everything.usage.output_tokens
+        ),
+        (900, 90)
+    );
+    assert!((everything.usage.cost_usd - 15.875).abs() < 1e-9);
+    let acme = |user: &str| UsageQuery {
+        user: Some(user.to_owned()),
+        tenant: Some(ACME.map(str::to_owned)),
+        ..UsageQuery::default()
+    };
+    let alice = report(acme("alice")).await;
+    assert_eq!((alice.turns, alice.sessions), (3, 2));
+    assert_eq!(alice.usage.input_tokens, 400);
+    assert!((alice.usage.cost_usd - 1.75).abs() < 1e-9);
+    let alice_of_no_tenant = report(UsageQuery {
+        tenant: Some(None),
+        ..acme("alice")
+    })
+    .await;
+    assert_eq!(alice_of_no_tenant.turns, 1);
+    assert!((alice_of_no_tenant.usage.cost_usd - 8.0).abs() < 1e-9);
+    let alice_anywhere = report(UsageQuery {
+        tenant: None,
+        ..acme("alice")
+    })
+    .await;
+    assert_eq!((alice_anywhere.turns, alice_anywhere.sessions), (5, 3));
+    let one_session = report(UsageQuery {
+        session_id: Some("s1".into()),
+        ..UsageQuery::default()
+    })
+    .await;
+    assert_eq!((one_session.turns, one_session.sessions), (2, 1));
+    // `from` is inclusive, `to` exclusive.
+    let later = report(UsageQuery {
+        from: Some(9_000),
+        ..UsageQuery::default()
+    })
+    .await;
+    assert_eq!((later.turns, later.usage.input_tokens), (1, 200));
+    assert!((later.usage.cost_usd - 0.125).abs() < 1e-9);
+    let earlier = report(UsageQuery {
+        to: Some(9_000),
+        ..UsageQuery::default()
+    })
+    .await;
+    assert_eq!(earlier.turns, 6);
+    let nothing = report(UsageQuery {
+        user: Some("carol".into()),
+        ..UsageQuery::default()
+    })
+    .await;
+    assert_eq!(nothing, UsageReport::default());
 
     // Delete: events and tasks go with the session, usage stays.
     assert!(db.delete_session("s1").await.unwrap());

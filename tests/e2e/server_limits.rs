@@ -730,3 +730,118 @@ async fn a_failing_task_is_delivered_as_task_failed() {
     );
     assert!(receiver.events().iter().all(|e| e != "task.completed"));
 }
+
+#[tokio::test]
+async fn usage_is_summed_by_user_tenant_session_and_time_as_the_caller_may_see_it() {
+    let world = World::start(
+        Script::new()
+            .then(Turn::text("one"))
+            .then(Turn::text("two"))
+            .then(Turn::text("three")),
+    )
+    .await;
+    let server = serve(&world, ServerConfig::default()).await;
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let ann_session = server
+        .create(json!({"user": "ann", "tenant": "acme"}))
+        .await;
+    let bob_session = server
+        .create(json!({"user": "bob", "tenant": "acme"}))
+        .await;
+    let cost = |complete: &Value| complete["usage"]["cost_usd"].as_f64().unwrap();
+    let ann_costs = [
+        cost(&server.turn(&ann_session, "first").await),
+        cost(&server.turn(&ann_session, "second").await),
+    ];
+    let bob_cost = cost(&server.turn(&bob_session, "first").await);
+    assert!(ann_costs.iter().all(|c| *c > 0.0) && bob_cost > 0.0);
+    let ann_total = ann_costs[0] + ann_costs[1];
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
+
+    // A service sees everyone, filtered as asked; deleted sessions still count.
+    assert_eq!(
+        server
+            .delete(&format!("/v1/sessions/{ann_session}"))
+            .await
+            .0,
+        204
+    );
+    let (status, all) = server.get("/v1/usage").await;
+    assert_eq!(status, 200, "{all}");
+    assert_eq!(
+        (all["turns"].as_u64(), all["sessions"].as_u64()),
+        (Some(3), Some(2))
+    );
+    assert!(
+        close(
+            all["usage"]["cost_usd"].as_f64().unwrap(),
+            ann_total + bob_cost
+        ),
+        "{all}"
+    );
+    assert!(all["usage"]["input_tokens"].as_u64().unwrap() > 0);
+    let (_, bob) = server.get("/v1/usage?user=bob&tenant=acme").await;
+    assert_eq!(
+        (bob["turns"].as_u64(), bob["user"].as_str()),
+        (Some(1), Some("bob"))
+    );
+    assert!(close(bob["usage"]["cost_usd"].as_f64().unwrap(), bob_cost));
+    let (_, one) = server
+        .get(&format!("/v1/usage?session_id={ann_session}"))
+        .await;
+    assert_eq!(one["turns"], 2);
+    let (_, other_tenant) = server.get("/v1/usage?tenant=globex").await;
+    assert_eq!(
+        (
+            other_tenant["turns"].as_u64(),
+            other_tenant["usage"]["cost_usd"].as_f64()
+        ),
+        (Some(0), Some(0.0))
+    );
+    let (_, since) = server.get(&format!("/v1/usage?from={started}")).await;
+    assert_eq!(since["turns"], 3);
+    let (_, before) = server.get(&format!("/v1/usage?to={started}")).await;
+    assert_eq!(before["turns"], 0);
+
+    // An end user reads their own usage only.
+    let ann = user_jwt("ann", "acme");
+    let get = reqwest::Method::GET;
+    let (status, _, own) = server
+        .call(get.clone(), "/v1/usage", Some(&ann), None)
+        .await;
+    assert_eq!(status, 200, "{own}");
+    assert_eq!(
+        (
+            own["turns"].as_u64(),
+            own["user"].as_str(),
+            own["tenant"].as_str()
+        ),
+        (Some(2), Some("ann"), Some("acme"))
+    );
+    assert!(close(own["usage"]["cost_usd"].as_f64().unwrap(), ann_total));
+    for path in ["/v1/usage?user=bob", "/v1/usage?tenant=globex"] {
+        let (status, _, refused) = server.call(get.clone(), path, Some(&ann), None).await;
+        assert_eq!(
+            (status, refused["error"]["code"].as_str()),
+            (403, Some("forbidden")),
+            "{path}: {refused}"
+        );
+    }
+
+    // Bad queries are 400s in the error shape.
+    let (status, bad) = server.get("/v1/usage?from=10&to=5").await;
+    assert_eq!(
+        (status, bad["error"]["code"].as_str()),
+        (400, Some("invalid_query")),
+        "{bad}"
+    );
+    let (status, bad) = server.get("/v1/usage?from=yesterday").await;
+    assert_eq!(
+        (status, bad["error"]["code"].as_str()),
+        (400, Some("invalid_query")),
+        "{bad}"
+    );
+}

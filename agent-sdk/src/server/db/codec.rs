@@ -34,6 +34,20 @@ pub(super) fn from_sql_int(value: i64) -> Result<u64, DbError> {
     u64::try_from(value).map_err(|_| backend(format!("negative counter {value} in the database")))
 }
 
+/// A usage report from its SQL sums: input, output tokens, cost, sessions, turns.
+pub(super) fn usage_report(sums: (i64, i64, f64, i64, i64)) -> Result<super::UsageReport, DbError> {
+    let (input, output, cost_usd, sessions, turns) = sums;
+    Ok(super::UsageReport {
+        usage: super::Usage {
+            input_tokens: from_sql_int(input)?,
+            output_tokens: from_sql_int(output)?,
+            cost_usd,
+        },
+        sessions: from_sql_int(sessions)?,
+        turns: from_sql_int(turns)?,
+    })
+}
+
 pub(super) fn json_text(value: &serde_json::Value) -> String {
     value.to_string()
 }

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::{
     DEAD_LETTER, DbError, EventRecord, Lease, Millis, OutboxItem, ServerDb, SessionFilter,
-    SessionRecord, TaskRecord, TaskStatus, UsageRecord, fenced_session,
+    SessionRecord, TaskRecord, TaskStatus, UsageQuery, UsageRecord, UsageReport, fenced_session,
 };
 use crate::handler::BoxFuture;
 use crate::store::{InMemorySessionStore, SessionStore};
@@ -276,6 +276,40 @@ impl ServerDb for MemoryServerDb {
             .map(|u| u.usage.cost_usd)
             .sum();
         ready(Ok(spent))
+    }
+
+    fn usage_report<'a>(
+        &'a self,
+        query: &'a UsageQuery,
+    ) -> BoxFuture<'a, Result<UsageReport, DbError>> {
+        let state = self.state();
+        let mut report = UsageReport::default();
+        let mut sessions = std::collections::HashSet::new();
+        let matching = state.usage.iter().filter(|u| {
+            query
+                .user
+                .as_ref()
+                .is_none_or(|user| u.user.as_ref() == Some(user))
+                && query
+                    .tenant
+                    .as_ref()
+                    .is_none_or(|tenant| &u.tenant == tenant)
+                && query
+                    .session_id
+                    .as_ref()
+                    .is_none_or(|id| &u.session_id == id)
+                && query.from.is_none_or(|from| u.at >= from)
+                && query.to.is_none_or(|to| u.at < to)
+        });
+        for record in matching {
+            report.usage.input_tokens += record.usage.input_tokens;
+            report.usage.output_tokens += record.usage.output_tokens;
+            report.usage.cost_usd += record.usage.cost_usd;
+            report.turns += 1;
+            sessions.insert(record.session_id.as_str());
+        }
+        report.sessions = sessions.len() as u64;
+        ready(Ok(report))
     }
 
     fn enqueue_webhook<'a>(&'a self, item: &'a OutboxItem) -> BoxFuture<'a, Result<i64, DbError>> {

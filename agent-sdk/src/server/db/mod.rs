@@ -233,6 +233,46 @@ pub struct UsageRecord {
     pub at: Millis,
 }
 
+/// Which usage records [`ServerDb::usage_report`] sums; `None` matches all.
+///
+/// ```
+/// use agent_sdk::server::db::UsageQuery;
+///
+/// // Alice of no tenant, in the first second of 1970 (times in ms since the epoch).
+/// let query = UsageQuery {
+///     user: Some("alice".into()),
+///     tenant: Some(None),
+///     from: Some(0),
+///     to: Some(1_000),
+///     ..UsageQuery::default()
+/// };
+/// assert_eq!(query.session_id, None);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UsageQuery {
+    /// Only this user's turns.
+    pub user: Option<String>,
+    /// Only this tenant's turns: `Some(None)` is the turns of no tenant.
+    pub tenant: Option<Option<String>>,
+    /// Only this session's turns.
+    pub session_id: Option<String>,
+    /// Turns completed at or after this time.
+    pub from: Option<Millis>,
+    /// Turns completed before this time.
+    pub to: Option<Millis>,
+}
+
+/// Usage summed over the records a [`UsageQuery`] matches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct UsageReport {
+    /// Tokens and cost summed.
+    pub usage: Usage,
+    /// Sessions with at least one matching turn (deleted ones included).
+    pub sessions: u64,
+    /// Turns matched.
+    pub turns: u64,
+}
+
 /// Which host owns a session, until when, and under which fencing epoch.
 ///
 /// A host takes a session's lease before it runs the session; it renews the
@@ -363,6 +403,13 @@ pub trait ServerDb: Send + Sync + 'static {
         tenant: Option<&'a str>,
         user: &'a str,
     ) -> BoxFuture<'a, Result<f64, DbError>>;
+
+    /// Tokens, cost, sessions and turns summed over the usage records
+    /// `query` matches (deleted sessions' included).
+    fn usage_report<'a>(
+        &'a self,
+        query: &'a UsageQuery,
+    ) -> BoxFuture<'a, Result<UsageReport, DbError>>;
 
     /// Puts a delivery in the outbox; returns its id.
     fn enqueue_webhook<'a>(&'a self, item: &'a OutboxItem) -> BoxFuture<'a, Result<i64, DbError>>;

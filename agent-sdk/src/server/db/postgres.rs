@@ -10,10 +10,12 @@ use tokio_postgres::{Client, GenericClient, NoTls, Row};
 
 use super::codec::{
     backend, cost_json, from_sql_int, parse_cost, parse_status, status_name, to_sql_int,
+    usage_report,
 };
 use super::{
     DEAD_LETTER, DbError, EventRecord, Lease, Millis, OutboxItem, ServerDb, SessionFilter,
-    SessionRecord, TaskRecord, TaskStatus, Usage, UsageRecord, fenced_session,
+    SessionRecord, TaskRecord, TaskStatus, Usage, UsageQuery, UsageRecord, UsageReport,
+    fenced_session,
 };
 use crate::handler::BoxFuture;
 use crate::store::schema::{Schema, migrate_postgres};
@@ -617,6 +619,42 @@ impl ServerDb for PostgresServerDb {
                 .await
                 .map_err(backend)?;
             Ok(row.get(0))
+        })
+    }
+
+    fn usage_report<'a>(
+        &'a self,
+        query: &'a UsageQuery,
+    ) -> BoxFuture<'a, Result<UsageReport, DbError>> {
+        Box::pin(async move {
+            let (any_tenant, tenant) = match &query.tenant {
+                None => (true, None),
+                Some(tenant) => (false, tenant.as_deref()),
+            };
+            let client = self.client.lock().await;
+            let row = client
+                .query_one(
+                    "SELECT coalesce(sum(input_tokens), 0)::BIGINT,
+                        coalesce(sum(output_tokens), 0)::BIGINT,
+                        coalesce(sum(cost_usd), 0)::DOUBLE PRECISION,
+                        count(DISTINCT session_id), count(*)
+                     FROM server_usage
+                     WHERE ($1::TEXT IS NULL OR \"user\" = $1)
+                       AND ($2::BOOLEAN OR tenant IS NOT DISTINCT FROM $3::TEXT)
+                       AND ($4::TEXT IS NULL OR session_id = $4)
+                       AND ($5::BIGINT IS NULL OR at >= $5) AND ($6::BIGINT IS NULL OR at < $6)",
+                    &[
+                        &query.user,
+                        &any_tenant,
+                        &tenant,
+                        &query.session_id,
+                        &query.from,
+                        &query.to,
+                    ],
+                )
+                .await
+                .map_err(backend)?;
+            usage_report((row.get(0), row.get(1), row.get(2), row.get(3), row.get(4)))
         })
     }
 

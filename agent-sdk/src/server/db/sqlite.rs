@@ -8,11 +8,12 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use super::codec::{
     backend, cost_json, from_sql_int, json_text, parse_cost, parse_json, parse_status, status_name,
-    to_sql_int,
+    to_sql_int, usage_report,
 };
 use super::{
     DEAD_LETTER, DbError, EventRecord, Lease, Millis, OutboxItem, ServerDb, SessionFilter,
-    SessionRecord, TaskRecord, TaskStatus, Usage, UsageRecord, fenced_session,
+    SessionRecord, TaskRecord, TaskStatus, Usage, UsageQuery, UsageRecord, UsageReport,
+    fenced_session,
 };
 use crate::handler::BoxFuture;
 use crate::store::schema::{Schema, migrate_sqlite};
@@ -688,6 +689,38 @@ impl ServerDb for SqliteServerDb {
                 |r| r.get(0),
             )
             .map_err(backend)
+        })
+    }
+
+    fn usage_report<'a>(
+        &'a self,
+        query: &'a UsageQuery,
+    ) -> BoxFuture<'a, Result<UsageReport, DbError>> {
+        let query = query.clone();
+        self.with(move |c| {
+            let (any_tenant, tenant) = match query.tenant {
+                None => (true, None),
+                Some(tenant) => (false, tenant),
+            };
+            c.query_row(
+                "SELECT coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0),
+                    coalesce(sum(cost_usd), 0.0), count(DISTINCT session_id), count(*)
+                 FROM server_usage
+                 WHERE (?1 IS NULL OR user = ?1) AND (?2 OR tenant IS ?3)
+                   AND (?4 IS NULL OR session_id = ?4)
+                   AND (?5 IS NULL OR at >= ?5) AND (?6 IS NULL OR at < ?6)",
+                params![
+                    query.user,
+                    any_tenant,
+                    tenant,
+                    query.session_id,
+                    query.from,
+                    query.to
+                ],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .map_err(backend)
+            .and_then(usage_report)
         })
     }
 

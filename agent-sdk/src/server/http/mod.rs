@@ -9,6 +9,7 @@ mod schema;
 mod sessions;
 mod stream;
 mod tasks;
+mod usage;
 mod ws;
 
 use std::sync::Arc;
@@ -146,6 +147,11 @@ routes![
         post, "/v1/tasks/{id}/interrupt", tasks::interrupt, false,
         "Interrupt a task",
         () => 202 Json<tasks::TaskView>
+    ),
+    (
+        get, "/v1/usage", usage::report, false,
+        "Tokens, cost, sessions and turns summed (filters user, tenant, session_id, from, to)",
+        () => 200 Json<usage::UsageView>
     ),
     (
         post, "/v1/tickets", sessions::ticket, false,
