@@ -450,7 +450,16 @@ impl Host {
             ) && !self.held_elsewhere(&record.id).await?
             {
                 record.status = SessionStatus::Paused;
-                self.db.update_session(&record).await?;
+                // Under the lease read now: a host that takes the session
+                // meanwhile raises the epoch, and its record is not overwritten.
+                let updated = match self.db.lease(&record.id).await? {
+                    Some(lease) => self.db.update_session_fenced(lease.epoch, &record).await,
+                    None => self.db.update_session(&record).await,
+                };
+                match updated {
+                    Ok(_) | Err(crate::server::db::DbError::Fenced { .. }) => {}
+                    Err(err) => return Err(err),
+                }
             }
         }
         self.recover_tasks().await
