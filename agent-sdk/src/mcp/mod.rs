@@ -10,6 +10,13 @@
 //!   call). It keeps no state per call: the protocol core runs each call on its own task and
 //!   cancels calls per session.
 //!
+//! In-process servers serve tools only: no MCP prompts or resources. The CLI
+//! (2.1.330, probed) asks an in-process server for `initialize` and `tools/list`
+//! and nothing else, even when its `initialize` answer declares `prompts` and
+//! `resources` (an stdio server's prompts become slash commands and its resources
+//! get read tools; an in-process server's would not be used). For prompts or
+//! resources, configure an stdio or HTTP MCP server ([`crate::options::McpServerConfig`]).
+//!
 //! ```
 //! use agent_sdk::prelude::*;
 //!
