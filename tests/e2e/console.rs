@@ -165,7 +165,8 @@ async fn the_console_drives_a_session_answers_a_permission_and_resumes_its_strea
             Turn::text(format!("tool said {}", output.unwrap_or_default().trim()))
         }))
         .then(Turn::text("Back after the drop."))
-        .then(Turn::text("task done"));
+        .then(Turn::text("task done"))
+        .then(Turn::text("api task done"));
     let world = World::start(script).await;
     let server = TestServer::start_with(&world, ServerConfig::default(), |builder| {
         builder.auth(AuthConfig::new().token(TOKEN))
@@ -437,6 +438,20 @@ async fn the_console_drives_a_session_answers_a_permission_and_resumes_its_strea
         json!(id),
         "the task's session is open"
     );
+    // A task started elsewhere (through the API) is listed too.
+    let (status, created) = server
+        .post(
+            "/v1/tasks",
+            json!({"task_id": "from-the-api", "prompt": "elsewhere"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    until(
+        &client,
+        "return [...document.querySelectorAll('#tasks button')].some(b => b.dataset.task === 'from-the-api' && b.textContent.includes('completed') && b.textContent.includes('api task done'));",
+        "the API's task in the list",
+    )
+    .await;
     screenshot(&client, "sessions-and-tasks").await;
 
     // A phone-sized window: one column, nothing wider than the screen.

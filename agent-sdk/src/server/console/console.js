@@ -4,7 +4,8 @@
 "use strict";
 
 const TOKEN_KEY = "agent-console-token";
-const TASKS_KEY = "agent-console-tasks";
+// The newest tasks the list shows.
+const MAX_TASKS_SHOWN = 50;
 const RECONNECT_DELAYS_MS = [1000, 2000, 4000, 8000, 15000];
 const POLL_MS = 3000;
 
@@ -123,26 +124,20 @@ function showSessionHeader(session) {
   $("chat-usage").textContent = `${session.status} · ${session.turns} turns · ${usageText(session.usage)}`;
 }
 
-function trackedTasks() {
-  try {
-    return JSON.parse(sessionStorage.getItem(TASKS_KEY) || "[]");
-  } catch {
-    return [];
-  }
-}
-
-// The API has no list of tasks: the page follows the ones it started.
+// Every task the caller may see (as `GET /v1/tasks` lists them), newest first.
 async function refreshTasks() {
   const list = $("tasks");
-  const ids = trackedTasks();
-  const tasks = [];
-  for (const id of ids) {
-    try {
-      tasks.push(await api("GET", `/v1/tasks/${encodeURIComponent(id)}`));
-    } catch (error) {
-      if (error.status !== 404) report(error);
-    }
+  let listed;
+  try {
+    listed = await api("GET", "/v1/tasks");
+  } catch (error) {
+    report(error);
+    return;
   }
+  const tasks = listed.tasks
+    .slice()
+    .sort((a, b) => b.created_at - a.created_at)
+    .slice(0, MAX_TASKS_SHOWN);
   list.replaceChildren();
   for (const task of tasks) {
     const button = el("button", "task");
@@ -158,7 +153,7 @@ async function refreshTasks() {
     item.append(button);
     list.append(item);
   }
-  if (!tasks.length) list.append(el("li", "meta", "Tasks started here show up here."));
+  if (!tasks.length) list.append(el("li", "meta", "No tasks yet."));
 }
 
 // ---- the chat: one session's event stream ----------------------------------
@@ -444,7 +439,6 @@ function wire() {
     event.preventDefault();
     try {
       const task = await api("POST", "/v1/tasks", fields(event.target));
-      sessionStorage.setItem(TASKS_KEY, JSON.stringify([task.task_id, ...trackedTasks()]));
       event.target.reset();
       await refreshTasks();
       await openSession(task.session_id);
