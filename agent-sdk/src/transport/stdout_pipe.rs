@@ -1,0 +1,85 @@
+//! The CLI's stdout, readable two ways: the protocol core takes the pipe
+//! itself to read it with blocking reads on threads of its own (Unix; see
+//! [`Connection::take_stdout_pipe`](super::Connection::take_stdout_pipe)), and
+//! whoever else gets the connection reads it as an `AsyncRead`: whichever
+//! comes first has it.
+
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, ReadBuf};
+use tokio::process::ChildStdout;
+
+type Slot = Arc<Mutex<Option<ChildStdout>>>;
+
+/// The pipe, for the protocol core.
+pub(crate) struct StdoutPipe {
+    slot: Slot,
+}
+
+/// The pipe as an `AsyncRead`: at its end at once if the core took the pipe.
+pub(crate) struct StdoutReader {
+    slot: Slot,
+    stdout: Option<ChildStdout>,
+}
+
+/// Both ends over one `stdout`.
+pub(crate) fn split(stdout: ChildStdout) -> (StdoutReader, StdoutPipe) {
+    let slot: Slot = Arc::new(Mutex::new(Some(stdout)));
+    let reader = StdoutReader {
+        slot: slot.clone(),
+        stdout: None,
+    };
+    (reader, StdoutPipe { slot })
+}
+
+impl StdoutPipe {
+    /// The pipe as a blocking file, unless the `AsyncRead` end has it (or on
+    /// Windows, where it stays with the `AsyncRead` end). Must run inside the
+    /// runtime that registered the pipe (it deregisters it).
+    pub(crate) fn into_file(self) -> Option<std::fs::File> {
+        #[cfg(unix)]
+        {
+            let stdout = self
+                .slot
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .take()?;
+            match stdout.into_owned_fd() {
+                Ok(fd) => Some(std::fs::File::from(fd)),
+                Err(err) => {
+                    tracing::warn!(%err, "could not take the CLI's stdout pipe; it is not read");
+                    None
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = self.slot;
+            None
+        }
+    }
+}
+
+impl AsyncRead for StdoutReader {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = &mut *self;
+        if this.stdout.is_none() {
+            this.stdout = this
+                .slot
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .take();
+        }
+        match this.stdout.as_mut() {
+            Some(stdout) => Pin::new(stdout).poll_read(cx, buf),
+            // Taken by the protocol core: nothing to read here.
+            None => Poll::Ready(Ok(())),
+        }
+    }
+}
