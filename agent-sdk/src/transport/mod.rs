@@ -83,9 +83,10 @@ impl Connection {
     }
 
     /// Takes the CLI's stdout as a pipe to read with blocking reads, when the
-    /// transport gave one and nobody has read `reader` yet (Unix only).
+    /// transport gave one, `reader` is still its own (not wrapped or replaced)
+    /// and nobody has read it yet (Unix only).
     pub(crate) fn take_stdout_pipe(&mut self) -> Option<std::fs::File> {
-        self.stdout_pipe.take()?.into_file()
+        self.stdout_pipe.take()?.into_file(&*self.reader)
     }
 }
 

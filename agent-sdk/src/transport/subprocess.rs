@@ -134,7 +134,7 @@ impl SubprocessTransport {
         ));
         let (reader, pipe) = super::stdout_pipe::split(stdout);
         let mut connection = Connection::new(
-            Box::new(reader),
+            reader,
             Box::new(stdin),
             Box::new(CliProcess {
                 stopper: Stopper::new(&child),
