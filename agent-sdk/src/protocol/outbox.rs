@@ -532,4 +532,85 @@ mod tests {
         outbox.close();
         writer.await.unwrap();
     }
+
+    /// A pipe that takes at most `PART` bytes per write, vectored or not, and
+    /// counts its vectored writes.
+    struct Trickle {
+        inner: tokio::io::DuplexStream,
+        vectored: Arc<std::sync::atomic::AtomicUsize>,
+    }
+
+    const PART: usize = 100;
+
+    impl AsyncWrite for Trickle {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<std::io::Result<usize>> {
+            let part = &buf[..buf.len().min(PART)];
+            Pin::new(&mut self.inner).poll_write(cx, part)
+        }
+
+        fn poll_write_vectored(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            bufs: &[IoSlice<'_>],
+        ) -> Poll<std::io::Result<usize>> {
+            self.vectored
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let joined: Vec<u8> = bufs.iter().flat_map(|buf| buf.iter().copied()).collect();
+            let part = &joined[..joined.len().min(PART)];
+            Pin::new(&mut self.inner).poll_write(cx, part)
+        }
+
+        fn is_write_vectored(&self) -> bool {
+            true
+        }
+
+        fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Pin::new(&mut self.inner).poll_flush(cx)
+        }
+
+        fn poll_shutdown(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+        ) -> Poll<std::io::Result<()>> {
+            Pin::new(&mut self.inner).poll_shutdown(cx)
+        }
+    }
+
+    /// Lines sent while the queue is corked are not written until it is
+    /// uncorked; then they leave in vectored writes, which the pipe may take
+    /// in part (here 100 bytes at a time): every line arrives whole, in order.
+    #[tokio::test]
+    async fn a_corked_batch_leaves_whole_and_in_order_in_vectored_writes() {
+        let (outbox, queue) = channel();
+        let (stdin, mut cli) = tokio::io::duplex(1 << 20);
+        let vectored = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let stdin = Trickle {
+            inner: stdin,
+            vectored: vectored.clone(),
+        };
+        let writer = tokio::spawn(write_loop(Box::new(stdin), queue));
+        // The writer task takes stdin on its first poll.
+        tokio::task::yield_now().await;
+        outbox.cork();
+        let lines: Vec<String> = (0..50)
+            .map(|n| format!("line {n} {}\n", "x".repeat(n * 7)))
+            .collect();
+        for line in &lines {
+            outbox.send(line.clone().into_bytes()).await.unwrap();
+        }
+        let mut byte = [0u8; 1];
+        let early = tokio::time::timeout(Duration::from_millis(50), cli.read(&mut byte)).await;
+        assert!(early.is_err(), "nothing is written while corked");
+        outbox.uncork();
+        outbox.close();
+        writer.await.unwrap();
+        let mut all = String::new();
+        cli.read_to_string(&mut all).await.unwrap();
+        assert_eq!(all, lines.concat());
+        assert!(vectored.load(std::sync::atomic::Ordering::Relaxed) > 0);
+    }
 }
