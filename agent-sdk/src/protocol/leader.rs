@@ -14,8 +14,8 @@
 //! happen, and when one runs longer than [`TAKEOVER_AFTER`] it starts another
 //! thread, which takes the role and reads on; the first thread ends once its
 //! handler returns. The watchdog sleeps when no session has polled inline for
-//! a while, so an idle process has no timer, and a call costs two atomic
-//! stores, not a wake-up.
+//! a while, so an idle process has no timer, and a call costs a clock read
+//! and a few atomic operations, not a wake-up.
 
 use std::future::Future;
 use std::io::Read;
