@@ -786,6 +786,120 @@ fn a_blocking_handler_delays_only_its_own_request_on_a_current_thread_runtime() 
     a_blocking_handler_delays_only_its_own_request(Flavor::CurrentThread);
 }
 
+/// Where the tools of the hand-over case ran: (thread id, thread name), by call.
+static RAN_ON: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
+/// How long the hand-over case's tool blocks.
+const BLOCKING_BRIEFLY: Duration = Duration::from_secs(1);
+
+/// This thread's id and name, from `/proc/thread-self`.
+fn this_thread() -> (String, String) {
+    let link = std::fs::read_link("/proc/thread-self").unwrap();
+    let tid = link.file_name().unwrap().to_string_lossy().into_owned();
+    let name = std::fs::read_to_string("/proc/thread-self/comm").unwrap();
+    (tid, name.trim_end().to_owned())
+}
+
+/// True once the thread `tid` of this process has ended (within `wait`).
+async fn thread_ends(tid: &str, wait: Duration) -> bool {
+    let deadline = Instant::now() + wait;
+    while Path::new(&format!("/proc/self/task/{tid}")).exists() {
+        if Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    true
+}
+
+#[tool(name = "blocks")]
+async fn blocks_briefly() -> String {
+    RAN_ON.lock().unwrap().push(this_thread());
+    std::thread::sleep(BLOCKING_BRIEFLY);
+    "unblocked".to_owned()
+}
+
+#[tool(name = "quick")]
+async fn quick_where() -> String {
+    RAN_ON.lock().unwrap().push(this_thread());
+    "quick".to_owned()
+}
+
+/// A tool that blocks in its first poll, which the thread that read its
+/// request runs: another thread takes over reading (the next call is answered
+/// in under 50 ms, on that thread), and the first one, once the tool returns,
+/// writes its answer and ends; the one that took over reads until disconnect.
+fn a_tool_blocking_in_its_first_poll_hands_reading_over(flavor: Flavor) {
+    run_case_on(flavor, || async {
+        RAN_ON.lock().unwrap().clear();
+        let case = Case::new();
+        let options = case
+            .options("isolation")
+            .mcp_server(
+                "faults",
+                create_sdk_mcp_server!("faults", tools = [blocks_briefly, quick_where]).unwrap(),
+            )
+            .can_use_tool(|_: ToolPermissionRequest| async { PermissionResult::allow() })
+            .hook(
+                UserPromptSubmit,
+                |_: UserPromptSubmitInput, _ctx: HookContext| async {
+                    Ok::<_, HandlerError>(UserPromptSubmitOutput::default())
+                },
+            )
+            .build()
+            .unwrap();
+        let client = Client::connect(options).await.unwrap();
+        client.query("go").await.unwrap();
+        let items: Vec<_> =
+            tokio::time::timeout(Duration::from_secs(25), client.receive_response().collect())
+                .await
+                .expect("the turn ends in time");
+        let report: Value = serde_json::from_str(&texts(&items)[0]).unwrap();
+        let tool = &report["tool"];
+        let quick_ms = tool["quick_ms"].as_f64().unwrap();
+        assert!(
+            quick_ms < 50.0,
+            "the next call took {quick_ms:.1} ms: {report:#}"
+        );
+        assert_eq!(tool["blocked"]["subtype"], "success", "{report:#}");
+        // Calls in order: warm-up, the stderr case's, the blocking tool, the call after it.
+        let ran_on = RAN_ON.lock().unwrap().clone();
+        let [_, _, blocked, next] = &ran_on[..4] else {
+            panic!("four calls first: {ran_on:?}");
+        };
+        assert_eq!(
+            blocked.1, "agent-sdk-read",
+            "run by the thread that read it: {ran_on:?}"
+        );
+        assert_eq!(next.1, "agent-sdk-read", "{ran_on:?}");
+        assert_ne!(
+            next.0, blocked.0,
+            "read and run by the thread that took over: {ran_on:?}"
+        );
+        assert!(
+            thread_ends(&blocked.0, Duration::from_secs(2)).await,
+            "the thread that blocked ends once its tool returned"
+        );
+        let reading = &ran_on.last().unwrap().0;
+        assert!(Path::new(&format!("/proc/self/task/{reading}")).exists());
+        client.disconnect().await.unwrap();
+        assert!(
+            thread_ends(reading, Duration::from_secs(2)).await,
+            "the reading thread ends with the session"
+        );
+        case.assert_clean().await;
+    });
+}
+
+#[test]
+fn a_tool_blocking_in_its_first_poll_hands_reading_over_on_a_multi_thread_runtime() {
+    a_tool_blocking_in_its_first_poll_hands_reading_over(Flavor::MultiThread);
+}
+
+#[test]
+fn a_tool_blocking_in_its_first_poll_hands_reading_over_on_a_current_thread_runtime() {
+    a_tool_blocking_in_its_first_poll_hands_reading_over(Flavor::CurrentThread);
+}
+
 /// Bytes the process `pid` has written so far (`wchar` of `/proc/<pid>/io`).
 fn bytes_written(pid: u32) -> u64 {
     let io = std::fs::read_to_string(format!("/proc/{pid}/io")).unwrap();

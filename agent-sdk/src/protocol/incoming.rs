@@ -10,11 +10,19 @@
 //! Before a tool call is aborted its `ToolContext::cancelled()` completes; a handler
 //! waiting on it gets `CANCELLED_CALL_GRACE` to clean up before the abort.
 //!
+//! A request's handler starts as a [`Job`]: spawned on the handlers' runtime,
+//! or, when the thread that read the request can run it (see `leader`), polled
+//! once on that thread first and spawned only if it is not done by then.
+//!
 //! JSON-RPC ids are numbered by each CLI process, so they are looked up among
 //! this session's requests only: a server shared by many sessions keeps no state
 //! per call.
 
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 
 use serde_json::Value;
 use tokio::task::AbortHandle;
@@ -157,8 +165,64 @@ impl Request {
     }
 }
 
-/// Starts handling one request from the CLI.
-pub(super) fn spawn(shared: &Arc<Shared>, request_id: String, request: Request) {
+/// A request's handler, recorded in flight and not yet started.
+pub(super) struct Job {
+    shared: Arc<Shared>,
+    request_id: String,
+    /// Handles the request and writes its answer.
+    future: Pin<Box<dyn Future<Output = ()> + Send>>,
+}
+
+impl Job {
+    /// Starts the handler as a task of the handlers' runtime.
+    pub(super) fn spawn(self) {
+        let task = self.shared.handler_runtime.spawn(self.future);
+        // Cancelled meanwhile: the task finds itself out of the table and writes nothing.
+        if let Some(entry) = lock(&self.shared.inflight).get_mut(&self.request_id) {
+            entry.task = Some(task.abort_handle());
+        }
+    }
+
+    /// Polls the handler once on this thread, in the handlers' runtime's
+    /// context (its `tokio::spawn`, timers and I/O are that runtime's, as in
+    /// a task of it); a handler not done after that poll goes on as a task.
+    pub(super) fn run_inline(mut self) {
+        // Withdrawn before it started: nothing to run, nothing to answer.
+        if !lock(&self.shared.inflight).contains_key(&self.request_id) {
+            return;
+        }
+        let polled = {
+            let _runtime = self.shared.handler_runtime.enter();
+            let mut cx = Context::from_waker(Waker::noop());
+            std::panic::catch_unwind(AssertUnwindSafe(|| self.future.as_mut().poll(&mut cx)))
+        };
+        match polled {
+            Ok(Poll::Ready(())) => {}
+            // The waker of this poll was a no-op: the task polls again at once
+            // and registers its own.
+            Ok(Poll::Pending) => self.spawn(),
+            Err(_) => {
+                // Handlers catch their own panics: this is the SDK's, and the
+                // request still gets its one answer.
+                tracing::error!(request_id = %self.request_id, "a request's task panicked");
+                if lock(&self.shared.inflight)
+                    .remove(&self.request_id)
+                    .is_some()
+                {
+                    let outcome: Result<Payload, String> =
+                        Err("the SDK failed while handling the request".to_owned());
+                    let line = wire::response_line(&self.request_id, &outcome);
+                    let _ = self.shared.send_router_answer(line);
+                }
+            }
+        }
+    }
+}
+
+/// Records a request from the CLI and returns its handler, to be started;
+/// `None` when there is nothing to run (a duplicate id, a cancellation
+/// handled here).
+pub(super) fn start(shared: &Arc<Shared>, request_id: String, request: Request) -> Option<Job> {
     // One lock to check for a duplicate and to record the request.
     let mut inflight = lock(&shared.inflight);
     if inflight.contains_key(&request_id) {
@@ -166,7 +230,7 @@ pub(super) fn spawn(shared: &Arc<Shared>, request_id: String, request: Request) 
         // a second answer to the request in flight, which a CLI may take for its answer.
         drop(inflight);
         tracing::warn!(%request_id, "ignoring a request that reuses the id of one still in flight");
-        return;
+        return None;
     }
     if let Some((server_name, cancelled_id)) = request.cancelled_mcp_request()
         && shared.handlers.servers.contains(server_name)
@@ -178,7 +242,7 @@ pub(super) fn spawn(shared: &Arc<Shared>, request_id: String, request: Request) 
             mcp_response: JsonRpcAnswer::Value(crate::mcp::acknowledged()),
         });
         let _ = shared.send_router_answer(wire::response_line(&request_id, &ack));
-        return;
+        return None;
     }
     let cancellation = matches!(request, Request::ToolCall { .. } | Request::Mcp { .. })
         .then(|| Arc::new(Cancellation::default()));
@@ -205,9 +269,9 @@ pub(super) fn spawn(shared: &Arc<Shared>, request_id: String, request: Request) 
         Request::Mcp { .. } => shared.trace.incoming(&request_id, &subtype, &Value::Null),
     };
     let task_span = span.clone();
-    // On the handlers' runtime, never the core's: a handler that blocks holds up
-    // only its own request.
-    let task = shared.handler_runtime.spawn(
+    // On the handlers' runtime or a reading thread, never the core's: a
+    // handler that blocks holds up only its own request.
+    let future = Box::pin(
         async move {
             let outcome = handle(&task_shared, &subtype, request, cancellation).await;
             record_outcome(&task_span, &subtype, &outcome);
@@ -223,9 +287,11 @@ pub(super) fn spawn(shared: &Arc<Shared>, request_id: String, request: Request) 
         }
         .instrument(span),
     );
-    if let Some(entry) = lock(&shared.inflight).get_mut(&request_id) {
-        entry.task = Some(task.abort_handle());
-    }
+    Some(Job {
+        shared: shared.clone(),
+        request_id,
+        future,
+    })
 }
 
 /// What the answer says, on the request's span: a decision, or a failure.

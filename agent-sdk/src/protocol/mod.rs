@@ -18,6 +18,7 @@
 mod core;
 pub(crate) mod inbox;
 mod incoming;
+mod leader;
 mod mcp_link;
 mod outbox;
 mod router;
@@ -271,17 +272,15 @@ impl Session {
         let core_exit = exit_rx.clone();
         core::spawn_core(move || async move {
             // The transport's tasks and pipes belong to the core's runtime.
-            let connection = transport.connect().await?;
+            let mut connection = transport.connect().await?;
+            let stdout = match connection.take_stdout_pipe() {
+                Some(pipe) => router::Stdout::Pipe(pipe),
+                None => router::Stdout::Async(connection.reader),
+            };
             let writer = tokio::spawn(outbox::write_loop(connection.writer, write_queue));
             let supervisor =
                 tokio::spawn(supervise(connection.process, core_shared.clone(), exit_tx));
-            let route = router::route(
-                connection.reader,
-                core_shared,
-                messages_tx,
-                core_exit,
-                config,
-            );
+            let route = router::route(stdout, core_shared, messages_tx, core_exit, config);
             let router = tokio::spawn(async move {
                 route.await;
                 mirror.finished().await;

@@ -19,8 +19,14 @@
 //! the pipe does not take is queued, in order, for the writer task, which
 //! waits for the pipe on the core's runtime. Every write happens under the
 //! queue's lock, so lines never interleave or overtake each other.
+//!
+//! A thread that runs a batch of handlers inline (see `leader`) corks the
+//! queue first ([`Outbox::cork`]): their answers are queued and go out
+//! together in one write when it uncorks, so the CLI is woken once per batch,
+//! not once per answer.
 
 use std::collections::VecDeque;
+use std::io::IoSlice;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
@@ -35,6 +41,8 @@ const BUDGET_KIB: u32 = 1024;
 /// The router's own answers (a few hundred bytes each) queued and not yet
 /// written, past which the router stops reading until the writer catches up.
 const URGENT_BUDGET_BYTES: usize = 64 * 1024;
+/// Lines handed to one vectored write at most.
+const LINES_PER_WRITE: usize = 64;
 
 type Stdin = Box<dyn AsyncWrite + Send + Unpin>;
 
@@ -67,6 +75,8 @@ struct Pipe {
     finished: bool,
     /// Bytes of the router's answers queued and not yet written.
     urgent_bytes: usize,
+    /// Senders queue their lines and leave them for [`Outbox::uncork`].
+    corked: bool,
 }
 
 impl Pipe {
@@ -83,15 +93,36 @@ impl Pipe {
                 line_done(&mut self.urgent_bytes, line, shared);
                 continue;
             }
-            match Pin::new(&mut *stdin).poll_write(cx, &line.bytes[self.offset..]) {
+            // Several lines waiting (a corked batch): one write for all of them.
+            let written = if self.queue.len() > 1 && stdin.is_write_vectored() {
+                let mut slices = [IoSlice::new(&[]); LINES_PER_WRITE];
+                let mut lines = self.queue.iter();
+                slices[0] = IoSlice::new(&line.bytes[self.offset..]);
+                lines.next();
+                let mut count = 1;
+                for (slice, line) in slices[1..].iter_mut().zip(lines) {
+                    *slice = IoSlice::new(&line.bytes);
+                    count += 1;
+                }
+                Pin::new(&mut *stdin).poll_write_vectored(cx, &slices[..count])
+            } else {
+                Pin::new(&mut *stdin).poll_write(cx, &line.bytes[self.offset..])
+            };
+            match written {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Ok(0)) => {
                     tracing::debug!("the CLI's stdin takes no more bytes");
                     self.broken = true;
                 }
-                Poll::Ready(Ok(n)) => {
-                    self.offset += n;
-                    if self.offset == line.bytes.len() {
+                Poll::Ready(Ok(mut n)) => {
+                    // `n` bytes from the front: whole lines are done, the last maybe in part.
+                    while let Some(line) = self.queue.front() {
+                        let left = line.bytes.len() - self.offset;
+                        if n < left {
+                            self.offset += n;
+                            break;
+                        }
+                        n -= left;
                         self.offset = 0;
                         self.unflushed = true;
                         let line = self.queue.pop_front().expect("front exists");
@@ -282,8 +313,9 @@ impl Outbox {
             pipe.urgent_bytes += line.bytes.len();
         }
         pipe.queue.push_back(line);
-        if !first {
-            // The writer task has the lines before it, and will write this one.
+        if !first || pipe.corked {
+            // The writer task has the lines before it, and will write this one;
+            // or the queue is corked, and `uncork` will.
             return Ok(());
         }
         // A no-op waker: should the pipe be full, the writer task is woken
@@ -295,6 +327,28 @@ impl Outbox {
             shared.wake.notify_one();
         }
         Ok(())
+    }
+
+    /// Holds lines back until [`uncork`](Self::uncork): the answers of a batch
+    /// of handlers run inline then go out in one write.
+    pub(crate) fn cork(&self) {
+        self.shared.pipe().corked = true;
+    }
+
+    /// Writes what was queued while corked (what the pipe does not take is
+    /// left to the writer task), and lets senders write for themselves again.
+    pub(crate) fn uncork(&self) {
+        let shared = &*self.shared;
+        let mut pipe = shared.pipe();
+        if !std::mem::take(&mut pipe.corked) || pipe.queue.is_empty() {
+            return;
+        }
+        let drained = pipe.poll_drain(&mut Context::from_waker(Waker::noop()), shared);
+        let left = drained.is_pending() || pipe.stdin.is_none();
+        drop(pipe);
+        if left {
+            shared.wake.notify_one();
+        }
     }
 
     /// Asks the writer to close stdin after the lines queued before.
@@ -477,5 +531,86 @@ mod tests {
         assert!(outbox.try_send(b"note\n".to_vec()), "room again");
         outbox.close();
         writer.await.unwrap();
+    }
+
+    /// A pipe that takes at most `PART` bytes per write, vectored or not, and
+    /// counts its vectored writes.
+    struct Trickle {
+        inner: tokio::io::DuplexStream,
+        vectored: Arc<std::sync::atomic::AtomicUsize>,
+    }
+
+    const PART: usize = 100;
+
+    impl AsyncWrite for Trickle {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<std::io::Result<usize>> {
+            let part = &buf[..buf.len().min(PART)];
+            Pin::new(&mut self.inner).poll_write(cx, part)
+        }
+
+        fn poll_write_vectored(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            bufs: &[IoSlice<'_>],
+        ) -> Poll<std::io::Result<usize>> {
+            self.vectored
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let joined: Vec<u8> = bufs.iter().flat_map(|buf| buf.iter().copied()).collect();
+            let part = &joined[..joined.len().min(PART)];
+            Pin::new(&mut self.inner).poll_write(cx, part)
+        }
+
+        fn is_write_vectored(&self) -> bool {
+            true
+        }
+
+        fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Pin::new(&mut self.inner).poll_flush(cx)
+        }
+
+        fn poll_shutdown(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+        ) -> Poll<std::io::Result<()>> {
+            Pin::new(&mut self.inner).poll_shutdown(cx)
+        }
+    }
+
+    /// Lines sent while the queue is corked are not written until it is
+    /// uncorked; then they leave in vectored writes, which the pipe may take
+    /// in part (here 100 bytes at a time): every line arrives whole, in order.
+    #[tokio::test]
+    async fn a_corked_batch_leaves_whole_and_in_order_in_vectored_writes() {
+        let (outbox, queue) = channel();
+        let (stdin, mut cli) = tokio::io::duplex(1 << 20);
+        let vectored = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let stdin = Trickle {
+            inner: stdin,
+            vectored: vectored.clone(),
+        };
+        let writer = tokio::spawn(write_loop(Box::new(stdin), queue));
+        // The writer task takes stdin on its first poll.
+        tokio::task::yield_now().await;
+        outbox.cork();
+        let lines: Vec<String> = (0..50)
+            .map(|n| format!("line {n} {}\n", "x".repeat(n * 7)))
+            .collect();
+        for line in &lines {
+            outbox.send(line.clone().into_bytes()).await.unwrap();
+        }
+        let mut byte = [0u8; 1];
+        let early = tokio::time::timeout(Duration::from_millis(50), cli.read(&mut byte)).await;
+        assert!(early.is_err(), "nothing is written while corked");
+        outbox.uncork();
+        outbox.close();
+        writer.await.unwrap();
+        let mut all = String::new();
+        cli.read_to_string(&mut all).await.unwrap();
+        assert_eq!(all, lines.concat());
+        assert!(vectored.load(std::sync::atomic::Ordering::Relaxed) > 0);
     }
 }

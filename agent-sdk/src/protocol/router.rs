@@ -1,5 +1,10 @@
-//! The router task: reads the CLI's stdout and sends every line where it belongs.
+//! The router: reads the CLI's stdout and sends every line where it belongs.
+//!
+//! It reads as a task of the core's runtime, or, when the transport gives the
+//! pipe itself, on reading threads that also start the handlers (`leader`).
+//! Either way the end of stdout is handled by the task.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -8,6 +13,8 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::watch;
 
 use super::inbox::InboxSender;
+use super::incoming::Job;
+use super::leader::{self, Reading};
 use super::wire::{
     self, ControlCancelFrame, ControlRequestFrame, ControlRequestWhole, ControlResponseFrame,
     FrameHead,
@@ -20,12 +27,6 @@ use crate::transport::framing::{Framed, LineFramer};
 
 /// How long to wait for the process to exit after it closed stdout.
 const EXIT_AFTER_EOF: Duration = Duration::from_secs(3);
-/// Bytes per read. Every line of a read is parsed before the reader of the
-/// messages gets a turn, so a read is also a batch: 32 KiB is a few dozen
-/// frames, which the reader takes (and frees) while the allocator still has
-/// their memory at hand. 256 KiB batches of ~330 frames cost 25% more CPU per
-/// frame, most of it in `malloc`/`free` slow paths (measured with callgrind).
-const READ_CHUNK: usize = 32 * 1024;
 
 pub(super) struct RouterConfig {
     pub max_line: usize,
@@ -38,50 +39,117 @@ struct Router {
     mode: InputMode,
     /// The last `result` if it was an error: the exit code 1 that follows becomes `Error::Result`.
     last_error_result: Option<ResultMessage>,
+    /// Requests read and not yet started, when a reading thread starts them
+    /// (`None`: each is spawned as it is read).
+    jobs: Option<VecDeque<Job>>,
+}
+
+/// The CLI's stdout, as the transport gave it.
+pub(super) enum Stdout {
+    /// Read as a task of the core's runtime.
+    Async(Box<dyn AsyncRead + Send + Unpin>),
+    /// The pipe itself, read with blocking reads on threads of our own.
+    Pipe(std::fs::File),
+}
+
+/// The router and its framer: what the reading role is made of.
+struct Stream {
+    router: Router,
+    framer: LineFramer,
+    max_line: usize,
+}
+
+impl Stream {
+    /// Routes every line completed by `chunk`.
+    fn on_chunk(&mut self, chunk: &[u8]) {
+        let Stream {
+            router,
+            framer,
+            max_line,
+        } = self;
+        framer.push(chunk, |item| match item {
+            Framed::Line(line) => router.on_line(line, false),
+            Framed::TooLong { head } => router.on_too_long(head, *max_line),
+        });
+    }
+}
+
+impl Reading for Stream {
+    fn before_read(&mut self) {
+        leader::block_on(self.router.before_read());
+    }
+
+    fn on_chunk(&mut self, chunk: &[u8]) {
+        Stream::on_chunk(self, chunk);
+        // Their answers go out together once they have run (see `outbox`).
+        if self
+            .router
+            .jobs
+            .as_ref()
+            .is_some_and(|jobs| !jobs.is_empty())
+        {
+            self.router.shared.writer.cork();
+        }
+        self.router.messages.flush();
+    }
+
+    fn take_job(&mut self) -> Option<Job> {
+        let job = self.router.jobs.as_mut()?.pop_front();
+        if job.is_none() {
+            self.router.shared.writer.uncork();
+        }
+        job
+    }
 }
 
 pub(super) async fn route(
-    mut reader: Box<dyn AsyncRead + Send + Unpin>,
+    stdout: Stdout,
     shared: Arc<Shared>,
     messages: InboxSender,
     mut exit: watch::Receiver<Option<ExitReport>>,
     config: RouterConfig,
 ) {
-    let mut router = Router {
-        shared,
+    let router = Router {
+        shared: shared.clone(),
         messages,
         mode: config.mode,
         last_error_result: None,
+        jobs: None,
     };
-    let mut framer = LineFramer::new(config.max_line);
-    let mut buf = vec![0u8; READ_CHUNK];
-    loop {
-        router.hold_back().await;
-        // Our own answers to what we read are written before we read more.
-        router.shared.writer.urgent_room().await;
-        match reader.read(&mut buf).await {
-            Ok(0) => break,
-            Ok(n) => {
-                framer.push(&buf[..n], |item| match item {
-                    Framed::Line(line) => router.on_line(line, false),
-                    Framed::TooLong { head } => router.on_too_long(head, config.max_line),
-                });
-                // Let the reader of the messages take this batch before the next
-                // read, even when the pipe never runs dry (see READ_CHUNK).
-                if router.messages.flush() {
-                    tokio::task::yield_now().await;
+    let mut stream = Stream {
+        router,
+        framer: LineFramer::new(config.max_line),
+        max_line: config.max_line,
+    };
+    match stdout {
+        Stdout::Async(reader) => read(reader, &mut stream).await,
+        Stdout::Pipe(pipe) => {
+            stream.router.jobs = Some(VecDeque::new());
+            match leader::run(pipe, stream).await {
+                Some(read) => stream = read,
+                None => {
+                    // No reading thread, or one panicked: the session is over.
+                    let _ = exit.wait_for(Option::is_some).await;
+                    shared.close_pending(Closed::Disconnected);
+                    shared.abort_inflight();
+                    return;
                 }
             }
-            Err(err) => {
-                tracing::debug!(%err, "reading the CLI's stdout failed");
-                break;
+            // From here on (the last line), requests are spawned as they are read.
+            for job in stream.router.jobs.take().into_iter().flatten() {
+                job.spawn();
             }
+            stream.router.shared.writer.uncork();
         }
     }
+    let Stream {
+        mut router,
+        mut framer,
+        ..
+    } = stream;
     if let Some(last) = framer.finish() {
         router.on_line(&last, true);
     }
-    drop(reader);
     // What fits goes to the reader now; the rest once the exit is known (`drain`).
     router.messages.flush();
 
@@ -135,7 +203,37 @@ pub(super) async fn route(
     router.drain().await;
 }
 
+/// Reads stdout as a task of the core's runtime until it ends.
+async fn read(mut reader: Box<dyn AsyncRead + Send + Unpin>, stream: &mut Stream) {
+    let mut buf = vec![0u8; leader::READ_CHUNK];
+    loop {
+        stream.router.before_read().await;
+        match reader.read(&mut buf).await {
+            Ok(0) => break,
+            Ok(n) => {
+                stream.on_chunk(&buf[..n]);
+                // Let the reader of the messages take this batch before the next
+                // read, even when the pipe never runs dry (see READ_CHUNK).
+                if stream.router.messages.flush() {
+                    tokio::task::yield_now().await;
+                }
+            }
+            Err(err) => {
+                tracing::debug!(%err, "reading the CLI's stdout failed");
+                break;
+            }
+        }
+    }
+}
+
 impl Router {
+    /// Waits until more may be read: the reader has room for what was read
+    /// (see `hold_back`), and our own answers to it are written.
+    async fn before_read(&mut self) {
+        self.hold_back().await;
+        self.shared.writer.urgent_room().await;
+    }
+
     /// Hands `item`, read from a line of `bytes` bytes, to the reader.
     fn deliver(&mut self, item: Result<Message>, bytes: usize) {
         self.messages.push(item, bytes);
@@ -305,7 +403,14 @@ impl Router {
 
     fn on_control_request(&mut self, line: &[u8]) {
         match read_control_request(line) {
-            Ok((request_id, request)) => incoming::spawn(&self.shared, request_id, request),
+            Ok((request_id, request)) => {
+                if let Some(job) = incoming::start(&self.shared, request_id, request) {
+                    match &mut self.jobs {
+                        Some(jobs) => jobs.push_back(job),
+                        None => job.spawn(),
+                    }
+                }
+            }
             // Too deep for the parser, not JSON past its head, no `request`...:
             // answered all the same, when its id can be read.
             Err(err) => {

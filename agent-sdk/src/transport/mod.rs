@@ -9,6 +9,7 @@ pub(crate) mod command;
 pub(crate) mod framing;
 mod os_user;
 mod spawner;
+mod stdout_pipe;
 mod stop;
 mod subprocess;
 
@@ -47,6 +48,10 @@ pub struct Connection {
     pub writer: Box<dyn AsyncWrite + Send + Unpin>,
     /// The process behind the pipes.
     pub process: Box<dyn ChildProcess>,
+    /// [`SubprocessTransport`]'s stdout pipe, which the protocol core reads
+    /// with blocking reads on threads of its own when it can (then `reader`
+    /// is at its end).
+    pub(crate) stdout_pipe: Option<stdout_pipe::StdoutPipe>,
 }
 
 impl Connection {
@@ -73,7 +78,15 @@ impl Connection {
             reader,
             writer,
             process,
+            stdout_pipe: None,
         }
+    }
+
+    /// Takes the CLI's stdout as a pipe to read with blocking reads, when the
+    /// transport gave one, `reader` is still its own (not wrapped or replaced)
+    /// and nobody has read it yet (Unix only).
+    pub(crate) fn take_stdout_pipe(&mut self) -> Option<std::fs::File> {
+        self.stdout_pipe.take()?.into_file(&*self.reader)
     }
 }
 

@@ -132,8 +132,9 @@ impl SubprocessTransport {
             self.stderr_callback,
             self.max_line,
         ));
-        Ok(Connection::new(
-            Box::new(stdout),
+        let (reader, pipe) = super::stdout_pipe::split(stdout);
+        let mut connection = Connection::new(
+            reader,
             Box::new(stdin),
             Box::new(CliProcess {
                 stopper: Stopper::new(&child),
@@ -141,7 +142,9 @@ impl SubprocessTransport {
                 tail,
                 stderr_task: Some(stderr_task),
             }),
-        ))
+        );
+        connection.stdout_pipe = Some(pipe);
+        Ok(connection)
     }
 }
 
