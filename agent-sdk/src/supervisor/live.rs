@@ -43,7 +43,7 @@ impl LiveCli {
         let connection = Box::new(transport).connect().await?;
         let pid = connection.process.id();
         let (exit_tx, exit) = watch::channel(None);
-        let watched = Connection::new(
+        let mut watched = Connection::new(
             connection.reader,
             connection.writer,
             Box::new(Watched {
@@ -51,6 +51,8 @@ impl LiveCli {
                 exit: exit_tx,
             }),
         );
+        // The same reader: the core may still read the pipe on its own threads.
+        watched.stdout_pipe = connection.stdout_pipe;
         let client = Client::connect_with_transport(options.clone(), Ready(watched)).await?;
         Ok(LiveCli { client, pid, exit })
     }
