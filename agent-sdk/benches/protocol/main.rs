@@ -153,7 +153,17 @@ fn main() {
 /// released its lock by now; the libraries are the ones it built, so only the
 /// clients compile) and returns their paths, in the order of [`CLIENTS`].
 /// The profile is this binary's: `bench` (fat LTO), or `dev` for a debug build.
+///
+/// With `AGENT_SDK_BENCH_CLIENTS=<dir>` nothing is built: the clients are the
+/// programs of those names in `<dir>` (to compare two builds, interleaved).
 fn build_clients() -> Vec<PathBuf> {
+    if let Some(dir) = std::env::var_os("AGENT_SDK_BENCH_CLIENTS") {
+        let dir = PathBuf::from(dir);
+        return CLIENTS
+            .iter()
+            .map(|(_, example)| dir.join(example))
+            .collect();
+    }
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let profile = if cfg!(debug_assertions) {
         "dev"

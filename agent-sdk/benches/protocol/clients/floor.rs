@@ -19,6 +19,7 @@ use measure::{SessionFigures, machine_cpu_ticks, rss_mib, steal_percent};
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let (cli, mode) = measure::assignment();
+    measure::dump_resident_pages("start");
     let rss_before_connect_mib = rss_mib();
     let config = json!({"mcpServers": {"calc": {"type": "sdk", "name": "calc"}}});
     let mut child = tokio::process::Command::new(cli)
@@ -88,6 +89,7 @@ async fn main() {
             Some("control_response") => {
                 // Connected: the run starts with the prompt.
                 idle_rss_mib = rss_mib();
+                measure::dump_resident_pages("connected");
                 idle_breakdown = measure::memory_breakdown();
                 if mode == "tools" {
                     measure::print_smaps("the floor, after connect");

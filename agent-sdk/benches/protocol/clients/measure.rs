@@ -102,10 +102,15 @@ pub fn memory_breakdown() -> Value {
         *entry = json!(entry.as_u64().unwrap_or(0) + kib);
     };
     for (i, (start, end, perms, name, rss, anon)) in maps.iter().enumerate() {
-        let after_guard = i > 0 && maps[i - 1].1 == *start && maps[i - 1].2.starts_with("---");
-        let before_reserve = maps
-            .get(i + 1)
-            .is_some_and(|next| next.0 == *end && next.2.starts_with("---"));
+        // A thread's stack sits above its guard page; a glibc arena's used part
+        // below the rest of its 64 MiB, reserved without access.
+        let after_guard = i > 0
+            && maps[i - 1].1 == *start
+            && maps[i - 1].2.starts_with("---")
+            && maps[i - 1].1 - maps[i - 1].0 <= 64 * 1024;
+        let before_reserve = maps.get(i + 1).is_some_and(|next| {
+            next.0 == *end && next.2.starts_with("---") && next.1 - next.0 > 1024 * 1024
+        });
         match name.as_str() {
             n if !n.is_empty() && n == exe => {
                 add("binary_file", rss - anon);
@@ -131,6 +136,52 @@ pub fn memory_breakdown() -> Value {
         .collect();
     parts.insert("threads".into(), json!(threads));
     Value::Object(parts)
+}
+
+/// With `AGENT_SDK_BENCH_PAGES=<file>`: writes the file offsets of this
+/// program's resident pages to `<file>.<when>` (one hex offset a line, from
+/// `/proc/self/pagemap`), to find which code a step brought in (with `nm`).
+pub fn dump_resident_pages(when: &str) {
+    use std::io::{Read, Seek, SeekFrom, Write};
+    let Some(path) = std::env::var_os("AGENT_SDK_BENCH_PAGES") else {
+        return;
+    };
+    let exe = std::fs::read_link("/proc/self/exe").unwrap_or_default();
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
+    let Ok(mut pagemap) = std::fs::File::open("/proc/self/pagemap") else {
+        return;
+    };
+    let mut out = String::new();
+    for line in maps.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.len() < 6 || std::path::Path::new(fields[5]) != exe {
+            continue;
+        }
+        let (Some((start, end)), Ok(offset)) = (
+            fields[0].split_once('-'),
+            u64::from_str_radix(fields[2], 16),
+        ) else {
+            continue;
+        };
+        let (Ok(start), Ok(end)) = (u64::from_str_radix(start, 16), u64::from_str_radix(end, 16))
+        else {
+            continue;
+        };
+        for page in (start..end).step_by(4096) {
+            let mut entry = [0u8; 8];
+            if pagemap.seek(SeekFrom::Start(page / 4096 * 8)).is_ok()
+                && pagemap.read_exact(&mut entry).is_ok()
+                && u64::from_le_bytes(entry) >> 63 == 1
+            {
+                out += &format!("{:x} {}\n", offset + page - start, fields[1]);
+            }
+        }
+    }
+    let mut name = path;
+    name.push(format!(".{when}"));
+    if let Ok(mut file) = std::fs::File::create(name) {
+        let _ = file.write_all(out.as_bytes());
+    }
 }
 
 /// With `AGENT_SDK_BENCH_SMAPS=<kB>`: every mapping with at least that much

@@ -22,19 +22,29 @@ async fn add(a: f64, b: f64) -> f64 {
 /// Runs the session the bench assigned and hands its figures back.
 pub async fn main() {
     let (cli, mode) = measure::assignment();
+    measure::dump_resident_pages("start");
+    let rss_at_start_mib = measure::rss_mib();
     let server = create_sdk_mcp_server!("calc", tools = [add]).expect("server");
-    let rss_before_connect_mib = measure::rss_mib();
+    measure::dump_resident_pages("server");
+    let rss_with_server_mib = measure::rss_mib();
     let options = AgentOptions::builder()
         .cli_path(cli)
         .mcp_server("calc", server)
         .stderr(|line| eprintln!("[fake CLI] {line}"))
         .build()
         .expect("options");
+    let rss_before_connect_mib = measure::rss_mib();
+    measure::dump_resident_pages("options");
     let client = Client::connect(options)
         .await
         .unwrap_or_else(|err| panic!("connecting to the fake CLI ({mode}): {err}"));
     let idle_rss_mib = measure::rss_mib();
+    measure::dump_resident_pages("connected");
     let idle_breakdown = measure::memory_breakdown();
+    // Where connecting's memory came from, step by step (MiB).
+    println!(
+        "steps: runtime up {rss_at_start_mib:.2}, MCP server built {rss_with_server_mib:.2}, options {rss_before_connect_mib:.2}, connected {idle_rss_mib:.2}"
+    );
     if mode == "tools" {
         measure::print_smaps("after connect");
     }
