@@ -88,6 +88,7 @@ async fn main() {
             }
             Some("control_response") => {
                 // Connected: the run starts with the prompt.
+                tokio::time::sleep(measure::SETTLE).await;
                 idle_rss_mib = rss_mib();
                 measure::dump_resident_pages("connected");
                 idle_breakdown = measure::memory_breakdown();

@@ -13,6 +13,10 @@ pub const FAKE_CLI_ENV: &str = "AGENT_SDK_BENCH_FAKE_CLI";
 /// Which session this process runs: `tools` or `stream`.
 pub const SESSION_ENV: &str = "AGENT_SDK_BENCH_SESSION";
 
+/// How long a client waits once connected before it takes its idle memory:
+/// what the session started at connect (threads, tasks) has settled by then.
+pub const SETTLE: Duration = Duration::from_millis(100);
+
 /// The path of the fake CLI and the session to run, from the bench.
 pub fn assignment() -> (std::path::PathBuf, String) {
     let cli = std::env::var_os(FAKE_CLI_ENV).expect(

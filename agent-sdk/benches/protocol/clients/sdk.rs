@@ -38,6 +38,7 @@ pub async fn main() {
     let client = Client::connect(options)
         .await
         .unwrap_or_else(|err| panic!("connecting to the fake CLI ({mode}): {err}"));
+    tokio::time::sleep(measure::SETTLE).await;
     let idle_rss_mib = measure::rss_mib();
     measure::dump_resident_pages("connected");
     let idle_breakdown = measure::memory_breakdown();
