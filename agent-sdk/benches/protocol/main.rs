@@ -3,9 +3,9 @@
 //!
 //! Run: `cargo bench -p agent-sdk --bench protocol`
 //!
-//! The fake CLI is this same binary: the SDK starts it through `cli_path` with
-//! `AGENT_SDK_FAKE_CLI=<mode>` set, so there is nothing else to build. Its code
-//! is the fake CLI of the fault tests (`tests/fake_cli`), built into this binary
+//! The fake CLI is this same binary: each client starts it (the SDK through
+//! `cli_path`) with `AGENT_SDK_FAKE_CLI=<mode>` in its environment. Its code is
+//! the fake CLI of the fault tests (`tests/fake_cli`), built into this binary
 //! with the bench profile.
 //! Two sessions run, each with a fresh fake CLI:
 //! - **tools**: after the MCP handshake the fake CLI sends `tools/call` for the
