@@ -3,9 +3,9 @@
 //!
 //! Run: `cargo bench -p agent-sdk --bench protocol`
 //!
-//! The fake CLI is this same binary: the SDK starts it through `cli_path` with
-//! `AGENT_SDK_FAKE_CLI=<mode>` set, so there is nothing else to build. Its code
-//! is the fake CLI of the fault tests (`tests/fake_cli`), built into this binary
+//! The fake CLI is this same binary: each client starts it (the SDK through
+//! `cli_path`) with `AGENT_SDK_FAKE_CLI=<mode>` in its environment. Its code is
+//! the fake CLI of the fault tests (`tests/fake_cli`), built into this binary
 //! with the bench profile.
 //! Two sessions run, each with a fresh fake CLI:
 //! - **tools**: after the MCP handshake the fake CLI sends `tools/call` for the
@@ -15,12 +15,16 @@
 //!   them, then a `result`; the SDK parses each into a typed `Message` and the
 //!   bench counts them.
 //!
-//! Three clients run, each in a fresh process of this binary (so that its
-//! memory is its own), one after the other: the **floor** (raw tokio +
-//! serde_json, no SDK: [`floor`]), the SDK on a multi-thread runtime (what
-//! `#[tokio::main]` gives) and the SDK on a current-thread runtime. Every SDK
-//! figure is also printed as a ratio to the floor's of the same run
-//! (`*_vs_floor`), which holds on a noisy machine where absolute numbers do not.
+//! Three clients run, one after the other, each session in a fresh process of
+//! a program of its own that holds only that client (`clients/`, built by this
+//! bench through cargo as examples of this package, with this binary's
+//! profile): the **floor** (raw tokio + serde_json, no SDK: `clients/floor.rs`),
+//! the SDK on the runtime `#[tokio::main]` gives and the SDK on a
+//! current-thread runtime. So each client's memory is what a user's program
+//! would have, not the pages of a binary that also holds the fake CLI and the
+//! other clients. Every SDK figure is also printed as a ratio to the floor's of
+//! the same run (`*_vs_floor`), which holds on a noisy machine where absolute
+//! numbers do not.
 //!
 //! The client is pinned to CPU 0; the fake CLI shares that core for the tools
 //! session and runs on CPU 1 for the stream (see [`cpus`]).
@@ -29,22 +33,11 @@
 
 #[path = "../../tests/fake_cli/cli/mod.rs"]
 mod fake_cli;
-mod floor;
 
-use std::pin::pin;
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 
-use agent_sdk::message::SystemMessage;
-use agent_sdk::prelude::*;
-use agent_sdk::{AgentOptions, Client, Message};
-use futures_util::StreamExt;
-use serde_json::Value;
-
-/// Add two numbers.
-#[tool(read_only)]
-async fn add(a: f64, b: f64) -> f64 {
-    a + b
-}
+use serde_json::{Value, json};
 
 /// Where each process runs: `AGENT_SDK_BENCH_CPUS=<sdk>,<fake CLI in tools mode>,<fake CLI in stream mode>`.
 ///
@@ -65,57 +58,47 @@ fn cpus() -> [usize; 3] {
     cpus
 }
 
-/// Which client a child process of the bench runs: `floor`, `sdk-multi-thread`, `sdk-current-thread`.
-const CLIENT_ENV: &str = "AGENT_SDK_BENCH_CLIENT";
-/// Which session a child process runs: `tools` or `stream`. Each in a process of
-/// its own, so that the stream's peak memory is the stream's, not what the tools
-/// session left mapped (its code pages: the argument validator's compiler alone
-/// touches megabytes of code).
+/// Where the client finds the fake CLI, and which session it runs (`clients/measure.rs`).
+const FAKE_CLI_ENV: &str = "AGENT_SDK_BENCH_FAKE_CLI";
 const SESSION_ENV: &str = "AGENT_SDK_BENCH_SESSION";
+/// Each session in a process of its own, so that the stream's peak memory is
+/// the stream's, not what the tools session left mapped (its code pages: the
+/// argument validator's compiler alone touches megabytes of code).
 const SESSIONS: [&str; 2] = ["tools", "stream"];
-/// The clients, in the order they run (each in a fresh process, so that its memory is its own).
-const CLIENTS: [&str; 3] = ["floor", "sdk-multi-thread", "sdk-current-thread"];
+/// The clients, in the order they run, and the example target that holds each.
+const CLIENTS: [(&str, &str); 3] = [
+    ("floor", "protocol-client-floor"),
+    ("sdk-multi-thread", "protocol-client-sdk-multi-thread"),
+    ("sdk-current-thread", "protocol-client-sdk-current-thread"),
+];
 
 fn main() {
     if let Ok(mode) = std::env::var(fake_cli::SCENARIO_ENV) {
         fake_cli::run(&mode);
     }
-    if let Ok(client) = std::env::var(CLIENT_ENV) {
-        let session = std::env::var(SESSION_ENV).expect("AGENT_SDK_BENCH_SESSION with the client");
-        let figures = run_client(&client, &session);
-        println!("FIGURES {figures}");
-        return;
-    }
+    let binaries = build_clients();
     let [sdk_cpu, tools_cpu, stream_cpu] = cpus();
     println!(
         "SDK (and floor) on CPU {sdk_cpu}; fake CLI on CPU {tools_cpu} (tools), CPU {stream_cpu} (stream)"
     );
+    // Inherited by the clients (before their runtime starts: a multi-thread
+    // runtime sizes its workers by the CPUs it may use).
+    fake_cli::pin_to_cpu(sdk_cpu);
     let mut all = serde_json::Map::new();
-    for client in CLIENTS {
+    for ((client, _), binary) in CLIENTS.iter().zip(&binaries) {
         let mut figures = serde_json::Map::new();
         for session in SESSIONS {
-            let output = std::process::Command::new(std::env::current_exe().expect("bench binary"))
-                .env(CLIENT_ENV, client)
-                .env(SESSION_ENV, session)
-                .stderr(std::process::Stdio::inherit())
-                .output()
-                .expect("running a client of the bench");
-            let text = String::from_utf8_lossy(&output.stdout);
-            for line in text.lines().filter(|line| !line.starts_with("FIGURES ")) {
-                println!("{line}");
-            }
-            let Some(Value::Object(part)) = text
-                .lines()
-                .find_map(|line| line.strip_prefix("FIGURES "))
-                .and_then(|json| serde_json::from_str(json).ok())
-            else {
-                panic!("{client} ({session}) printed no figures: {text}");
+            let cli_cpu = if session == "tools" {
+                tools_cpu
+            } else {
+                stream_cpu
             };
-            figures.extend(part);
+            let raw = run_client(client, binary, session, cli_cpu);
+            figures.extend(derive(session, &raw));
         }
         let figures = Value::Object(figures);
         print_client(client, &figures);
-        all.insert(client.to_owned(), figures);
+        all.insert((*client).to_owned(), figures);
     }
     let get = |client: &str, key: &str| all[client][key].as_f64().unwrap_or(f64::NAN);
     let mut bench = String::from("BENCH");
@@ -157,13 +140,138 @@ fn main() {
         " steal_percent={:.1}",
         CLIENTS
             .iter()
-            .flat_map(|client| [
+            .flat_map(|(client, _)| [
                 get(client, "steal_percent"),
                 get(client, "stream_steal_percent")
             ])
             .fold(0.0, f64::max)
     );
     println!("{bench}");
+}
+
+/// Builds the clients' programs with cargo (the build this bench ran in has
+/// released its lock by now; the libraries are the ones it built, so only the
+/// clients compile) and returns their paths, in the order of [`CLIENTS`].
+/// The profile is this binary's: `bench` (fat LTO), or `dev` for a debug build.
+///
+/// With `AGENT_SDK_BENCH_CLIENTS=<dir>` nothing is built: the clients are the
+/// programs of those names in `<dir>` (to compare two builds, interleaved).
+fn build_clients() -> Vec<PathBuf> {
+    if let Some(dir) = std::env::var_os("AGENT_SDK_BENCH_CLIENTS") {
+        let dir = PathBuf::from(dir);
+        return CLIENTS
+            .iter()
+            .map(|(_, example)| dir.join(example))
+            .collect();
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let profile = if cfg!(debug_assertions) {
+        "dev"
+    } else {
+        "bench"
+    };
+    let mut command = Command::new(cargo);
+    command.args([
+        "build",
+        "--profile",
+        profile,
+        "--manifest-path",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"),
+        "--message-format=json-render-diagnostics",
+    ]);
+    for (_, example) in CLIENTS {
+        command.args(["--example", example]);
+    }
+    println!("building the clients ({profile} profile; the first build takes a few minutes)");
+    let output = command
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("running cargo to build the clients");
+    assert!(output.status.success(), "building the clients failed");
+    let mut binaries = vec![None; CLIENTS.len()];
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let Ok(message) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        let (Some(name), Some(executable)) = (
+            message["target"]["name"].as_str(),
+            message["executable"].as_str(),
+        ) else {
+            continue;
+        };
+        if let Some(slot) = CLIENTS.iter().position(|(_, example)| *example == name) {
+            binaries[slot] = Some(PathBuf::from(executable));
+        }
+    }
+    binaries
+        .into_iter()
+        .zip(CLIENTS)
+        .map(|(binary, (_, example))| {
+            binary.unwrap_or_else(|| panic!("cargo built no executable for {example}"))
+        })
+        .collect()
+}
+
+/// Runs one session of one client in a fresh process and returns its raw figures.
+fn run_client(client: &str, binary: &PathBuf, session: &str, cli_cpu: usize) -> Value {
+    let bench = std::env::current_exe().expect("the bench binary");
+    // The fake CLI's variables, inherited by the CLI the client starts.
+    let output = Command::new(binary)
+        .env(FAKE_CLI_ENV, bench)
+        .env(SESSION_ENV, session)
+        .env(fake_cli::SCENARIO_ENV, session)
+        .env(fake_cli::bench::CPU_ENV, cli_cpu.to_string())
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("running a client of the bench");
+    let text = String::from_utf8_lossy(&output.stdout);
+    for line in text.lines().filter(|line| !line.starts_with("FIGURES ")) {
+        println!("{line}");
+    }
+    text.lines()
+        .find_map(|line| line.strip_prefix("FIGURES "))
+        .and_then(|json| serde_json::from_str(json).ok())
+        .unwrap_or_else(|| panic!("{client} ({session}) printed no figures: {text}"))
+}
+
+/// The figures of one session, from a client's raw ones (`clients/measure.rs`).
+fn derive(session: &str, raw: &Value) -> serde_json::Map<String, Value> {
+    let f = |key: &str| raw[key].as_f64().unwrap_or(f64::NAN);
+    let report = &raw["report"];
+    let figures = if session == "stream" {
+        let messages = raw["assistant_messages"].as_u64().unwrap_or(0);
+        assert_eq!(
+            Some(messages),
+            report["messages"].as_u64(),
+            "every assistant frame arrives"
+        );
+        json!({
+            "stream_msgs_per_s": messages as f64 / f("run_time_s"),
+            "messages": messages,
+            "write_msgs_per_s": report["write_msgs_per_s"],
+            "cpu_us_per_message": f("cpu_s") * 1e6 / messages.max(1) as f64,
+            "stream_idle_rss_mib": raw["idle_rss_mib"],
+            "stream_peak_rss_mib": raw["peak_rss_mib"],
+            "stream_steal_percent": raw["steal_percent"],
+        })
+    } else {
+        let calls_total = 2 * report["calls"].as_u64().unwrap_or(0) + fake_cli::bench::WARMUP_CALLS;
+        json!({
+            "tools_c1_p50_us": report["tools_c1_p50_us"],
+            "tools_c1_p99_us": report["tools_c1_p99_us"],
+            "tools_c1_calls_per_s": report["tools_c1_calls_per_s"],
+            "tools_c16_calls_per_s": report["tools_c16_calls_per_s"],
+            "cpu_us_per_call": f("cpu_s") * 1e6 / calls_total as f64,
+            "idle_rss_mib": raw["idle_rss_mib"],
+            "rss_before_connect_mib": raw["rss_before_connect_mib"],
+            "idle_breakdown": raw["idle_breakdown"],
+            "steal_percent": raw["steal_percent"],
+        })
+    };
+    let Value::Object(figures) = figures else {
+        unreachable!("an object")
+    };
+    figures
 }
 
 fn print_client(client: &str, figures: &Value) {
@@ -194,266 +302,16 @@ fn print_client(client: &str, figures: &Value) {
         f("idle_rss_mib"),
         f("stream_peak_rss_mib")
     );
+    // KiB by kind: the program's file, libraries, heap, arenas, stacks; the threads.
+    println!(
+        "  idle memory before connect {:.2} MiB; after connect, KiB: {}",
+        f("rss_before_connect_mib"),
+        figures["idle_breakdown"]
+    );
     // On a VM the hypervisor may run other guests on our cores: the wall-clock figures
     // then measure it, not the SDK.
     println!(
         "  CPU time stolen by the hypervisor: {:.0}% (figures taken above ~10% measure the host)",
         f("steal_percent").max(f("stream_steal_percent"))
     );
-}
-
-/// Runs one session (`tools` or `stream`) with one client and returns its figures.
-fn run_client(client: &str, session: &str) -> Value {
-    let [sdk_cpu, tools_cpu, stream_cpu] = cpus();
-    fake_cli::pin_to_cpu(sdk_cpu);
-    let runtime = match client {
-        "sdk-multi-thread" => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build(),
-        _ => tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build(),
-    }
-    .expect("tokio runtime");
-    let cli_cpu = if session == "tools" {
-        tools_cpu
-    } else {
-        stream_cpu
-    };
-    let figures = runtime.block_on(async {
-        match client {
-            "floor" => floor::session(session, cli_cpu).await,
-            _ => run_session(session, cli_cpu).await,
-        }
-    });
-    if session == "stream" {
-        let stream = figures;
-        assert_eq!(
-            Some(stream.assistant_messages),
-            stream.report["messages"].as_u64(),
-            "every assistant frame arrives"
-        );
-        return serde_json::json!({
-            "stream_msgs_per_s": stream.assistant_messages as f64 / stream.run_time.as_secs_f64(),
-            "messages": stream.assistant_messages,
-            "write_msgs_per_s": stream.report["write_msgs_per_s"],
-            "cpu_us_per_message": stream.sdk_cpu.as_secs_f64() * 1e6 / stream.assistant_messages.max(1) as f64,
-            "stream_idle_rss_mib": stream.idle_rss_mib,
-            "stream_peak_rss_mib": stream.peak_rss_mib,
-            "stream_steal_percent": stream.steal_percent,
-        });
-    }
-    let tools = figures;
-    let report = &tools.report;
-    let calls_total = 2 * report["calls"].as_u64().unwrap_or(0) + fake_cli::bench::WARMUP_CALLS;
-    serde_json::json!({
-        "tools_c1_p50_us": report["tools_c1_p50_us"],
-        "tools_c1_p99_us": report["tools_c1_p99_us"],
-        "tools_c1_calls_per_s": report["tools_c1_calls_per_s"],
-        "tools_c16_calls_per_s": report["tools_c16_calls_per_s"],
-        "cpu_us_per_call": tools.sdk_cpu.as_secs_f64() * 1e6 / calls_total as f64,
-        "idle_rss_mib": tools.idle_rss_mib,
-        "rss_with_server_mib": tools.rss_with_server,
-        "steal_percent": tools.steal_percent,
-    })
-}
-
-struct SessionFigures {
-    /// The fake CLI's `bench_report` frame.
-    report: Value,
-    idle_rss_mib: f64,
-    /// VmRSS once the session's MCP server is built, before connecting.
-    rss_with_server: f64,
-    /// VmHWM at the end of the run (the peak is reset when it starts).
-    peak_rss_mib: f64,
-    assistant_messages: u64,
-    /// From sending the prompt to receiving the `result`.
-    run_time: Duration,
-    /// CPU time (user + system) the SDK process spent over the same span.
-    sdk_cpu: Duration,
-    /// Share of the machine's CPU time the hypervisor took over the same span.
-    steal_percent: f64,
-}
-
-async fn run_session(mode: &str, cli_cpu: usize) -> SessionFigures {
-    let server = create_sdk_mcp_server!("calc", tools = [add]).expect("server");
-    let rss_with_server = rss_mib();
-    let exe = std::env::current_exe().expect("path of the bench binary");
-    let options = AgentOptions::builder()
-        .cli_path(exe)
-        .env(fake_cli::SCENARIO_ENV, mode)
-        .env(fake_cli::bench::CPU_ENV, cli_cpu.to_string())
-        .mcp_server("calc", server)
-        .stderr(|line| eprintln!("[fake CLI] {line}"))
-        .build()
-        .expect("options");
-    let client = Client::connect(options)
-        .await
-        .unwrap_or_else(|err| panic!("connecting to the fake CLI ({mode}): {err}"));
-    let idle_rss_mib = rss_mib();
-    // `AGENT_SDK_BENCH_SMAPS=<kB>`: list the mappings with at least that much resident.
-    if mode == "tools" {
-        print_smaps("after connect");
-    }
-    if mode == "tools" {
-        println!(
-            "idle after connect: VmRSS {idle_rss_mib:.2} MiB = RssAnon {:.2} + RssFile {:.2} (the mapped binary and libc) + RssShmem {:.2}",
-            status_mib("RssAnon:"),
-            status_mib("RssFile:"),
-            status_mib("RssShmem:")
-        );
-    }
-
-    reset_peak_rss();
-    let start = Instant::now();
-    let cpu_start = cpu_time();
-    let stat_start = machine_cpu_ticks();
-    client.query("go").await.expect("prompt");
-    let mut report = Value::Null;
-    let mut assistant_messages = 0u64;
-    let mut replies = pin!(client.receive_response());
-    while let Some(message) = replies.next().await {
-        match message.expect("a typed message") {
-            Message::Assistant(_) => assistant_messages += 1,
-            Message::System(SystemMessage::Other(frame)) if frame.subtype == "bench_report" => {
-                report = frame.data
-            }
-            Message::Result(result) => assert!(!result.is_error, "the run failed"),
-            _ => {}
-        }
-    }
-    let run_time = start.elapsed();
-    let sdk_cpu = cpu_time().saturating_sub(cpu_start);
-    let steal_percent = steal_percent(stat_start, machine_cpu_ticks());
-    let peak_rss_mib = status_mib("VmHWM:");
-    if mode == "stream" {
-        print_smaps("after the stream");
-    }
-    client.disconnect().await.expect("disconnect");
-    assert!(!report.is_null(), "the fake CLI sent no bench_report");
-    if mode == "stream" {
-        assert_eq!(
-            Some(assistant_messages),
-            report["messages"].as_u64(),
-            "every assistant frame arrives as a typed message"
-        );
-    }
-    SessionFigures {
-        report,
-        idle_rss_mib,
-        rss_with_server,
-        peak_rss_mib,
-        assistant_messages,
-        run_time,
-        sdk_cpu,
-        steal_percent,
-    }
-}
-
-/// With `AGENT_SDK_BENCH_SMAPS=<kB>`: every mapping with at least that much
-/// resident, and the process's threads.
-pub(crate) fn print_smaps(when: &str) {
-    let Some(threshold) = std::env::var("AGENT_SDK_BENCH_SMAPS")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-    else {
-        return;
-    };
-    println!("mappings with at least {threshold} kB resident, {when}:");
-    let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap_or_default();
-    let mut current = String::new();
-    for line in smaps.lines() {
-        if line.contains('-') && !line.starts_with(|c: char| c.is_ascii_uppercase()) {
-            current = line.to_owned();
-        } else if let Some(rss) = line.strip_prefix("Rss:") {
-            let kib: u64 = rss
-                .trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse()
-                .unwrap_or(0);
-            if kib >= threshold {
-                println!("{kib:>6} kB {current}");
-            }
-        }
-    }
-    let threads: Vec<String> = std::fs::read_dir("/proc/self/task")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|task| std::fs::read_to_string(task.path().join("comm")).ok())
-        .map(|name| name.trim().to_owned())
-        .collect();
-    println!("threads: {threads:?}");
-    println!(
-        "VmRSS {:.2} MiB = RssAnon {:.2} + RssFile {:.2} (the mapped binary and libc) + RssShmem {:.2}",
-        rss_mib(),
-        status_mib("RssAnon:"),
-        status_mib("RssFile:"),
-        status_mib("RssShmem:")
-    );
-}
-
-/// Resets this process's peak resident memory (`VmHWM`) to its current size.
-fn reset_peak_rss() {
-    // "5" in clear_refs resets the peak RSS (Linux 4.0+); best effort.
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
-/// `(steal, total)` jiffies of all CPUs, from the `cpu` line of `/proc/stat`.
-fn machine_cpu_ticks() -> (u64, u64) {
-    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let fields: Vec<u64> = stat
-        .lines()
-        .find_map(|line| line.strip_prefix("cpu "))
-        .map(|rest| {
-            rest.split_whitespace()
-                .filter_map(|v| v.parse().ok())
-                .collect()
-        })
-        .unwrap_or_default();
-    // user nice system idle iowait irq softirq steal (guest time is inside user).
-    let total = fields.iter().take(8).sum();
-    (fields.get(7).copied().unwrap_or(0), total)
-}
-
-fn steal_percent(start: (u64, u64), end: (u64, u64)) -> f64 {
-    let total = end.1.saturating_sub(start.1);
-    if total == 0 {
-        return 0.0;
-    }
-    100.0 * end.0.saturating_sub(start.0) as f64 / total as f64
-}
-
-/// User + system CPU time of this process so far.
-fn cpu_time() -> Duration {
-    // SAFETY: getrusage fills the struct we hand it and touches nothing else.
-    let usage = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
-        usage
-    };
-    let micros = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
-    Duration::from_micros(micros(usage.ru_utime) + micros(usage.ru_stime))
-}
-
-/// `VmRSS` of this process, from `/proc/self/status`.
-fn rss_mib() -> f64 {
-    status_mib("VmRSS:")
-}
-
-/// A `kB` field of `/proc/self/status`, in MiB.
-fn status_mib(field: &str) -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(field))
-        .and_then(|rest| {
-            rest.trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse::<f64>()
-                .ok()
-        })
-        .map_or(f64::NAN, |kib| kib / 1024.0)
 }

@@ -202,7 +202,9 @@ async fn pump_stderr(
 ) {
     let mut framer = LineFramer::new(max_line);
     let mut buf = vec![0u8; 8192];
-    let (callback, callback_done) = callback.map(callback_thread).unzip();
+    // The callback's thread starts with the first line: a CLI that writes
+    // nothing to stderr (the usual case) costs no thread, stack or malloc arena.
+    let mut callback = callback.map(CallbackThread::NotStarted);
     let mut dropped = 0u64;
     let mut deliver = |line: &[u8]| {
         let text = String::from_utf8_lossy(line);
@@ -210,7 +212,7 @@ async fn pump_stderr(
         if text.is_empty() {
             return;
         }
-        match &callback {
+        match callback.as_mut().map(CallbackThread::start) {
             Some(lines) => {
                 if lines.try_send(text.to_owned()).is_err() {
                     dropped += 1;
@@ -243,11 +245,35 @@ async fn pump_stderr(
         deliver(&rest);
     }
     // Closes the callback thread's queue: it ends after the lines it has.
-    drop(callback);
     // The callback has the last lines before the exit is reported (the exit
     // report waits for this task at most a second, however slow the callback).
-    if let Some(done) = callback_done {
+    if let Some(CallbackThread::Started(lines, done)) = callback {
+        drop(lines);
         let _ = done.await;
+    }
+}
+
+/// The user's `stderr` callback, before and after its thread started.
+enum CallbackThread {
+    NotStarted(StderrCallback),
+    /// The thread's queue, and what tells that it took the last line.
+    Started(
+        std::sync::mpsc::SyncSender<String>,
+        tokio::sync::oneshot::Receiver<()>,
+    ),
+}
+
+impl CallbackThread {
+    /// The thread's queue, starting the thread on first use.
+    fn start(&mut self) -> &std::sync::mpsc::SyncSender<String> {
+        if let CallbackThread::NotStarted(callback) = self {
+            let (lines, done) = callback_thread(callback.clone());
+            *self = CallbackThread::Started(lines, done);
+        }
+        match self {
+            CallbackThread::Started(lines, _) => lines,
+            CallbackThread::NotStarted(_) => unreachable!("started above"),
+        }
     }
 }
 

@@ -1,7 +1,11 @@
-//! The floor: the same fake CLI driven by raw tokio + serde_json, no SDK. It
-//! frames lines, parses every frame into a `serde_json::Value`, answers the MCP
-//! handshake and every `tools/call` inline, counts assistant frames. What the
-//! SDK costs is its figures divided by these, taken in the same run.
+//! A client of the protocol bench (`benches/protocol/main.rs` builds and runs
+//! it), the floor: the same fake CLI driven by raw tokio + serde_json on a
+//! current-thread runtime, no SDK, in a program of its own. It frames lines,
+//! parses every frame into a `serde_json::Value`, answers the MCP handshake and
+//! every `tools/call` inline, counts assistant frames. What the SDK costs is
+//! its figures divided by these, taken in the same run.
+
+mod measure;
 
 use std::process::Stdio;
 use std::time::Instant;
@@ -9,16 +13,17 @@ use std::time::Instant;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, BufWriter};
 
-use super::{SessionFigures, fake_cli, machine_cpu_ticks, rss_mib, steal_percent};
+use measure::{SessionFigures, machine_cpu_ticks, rss_mib, steal_percent};
 
-/// One session of `mode` (`tools` or `stream`) against a fresh fake CLI.
-pub async fn session(mode: &str, cli_cpu: usize) -> SessionFigures {
-    let rss_with_server = rss_mib();
+/// Runs the session the bench assigned (`tools` or `stream`) against a fresh fake CLI.
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let (cli, mode) = measure::assignment();
+    measure::dump_resident_pages("start");
+    let rss_before_connect_mib = rss_mib();
     let config = json!({"mcpServers": {"calc": {"type": "sdk", "name": "calc"}}});
-    let mut child = tokio::process::Command::new(std::env::current_exe().expect("bench binary"))
+    let mut child = tokio::process::Command::new(cli)
         .args(["--mcp-config", &config.to_string()])
-        .env(fake_cli::SCENARIO_ENV, mode)
-        .env(fake_cli::bench::CPU_ENV, cli_cpu.to_string())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .kill_on_drop(true)
@@ -40,8 +45,13 @@ pub async fn session(mode: &str, cli_cpu: usize) -> SessionFigures {
     .await;
     stdin.flush().await.expect("flush");
 
-    let (mut idle_rss_mib, mut start, mut cpu_start, mut stat_start) =
-        (0.0, Instant::now(), super::cpu_time(), machine_cpu_ticks());
+    let (mut idle_rss_mib, mut start, mut cpu_start, mut stat_start) = (
+        0.0,
+        Instant::now(),
+        measure::cpu_time(),
+        machine_cpu_ticks(),
+    );
+    let mut idle_breakdown = Value::Null;
     let mut report = Value::Null;
     let mut assistant_messages = 0;
     while let Some(line) = lines.next_line().await.expect("reading") {
@@ -78,10 +88,16 @@ pub async fn session(mode: &str, cli_cpu: usize) -> SessionFigures {
             }
             Some("control_response") => {
                 // Connected: the run starts with the prompt.
+                tokio::time::sleep(measure::SETTLE).await;
                 idle_rss_mib = rss_mib();
-                super::reset_peak_rss();
+                measure::dump_resident_pages("connected");
+                idle_breakdown = measure::memory_breakdown();
+                if mode == "tools" {
+                    measure::print_smaps("the floor, after connect");
+                }
+                measure::reset_peak_rss();
                 (start, cpu_start, stat_start) =
-                    (Instant::now(), super::cpu_time(), machine_cpu_ticks());
+                    (Instant::now(), measure::cpu_time(), machine_cpu_ticks());
                 write(
                     json!({"type": "user", "message": {"role": "user", "content": "go"},
                              "parent_tool_use_id": null, "session_id": ""}),
@@ -96,22 +112,24 @@ pub async fn session(mode: &str, cli_cpu: usize) -> SessionFigures {
         }
     }
     let run_time = start.elapsed();
-    let sdk_cpu = super::cpu_time().saturating_sub(cpu_start);
+    let cpu = measure::cpu_time().saturating_sub(cpu_start);
     let steal_percent = steal_percent(stat_start, machine_cpu_ticks());
-    let peak_rss_mib = super::status_mib("VmHWM:");
+    let peak_rss_mib = measure::status_mib("VmHWM:");
     if mode == "stream" {
-        super::print_smaps("after the floor's stream");
+        measure::print_smaps("after the floor's stream");
     }
     drop(stdin);
     child.wait().await.expect("the fake CLI exits");
     SessionFigures {
         report,
         idle_rss_mib,
-        rss_with_server,
+        rss_before_connect_mib,
         peak_rss_mib,
         assistant_messages,
         run_time,
-        sdk_cpu,
+        cpu,
         steal_percent,
+        idle_breakdown,
     }
+    .hand_back();
 }
