@@ -684,3 +684,74 @@ async fn a_full_message_queue_is_a_503() {
     let seen = events.until_turn(second).await;
     assert_eq!(seen.last().unwrap().2["result"], "queued one", "{seen:?}");
 }
+
+#[tokio::test]
+async fn a_session_the_supervisor_gives_up_is_failed_with_an_event() {
+    use std::os::unix::fs::PermissionsExt;
+    let world = World::start(Script::new().then(Turn::text("alive once"))).await;
+    // A CLI that starts once (telling its pid) and fails every start after.
+    let dir = tempfile::tempdir().unwrap();
+    let cli = agent_sdk::testing::ensure_cli().await.unwrap();
+    let wrapper = dir.path().join("claude-once");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nD='{dir}'\nif [ -e \"$D/started\" ]; then exit 1; fi\ntouch \"$D/started\"\necho $$ > \"$D/pid\"\nexec '{cli}' \"$@\"\n",
+            dir = dir.path().display(),
+            cli = cli.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let config = test_config(&world, ServerConfig::default())
+        .await
+        .cli_path(&wrapper);
+    let server = AgentServer::builder()
+        .db(db::open("memory://").await.unwrap())
+        .config(config)
+        .build()
+        .await
+        .unwrap();
+    let server = TestServer::serve(server).await;
+    let id = server.create(json!({})).await;
+    assert_eq!(server.turn(&id, "hi").await["result"], "alive once");
+    let mut events = server.events(&id, None).await;
+
+    // Its CLI dies; every restart fails: the supervisor gives it up.
+    let pid = std::fs::read_to_string(dir.path().join("pid")).unwrap();
+    let killed = std::process::Command::new("kill")
+        .args(["-9", pid.trim()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let seen = tokio::time::timeout(
+        Duration::from_secs(30),
+        events.until_event(|e| e.1 == "status" && e.2["status"] == "failed"),
+    )
+    .await
+    .expect("a failed status event");
+    assert!(
+        !seen
+            .iter()
+            .any(|e| e.1 == "status" && e.2["status"] == "idle"),
+        "{seen:?}"
+    );
+    let error = tokio::time::timeout(Duration::from_secs(10), events.until("error"))
+        .await
+        .expect("an error event");
+    assert_eq!(error.last().unwrap().2["code"], "cli_failed", "{error:?}");
+    let (_, session) = server.get(&format!("/v1/sessions/{id}")).await;
+    assert_eq!(session["status"], "failed", "{session}");
+    assert_eq!(
+        metric(&server, "agent_server_live_sessions").await,
+        Some(0.0)
+    );
+    assert_eq!(
+        metric(
+            &server,
+            "agent_server_sessions_evicted_total{reason=\"failed\"}"
+        )
+        .await,
+        Some(1.0)
+    );
+}
