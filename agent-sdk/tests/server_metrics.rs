@@ -160,7 +160,6 @@ async fn metrics_render_valid_text_and_every_counter_moves() {
     assert_eq!(value(&before, "agent_server_turns_total", &[]), Some(0.0));
     metrics.session_created();
     metrics.session_created();
-    metrics.session_evicted("idle");
     metrics.set_live_sessions(7);
     metrics.set_running_turns(2);
     metrics.task_finished("completed", Duration::from_millis(1500));
@@ -182,10 +181,12 @@ async fn metrics_render_valid_text_and_every_counter_moves() {
     metrics.takeover();
 
     // A labelled family shows once it has a series; by now every one has.
+    // (Evictions are counted by the server itself as the supervisor evicts:
+    // `an_idle_eviction_pauses_the_session_counts_it_and_the_next_message_resumes`
+    // in the e2e tests reads them from a real server's `/metrics`.)
     let (after, types) = scrape(&base).await;
     for (name, kind) in [
         ("agent_server_sessions_created", "counter"),
-        ("agent_server_sessions_evicted", "counter"),
         ("agent_server_live_sessions", "gauge"),
         ("agent_server_running_turns", "gauge"),
         ("agent_server_tasks_finished", "counter"),
@@ -208,10 +209,6 @@ async fn metrics_render_valid_text_and_every_counter_moves() {
         value(&after, name, labels).unwrap_or_else(|| panic!("{name} {labels:?} in {after:#?}"))
     };
     assert_eq!(at("agent_server_sessions_created_total", &[]), 2.0);
-    assert_eq!(
-        at("agent_server_sessions_evicted_total", &[("reason", "idle")]),
-        1.0
-    );
     assert_eq!(at("agent_server_live_sessions", &[]), 7.0);
     assert_eq!(at("agent_server_running_turns", &[]), 2.0);
     assert_eq!(
@@ -396,14 +393,13 @@ async fn http_requests_are_counted_by_route_pattern_method_and_status() {
 async fn label_values_are_escaped_and_parse_back() {
     let (base, metrics) = serve().await;
     let odd = "crash: \"exit 1\"\nstderr C:\\tmp {a=b},";
-    metrics.session_evicted(odd);
-    metrics.tool_call("ok");
+    metrics.tool_call(odd);
     let (samples, _) = scrape(&base).await;
     assert_eq!(
         value(
             &samples,
-            "agent_server_sessions_evicted_total",
-            &[("reason", odd)]
+            "agent_server_tool_calls_total",
+            &[("outcome", odd)]
         ),
         Some(1.0)
     );

@@ -231,7 +231,9 @@ impl ServerMetrics {
         self.sessions_created.inc();
     }
 
-    /// A session was evicted (`idle`, `capacity`, `failed`, ...).
+    /// A session's CLI was given back, by reason: the server counts the
+    /// supervisor's evictions (`idle`, `capacity`, `requested`) and the
+    /// sessions it gave up after too many restarts (`failed`).
     pub fn session_evicted(&self, reason: &str) {
         self.sessions_evicted
             .get_or_create(&labels([("reason", reason)]))

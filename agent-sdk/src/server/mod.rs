@@ -205,6 +205,7 @@ impl AgentServerBuilder {
         let host = Arc::new(Host::new(self.config, db, self.options, metrics));
         host.recover().await?;
         host.start_heartbeat();
+        host.follow_supervisor();
         Ok(AgentServer {
             state: AppState { host, auth },
         })

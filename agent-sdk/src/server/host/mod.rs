@@ -10,6 +10,7 @@
 mod leases;
 mod permissions;
 mod sessions;
+mod supervision;
 mod tasks;
 mod turns;
 
@@ -271,6 +272,9 @@ pub(crate) struct Host {
     /// Sessions whose writes were refused; the heartbeat drops them.
     lost: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Lost>>>,
     heartbeat: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The supervisor's events until the follower takes them, then the follower.
+    supervisor_events: Mutex<Option<supervision::SupervisorEvents>>,
+    follower: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl Drop for Host {
@@ -280,6 +284,9 @@ impl Drop for Host {
         }
         if let Some(heartbeat) = lock(&self.heartbeat).take() {
             heartbeat.abort();
+        }
+        if let Some(follower) = lock(&self.follower).take() {
+            follower.abort();
         }
     }
 }
@@ -306,6 +313,8 @@ impl Host {
             .map(|hooks| Webhooks::new(db.clone(), hooks));
         let deliverer = webhooks.as_ref().map(Webhooks::start);
         let (writer, lost) = EventWriter::start(db.clone());
+        let supervisor = Supervisor::new(supervisor_config);
+        let supervisor_events: supervision::SupervisorEvents = Box::pin(supervisor.events());
         Host {
             limiter,
             webhooks,
@@ -315,8 +324,10 @@ impl Host {
             loading: tokio::sync::Mutex::new(()),
             lost: Mutex::new(Some(lost)),
             heartbeat: Mutex::new(None),
+            supervisor_events: Mutex::new(Some(supervisor_events)),
+            follower: Mutex::new(None),
             writer,
-            supervisor: Supervisor::new(supervisor_config),
+            supervisor,
             sessions: Mutex::new(HashMap::new()),
             config,
             db,

@@ -504,10 +504,21 @@ pub(crate) async fn set_status(
     db: &dyn crate::server::db::ServerDb,
     status: SessionStatus,
 ) {
+    set_status_when(live, db, status, |_| true).await;
+}
+
+/// Sets a session's status as [`set_status`] does if `when` holds for its
+/// record (checked under the record's lock); whether it changed.
+pub(crate) async fn set_status_when(
+    live: &LiveSession,
+    db: &dyn crate::server::db::ServerDb,
+    status: SessionStatus,
+    when: impl FnOnce(&SessionRecord) -> bool,
+) -> bool {
     let record = {
         let mut record = lock(&live.record);
-        if record.status == status {
-            return;
+        if record.status == status || !when(&record) {
+            return false;
         }
         record.status = status;
         record.last_activity = now_millis();
@@ -516,6 +527,7 @@ pub(crate) async fn set_status(
     live.log
         .emit(EventKind::Status, json!({"status": status_name(status)}));
     store_record(live, db, &record).await;
+    true
 }
 
 /// Writes a session's record under its lease epoch; a refusal (another host

@@ -5,7 +5,9 @@ use std::time::Instant;
 
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
 
+use super::turns::TurnOutcome;
 use super::{Host, SessionSpec, db_error, not_found};
 use crate::server::auth::Principal;
 use crate::server::db::{DbError, TaskRecord, TaskStatus, Usage};
@@ -29,6 +31,13 @@ pub struct TaskRequest {
     pub task_id: Option<String>,
     /// What to do.
     pub prompt: String,
+    /// The working directory of the new session: the same rules as a
+    /// session's `cwd` (relative to `<root>/<tenant>/<user>/` under a work-dir
+    /// root). Giving `options.cwd` too is a 400 unless both are the same; a
+    /// task in an existing session runs where that session runs (a `cwd`
+    /// with `session.reuse_existing` is a 400).
+    #[serde(default)]
+    pub cwd: Option<std::path::PathBuf>,
     /// The options of a new session.
     #[serde(default)]
     pub options: Option<SessionSpec>,
@@ -50,8 +59,29 @@ pub struct TaskSession {
     pub reuse_existing: bool,
 }
 
+fn invalid_request(message: &str) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", message)
+}
+
+/// The options of the session made for a task, with the task's `cwd`.
+fn new_session_spec(request: &TaskRequest) -> Result<SessionSpec, ApiError> {
+    let mut spec = request.options.clone().unwrap_or_default();
+    match (&request.cwd, &spec.cwd) {
+        (Some(cwd), Some(theirs)) if cwd != theirs => {
+            return Err(invalid_request(
+                "`cwd` and `options.cwd` differ: give the working directory once",
+            ));
+        }
+        (Some(cwd), _) => spec.cwd = Some(cwd.clone()),
+        (None, _) => {}
+    }
+    Ok(spec)
+}
+
 impl Host {
-    /// Starts a task; its record is `running` until its turn ends.
+    /// Starts a task; its record is `running` until its turn ends. A task
+    /// refused (over budget, too long, a full queue, draining) is not stored
+    /// and the session made for it is closed.
     pub(crate) async fn create_task(
         self: &Arc<Self>,
         principal: &Principal,
@@ -82,16 +112,20 @@ impl Host {
             ));
         }
         let reuse = request.session.as_ref().filter(|s| s.reuse_existing);
-        let session_id = match reuse.and_then(|s| s.id.clone()) {
-            Some(id) => id,
+        let reused = reuse.and_then(|s| s.id.clone());
+        if reused.is_some() && request.cwd.is_some() {
+            return Err(invalid_request(
+                "a task in an existing session runs in that session's directory: drop `cwd`",
+            ));
+        }
+        let (session_id, made) = match reused {
+            Some(id) => (id, false),
             None => {
-                let spec = request.options.clone().unwrap_or_default();
-                self.create_session(principal, spec).await?.id
+                let spec = new_session_spec(&request)?;
+                (self.create_session(principal, spec).await?.id, true)
             }
         };
-        // Its records are written under the session's lease on this host.
-        let epoch = self.session(&session_id).await?.epoch;
-        let mut record = TaskRecord {
+        let record = TaskRecord {
             task_id: task_id.clone(),
             session_id: session_id.clone(),
             status: TaskStatus::Running,
@@ -102,11 +136,21 @@ impl Host {
             created_at: now_millis(),
             finished_at: None,
         };
-        self.db
-            .insert_task_fenced(epoch, &record)
-            .await
-            .map_err(db_error)?;
-        let (_, outcome) = self.send_message(&session_id, request.prompt).await?;
+        let (outcome, epoch) = match self.start_task_turn(&record).await {
+            Ok(started) => started,
+            Err(err) => {
+                // A refused task leaves nothing behind: no record (a retry
+                // with its id works) and no session of its own held open.
+                if made && let Err(close) = self.close_session(&session_id).await {
+                    tracing::warn!(
+                        ?close,
+                        session_id,
+                        "could not close a refused task's session"
+                    );
+                }
+                return Err(err);
+            }
+        };
         let host = self.clone();
         let started = Instant::now();
         let stored = record.clone();
@@ -132,8 +176,31 @@ impl Host {
             }
             host.finish_task(record, epoch, started).await;
         });
-        record.status = TaskStatus::Running;
         Ok(record)
+    }
+
+    /// Queues the task's prompt in its session, then stores its record (the
+    /// turn's end updates it): a refusal stores nothing. Returns the turn's
+    /// outcome and the lease epoch its records are written under.
+    async fn start_task_turn(
+        self: &Arc<Self>,
+        record: &TaskRecord,
+    ) -> Result<(oneshot::Receiver<TurnOutcome>, u64), ApiError> {
+        let (live, handle) = self
+            .accept_message(&record.session_id, &record.prompt)
+            .await?;
+        // Its records are written under the session's lease on this host.
+        let epoch = live.epoch;
+        let (_, outcome) = self
+            .queue_turn(live, &handle, record.prompt.clone())
+            .await?;
+        if let Err(err) = self.db.insert_task_fenced(epoch, record).await {
+            // The turn runs on without a record (a session made for the task
+            // is closed by the caller, which ends it).
+            tracing::warn!(%err, task_id = %record.task_id, "could not store a started task");
+            return Err(db_error(err));
+        }
+        Ok((outcome, epoch))
     }
 
     async fn finish_task(&self, mut record: TaskRecord, epoch: u64, started: Instant) {

@@ -16,7 +16,7 @@ use crate::message::{ContentBlock, Message, ResultMessage};
 use crate::server::db::{SessionStatus, Usage, UsageRecord};
 use crate::server::error::ApiError;
 use crate::server::events::{EventKind, EventLog, now_millis};
-use crate::supervisor::{SupervisorError, TurnStream};
+use crate::supervisor::{SessionHandle, SupervisorError, TurnStream};
 
 /// How a turn ended, for the task it may belong to.
 #[derive(Debug, Clone)]
@@ -34,6 +34,18 @@ impl Host {
         id: &str,
         text: String,
     ) -> Result<(u64, tokio::sync::oneshot::Receiver<TurnOutcome>), ApiError> {
+        let (live, handle) = self.accept_message(id, &text).await?;
+        self.queue_turn(live, &handle, text).await
+    }
+
+    /// Every check a message must pass before it is queued (draining,
+    /// closed, its length, the budget), with the session's CLI started:
+    /// nothing is queued yet.
+    pub(crate) async fn accept_message(
+        &self,
+        id: &str,
+        text: &str,
+    ) -> Result<(Arc<LiveSession>, SessionHandle), ApiError> {
         if self.is_draining() {
             return Err(draining());
         }
@@ -60,6 +72,17 @@ impl Host {
             .supervisor
             .session(&live.id)
             .ok_or_else(|| supervisor_error(SupervisorError::NoSuchSession))?;
+        Ok((live, handle))
+    }
+
+    /// Queues an accepted message (refused only when the queue is full or
+    /// the session is going); returns the turn's number and a receiver of its outcome.
+    pub(crate) async fn queue_turn(
+        self: &Arc<Self>,
+        live: Arc<LiveSession>,
+        handle: &SessionHandle,
+        text: String,
+    ) -> Result<(u64, tokio::sync::oneshot::Receiver<TurnOutcome>), ApiError> {
         let stream = handle.send(text.clone()).map_err(supervisor_error)?;
         let turn = live.turns_sent.fetch_add(1, Ordering::AcqRel) + 1;
         live.log
@@ -144,10 +167,10 @@ impl Host {
         }
         self.running_turns.fetch_sub(1, Ordering::AcqRel);
         if live.active_turns.fetch_sub(1, Ordering::AcqRel) == 1 {
-            let status = if live.record().status == SessionStatus::Closed {
-                SessionStatus::Closed
-            } else {
-                SessionStatus::Idle
+            // Closed or given up by the supervisor meanwhile: it stays so.
+            let status = match live.record().status {
+                status @ (SessionStatus::Closed | SessionStatus::Failed) => status,
+                _ => SessionStatus::Idle,
             };
             set_status(live, self.db.as_ref(), status).await;
         }
