@@ -755,3 +755,48 @@ async fn a_session_the_supervisor_gives_up_is_failed_with_an_event() {
         Some(1.0)
     );
 }
+
+#[tokio::test]
+async fn a_cli_that_cannot_start_fails_the_session_with_one_error_event() {
+    let world = World::start(Script::new()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = test_config(&world, ServerConfig::default())
+        .await
+        .cli_path(dir.path().join("no-such-cli"));
+    let server = AgentServer::builder()
+        .db(db::open("memory://").await.unwrap())
+        .config(config)
+        .build()
+        .await
+        .unwrap();
+    let server = TestServer::serve(server).await;
+    let (status, created) = server.post("/v1/sessions", json!({})).await;
+    let id = match status {
+        201 => created["id"].as_str().unwrap().to_owned(),
+        // Refused at once is as good, if it says why.
+        _ => {
+            assert!(status >= 500, "{status} {created}");
+            assert!(created["error"]["message"].is_string(), "{created}");
+            return;
+        }
+    };
+    let mut events = server.events(&id, Some(0)).await;
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        events.until_event(|e| e.1 == "status" && e.2["status"] == "failed"),
+    )
+    .await
+    .expect("a failed status event");
+    // Both the start's watcher and the supervisor's give-up know; clients hear it once.
+    let mut errors = 0;
+    let (_, log) = server.get(&format!("/v1/sessions/{id}")).await;
+    assert_eq!(log["status"], "failed", "{log}");
+    let mut replay = server.events(&id, Some(0)).await;
+    while let Ok(event) = tokio::time::timeout(Duration::from_millis(1500), replay.next()).await {
+        if event.1 == "error" {
+            assert_eq!(event.2["code"], "cli_failed", "{event:?}");
+            errors += 1;
+        }
+    }
+    assert_eq!(errors, 1, "one cli_failed error event");
+}

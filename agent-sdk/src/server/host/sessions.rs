@@ -234,18 +234,27 @@ impl Host {
         let live = live.clone();
         let db = self.db.clone();
         tokio::spawn(async move {
-            let status = match handle.ready().await {
-                Ok(()) => SessionStatus::Idle,
-                Err(err) => {
-                    live.log.emit(
-                        EventKind::Error,
-                        json!({"code": "cli_failed", "message": err.to_string()}),
-                    );
-                    SessionStatus::Failed
+            match handle.ready().await {
+                Ok(()) => {
+                    if live.active_turns.load(Ordering::Acquire) == 0 {
+                        set_status(&live, db.as_ref(), SessionStatus::Idle).await;
+                    }
                 }
-            };
-            if live.active_turns.load(Ordering::Acquire) == 0 {
-                set_status(&live, db.as_ref(), status).await;
+                // Once, whether this or the supervisor's give-up
+                // (`supervision.rs`) tells it first.
+                Err(err) => {
+                    let failed =
+                        set_status_when(&live, db.as_ref(), SessionStatus::Failed, |record| {
+                            !matches!(record.status, SessionStatus::Closed | SessionStatus::Failed)
+                        })
+                        .await;
+                    if failed {
+                        live.log.emit(
+                            EventKind::Error,
+                            json!({"code": "cli_failed", "message": err.to_string()}),
+                        );
+                    }
+                }
             }
         });
         self.update_gauges();
