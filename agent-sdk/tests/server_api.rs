@@ -122,6 +122,11 @@ async fn every_json_body_has_a_schema_and_real_answers_match_them() {
                     assert_eq!(documented, Some(vec!["text/event-stream"]), "{what}")
                 }
                 _ if path == "/openapi.json" => assert!(documented.is_some()),
+                _ if path == "/metrics" => assert_eq!(
+                    documented,
+                    Some(vec![agent_sdk::server::metrics::CONTENT_TYPE]),
+                    "{what}"
+                ),
                 _ => assert!(
                     schema_ref(answer).is_some(),
                     "{what}: a JSON answer without a schema: {answer}"
@@ -167,4 +172,74 @@ async fn every_json_body_has_a_schema_and_real_answers_match_them() {
     let schemas = support::Schemas::new(doc);
     let wrong = json!({"ok": "yes"});
     assert!(schemas.check("GET", "/healthz", 200, &wrong).is_err());
+}
+
+/// A value of `schema` (resolving `$ref`s in `doc`): an enum's first value,
+/// `0` for a number, `x` for a string.
+fn sample(doc: &Value, schema: &Value) -> String {
+    if let Some(target) = schema["$ref"].as_str() {
+        let name = target.rsplit('/').next().unwrap();
+        return sample(doc, &doc["components"]["schemas"][name]);
+    }
+    if let Some(first) = schema["enum"].get(0).or(schema["oneOf"][0].get("const")) {
+        return first.as_str().unwrap().to_owned();
+    }
+    match schema["type"].as_str() {
+        Some("integer" | "number") => "0".into(),
+        _ => "x".into(),
+    }
+}
+
+/// The documented query parameters of the list and usage routes, taken from
+/// the served document (not listed here): each is accepted with a value of
+/// its schema (200, the answer matching the document), and each typed one
+/// (an enum, a number) is read by the handler: a value outside its type is a
+/// 400 `invalid_query`, where an unread name would be ignored.
+#[tokio::test]
+async fn the_documented_query_parameters_are_the_ones_handlers_read() {
+    let api = start().await;
+    let (status, doc) = api.get("/openapi.json").await;
+    assert_eq!(status, 200);
+    let mut typed = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let Some(parameters) = item["get"]["parameters"].as_array() else {
+            continue;
+        };
+        if path.contains('{') || !path.starts_with("/v1/") {
+            continue;
+        }
+        let query: Vec<&Value> = parameters
+            .iter()
+            .filter(|p| p["in"] == "query" && p["name"] != "ticket")
+            .collect();
+        let all: Vec<String> = query
+            .iter()
+            .map(|p| {
+                format!(
+                    "{}={}",
+                    p["name"].as_str().unwrap(),
+                    sample(&doc, &p["schema"])
+                )
+            })
+            .collect();
+        let (status, _, body) = api
+            .send(api.request(Method::GET, &format!("{path}?{}", all.join("&"))))
+            .await;
+        assert_eq!(status, 200, "{path}?{}: {body}", all.join("&"));
+        for parameter in query {
+            let name = parameter["name"].as_str().unwrap();
+            if sample(&doc, &parameter["schema"]) == "x" {
+                continue;
+            }
+            typed += 1;
+            let answer = api
+                .send(api.request(Method::GET, &format!("{path}?{name}=not-a-value")))
+                .await;
+            assert_error(answer, 400, "invalid_query");
+        }
+    }
+    assert!(
+        typed >= 4,
+        "status on both lists, from and to on usage: {typed}"
+    );
 }

@@ -139,6 +139,111 @@ async fn a_session_survives_a_restart_on_postgres() {
     survives_a_restart(&fresh_postgres_url(&url).await).await;
 }
 
+/// SIGTERM while a turn runs: `/readyz` turns 503 and new sessions and
+/// messages get 503 at once, the running turn gets the drain window and its
+/// `turn_complete` reaches the SSE client, then the process exits 0 with the
+/// session paused; after a restart the next message resumes with history.
+#[tokio::test]
+async fn a_running_turn_completes_within_the_drain_then_resumes_after_a_restart() {
+    use agent_sdk::testing::{Script, TestEnv, Turn};
+    // The first answer takes 4 s: the drain starts while the model "thinks".
+    let script = Script::new()
+        .then(Turn::text("slow answer").with_delay(Duration::from_secs(4)))
+        .then(Turn::text("second answer"));
+    let env = TestEnv::start(script).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(dir.path());
+    let configure = |command: &mut tokio::process::Command| {
+        command
+            .args(["--drain-seconds", "30"])
+            .env("DATABASE_URL", &url);
+    };
+    let server = Server::start_on(dir.path(), &env, configure).await;
+    let id = server.create(json!({})).await;
+    let mut events = server.events(&id, Some(0)).await;
+    let turn = server.message(&id, "first").await;
+    env.api()
+        .wait_for_main_loop_requests(1, Duration::from_secs(60))
+        .await
+        .expect("the turn reaches the model");
+
+    server.signal_terminate();
+    support::eventually("/readyz answers 503", Duration::from_secs(10), async || {
+        server.get("/readyz").await.0 == 503
+    })
+    .await;
+    let (_, ready) = server.get("/readyz").await;
+    assert_eq!(ready["error"]["code"], "draining", "{ready}");
+    let (status, refused) = server.post("/v1/sessions", json!({})).await;
+    assert_eq!(
+        (status, &refused["error"]["code"]),
+        (503, &json!("draining"))
+    );
+    let (status, refused) = server
+        .post(
+            &format!("/v1/sessions/{id}/messages"),
+            json!({"text": "more"}),
+        )
+        .await;
+    assert_eq!(
+        (status, &refused["error"]["code"]),
+        (503, &json!("draining"))
+    );
+
+    let seen = events.until_turn(turn).await;
+    assert_eq!(texts(&seen), ["slow answer"], "{seen:?}");
+    let done = &seen.last().unwrap().2;
+    assert_ne!(done["interrupted"], true, "the turn ran to its end: {done}");
+    let status = server.exit_status().await;
+    assert!(status.success(), "exit status after the drain: {status:?}");
+
+    let server = Server::start_on(dir.path(), &env, configure).await;
+    let (_, session) = server.get(&format!("/v1/sessions/{id}")).await;
+    assert_eq!(session["status"], "paused", "{session}");
+    assert_eq!(session["turns"], 1, "{session}");
+    let done = server.turn(&id, "again").await;
+    assert_ne!(done["interrupted"], true, "{done}");
+    let requests = env.api().main_loop_requests();
+    let last = requests.last().unwrap().body.to_string();
+    assert!(
+        last.contains("first") && last.contains("slow answer") && last.contains("again"),
+        "the resumed request holds the history: {last}"
+    );
+    assert!(server.terminate().await.success());
+}
+
+/// `/readyz` answers 503 `database_unavailable` once the database stops
+/// answering: the binary reaches PostgreSQL through a proxy of ours, which is
+/// then cut (the server looks stopped: connections closed, new ones refused).
+#[tokio::test]
+async fn readyz_is_503_when_the_database_stops_answering() {
+    let Some(url) = agent_sdk::testing::test_postgres_url() else {
+        return;
+    };
+    let url = fresh_postgres_url(&url).await;
+    let config: tokio_postgres::Config = url.parse().unwrap();
+    let (host, port) = match (&config.get_hosts()[0], config.get_ports()[0]) {
+        (tokio_postgres::config::Host::Tcp(host), port) => (host.clone(), port),
+        other => panic!("a TCP PostgreSQL is needed, not {other:?}"),
+    };
+    let upstream = format!("{host}:{port}");
+    let proxy = support::TcpProxy::start(upstream.clone()).await;
+    let proxied = url.replacen(&upstream, &proxy.addr.to_string(), 1);
+    assert_ne!(proxied, url);
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), &proxied).await;
+    let (status, ready) = server.get("/readyz").await;
+    assert_eq!(status, 200, "{ready}");
+
+    proxy.cut();
+    let (status, ready) = server.get("/readyz").await;
+    assert_eq!(status, 503, "{ready}");
+    assert_eq!(ready["error"]["code"], "database_unavailable", "{ready}");
+    // Still alive: liveness is not readiness.
+    assert_eq!(server.get("/healthz").await.0, 200);
+    drop(server);
+}
+
 #[tokio::test]
 async fn a_message_that_cannot_resume_fails_its_turn_with_an_error() {
     let dir = tempfile::tempdir().unwrap();

@@ -340,6 +340,8 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             )
             .with_state(server.metrics());
         let listener = tokio::net::TcpListener::bind(addr).await?;
+        // The address really bound: the port may have been 0.
+        let addr = listener.local_addr()?;
         tracing::info!(%addr, "metrics listening");
         tokio::spawn(async move { axum::serve(listener, metrics).await });
     }

@@ -57,14 +57,38 @@ impl BinaryServer {
         }
     }
 
-    /// SIGTERM, then the exit status.
-    pub async fn terminate(mut self) -> std::process::ExitStatus {
+    /// Starts the binary with its sessions' CLIs on `env`'s fake Messages
+    /// API (its key, `HOME` and working directory) instead of the offline model.
+    pub async fn start_on(
+        dir: &std::path::Path,
+        env: &agent_sdk::testing::TestEnv,
+        configure: impl FnOnce(&mut Command),
+    ) -> Self {
+        Self::start(dir, |command| {
+            command.envs(env.cli_env()).arg("--workdir").arg(env.cwd());
+            configure(command);
+        })
+        .await
+    }
+
+    /// Sends SIGTERM and returns at once: the server drains meanwhile.
+    pub fn signal_terminate(&self) {
         let pid = self.child.id().expect("running") as i32;
         // SAFETY: sending a signal to our own child's pid.
         unsafe { libc::kill(pid, libc::SIGTERM) };
+    }
+
+    /// The exit status, once the process ends (within 60 s).
+    pub async fn exit_status(mut self) -> std::process::ExitStatus {
         tokio::time::timeout(Duration::from_secs(60), self.child.wait())
             .await
             .expect("the server exits after its drain")
             .unwrap()
+    }
+
+    /// SIGTERM, then the exit status.
+    pub async fn terminate(self) -> std::process::ExitStatus {
+        self.signal_terminate();
+        self.exit_status().await
     }
 }

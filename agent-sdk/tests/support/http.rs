@@ -197,7 +197,7 @@ impl Schemas {
 
     /// Checks a JSON answer against the schema documented for its route,
     /// method and status (`default` for an undocumented error status). A
-    /// path the document does not have (`/metrics`, the console) is not checked.
+    /// path the document does not have (the console) is not checked.
     pub fn check(&self, method: &str, path: &str, status: u16, body: &Value) -> Result<(), String> {
         let Some(route) = self.route(path) else {
             return Ok(());

@@ -113,3 +113,47 @@ impl Receiver {
             .collect()
     }
 }
+
+/// A TCP proxy on loopback to `upstream` that can be cut: the server behind
+/// it then looks stopped to its clients (connections closed, new ones refused).
+pub struct TcpProxy {
+    /// Where it listens.
+    pub addr: std::net::SocketAddr,
+    tasks: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl TcpProxy {
+    /// Starts forwarding to `upstream` (`host:port`).
+    pub async fn start(upstream: String) -> TcpProxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let tasks = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let held = tasks.clone();
+        let accepting = tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let upstream = upstream.clone();
+                let forwarding = tokio::spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+                held.lock().unwrap().push(forwarding);
+            }
+        });
+        tasks.lock().unwrap().push(accepting);
+        TcpProxy { addr, tasks }
+    }
+
+    /// Stops listening and closes every connection.
+    pub fn cut(&self) {
+        for task in self.tasks.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for TcpProxy {
+    fn drop(&mut self) {
+        self.cut();
+    }
+}

@@ -18,7 +18,8 @@ use axum::routing::{MethodRouter, delete, get, post};
 use axum::{Json, Router};
 use schemars::SchemaGenerator;
 
-use self::schema::{BodyDoc, BodySchema};
+use self::body::Params;
+use self::schema::{BodyDoc, BodySchema, LastEventId, ParamDoc, QuerySchema};
 use super::auth::{Authenticator, Ticket, require_auth};
 use super::host::{Decision, Host, SessionSpec, TaskRequest};
 use super::limits::rate_limit;
@@ -46,11 +47,24 @@ pub(crate) struct Route {
     pub(crate) status: u16,
     /// The successful answer's body schema, if it has one.
     pub(crate) response: fn(&mut SchemaGenerator) -> Option<BodyDoc>,
+    /// The query parameters (and headers) the handler reads, from the type
+    /// it deserializes the query string into.
+    pub(crate) query: fn(&mut SchemaGenerator) -> Vec<ParamDoc>,
+}
+
+/// A row's query column, `()` when it has none.
+macro_rules! query_type {
+    () => {
+        ()
+    };
+    ($query:ty) => {
+        $query
+    };
 }
 
 macro_rules! routes {
     ($(($method:ident, $path:literal, $handler:path, $public:literal, $summary:literal,
-        $request:ty => $status:literal $response:ty)),* $(,)?) => {
+        $request:ty => $status:literal $response:ty $(, query $query:ty)?)),* $(,)?) => {
         /// Every route, in the order of the documentation.
         pub(crate) const ROUTES: &[Route] = &[$(Route {
             method: stringify!($method),
@@ -61,11 +75,12 @@ macro_rules! routes {
             request: <$request as BodySchema>::body,
             status: $status,
             response: <$response as BodySchema>::body,
+            query: <query_type!($($query)?) as QuerySchema>::parameters,
         }),*];
     };
 }
 
-// method, path, handler, public, summary, request body => status answer body
+// method, path, handler, public, summary, request body => status answer body[, query type]
 #[rustfmt::skip]
 routes![
     (
@@ -91,7 +106,7 @@ routes![
     (
         get, "/v1/sessions", sessions::list, false,
         "List sessions (filters user, tenant, status)",
-        () => 200 Json<sessions::SessionList>
+        () => 200 Json<sessions::SessionList>, query Params<sessions::ListQuery>
     ),
     (
         get, "/v1/sessions/{id}", sessions::get_one, false,
@@ -121,12 +136,12 @@ routes![
     (
         get, "/v1/sessions/{id}/events", stream::events, false,
         "The session's events as Server-Sent Events",
-        () => 200 schema::EventStream
+        () => 200 schema::EventStream, query (Params<stream::AfterQuery>, LastEventId)
     ),
     (
         get, "/v1/sessions/{id}/ws", ws::upgrade, false,
         "The session's events over WebSocket, and client frames",
-        () => 101 ()
+        () => 101 (), query (Params<stream::AfterQuery>, LastEventId)
     ),
     (
         post, "/v1/tasks", tasks::create, false,
@@ -136,7 +151,7 @@ routes![
     (
         get, "/v1/tasks", tasks::list, false,
         "List tasks (filters user, tenant, status)",
-        () => 200 Json<tasks::TaskList>
+        () => 200 Json<tasks::TaskList>, query Params<tasks::TaskListQuery>
     ),
     (
         get, "/v1/tasks/{id}", tasks::get_one, false,
@@ -151,7 +166,7 @@ routes![
     (
         get, "/v1/usage", usage::report, false,
         "Tokens, cost, sessions and turns summed (filters user, tenant, session_id, from, to)",
-        () => 200 Json<usage::UsageView>
+        () => 200 Json<usage::UsageView>, query Params<usage::UsageParams>
     ),
     (
         post, "/v1/tickets", sessions::ticket, false,

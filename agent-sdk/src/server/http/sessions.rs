@@ -150,7 +150,7 @@ pub(crate) async fn create(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub(crate) struct ListQuery {
     user: Option<String>,
     tenant: Option<String>,

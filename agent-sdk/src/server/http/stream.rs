@@ -18,7 +18,7 @@ use crate::server::error::ApiError;
 use crate::server::events::{Delivery, EventStream, ReplayError};
 use crate::server::host::Watch;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub(crate) struct AfterQuery {
     pub(crate) after: Option<String>,
 }

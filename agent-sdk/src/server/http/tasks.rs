@@ -111,7 +111,7 @@ async fn authorized_task(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub(crate) struct TaskListQuery {
     user: Option<String>,
     tenant: Option<String>,

@@ -14,10 +14,13 @@ use crate::server::db::{Millis, UsageQuery, UsageReport};
 use crate::server::error::ApiError;
 use crate::server::host::db_error;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 pub(crate) struct UsageParams {
+    /// Only this user's turns (an end user may name only themselves).
     user: Option<String>,
+    /// Only this tenant's turns (an end user may name only their own).
     tenant: Option<String>,
+    /// Only this session's turns.
     session_id: Option<String>,
     /// Milliseconds since the Unix epoch, inclusive.
     from: Option<Millis>,
