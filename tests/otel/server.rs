@@ -110,6 +110,8 @@ async fn requests_continue_the_callers_trace_down_to_the_turn_and_the_cli() {
                 "POST /v1/sessions",
                 "execute_tool mcp__calc__add",
                 "claude_code.interaction",
+                "tool_call",
+                "turn",
             ],
         ) && spans.iter().any(|span| {
             span.name == "invoke_agent" && span.int("gen_ai.usage.output_tokens").is_some()
@@ -137,6 +139,30 @@ async fn requests_continue_the_callers_trace_down_to_the_turn_and_the_cli() {
     ] {
         assert_parent(child, turn);
     }
+    // The server's own spans: a tool call lasts from its `tool_use` to its
+    // result, under the server's turn, with the session, the tool use and the
+    // events' seqs as fields.
+    let server_turn = one(&spans, "turn");
+    assert_eq!(server_turn.attr("session_id").as_deref(), Some(id));
+    let tool_call = one(&spans, "tool_call");
+    assert_parent(tool_call, server_turn);
+    let execute_tool = one(&spans, "execute_tool mcp__calc__add");
+    assert_eq!(tool_call.attr("tool").as_deref(), Some("mcp__calc__add"));
+    assert_eq!(tool_call.attr("session_id").as_deref(), Some(id));
+    assert_eq!(
+        tool_call.attr("tool_use_id"),
+        execute_tool.attr("gen_ai.tool.call.id")
+    );
+    assert_eq!(tool_call.attr("is_error").as_deref(), Some("false"));
+    // u64 fields are exported as text.
+    let seq_of = |key: &str| tool_call.attr(key).and_then(|v| v.parse::<u64>().ok());
+    let (seq, result_seq) = (seq_of("seq"), seq_of("result_seq"));
+    assert!(seq.is_some() && result_seq > seq, "{tool_call:?}");
+    assert!(
+        tool_call.end_unix_nano >= execute_tool.end_unix_nano,
+        "the tool call span ends with its result, after the tool ran"
+    );
+
     // The CLI started under the create request: TRACEPARENT carried the caller's trace.
     let interaction = one(&spans, "claude_code.interaction");
     assert_parent(interaction, create);

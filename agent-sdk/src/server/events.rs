@@ -203,6 +203,11 @@ impl EventLog {
     }
 
     /// Appends an event, hands it to every subscriber and to the database writer; returns its seq.
+    /// The session whose log this is.
+    pub(crate) fn session_id(&self) -> &str {
+        &self.session_id
+    }
+
     pub(crate) fn emit(&self, kind: EventKind, data: Value) -> u64 {
         let mut state = lock(&self.state);
         let seq = state.next_seq;

@@ -82,7 +82,14 @@ impl Permissions {
         metrics: Arc<crate::server::metrics::ServerMetrics>,
     ) -> PermissionResult {
         let correlation_id = super::new_id("perm");
-        let span = tracing::info_span!("permission_request", correlation_id = %correlation_id, tool = %request.tool_name);
+        let span = tracing::info_span!(
+            "permission_request",
+            session_id = %log.session_id(),
+            correlation_id = %correlation_id,
+            tool = %request.tool_name,
+            tool_use_id = %request.tool_use_id,
+            seq = tracing::field::Empty,
+        );
         async move {
             let (tx, rx) = oneshot::channel();
             lock(&self.pending).insert(correlation_id.clone(), tx);
@@ -96,6 +103,7 @@ impl Permissions {
                     "suggestions": request.suggestions,
                 }),
             );
+            tracing::Span::current().record("seq", seq);
             tracing::info!(seq, "waiting for a client's decision");
             let decision = tokio::time::timeout(timeout, rx).await;
             let (result, by) = match decision {

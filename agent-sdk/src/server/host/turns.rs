@@ -1,6 +1,7 @@
 //! Turns: a message queued on the session's CLI, its messages turned into
 //! events, its usage recorded when its result arrives.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -150,12 +151,16 @@ impl Host {
             usage: Usage::default(),
             interrupted: false,
         };
+        // A `tool_call` span per tool use, from its `tool_use` to its `tool_result`.
+        let mut tool_calls = HashMap::new();
         while let Some(message) = stream.next().await {
             match message {
                 Ok(Message::Result(result)) => {
                     outcome = self.complete_turn(live, turn, &result, started).await;
                 }
-                Ok(message) => emit_message(&live.log, turn, &message, &self.metrics),
+                Ok(message) => {
+                    emit_message(&live.log, turn, &message, &self.metrics, &mut tool_calls)
+                }
                 Err(err) => {
                     outcome.error = Some(err.to_string());
                     live.log.emit(
@@ -317,6 +322,7 @@ fn emit_message(
     turn: u64,
     message: &Message,
     metrics: &crate::server::metrics::ServerMetrics,
+    tool_calls: &mut HashMap<String, tracing::Span>,
 ) {
     match message {
         Message::Assistant(assistant) => {
@@ -329,11 +335,22 @@ fn emit_message(
                         );
                     }
                     ContentBlock::ToolUse(call) => {
-                        let _span = tracing::info_span!("tool_call", tool_use_id = %call.id, tool = %call.name).entered();
-                        log.emit(
+                        let seq = log.emit(
                             EventKind::ToolUse,
                             json!({"turn": turn, "id": call.id, "name": call.name, "input": call.input}),
                         );
+                        // Under the turn's span (current here); ends with its result.
+                        let span = tracing::info_span!(
+                            "tool_call",
+                            session_id = %log.session_id(),
+                            turn,
+                            tool_use_id = %call.id,
+                            tool = %call.name,
+                            seq,
+                            result_seq = tracing::field::Empty,
+                            is_error = tracing::field::Empty,
+                        );
+                        tool_calls.insert(call.id.clone(), span);
                     }
                     _ => {}
                 }
@@ -344,7 +361,7 @@ fn emit_message(
                 if let ContentBlock::ToolResult(result) = block {
                     let is_error = result.is_error.unwrap_or(false);
                     metrics.tool_call(if is_error { "error" } else { "ok" });
-                    log.emit(
+                    let seq = log.emit(
                         EventKind::ToolResult,
                         json!({
                             "turn": turn,
@@ -353,6 +370,10 @@ fn emit_message(
                             "is_error": is_error,
                         }),
                     );
+                    if let Some(span) = tool_calls.remove(&result.tool_use_id) {
+                        span.record("result_seq", seq);
+                        span.record("is_error", is_error);
+                    }
                 }
             }
         }
