@@ -18,7 +18,7 @@ use axum::http::{HeaderValue, StatusCode};
 use serde_json::{Value, json};
 
 use super::sessions::set_status;
-use super::{Host, LeaseHold, LiveSession, SessionSpec, db_error, lock, not_found};
+use super::{Host, LeaseHold, LeaseState, LiveSession, SessionSpec, db_error, lock, not_found};
 use crate::handler::BoxFuture;
 use crate::server::auth::Principal;
 use crate::server::db::ServerDb;
@@ -179,13 +179,17 @@ impl Host {
         })
     }
 
-    /// Whether another live host owns the session now.
-    pub(crate) async fn held_elsewhere(&self, id: &str) -> Result<bool, DbError> {
-        Ok(self
-            .db
-            .lease(id)
-            .await?
-            .is_some_and(|lease| lease.is_live(now_millis()) && !self.is_mine(&lease)))
+    /// Whether another live host owns the session now, else the epoch a
+    /// write of this host's goes under (from one read of the lease).
+    pub(crate) async fn lease_state(&self, id: &str) -> Result<LeaseState, DbError> {
+        Ok(match self.db.lease(id).await? {
+            Some(lease) if lease.is_live(now_millis()) && !self.is_mine(&lease) => {
+                LeaseState::HeldElsewhere
+            }
+            lease => LeaseState::Free {
+                epoch: lease.map(|lease| lease.epoch),
+            },
+        })
     }
 
     /// The session to act on, owned by this host: live here (its lease

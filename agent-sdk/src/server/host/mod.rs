@@ -100,6 +100,14 @@ pub(crate) fn new_id(prefix: &str) -> String {
     format!("{prefix}_{hex}")
 }
 
+/// A session's lease as this host finds it.
+pub(crate) enum LeaseState {
+    /// Another live host owns the session.
+    HeldElsewhere,
+    /// Nobody live holds it: writes go under `epoch` (`None`: it never had a lease).
+    Free { epoch: Option<u64> },
+}
+
 pub(crate) fn db_error(err: DbError) -> ApiError {
     tracing::error!(%err, "database error");
     ApiError::new(

@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 
 use super::permissions::Permissions;
 use super::{
-    Host, LiveSession, SessionSpec, db_error, draining, lock, new_id, not_found, supervisor_error,
+    Host, LeaseState, LiveSession, SessionSpec, db_error, draining, lock, new_id, not_found,
+    supervisor_error,
 };
 use crate::options::AgentOptions;
 use crate::server::auth::Principal;
@@ -453,22 +454,25 @@ impl Host {
     pub(crate) async fn recover(&self) -> Result<(), crate::server::db::DbError> {
         let sessions = self.db.list_sessions(&SessionFilter::default()).await?;
         for mut record in sessions {
-            if matches!(
+            if !matches!(
                 record.status,
                 SessionStatus::Starting | SessionStatus::Idle | SessionStatus::Running
-            ) && !self.held_elsewhere(&record.id).await?
-            {
-                record.status = SessionStatus::Paused;
-                // Under the lease read now: a host that takes the session
-                // meanwhile raises the epoch, and its record is not overwritten.
-                let updated = match self.db.lease(&record.id).await? {
-                    Some(lease) => self.db.update_session_fenced(lease.epoch, &record).await,
-                    None => self.db.update_session(&record).await,
-                };
-                match updated {
-                    Ok(_) | Err(crate::server::db::DbError::Fenced { .. }) => {}
-                    Err(err) => return Err(err),
-                }
+            ) {
+                continue;
+            }
+            let LeaseState::Free { epoch } = self.lease_state(&record.id).await? else {
+                continue;
+            };
+            record.status = SessionStatus::Paused;
+            // Under the lease read now: a host that takes the session
+            // meanwhile raises the epoch, and its record is not overwritten.
+            let updated = match epoch {
+                Some(epoch) => self.db.update_session_fenced(epoch, &record).await,
+                None => self.db.update_session(&record).await,
+            };
+            match updated {
+                Ok(_) | Err(crate::server::db::DbError::Fenced { .. }) => {}
+                Err(err) => return Err(err),
             }
         }
         self.recover_tasks().await

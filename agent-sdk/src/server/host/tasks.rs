@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
 use super::turns::TurnOutcome;
-use super::{Host, SessionSpec, db_error, not_found};
+use super::{Host, LeaseState, SessionSpec, db_error, not_found};
 use crate::server::auth::Principal;
 use crate::server::db::{DbError, TaskRecord, TaskStatus, Usage};
 use crate::server::error::ApiError;
@@ -300,10 +300,9 @@ impl Host {
     /// session meanwhile wins.
     pub(crate) async fn recover_tasks(&self) -> Result<(), DbError> {
         for task in self.db.list_tasks(Some(TaskStatus::Running)).await? {
-            if self.held_elsewhere(&task.session_id).await? {
+            let LeaseState::Free { epoch } = self.lease_state(&task.session_id).await? else {
                 continue;
-            }
-            let epoch = self.db.lease(&task.session_id).await?.map(|l| l.epoch);
+            };
             let why = "the server restarted before the task ended";
             match self.interrupt_task_record(task, why, epoch).await {
                 Ok(()) | Err(DbError::Fenced { .. }) => {}
