@@ -84,47 +84,26 @@ fn scoped_query(principal: &Principal, params: UsageParams) -> Result<UsageQuery
         to: params.to,
     };
     if let Some(user) = &principal.user {
-        let other_user = query.user.as_ref().is_some_and(|asked| asked != user);
-        let other_tenant = query
-            .tenant
-            .as_ref()
-            .is_some_and(|asked| asked != &principal.tenant);
-        if other_user || other_tenant {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "an end user may read only their own usage",
-            ));
-        }
-        query.user = Some(user.clone());
-        query.tenant = Some(principal.tenant.clone());
+        let why = "an end user may read only their own usage";
+        pin(&mut query.user, user.clone(), why)?;
+        pin(&mut query.tenant, principal.tenant.clone(), why)?;
     } else if let Some(tenant) = &principal.tenant {
-        if query
-            .tenant
-            .as_ref()
-            .is_some_and(|asked| asked.as_ref() != Some(tenant))
-        {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "a tenant's caller may read only that tenant's usage",
-            ));
-        }
-        query.tenant = Some(Some(tenant.clone()));
+        let why = "a tenant's caller may read only that tenant's usage";
+        pin(&mut query.tenant, Some(tenant.clone()), why)?;
     }
     if let Some(scope) = &principal.session_scope {
-        if query
-            .session_id
-            .as_ref()
-            .is_some_and(|asked| asked != scope)
-        {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                format!("this caller may read only session {scope:?}"),
-            ));
-        }
-        query.session_id = Some(scope.clone());
+        let why = format!("this caller may read only session {scope:?}");
+        pin(&mut query.session_id, scope.clone(), &why)?;
     }
     Ok(query)
+}
+
+/// Pins a filter to the one value the caller may ask for: asking for
+/// another is a 403.
+fn pin<T: PartialEq>(asked: &mut Option<T>, allowed: T, why: &str) -> Result<(), ApiError> {
+    if asked.as_ref().is_some_and(|asked| *asked != allowed) {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", why));
+    }
+    *asked = Some(allowed);
+    Ok(())
 }
