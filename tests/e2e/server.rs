@@ -770,16 +770,8 @@ async fn a_cli_that_cannot_start_fails_the_session_with_one_error_event() {
         .await
         .unwrap();
     let server = TestServer::serve(server).await;
-    let (status, created) = server.post("/v1/sessions", json!({})).await;
-    let id = match status {
-        201 => created["id"].as_str().unwrap().to_owned(),
-        // Refused at once is as good, if it says why.
-        _ => {
-            assert!(status >= 500, "{status} {created}");
-            assert!(created["error"]["message"].is_string(), "{created}");
-            return;
-        }
-    };
+    // The CLI starts after the answer: creation succeeds, the start fails later.
+    let id = server.create(json!({})).await;
     let mut events = server.events(&id, Some(0)).await;
     tokio::time::timeout(
         Duration::from_secs(30),
@@ -787,10 +779,10 @@ async fn a_cli_that_cannot_start_fails_the_session_with_one_error_event() {
     )
     .await
     .expect("a failed status event");
+    let (_, session) = server.get(&format!("/v1/sessions/{id}")).await;
+    assert_eq!(session["status"], "failed", "{session}");
     // Both the start's watcher and the supervisor's give-up know; clients hear it once.
     let mut errors = 0;
-    let (_, log) = server.get(&format!("/v1/sessions/{id}")).await;
-    assert_eq!(log["status"], "failed", "{log}");
     let mut replay = server.events(&id, Some(0)).await;
     while let Ok(event) = tokio::time::timeout(Duration::from_millis(1500), replay.next()).await {
         if event.1 == "error" {
