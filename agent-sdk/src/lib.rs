@@ -49,6 +49,7 @@ pub mod structured;
 pub mod supervisor;
 pub mod tool_inputs;
 pub mod transport;
+mod validation;
 
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -46,6 +46,7 @@ use serde_json::Value;
 
 use crate::message::{ResultError, ResultMessage};
 use crate::schema::{SchemaError, shaped_schema_for};
+use crate::validation::Validator;
 
 /// The result subtype of a session whose model kept failing the schema.
 pub const MAX_RETRIES_SUBTYPE: &str = "error_max_structured_output_retries";
@@ -75,7 +76,7 @@ const MAX_REPORTED_VIOLATIONS: usize = 8;
 /// ```
 pub struct OutputSchema {
     schema: Value,
-    validator: jsonschema::Validator,
+    validator: Validator,
 }
 
 impl std::fmt::Debug for OutputSchema {
@@ -113,8 +114,7 @@ impl OutputSchema {
         }
         // Compiled outside the lock: two threads may both compile once, one wins.
         let schema = shaped_schema_for::<T>()?;
-        let validator =
-            jsonschema::validator_for(&schema).expect("a shaped schemars schema always compiles");
+        let validator = Validator::new(&schema).expect("a shaped schemars schema always compiles");
         let compiled = Arc::new(OutputSchema { schema, validator });
         Ok(Arc::clone(lock(cache()).entry(id).or_insert(compiled)))
     }
@@ -131,11 +131,9 @@ impl OutputSchema {
     /// assert!(matches!(err, StructuredOutputError::InvalidSchema { .. }));
     /// ```
     pub fn from_value(schema: Value) -> Result<OutputSchema, StructuredOutputError> {
-        match jsonschema::validator_for(&schema) {
+        match Validator::new(&schema) {
             Ok(validator) => Ok(OutputSchema { schema, validator }),
-            Err(error) => Err(StructuredOutputError::InvalidSchema {
-                message: error.to_string(),
-            }),
+            Err(message) => Err(StructuredOutputError::InvalidSchema { message }),
         }
     }
 
@@ -166,11 +164,11 @@ impl OutputSchema {
         }
         let violations = self
             .validator
-            .iter_errors(value)
-            .take(MAX_REPORTED_VIOLATIONS)
-            .map(|error| Violation {
-                path: error.instance_path().as_str().to_owned(),
-                problem: error.to_string(),
+            .violations(value, MAX_REPORTED_VIOLATIONS)
+            .into_iter()
+            .map(|violation| Violation {
+                path: violation.instance_path,
+                problem: violation.message,
             })
             .collect();
         Err(StructuredOutputError::Invalid {

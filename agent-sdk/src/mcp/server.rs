@@ -115,9 +115,9 @@ struct ToolEntry {
     scope: Arc<ToolScope>,
     input_schema: Value,
     /// Compiled on the tool's first call (or by [`SdkMcpServer::compile_validators`]):
-    /// compiling pulls in the JSON Schema meta-validator, which costs ~3 MiB of
-    /// resident memory and a few milliseconds that a session that never calls the
-    /// tool should not pay. The error is the compiler's message.
+    /// a session that never calls the tool does not pay for it (with the `jsonschema`
+    /// feature a schema it evaluates costs ~3 MiB and a few milliseconds to compile).
+    /// The error is the compiler's message.
     validator: OnceLock<Result<ArgumentValidator, String>>,
 }
 
@@ -545,10 +545,10 @@ impl SdkMcpServer {
     /// Compiles the argument validator of every tool now instead of at its first call.
     ///
     /// Worth it for tools with hand-written schemas ([`DynamicTool`](super::DynamicTool),
-    /// a manual [`Tool`]): a schema that is not valid JSON Schema is an error here, at
-    /// start-up, instead of an `isError` result on every call of that tool. Schemas
-    /// `#[tool]` derives always compile. Compiling costs a few milliseconds and ~3 MiB
-    /// of resident memory (the JSON Schema meta-validator), which is why it is lazy.
+    /// a manual [`Tool`]): a schema that is not valid JSON Schema, or that uses a keyword
+    /// the built-in validator does not evaluate (`pattern`, ...) without the `jsonschema`
+    /// feature, is an error here, at start-up, instead of an `isError` result on every
+    /// call of that tool. Schemas `#[tool]` derives always compile.
     ///
     /// ```
     /// use agent_sdk::mcp::{DynamicTool, SdkMcpServer, ServerBuildError};

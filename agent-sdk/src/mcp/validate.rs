@@ -1,14 +1,16 @@
-//! Argument validation: one compiled `jsonschema` validator per tool, built when
-//! the server is built and reused for every call.
+//! Argument validation: one compiled validator per tool ([`crate::validation`]),
+//! built at the tool's first call and reused for every call after it.
 
 use serde_json::Value;
+
+use crate::validation::Validator;
 
 /// How many schema violations one error message lists at most.
 const MAX_REPORTED_ERRORS: usize = 5;
 
 /// A compiled input schema.
 pub(crate) struct ArgumentValidator {
-    validator: jsonschema::Validator,
+    validator: Validator,
     /// Top-level properties not in `required`: a `null` there means "not given".
     optional: Vec<String>,
 }
@@ -29,12 +31,10 @@ impl ArgumentValidator {
             .filter(|key| !required.contains(&key.as_str()))
             .cloned()
             .collect();
-        jsonschema::validator_for(schema)
-            .map(|validator| ArgumentValidator {
-                validator,
-                optional,
-            })
-            .map_err(|error| error.to_string())
+        Validator::new(schema).map(|validator| ArgumentValidator {
+            validator,
+            optional,
+        })
     }
 
     /// `Ok` when `arguments` fit, else a message naming each field and its problem.
@@ -53,20 +53,19 @@ impl ArgumentValidator {
                 return Ok(());
             }
         }
-        let arguments = &*arguments;
-        let mut problems = Vec::new();
-        for error in self
+        let problems: Vec<String> = self
             .validator
-            .iter_errors(arguments)
-            .take(MAX_REPORTED_ERRORS)
-        {
-            let path = error.instance_path().as_str();
-            if path.is_empty() {
-                problems.push(error.to_string());
-            } else {
-                problems.push(format!("\"{}\": {error}", field_path(path)));
-            }
-        }
+            .violations(arguments, MAX_REPORTED_ERRORS)
+            .into_iter()
+            .map(|violation| {
+                if violation.instance_path.is_empty() {
+                    violation.message
+                } else {
+                    let field = field_path(&violation.instance_path);
+                    format!("\"{field}\": {}", violation.message)
+                }
+            })
+            .collect();
         Err(format!("Input validation error: {}", problems.join("; ")))
     }
 }

@@ -1,0 +1,608 @@
+//! A JSON Schema turned into a tree of checks: the keywords the built-in
+//! validator knows, each read and type-checked once.
+//!
+//! Subschemas live in one arena so a local `$ref` (`#/$defs/Node`) can point
+//! at a node compiled once, loops included. Annotations (`title`, `format`,
+//! `default`, ...) and unknown keywords are skipped, as JSON Schema says; the
+//! keywords that need a regular-expression engine or dynamic scopes are
+//! refused with [`CompileError::Unsupported`], so nothing is skipped silently.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Number, Value};
+
+/// Keywords the built-in validator does not evaluate. A schema using one of them
+/// needs the `jsonschema` feature.
+const UNSUPPORTED: &[&str] = &[
+    "pattern",
+    "patternProperties",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+    "$dynamicRef",
+    "$recursiveRef",
+];
+
+/// Why a schema could not be compiled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CompileError {
+    /// A keyword's value is not what JSON Schema allows there.
+    Invalid { location: String, problem: String },
+    /// A keyword the built-in validator does not evaluate.
+    Unsupported { keyword: String, location: String },
+}
+
+impl std::fmt::Display for CompileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CompileError::Invalid { location, problem } => {
+                write!(f, "{problem} (at {})", or_root(location))
+            }
+            CompileError::Unsupported { keyword, location } => write!(
+                f,
+                "the schema uses `{keyword}` (at {}), which agent-sdk's built-in validator \
+                 does not evaluate; enable agent-sdk's `jsonschema` feature for full JSON Schema",
+                or_root(location)
+            ),
+        }
+    }
+}
+
+fn or_root(location: &str) -> &str {
+    if location.is_empty() {
+        "the root"
+    } else {
+        location
+    }
+}
+
+/// The JSON types of the `type` keyword, as bits.
+pub(crate) mod json_type {
+    pub(crate) const NULL: u8 = 1;
+    pub(crate) const BOOLEAN: u8 = 2;
+    pub(crate) const INTEGER: u8 = 4;
+    pub(crate) const NUMBER: u8 = 8;
+    pub(crate) const STRING: u8 = 16;
+    pub(crate) const ARRAY: u8 = 32;
+    pub(crate) const OBJECT: u8 = 64;
+    /// Name and bit of each type, in the order errors list them.
+    pub(crate) const NAMES: [(&str, u8); 7] = [
+        ("null", NULL),
+        ("boolean", BOOLEAN),
+        ("integer", INTEGER),
+        ("number", NUMBER),
+        ("string", STRING),
+        ("array", ARRAY),
+        ("object", OBJECT),
+    ];
+}
+
+/// Index of a node in [`Compiled::nodes`].
+pub(crate) type NodeId = usize;
+
+/// One subschema.
+#[derive(Debug)]
+pub(crate) enum Node {
+    /// `true` or `false`.
+    Bool(bool),
+    /// An object schema: its checks, in the schema's key order.
+    Checks(Vec<Check>),
+    /// A `$ref` not compiled yet (only while compiling).
+    Pending,
+}
+
+/// One keyword (or a pair that belongs together), ready to run.
+#[derive(Debug)]
+pub(crate) enum Check {
+    /// `type`: the allowed types, bits of [`json_type`].
+    Type(u8),
+    Enum(Vec<Value>),
+    Const(Value),
+    Minimum {
+        limit: Number,
+        exclusive: bool,
+    },
+    Maximum {
+        limit: Number,
+        exclusive: bool,
+    },
+    MultipleOf(Number),
+    MinLength(u64),
+    MaxLength(u64),
+    /// `prefixItems` (or draft 7's array `items`) and the schema of the items after them.
+    Items {
+        prefix: Vec<NodeId>,
+        rest: Option<NodeId>,
+    },
+    MinItems(u64),
+    MaxItems(u64),
+    UniqueItems,
+    Contains {
+        schema: NodeId,
+        min: u64,
+        max: Option<u64>,
+    },
+    Properties(Vec<(String, NodeId)>),
+    /// `additionalProperties`: the schema of every property not in `properties`.
+    AdditionalProperties {
+        known: Vec<String>,
+        schema: NodeId,
+    },
+    Required(Vec<String>),
+    MinProperties(u64),
+    MaxProperties(u64),
+    PropertyNames(NodeId),
+    DependentRequired(Vec<(String, Vec<String>)>),
+    DependentSchemas(Vec<(String, NodeId)>),
+    AllOf(Vec<NodeId>),
+    AnyOf(Vec<NodeId>),
+    OneOf(Vec<NodeId>),
+    /// `not`, with the subschema as written (errors quote it).
+    Not {
+        schema: NodeId,
+        written: Value,
+    },
+    If {
+        condition: NodeId,
+        then: Option<NodeId>,
+        otherwise: Option<NodeId>,
+    },
+    Ref(NodeId),
+}
+
+/// A compiled schema: the arena and its root.
+#[derive(Debug)]
+pub(crate) struct Compiled {
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) root: NodeId,
+}
+
+/// Compiles `schema`, or says which keyword stops it.
+pub(crate) fn compile(schema: &Value) -> Result<Compiled, CompileError> {
+    let mut compiler = Compiler {
+        document: schema,
+        nodes: Vec::new(),
+        by_pointer: HashMap::new(),
+    };
+    let root = compiler.node_at("")?;
+    Ok(Compiled {
+        nodes: compiler.nodes,
+        root,
+    })
+}
+
+struct Compiler<'a> {
+    document: &'a Value,
+    nodes: Vec<Node>,
+    /// Nodes already made, by JSON Pointer from the root: a `$ref` reuses them.
+    by_pointer: HashMap<String, NodeId>,
+}
+
+impl Compiler<'_> {
+    /// The node of the subschema at `pointer`, compiled once.
+    fn node_at(&mut self, pointer: &str) -> Result<NodeId, CompileError> {
+        if let Some(&id) = self.by_pointer.get(pointer) {
+            return Ok(id);
+        }
+        let Some(schema) = self.document.pointer(pointer) else {
+            return Err(invalid(pointer, "a `$ref` points to nothing".to_owned()));
+        };
+        let id = self.nodes.len();
+        // Reserved before its children, so a loop back to it finds it.
+        self.nodes.push(Node::Pending);
+        self.by_pointer.insert(pointer.to_owned(), id);
+        self.nodes[id] = self.node(schema, pointer)?;
+        Ok(id)
+    }
+
+    fn node(&mut self, schema: &Value, at: &str) -> Result<Node, CompileError> {
+        let object = match schema {
+            Value::Bool(b) => return Ok(Node::Bool(*b)),
+            Value::Object(object) => object,
+            other => {
+                return Err(invalid(
+                    at,
+                    format!("a schema must be an object or a boolean, found {other}"),
+                ));
+            }
+        };
+        let mut checks = Vec::new();
+        for (keyword, value) in object {
+            if UNSUPPORTED.contains(&keyword.as_str()) {
+                return Err(CompileError::Unsupported {
+                    keyword: keyword.clone(),
+                    location: format!("{at}/{}", escape(keyword)),
+                });
+            }
+            let here = format!("{at}/{}", escape(keyword));
+            if let Some(check) = self.keyword(object, keyword, value, &here)? {
+                checks.push(check);
+            }
+        }
+        Ok(Node::Checks(checks))
+    }
+
+    /// The check of one keyword; `None` for annotations, unknown keywords and
+    /// keywords read together with another one.
+    fn keyword(
+        &mut self,
+        schema: &Map<String, Value>,
+        keyword: &str,
+        value: &Value,
+        at: &str,
+    ) -> Result<Option<Check>, CompileError> {
+        let check = match keyword {
+            "type" => type_check(value, at)?,
+            "enum" => Check::Enum(array(value, at)?.clone()),
+            "const" => Check::Const(value.clone()),
+            "minimum" => Check::Minimum {
+                limit: number(value, at)?,
+                exclusive: schema.get("exclusiveMinimum") == Some(&Value::Bool(true)),
+            },
+            "maximum" => Check::Maximum {
+                limit: number(value, at)?,
+                exclusive: schema.get("exclusiveMaximum") == Some(&Value::Bool(true)),
+            },
+            // Draft 4 wrote `exclusiveMinimum: true` next to `minimum` (read there).
+            "exclusiveMinimum" if value.is_boolean() => return Ok(None),
+            "exclusiveMaximum" if value.is_boolean() => return Ok(None),
+            "exclusiveMinimum" => Check::Minimum {
+                limit: number(value, at)?,
+                exclusive: true,
+            },
+            "exclusiveMaximum" => Check::Maximum {
+                limit: number(value, at)?,
+                exclusive: true,
+            },
+            "multipleOf" => {
+                let divisor = number(value, at)?;
+                if divisor.as_f64().is_none_or(|d| d <= 0.0) {
+                    return Err(invalid(
+                        at,
+                        format!("`multipleOf` must be above 0, found {divisor}"),
+                    ));
+                }
+                Check::MultipleOf(divisor)
+            }
+            "minLength" => Check::MinLength(count(value, at)?),
+            "maxLength" => Check::MaxLength(count(value, at)?),
+            "minItems" => Check::MinItems(count(value, at)?),
+            "maxItems" => Check::MaxItems(count(value, at)?),
+            "minProperties" => Check::MinProperties(count(value, at)?),
+            "maxProperties" => Check::MaxProperties(count(value, at)?),
+            "uniqueItems" => match value {
+                Value::Bool(true) => Check::UniqueItems,
+                Value::Bool(false) => return Ok(None),
+                other => {
+                    return Err(invalid(
+                        at,
+                        format!("`uniqueItems` must be a boolean, found {other}"),
+                    ));
+                }
+            },
+            "prefixItems" => Check::Items {
+                prefix: self.each(array(value, at)?, at)?,
+                rest: match schema.get("items") {
+                    Some(items) => Some(self.child(items, &sibling(at, "items"))?),
+                    None => None,
+                },
+            },
+            "items" => match value {
+                // Draft 7's tuple form: `items` is the prefix, `additionalItems` the rest.
+                Value::Array(prefix) => Check::Items {
+                    prefix: self.each(prefix, at)?,
+                    rest: match schema.get("additionalItems") {
+                        Some(rest) => Some(self.child(rest, &sibling(at, "additionalItems"))?),
+                        None => None,
+                    },
+                },
+                // Read with `prefixItems` when both are there.
+                _ if schema.contains_key("prefixItems") => return Ok(None),
+                items => Check::Items {
+                    prefix: Vec::new(),
+                    rest: Some(self.child(items, at)?),
+                },
+            },
+            "contains" => Check::Contains {
+                schema: self.child(value, at)?,
+                min: match schema.get("minContains") {
+                    Some(min) => count(min, &sibling(at, "minContains"))?,
+                    None => 1,
+                },
+                max: match schema.get("maxContains") {
+                    Some(max) => Some(count(max, &sibling(at, "maxContains"))?),
+                    None => None,
+                },
+            },
+            "properties" => {
+                let mut properties = Vec::new();
+                for (name, subschema) in object(value, at)? {
+                    properties.push((
+                        name.clone(),
+                        self.child(subschema, &format!("{at}/{}", escape(name)))?,
+                    ));
+                }
+                Check::Properties(properties)
+            }
+            "additionalProperties" => Check::AdditionalProperties {
+                known: match schema.get("properties") {
+                    Some(Value::Object(properties)) => properties.keys().cloned().collect(),
+                    _ => Vec::new(),
+                },
+                schema: self.child(value, at)?,
+            },
+            "required" => Check::Required(strings(value, at)?),
+            "propertyNames" => Check::PropertyNames(self.child(value, at)?),
+            "dependentRequired" => Check::DependentRequired(self.dependent_required(value, at)?),
+            "dependentSchemas" => Check::DependentSchemas(self.dependent_schemas(value, at)?),
+            // Draft 7 joined both in `dependencies`: an array names properties, else a schema.
+            "dependencies" => {
+                let mut names = Vec::new();
+                let mut schemas = Vec::new();
+                for (name, dependency) in object(value, at)? {
+                    let here = format!("{at}/{}", escape(name));
+                    match dependency {
+                        Value::Array(_) => names.push((name.clone(), strings(dependency, &here)?)),
+                        _ => schemas.push((name.clone(), self.child(dependency, &here)?)),
+                    }
+                }
+                Check::AllOf(vec![self.push(Node::Checks(vec![
+                    Check::DependentRequired(names),
+                    Check::DependentSchemas(schemas),
+                ]))])
+            }
+            "allOf" => Check::AllOf(self.each(non_empty(value, at)?, at)?),
+            "anyOf" => Check::AnyOf(self.each(non_empty(value, at)?, at)?),
+            "oneOf" => Check::OneOf(self.each(non_empty(value, at)?, at)?),
+            "not" => Check::Not {
+                schema: self.child(value, at)?,
+                written: value.clone(),
+            },
+            "if" => Check::If {
+                condition: self.child(value, at)?,
+                then: match schema.get("then") {
+                    Some(then) => Some(self.child(then, &sibling(at, "then"))?),
+                    None => None,
+                },
+                otherwise: match schema.get("else") {
+                    Some(otherwise) => Some(self.child(otherwise, &sibling(at, "else"))?),
+                    None => None,
+                },
+            },
+            "$ref" => Check::Ref(self.reference(value, at)?),
+            // `$defs`, `definitions`: only reached through `$ref`. Annotations
+            // (`title`, `description`, `default`, `examples`, `format`, ...) and
+            // unknown keywords assert nothing.
+            _ => return Ok(None),
+        };
+        Ok(Some(check))
+    }
+
+    /// A subschema written in place: compiled under its own pointer, so a
+    /// `$ref` to the same place shares it.
+    fn child(&mut self, schema: &Value, at: &str) -> Result<NodeId, CompileError> {
+        if let Some(&id) = self.by_pointer.get(at) {
+            return Ok(id);
+        }
+        let id = self.push(Node::Pending);
+        self.by_pointer.insert(at.to_owned(), id);
+        self.nodes[id] = self.node(schema, at)?;
+        Ok(id)
+    }
+
+    fn each(&mut self, schemas: &[Value], at: &str) -> Result<Vec<NodeId>, CompileError> {
+        schemas
+            .iter()
+            .enumerate()
+            .map(|(i, schema)| self.child(schema, &format!("{at}/{i}")))
+            .collect()
+    }
+
+    fn push(&mut self, node: Node) -> NodeId {
+        self.nodes.push(node);
+        self.nodes.len() - 1
+    }
+
+    /// A `$ref` inside this document (`#`, `#/$defs/...`); anything else needs a resolver.
+    fn reference(&mut self, value: &Value, at: &str) -> Result<NodeId, CompileError> {
+        let Value::String(reference) = value else {
+            return Err(invalid(
+                at,
+                format!("`$ref` must be a string, found {value}"),
+            ));
+        };
+        let Some(pointer) = reference.strip_prefix('#') else {
+            return Err(CompileError::Unsupported {
+                keyword: format!("$ref: {reference}"),
+                location: at.to_owned(),
+            });
+        };
+        if !(pointer.is_empty() || pointer.starts_with('/')) {
+            // `#name` is a `$anchor`.
+            return Err(CompileError::Unsupported {
+                keyword: format!("$ref: {reference}"),
+                location: at.to_owned(),
+            });
+        }
+        let pointer = percent_decode(pointer);
+        self.node_at(&pointer)
+    }
+
+    fn dependent_required(
+        &mut self,
+        value: &Value,
+        at: &str,
+    ) -> Result<Vec<(String, Vec<String>)>, CompileError> {
+        object(value, at)?
+            .iter()
+            .map(|(name, names)| {
+                Ok((
+                    name.clone(),
+                    strings(names, &format!("{at}/{}", escape(name)))?,
+                ))
+            })
+            .collect()
+    }
+
+    fn dependent_schemas(
+        &mut self,
+        value: &Value,
+        at: &str,
+    ) -> Result<Vec<(String, NodeId)>, CompileError> {
+        let mut schemas = Vec::new();
+        for (name, schema) in object(value, at)? {
+            schemas.push((
+                name.clone(),
+                self.child(schema, &format!("{at}/{}", escape(name)))?,
+            ));
+        }
+        Ok(schemas)
+    }
+}
+
+fn type_check(value: &Value, at: &str) -> Result<Check, CompileError> {
+    let names: Vec<&Value> = match value {
+        Value::Array(names) => names.iter().collect(),
+        one => vec![one],
+    };
+    let mut allowed = 0;
+    for name in names {
+        let bit = name
+            .as_str()
+            .and_then(|name| json_type::NAMES.iter().find(|(n, _)| *n == name))
+            .map(|(_, bit)| *bit)
+            .ok_or_else(|| {
+                invalid(
+                    at,
+                    format!(
+                        "`type` must name JSON types (null, boolean, integer, number, string, array, object), found {name}"
+                    ),
+                )
+            })?;
+        allowed |= bit;
+    }
+    Ok(Check::Type(allowed))
+}
+
+fn number(value: &Value, at: &str) -> Result<Number, CompileError> {
+    match value {
+        Value::Number(number) => Ok(number.clone()),
+        other => Err(invalid(
+            at,
+            format!("{} must be a number, found {other}", keyword_of(at)),
+        )),
+    }
+}
+
+fn count(value: &Value, at: &str) -> Result<u64, CompileError> {
+    let whole = value.as_u64().or_else(|| {
+        value
+            .as_f64()
+            .filter(|f| *f >= 0.0 && f.fract() == 0.0 && *f < u64::MAX as f64)
+            .map(|f| f as u64)
+    });
+    whole.ok_or_else(|| {
+        invalid(
+            at,
+            format!(
+                "{} must be a non-negative integer, found {value}",
+                keyword_of(at)
+            ),
+        )
+    })
+}
+
+fn array<'v>(value: &'v Value, at: &str) -> Result<&'v Vec<Value>, CompileError> {
+    value.as_array().ok_or_else(|| {
+        invalid(
+            at,
+            format!("{} must be an array, found {value}", keyword_of(at)),
+        )
+    })
+}
+
+fn non_empty<'v>(value: &'v Value, at: &str) -> Result<&'v Vec<Value>, CompileError> {
+    let items = array(value, at)?;
+    if items.is_empty() {
+        return Err(invalid(at, format!("{} must not be empty", keyword_of(at))));
+    }
+    Ok(items)
+}
+
+fn object<'v>(value: &'v Value, at: &str) -> Result<&'v Map<String, Value>, CompileError> {
+    value.as_object().ok_or_else(|| {
+        invalid(
+            at,
+            format!("{} must be an object, found {value}", keyword_of(at)),
+        )
+    })
+}
+
+fn strings(value: &Value, at: &str) -> Result<Vec<String>, CompileError> {
+    array(value, at)?
+        .iter()
+        .map(|name| {
+            name.as_str().map(str::to_owned).ok_or_else(|| {
+                invalid(
+                    at,
+                    format!("{} must list strings, found {name}", keyword_of(at)),
+                )
+            })
+        })
+        .collect()
+}
+
+fn invalid(at: &str, problem: String) -> CompileError {
+    CompileError::Invalid {
+        location: at.to_owned(),
+        problem,
+    }
+}
+
+/// The keyword a pointer ends with, quoted: "`minimum`".
+fn keyword_of(at: &str) -> String {
+    let last = at.rsplit('/').next().unwrap_or_default();
+    format!("`{}`", last.replace("~1", "/").replace("~0", "~"))
+}
+
+/// The pointer of another keyword of the same schema.
+fn sibling(at: &str, keyword: &str) -> String {
+    let parent = at.rsplit_once('/').map_or("", |(parent, _)| parent);
+    format!("{parent}/{keyword}")
+}
+
+/// One JSON Pointer segment: `~` -> `~0`, `/` -> `~1`.
+pub(crate) fn escape(segment: &str) -> String {
+    if segment.contains(['~', '/']) {
+        segment.replace('~', "~0").replace('/', "~1")
+    } else {
+        segment.to_owned()
+    }
+}
+
+/// `%25` -> `%` etc. in a `$ref`'s fragment (URI escaping; JSON Pointer escaping stays).
+fn percent_decode(fragment: &str) -> String {
+    if !fragment.contains('%') {
+        return fragment.to_owned();
+    }
+    let bytes = fragment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(high), Some(low)) => {
+                out.push((high * 16 + low) as u8);
+                i += 3;
+            }
+            (byte, _, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

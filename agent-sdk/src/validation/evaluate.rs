@@ -1,0 +1,588 @@
+//! Runs a compiled schema over a value: a verdict, and on request the
+//! violations with their paths, worded as the `jsonschema` crate words them
+//! (models and tests read the same text whichever validator ran).
+
+use std::cmp::Ordering;
+
+use serde_json::{Number, Value};
+
+use super::Violation;
+use super::compile::{Check, Compiled, Node, NodeId, escape, json_type};
+
+/// How deep `$ref`s may nest while evaluating: a schema that refers to itself
+/// without descending into the value would otherwise never end.
+const MAX_DEPTH: usize = 256;
+
+/// Where violations go: nowhere (only the verdict matters) or into a list.
+struct Sink<'a> {
+    violations: Option<&'a mut Vec<Violation>>,
+    limit: usize,
+}
+
+impl Sink<'_> {
+    fn wants_all(&self) -> bool {
+        self.violations
+            .as_ref()
+            .is_some_and(|v| v.len() < self.limit)
+    }
+
+    fn report(&mut self, path: &str, message: impl FnOnce() -> String) {
+        if let Some(violations) = &mut self.violations
+            && violations.len() < self.limit
+        {
+            violations.push(Violation {
+                instance_path: path.to_owned(),
+                message: message(),
+            });
+        }
+    }
+}
+
+/// Whether `instance` fits.
+pub(crate) fn is_valid(schema: &Compiled, instance: &Value) -> bool {
+    let mut sink = Sink {
+        violations: None,
+        limit: 0,
+    };
+    Evaluator { schema }.node(schema.root, instance, &mut String::new(), &mut sink, 0)
+}
+
+/// Up to `limit` violations, in the schema's keyword order.
+pub(crate) fn violations(schema: &Compiled, instance: &Value, limit: usize) -> Vec<Violation> {
+    let mut violations = Vec::new();
+    let mut sink = Sink {
+        violations: Some(&mut violations),
+        limit,
+    };
+    Evaluator { schema }.node(schema.root, instance, &mut String::new(), &mut sink, 0);
+    violations
+}
+
+struct Evaluator<'s> {
+    schema: &'s Compiled,
+}
+
+impl Evaluator<'_> {
+    /// Whether `instance` (at `path`) fits node `id`; reports to `sink` what does not.
+    fn node(
+        &self,
+        id: NodeId,
+        instance: &Value,
+        path: &mut String,
+        sink: &mut Sink<'_>,
+        depth: usize,
+    ) -> bool {
+        if depth > MAX_DEPTH {
+            sink.report(path, || format!("the schema refers to itself more than {MAX_DEPTH} times without descending into the value"));
+            return false;
+        }
+        match &self.schema.nodes[id] {
+            Node::Bool(true) | Node::Pending => true,
+            Node::Bool(false) => {
+                sink.report(path, || format!("False schema does not allow {instance}"));
+                false
+            }
+            Node::Checks(checks) => {
+                let mut valid = true;
+                for check in checks {
+                    if !self.check(check, instance, path, sink, depth) {
+                        valid = false;
+                        if !sink.wants_all() {
+                            return false;
+                        }
+                    }
+                }
+                valid
+            }
+        }
+    }
+
+    /// Whether `instance` fits node `id`, reporting nothing.
+    fn fits(&self, id: NodeId, instance: &Value, depth: usize) -> bool {
+        let mut quiet = Sink {
+            violations: None,
+            limit: 0,
+        };
+        self.node(id, instance, &mut String::new(), &mut quiet, depth + 1)
+    }
+
+    /// Evaluates node `id` on a child of the instance (`segment` added to the path).
+    fn child(
+        &self,
+        id: NodeId,
+        instance: &Value,
+        segment: &str,
+        path: &mut String,
+        sink: &mut Sink<'_>,
+        depth: usize,
+    ) -> bool {
+        let length = path.len();
+        path.push('/');
+        path.push_str(&escape(segment));
+        let valid = self.node(id, instance, path, sink, depth + 1);
+        path.truncate(length);
+        valid
+    }
+
+    fn check(
+        &self,
+        check: &Check,
+        instance: &Value,
+        path: &mut String,
+        sink: &mut Sink<'_>,
+        depth: usize,
+    ) -> bool {
+        let mut fail = |message: &dyn Fn() -> String| {
+            sink.report(path, message);
+            false
+        };
+        match check {
+            Check::Type(allowed) => {
+                if type_bits(instance) & allowed != 0 {
+                    return true;
+                }
+                // Named in the order of `json_type::NAMES`, as jsonschema names them.
+                let names: Vec<String> = json_type::NAMES
+                    .iter()
+                    .filter(|(_, bit)| allowed & bit != 0)
+                    .map(|(name, _)| format!("\"{name}\""))
+                    .collect();
+                match names.as_slice() {
+                    [one] => fail(&|| format!("{instance} is not of type {one}")),
+                    many => fail(&|| format!("{instance} is not of types {}", many.join(", "))),
+                }
+            }
+            Check::Enum(options) => {
+                options.iter().any(|option| equal(option, instance))
+                    || fail(&|| enum_message(instance, options))
+            }
+            Check::Const(expected) => {
+                equal(expected, instance) || fail(&|| format!("{expected} was expected"))
+            }
+            Check::Minimum { limit, exclusive } => match instance {
+                Value::Number(n) => match (compare(n, limit), exclusive) {
+                    (Some(Ordering::Greater), _) | (Some(Ordering::Equal), false) => true,
+                    (_, false) => {
+                        fail(&|| format!("{instance} is less than the minimum of {limit}"))
+                    }
+                    (_, true) => fail(&|| {
+                        format!("{instance} is less than or equal to the minimum of {limit}")
+                    }),
+                },
+                _ => true,
+            },
+            Check::Maximum { limit, exclusive } => match instance {
+                Value::Number(n) => match (compare(n, limit), exclusive) {
+                    (Some(Ordering::Less), _) | (Some(Ordering::Equal), false) => true,
+                    (_, false) => {
+                        fail(&|| format!("{instance} is greater than the maximum of {limit}"))
+                    }
+                    (_, true) => fail(&|| {
+                        format!("{instance} is greater than or equal to the maximum of {limit}")
+                    }),
+                },
+                _ => true,
+            },
+            Check::MultipleOf(divisor) => match instance {
+                Value::Number(n) => {
+                    is_multiple_of(n, divisor)
+                        || fail(&|| format!("{instance} is not a multiple of {divisor}"))
+                }
+                _ => true,
+            },
+            Check::MinLength(limit) => match instance {
+                Value::String(s) => {
+                    s.chars().count() as u64 >= *limit
+                        || fail(&|| {
+                            format!(
+                                "{instance} is shorter than {limit} character{}",
+                                plural(*limit)
+                            )
+                        })
+                }
+                _ => true,
+            },
+            Check::MaxLength(limit) => match instance {
+                Value::String(s) => {
+                    s.chars().count() as u64 <= *limit
+                        || fail(&|| {
+                            format!(
+                                "{instance} is longer than {limit} character{}",
+                                plural(*limit)
+                            )
+                        })
+                }
+                _ => true,
+            },
+            Check::MinItems(limit) => match instance {
+                Value::Array(items) => {
+                    items.len() as u64 >= *limit
+                        || fail(&|| {
+                            format!("{instance} has less than {limit} item{}", plural(*limit))
+                        })
+                }
+                _ => true,
+            },
+            Check::MaxItems(limit) => match instance {
+                Value::Array(items) => {
+                    items.len() as u64 <= *limit
+                        || fail(&|| {
+                            format!("{instance} has more than {limit} item{}", plural(*limit))
+                        })
+                }
+                _ => true,
+            },
+            Check::MinProperties(limit) => match instance {
+                Value::Object(map) => {
+                    map.len() as u64 >= *limit
+                        || fail(&|| {
+                            format!(
+                                "{instance} has less than {limit} propert{}",
+                                if *limit == 1 { "y" } else { "ies" }
+                            )
+                        })
+                }
+                _ => true,
+            },
+            Check::MaxProperties(limit) => match instance {
+                Value::Object(map) => {
+                    map.len() as u64 <= *limit
+                        || fail(&|| {
+                            format!(
+                                "{instance} has more than {limit} propert{}",
+                                if *limit == 1 { "y" } else { "ies" }
+                            )
+                        })
+                }
+                _ => true,
+            },
+            Check::UniqueItems => match instance {
+                Value::Array(items) => {
+                    let unique = items
+                        .iter()
+                        .enumerate()
+                        .all(|(i, a)| items[i + 1..].iter().all(|b| !equal(a, b)));
+                    unique || fail(&|| format!("{instance} has non-unique elements"))
+                }
+                _ => true,
+            },
+            Check::Required(names) => match instance {
+                Value::Object(map) => {
+                    let mut valid = true;
+                    for name in names {
+                        if !map.contains_key(name) {
+                            valid = false;
+                            sink.report(path, || {
+                                format!("{} is a required property", Value::from(name.as_str()))
+                            });
+                            if !sink.wants_all() {
+                                break;
+                            }
+                        }
+                    }
+                    valid
+                }
+                _ => true,
+            },
+            Check::DependentRequired(dependencies) => match instance {
+                Value::Object(map) => {
+                    let mut valid = true;
+                    for (name, needed) in dependencies {
+                        if !map.contains_key(name) {
+                            continue;
+                        }
+                        for other in needed.iter().filter(|other| !map.contains_key(*other)) {
+                            valid = false;
+                            sink.report(path, || {
+                                format!("{} is a required property", Value::from(other.as_str()))
+                            });
+                        }
+                    }
+                    valid
+                }
+                _ => true,
+            },
+            _ => self.applicator(check, instance, path, sink, depth),
+        }
+    }
+
+    /// The keywords that apply subschemas.
+    fn applicator(
+        &self,
+        check: &Check,
+        instance: &Value,
+        path: &mut String,
+        sink: &mut Sink<'_>,
+        depth: usize,
+    ) -> bool {
+        match check {
+            Check::Properties(properties) => match instance {
+                Value::Object(map) => {
+                    let mut valid = true;
+                    for (name, schema) in properties {
+                        if let Some(value) = map.get(name)
+                            && !self.child(*schema, value, name, path, sink, depth)
+                        {
+                            valid = false;
+                            if !sink.wants_all() {
+                                return false;
+                            }
+                        }
+                    }
+                    valid
+                }
+                _ => true,
+            },
+            Check::AdditionalProperties { known, schema } => match instance {
+                Value::Object(map) => {
+                    let mut extra = map
+                        .iter()
+                        .filter(|(name, _)| !known.iter().any(|k| k == *name));
+                    if matches!(self.schema.nodes[*schema], Node::Bool(false)) {
+                        let unexpected: Vec<String> =
+                            extra.map(|(name, _)| format!("'{name}'")).collect();
+                        if unexpected.is_empty() {
+                            return true;
+                        }
+                        sink.report(path, || {
+                            let verb = if unexpected.len() == 1 { "was" } else { "were" };
+                            format!(
+                                "Additional properties are not allowed ({} {verb} unexpected)",
+                                unexpected.join(", ")
+                            )
+                        });
+                        return false;
+                    }
+                    let mut valid = true;
+                    for (name, value) in extra.by_ref() {
+                        if !self.child(*schema, value, name, path, sink, depth) {
+                            valid = false;
+                            if !sink.wants_all() {
+                                return false;
+                            }
+                        }
+                    }
+                    valid
+                }
+                _ => true,
+            },
+            Check::PropertyNames(schema) => match instance {
+                Value::Object(map) => {
+                    let mut valid = true;
+                    for name in map.keys() {
+                        let name = Value::from(name.as_str());
+                        if !self.node(*schema, &name, path, sink, depth + 1) {
+                            valid = false;
+                            if !sink.wants_all() {
+                                return false;
+                            }
+                        }
+                    }
+                    valid
+                }
+                _ => true,
+            },
+            Check::DependentSchemas(dependencies) => match instance {
+                Value::Object(map) => {
+                    let mut valid = true;
+                    for (name, schema) in dependencies {
+                        if map.contains_key(name)
+                            && !self.node(*schema, instance, path, sink, depth + 1)
+                        {
+                            valid = false;
+                            if !sink.wants_all() {
+                                return false;
+                            }
+                        }
+                    }
+                    valid
+                }
+                _ => true,
+            },
+            Check::Items { prefix, rest } => match instance {
+                Value::Array(items) => {
+                    let mut valid = true;
+                    for (i, item) in items.iter().enumerate() {
+                        let schema = match prefix.get(i) {
+                            Some(schema) => *schema,
+                            None => match rest {
+                                Some(schema) => *schema,
+                                None => break,
+                            },
+                        };
+                        if !self.child(schema, item, &i.to_string(), path, sink, depth) {
+                            valid = false;
+                            if !sink.wants_all() {
+                                return false;
+                            }
+                        }
+                    }
+                    valid
+                }
+                _ => true,
+            },
+            Check::Contains { schema, min, max } => match instance {
+                Value::Array(items) => {
+                    let matching = items
+                        .iter()
+                        .filter(|item| self.fits(*schema, item, depth))
+                        .count() as u64;
+                    // jsonschema words too few and too many alike.
+                    if matching < *min || max.is_some_and(|max| matching > max) {
+                        sink.report(path, || {
+                            format!("None of {instance} are valid under the given schema")
+                        });
+                        return false;
+                    }
+                    true
+                }
+                _ => true,
+            },
+            Check::AllOf(schemas) => {
+                let mut valid = true;
+                for schema in schemas {
+                    if !self.node(*schema, instance, path, sink, depth + 1) {
+                        valid = false;
+                        if !sink.wants_all() {
+                            return false;
+                        }
+                    }
+                }
+                valid
+            }
+            Check::AnyOf(schemas) => {
+                schemas
+                    .iter()
+                    .any(|schema| self.fits(*schema, instance, depth))
+                    || {
+                        sink.report(path, || format!("{instance} is not valid under any of the schemas listed in the 'anyOf' keyword"));
+                        false
+                    }
+            }
+            Check::OneOf(schemas) => match schemas
+                .iter()
+                .filter(|schema| self.fits(**schema, instance, depth))
+                .count()
+            {
+                1 => true,
+                0 => {
+                    sink.report(path, || format!("{instance} is not valid under any of the schemas listed in the 'oneOf' keyword"));
+                    false
+                }
+                _ => {
+                    sink.report(path, || format!("{instance} is valid under more than one of the schemas listed in the 'oneOf' keyword"));
+                    false
+                }
+            },
+            Check::Not { schema, written } => {
+                !self.fits(*schema, instance, depth) || {
+                    sink.report(path, || format!("{written} is not allowed for {instance}"));
+                    false
+                }
+            }
+            Check::If {
+                condition,
+                then,
+                otherwise,
+            } => {
+                let branch = if self.fits(*condition, instance, depth) {
+                    then
+                } else {
+                    otherwise
+                };
+                match branch {
+                    Some(schema) => self.node(*schema, instance, path, sink, depth + 1),
+                    None => true,
+                }
+            }
+            Check::Ref(schema) => self.node(*schema, instance, path, sink, depth + 1),
+            _ => unreachable!("the assertions are checked in `check`"),
+        }
+    }
+}
+
+fn type_bits(instance: &Value) -> u8 {
+    match instance {
+        Value::Null => json_type::NULL,
+        Value::Bool(_) => json_type::BOOLEAN,
+        // An integer is also a number; `2.0` is an integer too.
+        Value::Number(n) if n.is_i64() || n.is_u64() => json_type::INTEGER | json_type::NUMBER,
+        Value::Number(n) if n.as_f64().is_some_and(|f| f.fract() == 0.0) => {
+            json_type::INTEGER | json_type::NUMBER
+        }
+        Value::Number(_) => json_type::NUMBER,
+        Value::String(_) => json_type::STRING,
+        Value::Array(_) => json_type::ARRAY,
+        Value::Object(_) => json_type::OBJECT,
+    }
+}
+
+/// Exact order of two JSON numbers (integers compared as integers, so large
+/// `u64`s do not round).
+fn compare(a: &Number, b: &Number) -> Option<Ordering> {
+    match (integer(a), integer(b)) {
+        (Some(a), Some(b)) => Some(a.cmp(&b)),
+        _ => a.as_f64()?.partial_cmp(&b.as_f64()?),
+    }
+}
+
+fn integer(n: &Number) -> Option<i128> {
+    n.as_i64()
+        .map(i128::from)
+        .or_else(|| n.as_u64().map(i128::from))
+}
+
+fn is_multiple_of(n: &Number, divisor: &Number) -> bool {
+    if let (Some(n), Some(divisor)) = (integer(n), integer(divisor)) {
+        return n % divisor == 0;
+    }
+    let (Some(n), Some(divisor)) = (n.as_f64(), divisor.as_f64()) else {
+        return false;
+    };
+    let quotient = n / divisor;
+    quotient.is_finite() && quotient.fract() == 0.0
+}
+
+/// JSON equality: numbers by value (`1` equals `1.0`), objects regardless of key order.
+fn equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(a), Value::Number(b)) => compare(a, b) == Some(Ordering::Equal),
+        (Value::Array(a), Value::Array(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(a, b)| equal(a, b))
+        }
+        (Value::Object(a), Value::Object(b)) => {
+            a.len() == b.len()
+                && a.iter()
+                    .all(|(key, a)| b.get(key).is_some_and(|b| equal(a, b)))
+        }
+        (a, b) => a == b,
+    }
+}
+
+/// `"x" is not one of "a", "b" or "c"` (at most three options named).
+fn enum_message(instance: &Value, options: &[Value]) -> String {
+    const SHOWN: usize = 3;
+    let mut message = format!("{instance} is not one of ");
+    if options.len() <= SHOWN {
+        for (i, option) in options.iter().enumerate() {
+            let separator = match i {
+                0 => "",
+                i if i == options.len() - 1 => " or ",
+                _ => ", ",
+            };
+            message.push_str(&format!("{separator}{option}"));
+        }
+    } else {
+        let named: Vec<String> = options[..SHOWN - 1].iter().map(Value::to_string).collect();
+        message.push_str(&format!(
+            "{} or {} other candidates",
+            named.join(", "),
+            options.len() - (SHOWN - 1)
+        ));
+    }
+    message
+}
+
+fn plural(count: u64) -> &'static str {
+    if count == 1 { "" } else { "s" }
+}

@@ -1,0 +1,378 @@
+//! The built-in evaluator against the `jsonschema` crate (a dev-dependency):
+//! same verdict, and for the schemas the SDK makes the same messages at the
+//! same paths, on a table of cases and on generated ones.
+
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+use super::Validator;
+
+fn built_in(schema: &Value) -> Validator {
+    let validator = Validator::new(schema).unwrap_or_else(|e| panic!("{schema}: {e}"));
+    assert!(validator.is_built_in(), "{schema} fell back");
+    validator
+}
+
+/// Verdict and violations of both validators, for `schema` on `instance`.
+fn compare(schema: &Value, instance: &Value) {
+    let ours = built_in(schema);
+    let reference = jsonschema::validator_for(schema).unwrap_or_else(|e| panic!("{schema}: {e}"));
+    assert_eq!(
+        ours.is_valid(instance),
+        reference.is_valid(instance),
+        "verdict of {schema} on {instance}"
+    );
+    let ours: Vec<(String, String)> = ours
+        .violations(instance, 20)
+        .into_iter()
+        .map(|v| (v.instance_path, v.message))
+        .collect();
+    let theirs: Vec<(String, String)> = reference
+        .iter_errors(instance)
+        .take(20)
+        .map(|e| (e.instance_path().as_str().to_owned(), e.to_string()))
+        .collect();
+    assert_eq!(ours, theirs, "violations of {schema} on {instance}");
+}
+
+#[test]
+fn the_schemas_the_sdk_makes_read_the_same_as_jsonschema() {
+    let point = json!({
+        "type": "object",
+        "properties": {
+            "a": {"type": "number"},
+            "b": {"type": "integer", "minimum": 0, "maximum": 255},
+            "label": {"type": "string", "minLength": 1, "maxLength": 3},
+            "unit": {"type": "string", "enum": ["c", "f"]},
+            "tags": {"type": "array", "items": {"type": "string"}, "minItems": 1, "uniqueItems": true},
+            "nested": {"type": "object", "properties": {"x": {"type": "boolean"}}, "required": ["x"], "additionalProperties": false},
+            "either": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+            "one": {"oneOf": [{"type": "integer"}, {"type": "number", "multipleOf": 0.5}]},
+            "many": {"type": ["integer", "null"]},
+            "fixed": {"const": "yes"},
+            "ratio": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+        },
+        "required": ["a", "b"],
+    });
+    let instances = [
+        json!({"a": 1, "b": 2}),
+        json!({"a": 1}),
+        json!({}),
+        json!({"a": "two", "b": 2}),
+        json!({"a": 1, "b": 300}),
+        json!({"a": 1, "b": -1}),
+        json!({"a": 1, "b": 2.0}),
+        json!({"a": 1, "b": 2.5}),
+        json!({"a": 1, "b": 2, "label": ""}),
+        json!({"a": 1, "b": 2, "label": "four"}),
+        json!({"a": 1, "b": 2, "label": "héé"}),
+        json!({"a": 1, "b": 2, "unit": "k"}),
+        json!({"a": 1, "b": 2, "tags": []}),
+        json!({"a": 1, "b": 2, "tags": ["x", "x"]}),
+        json!({"a": 1, "b": 2, "tags": ["x", 3]}),
+        json!({"a": 1, "b": 2, "nested": {}}),
+        json!({"a": 1, "b": 2, "nested": {"x": true, "y": 1, "z": 2}}),
+        json!({"a": 1, "b": 2, "nested": {"x": true, "y": 1}}),
+        json!({"a": 1, "b": 2, "either": [1]}),
+        json!({"a": 1, "b": 2, "one": 2}),
+        json!({"a": 1, "b": 2, "one": 2.5}),
+        json!({"a": 1, "b": 2, "one": 2.25}),
+        json!({"a": 1, "b": 2, "many": null}),
+        json!({"a": 1, "b": 2, "many": "x"}),
+        json!({"a": 1, "b": 2, "fixed": "no"}),
+        json!({"a": 1, "b": 2, "ratio": 0}),
+        json!({"a": 1, "b": 2, "ratio": 1}),
+        json!({"a": 1, "b": 2, "ratio": 0.5}),
+        json!({"a": "x", "b": "y", "label": 3, "tags": [1, 2]}),
+        json!([1, 2]),
+        json!(null),
+    ];
+    for instance in &instances {
+        compare(&point, instance);
+    }
+}
+
+#[test]
+fn enums_name_at_most_three_options() {
+    let schema = json!({"enum": ["a", "b", "c", "d", "e"]});
+    compare(&schema, &json!("z"));
+    compare(&json!({"enum": ["a", "b"]}), &json!(1));
+    compare(&json!({"enum": [1, [1, 2], {"a": 1}]}), &json!([1.0, 2]));
+    compare(&json!({"enum": [1, [1, 2], {"a": 1}]}), &json!({"a": 1.0}));
+}
+
+#[test]
+fn references_inside_the_document_resolve_and_may_loop() {
+    let tree = json!({
+        "$defs": {"node": {"type": "object", "properties": {"value": {"type": "integer"}, "children": {"type": "array", "items": {"$ref": "#/$defs/node"}}}, "required": ["value"]}},
+        "$ref": "#/$defs/node",
+    });
+    compare(
+        &tree,
+        &json!({"value": 1, "children": [{"value": 2, "children": [{"value": 3}]}]}),
+    );
+    compare(
+        &tree,
+        &json!({"value": 1, "children": [{"value": 2, "children": [{"value": "three"}]}]}),
+    );
+    compare(&tree, &json!({"value": 1, "children": [{}]}));
+    let draft7 = json!({"definitions": {"n": {"type": "number"}}, "properties": {"x": {"$ref": "#/definitions/n"}}});
+    compare(&draft7, &json!({"x": "1"}));
+    compare(&draft7, &json!({"x": 1}));
+    // A reference that never descends is an error, not a stack overflow.
+    let endless = json!({"$defs": {"a": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"});
+    let validator = built_in(&endless);
+    assert!(!validator.is_valid(&json!(1)));
+    assert!(
+        validator.violations(&json!(1), 5)[0]
+            .message
+            .contains("refers to itself")
+    );
+}
+
+#[test]
+fn applicators_and_dependencies_read_the_same_as_jsonschema() {
+    let cases = [
+        (
+            json!({"not": {"type": "string"}}),
+            vec![json!("x"), json!(1)],
+        ),
+        (
+            json!({"allOf": [{"minimum": 1}, {"maximum": 3}]}),
+            vec![json!(0), json!(2), json!(4)],
+        ),
+        (
+            json!({"if": {"minimum": 10}, "then": {"multipleOf": 2}, "else": {"maximum": 5}}),
+            vec![json!(12), json!(13), json!(4), json!(7)],
+        ),
+        (
+            json!({"prefixItems": [{"type": "string"}, {"type": "integer"}], "items": false}),
+            vec![json!(["a", 1]), json!(["a", "b"]), json!(["a", 1, 2])],
+        ),
+        (
+            json!({"$schema": "http://json-schema.org/draft-07/schema#", "items": [{"type": "string"}], "additionalItems": {"type": "integer"}}),
+            vec![json!(["a", 1]), json!(["a", "b"])],
+        ),
+        (
+            json!({"contains": {"type": "integer"}, "minContains": 2, "maxContains": 3}),
+            vec![json!([1, 2]), json!([1, "a"]), json!([1, 2, 3, 4])],
+        ),
+        (
+            json!({"propertyNames": {"maxLength": 2}}),
+            vec![json!({"ab": 1}), json!({"abc": 1})],
+        ),
+        (
+            json!({"dependentRequired": {"a": ["b", "c"]}}),
+            vec![
+                json!({"a": 1}),
+                json!({"a": 1, "b": 1, "c": 1}),
+                json!({"b": 1}),
+            ],
+        ),
+        (
+            json!({"dependentSchemas": {"a": {"required": ["b"]}}}),
+            vec![json!({"a": 1}), json!({"a": 1, "b": 2})],
+        ),
+        (
+            json!({"dependencies": {"a": ["b"], "c": {"required": ["d"]}}}),
+            vec![
+                json!({"a": 1}),
+                json!({"c": 1}),
+                json!({"a": 1, "b": 1, "c": 1, "d": 1}),
+            ],
+        ),
+        (
+            json!({"minProperties": 1, "maxProperties": 2}),
+            vec![json!({}), json!({"a": 1, "b": 2, "c": 3}), json!({"a": 1})],
+        ),
+        (
+            json!({"additionalProperties": {"type": "integer"}, "properties": {"a": {}}}),
+            vec![json!({"a": "x", "b": 1}), json!({"b": "x", "c": "y"})],
+        ),
+        (json!(false), vec![json!(1)]),
+        (
+            json!({"multipleOf": 3}),
+            vec![json!(9), json!(10), json!(9.0), json!(1e300)],
+        ),
+        (
+            json!({"maximum": 18446744073709551615u64}),
+            vec![json!(18446744073709551615u64), json!(1.9e19)],
+        ),
+        (
+            json!({"type": "integer"}),
+            vec![json!(1.0), json!(1.5), json!(-3), json!(1e300)],
+        ),
+        (
+            json!({"format": "email", "title": "x", "x-unknown": 1}),
+            vec![json!("not an email")],
+        ),
+    ];
+    for (schema, instances) in &cases {
+        for instance in instances {
+            compare(schema, instance);
+        }
+    }
+}
+
+#[test]
+fn a_broken_schema_is_refused_with_where_and_what() {
+    let cases = [
+        (json!({"type": 12}), "`type` must name JSON types"),
+        (
+            json!({"properties": {"a": {"minimum": "1"}}}),
+            "`minimum` must be a number, found \"1\" (at /properties/a/minimum)",
+        ),
+        (json!({"required": "a"}), "`required` must be an array"),
+        (json!({"anyOf": []}), "`anyOf` must not be empty"),
+        (json!({"multipleOf": 0}), "`multipleOf` must be above 0"),
+        (
+            json!({"minLength": -1}),
+            "`minLength` must be a non-negative integer",
+        ),
+        (
+            json!({"$ref": "#/$defs/missing"}),
+            "a `$ref` points to nothing",
+        ),
+        (json!(3), "a schema must be an object or a boolean"),
+    ];
+    for (schema, expected) in &cases {
+        let error = Validator::new(schema)
+            .err()
+            .unwrap_or_else(|| panic!("{schema} compiled"));
+        assert!(error.contains(expected), "{schema}: {error}");
+    }
+}
+
+#[test]
+fn keywords_it_does_not_evaluate_name_the_feature_or_fall_back() {
+    for (schema, keyword) in [
+        (
+            json!({"properties": {"code": {"type": "string", "pattern": "^[A-Z]+$"}}}),
+            "`pattern` (at /properties/code/pattern)",
+        ),
+        (
+            json!({"patternProperties": {"^x": {}}}),
+            "`patternProperties`",
+        ),
+        (
+            json!({"unevaluatedProperties": false}),
+            "`unevaluatedProperties`",
+        ),
+        (
+            json!({"$ref": "https://example.com/schema"}),
+            "`$ref: https://example.com/schema`",
+        ),
+        (
+            json!({"$defs": {"a": {"$anchor": "anchor", "type": "integer"}}, "$ref": "#anchor"}),
+            "`$ref: #anchor`",
+        ),
+    ] {
+        match Validator::new(&schema) {
+            #[cfg(feature = "jsonschema")]
+            Ok(validator) => assert!(!validator.is_built_in(), "{schema}"),
+            #[cfg(feature = "jsonschema")]
+            // jsonschema refuses what it cannot fetch, with its own words.
+            Err(error) => assert!(
+                error.contains("https://example.com/schema"),
+                "{schema}: {error}"
+            ),
+            #[cfg(not(feature = "jsonschema"))]
+            Ok(_) => panic!("{schema} compiled without the jsonschema feature"),
+            #[cfg(not(feature = "jsonschema"))]
+            Err(error) => {
+                assert!(error.contains(keyword), "{schema}: {error}");
+                assert!(error.contains("`jsonschema` feature"), "{error}");
+            }
+        }
+        let _ = keyword;
+    }
+}
+
+#[cfg(feature = "jsonschema")]
+#[test]
+fn with_the_feature_a_pattern_is_evaluated() {
+    let validator = Validator::new(&json!({"type": "string", "pattern": "^[A-Z]+$"})).unwrap();
+    assert!(validator.is_valid(&json!("ABC")));
+    assert!(!validator.is_valid(&json!("abc")));
+    assert_eq!(
+        validator.violations(&json!("abc"), 5)[0].message,
+        "\"abc\" does not match \"^[A-Z]+$\""
+    );
+}
+
+/// A schema of the keywords the built-in evaluator knows, nested a few levels.
+fn schema() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(json!(true)),
+        Just(json!({})),
+        prop::sample::select(vec![
+            "null", "boolean", "integer", "number", "string", "array", "object"
+        ])
+        .prop_map(|t| json!({"type": t})),
+        (-3i64..3).prop_map(|n| json!({"minimum": n})),
+        (-3i64..3).prop_map(|n| json!({"exclusiveMaximum": n})),
+        (1u64..4).prop_map(|n| json!({"multipleOf": n})),
+        (0u64..3).prop_map(|n| json!({"maxLength": n})),
+        (0u64..3).prop_map(|n| json!({"minItems": n})),
+        Just(json!({"uniqueItems": true})),
+        instance().prop_map(|v| json!({"const": v})),
+        prop::collection::vec(instance(), 1..3).prop_map(|v| json!({"enum": v})),
+        prop::collection::btree_set(prop::sample::select(vec!["a", "b", "c"]), 0..3)
+            .prop_map(|r| json!({"required": r})),
+    ];
+    leaf.prop_recursive(3, 24, 3, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 1..3).prop_map(|s| json!({"anyOf": s})),
+            prop::collection::vec(inner.clone(), 1..3).prop_map(|s| json!({"oneOf": s})),
+            prop::collection::vec(inner.clone(), 1..3).prop_map(|s| json!({"allOf": s})),
+            inner.clone().prop_map(|s| json!({"not": s})),
+            inner.clone().prop_map(|s| json!({"items": s})),
+            inner.clone().prop_map(|s| json!({"contains": s})),
+            inner
+                .clone()
+                .prop_map(|s| json!({"additionalProperties": s, "properties": {"a": {}}})),
+            (inner.clone(), inner.clone())
+                .prop_map(|(a, b)| json!({"properties": {"a": a, "b": b}})),
+            (inner.clone(), inner.clone(), inner.clone())
+                .prop_map(|(i, t, e)| json!({"if": i, "then": t, "else": e})),
+            (inner.clone(), inner).prop_map(|(a, b)| json!({"prefixItems": [a], "items": b})),
+        ]
+    })
+}
+
+fn instance() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        (-4i64..4).prop_map(Value::from),
+        prop::sample::select(vec![0.5, 2.0, -1.5, 3.0]).prop_map(Value::from),
+        prop::sample::select(vec!["", "a", "ab", "abc"]).prop_map(Value::from),
+    ];
+    leaf.prop_recursive(2, 12, 3, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+            prop::collection::btree_map(
+                prop::sample::select(vec!["a".to_owned(), "b".to_owned(), "c".to_owned()]),
+                inner,
+                0..3
+            )
+            .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+    /// Any generated schema gives the built-in evaluator's verdict that jsonschema gives.
+    #[test]
+    fn generated_schemas_get_jsonschemas_verdict(schema in schema(), instances in prop::collection::vec(instance(), 1..6)) {
+        let ours = built_in(&schema);
+        let reference = jsonschema::validator_for(&schema).unwrap();
+        for instance in &instances {
+            prop_assert_eq!(ours.is_valid(instance), reference.is_valid(instance), "{} on {}", schema, instance);
+            let violations = ours.violations(instance, 10);
+            prop_assert_eq!(violations.is_empty(), reference.is_valid(instance), "{} on {}: {:?}", schema, instance, violations);
+        }
+    }
+}
