@@ -4,8 +4,12 @@
 //! Subschemas live in one arena so a local `$ref` (`#/$defs/Node`) can point
 //! at a node compiled once, loops included. Annotations (`title`, `format`,
 //! `default`, ...) and unknown keywords are skipped, as JSON Schema says; the
-//! keywords that need a regular-expression engine or dynamic scopes are
-//! refused with [`CompileError::Unsupported`], so nothing is skipped silently.
+//! keywords that need a regular-expression engine, dynamic scopes or another
+//! base URI (a nested `$id`) are refused with [`CompileError::Unsupported`], so
+//! nothing is skipped silently. Drafts 4 to 7 (by `$schema`) are read as they
+//! were: a `$ref` replaces its siblings, `items` may be an array with
+//! `additionalItems`, `dependencies` joins both kinds of dependency, and
+//! `exclusiveMinimum: true` qualifies `minimum`.
 
 use std::collections::HashMap;
 
@@ -158,8 +162,15 @@ pub(crate) struct Compiled {
 
 /// Compiles `schema`, or says which keyword stops it.
 pub(crate) fn compile(schema: &Value) -> Result<Compiled, CompileError> {
+    let draft = schema
+        .get("$schema")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let mut compiler = Compiler {
         document: schema,
+        ref_replaces_siblings: ["draft-04", "draft-06", "draft-07"]
+            .iter()
+            .any(|old| draft.contains(old)),
         nodes: Vec::new(),
         by_pointer: HashMap::new(),
     };
@@ -172,6 +183,9 @@ pub(crate) fn compile(schema: &Value) -> Result<Compiled, CompileError> {
 
 struct Compiler<'a> {
     document: &'a Value,
+    /// Drafts 4 to 7 (`$schema`): a `$ref` stands for the whole schema it is in,
+    /// its siblings are ignored.
+    ref_replaces_siblings: bool,
     nodes: Vec<Node>,
     /// Nodes already made, by JSON Pointer from the root: a `$ref` reuses them.
     by_pointer: HashMap<String, NodeId>,
@@ -205,6 +219,19 @@ impl Compiler<'_> {
                 ));
             }
         };
+        // A nested `$id` starts a new base for the references below it.
+        if !at.is_empty() && object.contains_key("$id") {
+            return Err(CompileError::Unsupported {
+                keyword: "$id".to_owned(),
+                location: format!("{at}/$id"),
+            });
+        }
+        if self.ref_replaces_siblings
+            && let Some(reference) = object.get("$ref")
+        {
+            let check = Check::Ref(self.reference(reference, &format!("{at}/$ref"))?);
+            return Ok(Node::Checks(vec![check]));
+        }
         let mut checks = Vec::new();
         for (keyword, value) in object {
             if UNSUPPORTED.contains(&keyword.as_str()) {

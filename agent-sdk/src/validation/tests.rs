@@ -119,6 +119,11 @@ fn references_inside_the_document_resolve_and_may_loop() {
     let draft7 = json!({"definitions": {"n": {"type": "number"}}, "properties": {"x": {"$ref": "#/definitions/n"}}});
     compare(&draft7, &json!({"x": "1"}));
     compare(&draft7, &json!({"x": 1}));
+    // Before draft 2019-09, a `$ref` replaced its siblings.
+    let draft7_siblings = json!({"$schema": "http://json-schema.org/draft-07/schema#", "definitions": {"n": {"type": "number"}}, "properties": {"x": {"$ref": "#/definitions/n", "minimum": 5}}});
+    compare(&draft7_siblings, &json!({"x": 1}));
+    let siblings = json!({"$defs": {"n": {"type": "number"}}, "properties": {"x": {"$ref": "#/$defs/n", "minimum": 5}}});
+    compare(&siblings, &json!({"x": 1}));
     // A reference that never descends is an error, not a stack overflow.
     let endless = json!({"$defs": {"a": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"});
     let validator = built_in(&endless);
@@ -253,6 +258,10 @@ fn keywords_it_does_not_evaluate_name_the_feature_or_fall_back() {
         (
             json!({"patternProperties": {"^x": {}}}),
             "`patternProperties`",
+        ),
+        (
+            json!({"properties": {"a": {"$id": "https://example.com/a", "type": "string"}}}),
+            "`$id` (at /properties/a/$id)",
         ),
         (
             json!({"unevaluatedProperties": false}),
