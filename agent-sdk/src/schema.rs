@@ -50,6 +50,16 @@ pub enum SchemaError {
         /// The `$ref` that loops back.
         reference: String,
     },
+    /// The schema uses a keyword the SDK's built-in validator does not evaluate
+    /// (for example `pattern`, from `#[schemars(regex(...))]`) and the `jsonschema`
+    /// feature is off.
+    #[error("the schema of `{type_name}` cannot be evaluated: {reason}")]
+    NotEvaluated {
+        /// The Rust type the schema was made for.
+        type_name: String,
+        /// The keyword, where it is, and the feature that evaluates it.
+        reason: String,
+    },
 }
 
 /// The shaped JSON Schema of `T`, whose root must be an object.

@@ -98,7 +98,8 @@ impl OutputSchema {
     /// The shaped schema of `T` and its validator, compiled on first use and cached.
     ///
     /// Fails when `T`'s schema has no object root (structured output must be a
-    /// struct with named fields) or is recursive.
+    /// struct with named fields), is recursive, or uses a keyword only the
+    /// `jsonschema` feature evaluates (`pattern`) while that feature is off.
     ///
     /// ```
     /// #[derive(serde::Deserialize, schemars::JsonSchema)]
@@ -114,7 +115,11 @@ impl OutputSchema {
         }
         // Compiled outside the lock: two threads may both compile once, one wins.
         let schema = shaped_schema_for::<T>()?;
-        let validator = Validator::new(&schema).expect("a shaped schemars schema always compiles");
+        // A shaped schemars schema is valid; only a keyword without its evaluator fails.
+        let validator = Validator::new(&schema).map_err(|refusal| SchemaError::NotEvaluated {
+            type_name: std::any::type_name::<T>().to_owned(),
+            reason: refusal.message,
+        })?;
         let compiled = Arc::new(OutputSchema { schema, validator });
         Ok(Arc::clone(lock(cache()).entry(id).or_insert(compiled)))
     }
@@ -133,7 +138,9 @@ impl OutputSchema {
     pub fn from_value(schema: Value) -> Result<OutputSchema, StructuredOutputError> {
         match Validator::new(&schema) {
             Ok(validator) => Ok(OutputSchema { schema, validator }),
-            Err(message) => Err(StructuredOutputError::InvalidSchema { message }),
+            Err(refusal) => Err(StructuredOutputError::InvalidSchema {
+                message: refusal.message,
+            }),
         }
     }
 

@@ -114,10 +114,10 @@ struct ToolEntry {
     /// The server and tool names and the server's state, shared with every call's context.
     scope: Arc<ToolScope>,
     input_schema: Value,
-    /// Compiled on the tool's first call (or by [`SdkMcpServer::compile_validators`]):
-    /// a session that never calls the tool does not pay for it (with the `jsonschema`
-    /// feature a schema it evaluates costs ~3 MiB and a few milliseconds to compile).
-    /// The error is the compiler's message.
+    /// Compiled with the server by the built-in evaluator; a schema only the
+    /// `jsonschema` crate evaluates compiles at the tool's first call (or in
+    /// [`SdkMcpServer::compile_validators`]): ~3 MiB and a few milliseconds that a
+    /// session that never calls the tool should not pay. The error is the compiler's.
     validator: OnceLock<Result<ArgumentValidator, String>>,
 }
 
@@ -157,6 +157,22 @@ impl ToolEntry {
                 type_name: missing.type_name(),
             });
         }
+        // The built-in evaluator compiles now. A schema that needs the `jsonschema`
+        // feature, missing, is refused here; one with it compiles at its first call;
+        // a broken one is reported then (and by `compile_validators`).
+        let validator = OnceLock::new();
+        match ArgumentValidator::built_in(&definition.input_schema) {
+            Ok(compiled) => {
+                let _ = validator.set(Ok(compiled));
+            }
+            Err(refusal) if refusal.needs_feature && !cfg!(feature = "jsonschema") => {
+                return Err(ServerBuildError::InvalidInputSchema {
+                    tool: definition.name,
+                    reason: refusal.message,
+                });
+            }
+            Err(_) => {}
+        }
         let scope = ToolScope {
             server: server.clone(),
             tool_name: definition.name.clone(),
@@ -165,14 +181,14 @@ impl ToolEntry {
             tool,
             scope: Arc::new(scope),
             input_schema: definition.input_schema.clone(),
-            validator: OnceLock::new(),
+            validator,
         };
         Ok((definition, Arc::new(entry)))
     }
 
     fn validator(&self) -> &Result<ArgumentValidator, String> {
         self.validator
-            .get_or_init(|| ArgumentValidator::new(&self.input_schema))
+            .get_or_init(|| ArgumentValidator::new(&self.input_schema).map_err(|r| r.message))
     }
 }
 
@@ -408,9 +424,9 @@ impl SdkMcpServerBuilder {
 
 fn schema_error_subject(error: &SchemaError) -> String {
     match error {
-        SchemaError::NotAnObject { type_name, .. } | SchemaError::Recursive { type_name, .. } => {
-            type_name.clone()
-        }
+        SchemaError::NotAnObject { type_name, .. }
+        | SchemaError::Recursive { type_name, .. }
+        | SchemaError::NotEvaluated { type_name, .. } => type_name.clone(),
     }
 }
 

@@ -1,9 +1,10 @@
 //! Argument validation: one compiled validator per tool ([`crate::validation`]),
-//! built at the tool's first call and reused for every call after it.
+//! built with the server (or, for a schema only the `jsonschema` crate evaluates,
+//! at the tool's first call) and reused for every call after it.
 
 use serde_json::Value;
 
-use crate::validation::Validator;
+use crate::validation::{Refusal, Validator};
 
 /// How many schema violations one error message lists at most.
 const MAX_REPORTED_ERRORS: usize = 5;
@@ -16,8 +17,22 @@ pub(crate) struct ArgumentValidator {
 }
 
 impl ArgumentValidator {
-    /// Compiles `schema`; the error text says what is wrong with the schema itself.
-    pub(crate) fn new(schema: &Value) -> Result<Self, String> {
+    /// Compiles `schema` (with the `jsonschema` crate if it must and may); the
+    /// refusal says what is wrong with the schema itself.
+    pub(crate) fn new(schema: &Value) -> Result<Self, Refusal> {
+        Self::with(schema, Validator::new)
+    }
+
+    /// Compiles `schema` with the built-in evaluator only (cheap: done when the
+    /// server is built).
+    pub(crate) fn built_in(schema: &Value) -> Result<Self, Refusal> {
+        Self::with(schema, Validator::built_in)
+    }
+
+    fn with(
+        schema: &Value,
+        compile: fn(&Value) -> Result<Validator, Refusal>,
+    ) -> Result<Self, Refusal> {
         let required: Vec<&str> = schema["required"]
             .as_array()
             .into_iter()
@@ -31,7 +46,7 @@ impl ArgumentValidator {
             .filter(|key| !required.contains(&key.as_str()))
             .cloned()
             .collect();
-        Validator::new(schema).map(|validator| ArgumentValidator {
+        compile(schema).map(|validator| ArgumentValidator {
             validator,
             optional,
         })

@@ -30,6 +30,24 @@ pub(crate) struct Violation {
     pub(crate) message: String,
 }
 
+/// Why a schema was not compiled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Refusal {
+    /// What is wrong, or which keyword needs the `jsonschema` feature.
+    pub(crate) message: String,
+    /// The schema is fine, but uses a keyword only the `jsonschema` feature evaluates.
+    pub(crate) needs_feature: bool,
+}
+
+impl From<compile::CompileError> for Refusal {
+    fn from(error: compile::CompileError) -> Self {
+        Refusal {
+            needs_feature: matches!(error, compile::CompileError::Unsupported { .. }),
+            message: error.to_string(),
+        }
+    }
+}
+
 /// A compiled schema.
 pub(crate) struct Validator(Engine);
 
@@ -40,17 +58,28 @@ enum Engine {
 }
 
 impl Validator {
-    /// Compiles `schema`; the error says what is wrong with it, or which keyword
-    /// needs the `jsonschema` feature.
-    pub(crate) fn new(schema: &Value) -> Result<Validator, String> {
+    /// Compiles `schema`, with the `jsonschema` crate when the built-in evaluator
+    /// does not know a keyword and the feature is on; the error says what is wrong
+    /// with the schema, or which keyword needs the feature.
+    pub(crate) fn new(schema: &Value) -> Result<Validator, Refusal> {
         match compile::compile(schema) {
             Ok(compiled) => Ok(Validator(Engine::BuiltIn(compiled))),
             #[cfg(feature = "jsonschema")]
             Err(compile::CompileError::Unsupported { .. }) => jsonschema::validator_for(schema)
                 .map(|validator| Validator(Engine::Full(validator)))
-                .map_err(|error| error.to_string()),
-            Err(error) => Err(error.to_string()),
+                .map_err(|error| Refusal {
+                    message: error.to_string(),
+                    needs_feature: false,
+                }),
+            Err(error) => Err(error.into()),
         }
+    }
+
+    /// Compiles `schema` with the built-in evaluator only: cheap, so it can run
+    /// when a server is built; the `jsonschema` crate's compiler (megabytes) waits
+    /// for a call.
+    pub(crate) fn built_in(schema: &Value) -> Result<Validator, Refusal> {
+        Ok(Validator(Engine::BuiltIn(compile::compile(schema)?)))
     }
 
     /// Whether `instance` fits (builds no messages).

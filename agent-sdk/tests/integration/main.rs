@@ -21,6 +21,7 @@ mod mcp_server;
 mod messages;
 mod options_validation;
 mod permission_wire;
+mod schema_keywords;
 // Runs the fake CLI, a binary built with the `testing` feature.
 #[cfg(feature = "testing")]
 mod secrets;
