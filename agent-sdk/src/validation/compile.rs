@@ -11,6 +11,7 @@
 //! `additionalItems`, `dependencies` joins both kinds of dependency, and
 //! `exclusiveMinimum: true` qualifies `minimum`.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use serde_json::{Map, Number, Value};
@@ -598,11 +599,11 @@ fn sibling(at: &str, keyword: &str) -> String {
 }
 
 /// One JSON Pointer segment: `~` -> `~0`, `/` -> `~1`.
-pub(crate) fn escape(segment: &str) -> String {
+pub(crate) fn escape(segment: &str) -> Cow<'_, str> {
     if segment.contains(['~', '/']) {
-        segment.replace('~', "~0").replace('/', "~1")
+        Cow::Owned(segment.replace('~', "~0").replace('/', "~1"))
     } else {
-        segment.to_owned()
+        Cow::Borrowed(segment)
     }
 }
 

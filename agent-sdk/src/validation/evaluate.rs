@@ -4,7 +4,7 @@
 
 use std::cmp::Ordering;
 
-use serde_json::{Number, Value};
+use serde_json::{Map, Number, Value};
 
 use super::Violation;
 use super::compile::{Check, Compiled, Node, NodeId, escape, json_type};
@@ -56,6 +56,23 @@ pub(crate) fn violations(schema: &Compiled, instance: &Value, limit: usize) -> V
     };
     Evaluator { schema }.node(schema.root, instance, &mut String::new(), &mut sink, 0);
     violations
+}
+
+/// One step into the instance: a property or an array index.
+#[derive(Clone, Copy)]
+enum Segment<'a> {
+    Name(&'a str),
+    Index(usize),
+}
+
+/// `map.get(key)`: a scan for the few properties tool arguments have (no
+/// hashing), a lookup for more.
+fn lookup<'v>(map: &'v Map<String, Value>, key: &str) -> Option<&'v Value> {
+    if map.len() <= 8 {
+        map.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v)
+    } else {
+        map.get(key)
+    }
 }
 
 struct Evaluator<'s> {
@@ -111,14 +128,21 @@ impl Evaluator<'_> {
         &self,
         id: NodeId,
         instance: &Value,
-        segment: &str,
+        segment: Segment<'_>,
         path: &mut String,
         sink: &mut Sink<'_>,
         depth: usize,
     ) -> bool {
+        // The path is only written when violations are collected: the verdict
+        // alone (every call's fast path) allocates nothing.
         let length = path.len();
-        path.push('/');
-        path.push_str(&escape(segment));
+        if sink.violations.is_some() {
+            path.push('/');
+            match segment {
+                Segment::Name(name) => path.push_str(&escape(name)),
+                Segment::Index(index) => path.push_str(&index.to_string()),
+            }
+        }
         let valid = self.node(id, instance, path, sink, depth + 1);
         path.truncate(length);
         valid
@@ -270,7 +294,7 @@ impl Evaluator<'_> {
                 Value::Object(map) => {
                     let mut valid = true;
                     for name in names {
-                        if !map.contains_key(name) {
+                        if lookup(map, name).is_none() {
                             valid = false;
                             sink.report(path, || {
                                 format!("{} is a required property", Value::from(name.as_str()))
@@ -288,10 +312,10 @@ impl Evaluator<'_> {
                 Value::Object(map) => {
                     let mut valid = true;
                     for (name, needed) in dependencies {
-                        if !map.contains_key(name) {
+                        if lookup(map, name).is_none() {
                             continue;
                         }
-                        for other in needed.iter().filter(|other| !map.contains_key(*other)) {
+                        for other in needed.iter().filter(|other| lookup(map, other).is_none()) {
                             valid = false;
                             sink.report(path, || {
                                 format!("{} is a required property", Value::from(other.as_str()))
@@ -320,8 +344,8 @@ impl Evaluator<'_> {
                 Value::Object(map) => {
                     let mut valid = true;
                     for (name, schema) in properties {
-                        if let Some(value) = map.get(name)
-                            && !self.child(*schema, value, name, path, sink, depth)
+                        if let Some(value) = lookup(map, name)
+                            && !self.child(*schema, value, Segment::Name(name), path, sink, depth)
                         {
                             valid = false;
                             if !sink.wants_all() {
@@ -355,7 +379,7 @@ impl Evaluator<'_> {
                     }
                     let mut valid = true;
                     for (name, value) in extra.by_ref() {
-                        if !self.child(*schema, value, name, path, sink, depth) {
+                        if !self.child(*schema, value, Segment::Name(name), path, sink, depth) {
                             valid = false;
                             if !sink.wants_all() {
                                 return false;
@@ -386,7 +410,7 @@ impl Evaluator<'_> {
                 Value::Object(map) => {
                     let mut valid = true;
                     for (name, schema) in dependencies {
-                        if map.contains_key(name)
+                        if lookup(map, name).is_some()
                             && !self.node(*schema, instance, path, sink, depth + 1)
                         {
                             valid = false;
@@ -410,7 +434,7 @@ impl Evaluator<'_> {
                                 None => break,
                             },
                         };
-                        if !self.child(schema, item, &i.to_string(), path, sink, depth) {
+                        if !self.child(schema, item, Segment::Index(i), path, sink, depth) {
                             valid = false;
                             if !sink.wants_all() {
                                 return false;
