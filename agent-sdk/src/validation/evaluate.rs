@@ -3,6 +3,7 @@
 //! (models and tests read the same text whichever validator ran).
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
 
 use serde_json::{Map, Number, Value};
 
@@ -90,7 +91,11 @@ impl Evaluator<'_> {
         depth: usize,
     ) -> bool {
         if depth > MAX_DEPTH {
-            sink.report(path, || format!("the schema refers to itself more than {MAX_DEPTH} times without descending into the value"));
+            sink.report(path, || {
+                format!(
+                    "the schema nests more than {MAX_DEPTH} levels deep here (a `$ref` that loops without descending into the value?)"
+                )
+            });
             return false;
         }
         match &self.schema.nodes[id] {
@@ -282,11 +287,7 @@ impl Evaluator<'_> {
             },
             Check::UniqueItems => match instance {
                 Value::Array(items) => {
-                    let unique = items
-                        .iter()
-                        .enumerate()
-                        .all(|(i, a)| items[i + 1..].iter().all(|b| !equal(a, b)));
-                    unique || fail(&|| format!("{instance} has non-unique elements"))
+                    all_unique(items) || fail(&|| format!("{instance} has non-unique elements"))
                 }
                 _ => true,
             },
@@ -565,6 +566,55 @@ fn is_multiple_of(n: &Number, divisor: &Number) -> bool {
     };
     let quotient = n / divisor;
     quotient.is_finite() && quotient.fract() == 0.0
+}
+
+/// Whether no two items are [`equal`]: pairwise for a few, by hash buckets for
+/// more (a `HashSet` parameter's array may be long; pairwise would be quadratic).
+fn all_unique(items: &[Value]) -> bool {
+    if items.len() <= 16 {
+        return items
+            .iter()
+            .enumerate()
+            .all(|(i, a)| items[i + 1..].iter().all(|b| !equal(a, b)));
+    }
+    let mut buckets: HashMap<u64, Vec<&Value>> = HashMap::with_capacity(items.len());
+    for item in items {
+        let bucket = buckets.entry(hash_of(item)).or_default();
+        if bucket.iter().any(|seen| equal(seen, item)) {
+            return false;
+        }
+        bucket.push(item);
+    }
+    true
+}
+
+/// A hash that agrees with [`equal`]: numbers by their `f64` value, object
+/// entries in any order.
+fn hash_of(value: &Value) -> u64 {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let state =
+        std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default();
+    let mut hasher = state.build_hasher();
+    match value {
+        Value::Null => 0u8.hash(&mut hasher),
+        Value::Bool(b) => (1u8, b).hash(&mut hasher),
+        Value::Number(n) => (2u8, n.as_f64().unwrap_or(f64::NAN).to_bits()).hash(&mut hasher),
+        Value::String(s) => (3u8, s).hash(&mut hasher),
+        Value::Array(items) => {
+            4u8.hash(&mut hasher);
+            items
+                .iter()
+                .for_each(|item| hash_of(item).hash(&mut hasher));
+        }
+        Value::Object(map) => {
+            // Order-free: the entries' hashes are summed.
+            let sum = map.iter().fold(0u64, |sum, (key, value)| {
+                sum.wrapping_add(state.hash_one((key, hash_of(value))))
+            });
+            (5u8, sum).hash(&mut hasher);
+        }
+    }
+    hasher.finish()
 }
 
 /// JSON equality: numbers by value (`1` equals `1.0`), objects regardless of key order.
