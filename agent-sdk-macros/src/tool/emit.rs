@@ -214,10 +214,17 @@ pub(crate) fn tool_impl(
             }
         }
     });
+    let definition = match known_parameters(tool) {
+        Some(parameters) => quote! {
+            use __agent_sdk::{ProbeOptional as _, ProbeRequired as _, ProbeUnknown as _};
+            __agent_sdk::tool_definition_of_parameters::<#arguments_ty, #output>(&#spec, ::std::vec![#(#parameters),*])
+        },
+        None => quote!(__agent_sdk::tool_definition::<#arguments_ty, #output>(&#spec)),
+    };
     quote! {
         impl __agent_sdk::Tool for #target #bounds {
             fn definition(&self) -> ::core::result::Result<__agent_sdk::ToolDefinition, __agent_sdk::SchemaError> {
-                __agent_sdk::tool_definition::<#arguments_ty, #output>(&#spec)
+                #definition
             }
 
             fn call(&self, arguments: __agent_sdk::serde_json::Value, #context: __agent_sdk::ToolContext) -> __agent_sdk::BoxFuture<'static, __agent_sdk::ToolResult> {
@@ -236,6 +243,72 @@ pub(crate) fn tool_impl(
 
             #required_states
         }
+    }
+}
+
+/// One `__agent_sdk::Parameter` per plain parameter, for the schema the SDK writes
+/// without schemars when every type is known to it (the compiler decides that, through
+/// `SchemaProbe`); `None` when a parameter carries `serde`/`schemars` attributes or a
+/// doc comment of more than one plain line (schemars' own reading of those is kept), or
+/// the arguments are an `#[args]` struct.
+fn known_parameters(tool: &ToolFn) -> Option<Vec<TokenStream>> {
+    let Arguments::Params(params) = &tool.arguments else {
+        return None;
+    };
+    params
+        .iter()
+        .map(|param| {
+            let description = plain_doc_line(&param.field_attrs)?;
+            let description = match description {
+                Some(line) => quote!(::core::option::Option::Some(#line)),
+                None => quote!(::core::option::Option::None),
+            };
+            let name = syn::ext::IdentExt::unraw(&param.ident).to_string();
+            let ty = &param.ty;
+            Some(quote! {
+                __agent_sdk::Parameter {
+                    name: #name,
+                    description: #description,
+                    known: (&&&__agent_sdk::SchemaProbe::<#ty>::new()).known(),
+                }
+            })
+        })
+        .collect()
+}
+
+/// `Some(None)` without a doc comment, `Some(Some(line))` for one plain line (trimmed, as
+/// schemars writes it), `None` for anything else: another attribute, several lines, a
+/// `# Title` (schemars makes it a `title`), a `#[doc = concat!(...)]`.
+fn plain_doc_line(attrs: &[syn::Attribute]) -> Option<Option<String>> {
+    let mut lines = Vec::new();
+    for attr in attrs {
+        let syn::Meta::NameValue(meta) = &attr.meta else {
+            return None;
+        };
+        if !meta.path.is_ident("doc") {
+            return None;
+        }
+        let syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(text),
+            ..
+        }) = &meta.value
+        else {
+            return None;
+        };
+        lines.push(text.value());
+    }
+    let mut written = lines
+        .iter()
+        .map(|line| line.trim())
+        .filter(|line| !line.is_empty());
+    match (written.next(), written.next()) {
+        (None, _) => Some(None),
+        (Some(line), None)
+            if lines.len() == 1 && !line.starts_with('#') && !line.contains('\n') =>
+        {
+            Some(Some(line.to_owned()))
+        }
+        _ => None,
     }
 }
 

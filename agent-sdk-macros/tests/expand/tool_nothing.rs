@@ -37,7 +37,8 @@ const _: () = {
             __agent_sdk::ToolDefinition,
             __agent_sdk::SchemaError,
         > {
-            __agent_sdk::tool_definition::<
+            use __agent_sdk::{ProbeOptional as _, ProbeRequired as _, ProbeUnknown as _};
+            __agent_sdk::tool_definition_of_parameters::<
                 __ToolArguments,
                 (),
             >(
@@ -51,6 +52,7 @@ const _: () = {
                     open_world: ::core::option::Option::None,
                     max_result_size_chars: ::core::option::Option::None,
                 },
+                ::std::vec![],
             )
         }
         fn call(

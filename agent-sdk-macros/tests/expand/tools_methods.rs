@@ -51,7 +51,10 @@ const _: () = {
                 __agent_sdk::ToolDefinition,
                 __agent_sdk::SchemaError,
             > {
-                __agent_sdk::tool_definition::<
+                use __agent_sdk::{
+                    ProbeOptional as _, ProbeRequired as _, ProbeUnknown as _,
+                };
+                __agent_sdk::tool_definition_of_parameters::<
                     __ToolArguments,
                     Option<String>,
                 >(
@@ -65,6 +68,11 @@ const _: () = {
                         open_world: ::core::option::Option::None,
                         max_result_size_chars: ::core::option::Option::None,
                     },
+                    ::std::vec![
+                        __agent_sdk::Parameter { name : "key", description :
+                        ::core::option::Option::None, known : (&& &
+                        __agent_sdk::SchemaProbe:: < String > ::new()).known(), }
+                    ],
                 )
             }
             fn call(

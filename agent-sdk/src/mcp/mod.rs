@@ -41,6 +41,7 @@
 //! ```
 
 mod context;
+mod known_schema;
 #[doc(hidden)]
 pub mod private;
 #[doc(hidden)]

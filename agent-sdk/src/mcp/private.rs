@@ -11,6 +11,10 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 pub use crate::handler::BoxFuture;
+pub use crate::mcp::known_schema::{
+    KnownParameter, KnownSchema, Parameter, ProbeOptional, ProbeRequired, ProbeUnknown,
+    SchemaProbe, known_object_schema,
+};
 pub use crate::mcp::{
     IntoToolResult, SdkMcpServer, ServerBuildError, Tool, ToolAnnotations, ToolDefinition,
     ToolRegistration, ToolResult,
@@ -64,6 +68,26 @@ pub fn tool_definition<A: JsonSchema, R: IntoToolResult>(
 ) -> Result<ToolDefinition, SchemaError> {
     let input_schema =
         crate::schema::shape_object_schema(crate::schema::raw_schema_for::<A>(), spec.name)?;
+    definition_with::<R>(spec, input_schema)
+}
+
+/// [`tool_definition`] for plain parameters: their schemas from the known table
+/// when every one is in it (no schemars at run time), else from `A`'s derive.
+pub fn tool_definition_of_parameters<A: JsonSchema, R: IntoToolResult>(
+    spec: &ToolSpec,
+    parameters: Vec<Parameter>,
+) -> Result<ToolDefinition, SchemaError> {
+    match known_object_schema(parameters) {
+        Some(input_schema) => definition_with::<R>(spec, input_schema),
+        None => tool_definition::<A, R>(spec),
+    }
+}
+
+/// The definition around an input schema: annotations, description, limits, output schema.
+fn definition_with<R: IntoToolResult>(
+    spec: &ToolSpec,
+    input_schema: Value,
+) -> Result<ToolDefinition, SchemaError> {
     let mut annotations = ToolAnnotations::new();
     if let Some(title) = spec.title {
         annotations = annotations.title(title);

@@ -15,6 +15,7 @@ mod hooks_outputs;
 mod hooks_tool_inputs;
 mod mcp_arguments;
 mod mcp_fuzz;
+mod mcp_known_schema;
 mod mcp_macro;
 mod mcp_schema_gallery;
 mod mcp_server;
