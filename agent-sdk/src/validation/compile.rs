@@ -102,24 +102,24 @@ pub(crate) enum Check {
     Type(u8),
     Enum(Vec<Value>),
     Const(Value),
-    Minimum {
+    /// `minimum`, `maximum` and their exclusive forms.
+    Bound {
         limit: Number,
-        exclusive: bool,
-    },
-    Maximum {
-        limit: Number,
+        upper: bool,
         exclusive: bool,
     },
     MultipleOf(Number),
-    MinLength(u64),
-    MaxLength(u64),
+    /// `minLength`/`maxLength`, `minItems`/`maxItems`, `minProperties`/`maxProperties`.
+    Count {
+        of: Counted,
+        limit: u64,
+        at_most: bool,
+    },
     /// `prefixItems` (or draft 7's array `items`) and the schema of the items after them.
     Items {
         prefix: Vec<NodeId>,
         rest: Option<NodeId>,
     },
-    MinItems(u64),
-    MaxItems(u64),
     UniqueItems,
     Contains {
         schema: NodeId,
@@ -133,8 +133,6 @@ pub(crate) enum Check {
         schema: NodeId,
     },
     Required(Vec<String>),
-    MinProperties(u64),
-    MaxProperties(u64),
     PropertyNames(NodeId),
     DependentRequired(Vec<(String, Vec<String>)>),
     DependentSchemas(Vec<(String, NodeId)>),
@@ -153,6 +151,27 @@ pub(crate) enum Check {
     },
     Ref(NodeId),
 }
+
+/// What a `Count` counts.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Counted {
+    /// A string's characters (code points).
+    Characters,
+    /// An array's items.
+    Items,
+    /// An object's properties.
+    Properties,
+}
+
+/// The counting keywords: name, what it counts, whether the limit is a most.
+const COUNTS: [(&str, Counted, bool); 6] = [
+    ("minLength", Counted::Characters, false),
+    ("maxLength", Counted::Characters, true),
+    ("minItems", Counted::Items, false),
+    ("maxItems", Counted::Items, true),
+    ("minProperties", Counted::Properties, false),
+    ("maxProperties", Counted::Properties, true),
+];
 
 /// A compiled schema: the arena and its root.
 #[derive(Debug)]
@@ -262,23 +281,25 @@ impl Compiler<'_> {
             "type" => type_check(value, at)?,
             "enum" => Check::Enum(array(value, at)?.clone()),
             "const" => Check::Const(value.clone()),
-            "minimum" => Check::Minimum {
+            "minimum" | "maximum" => {
+                let upper = keyword == "maximum";
+                // Draft 4 wrote `exclusiveMinimum: true` next to `minimum`.
+                let draft4_exclusive = if upper {
+                    "exclusiveMaximum"
+                } else {
+                    "exclusiveMinimum"
+                };
+                Check::Bound {
+                    limit: number(value, at)?,
+                    upper,
+                    exclusive: schema.get(draft4_exclusive) == Some(&Value::Bool(true)),
+                }
+            }
+            // Read with `minimum`/`maximum` (draft 4).
+            "exclusiveMinimum" | "exclusiveMaximum" if value.is_boolean() => return Ok(None),
+            "exclusiveMinimum" | "exclusiveMaximum" => Check::Bound {
                 limit: number(value, at)?,
-                exclusive: schema.get("exclusiveMinimum") == Some(&Value::Bool(true)),
-            },
-            "maximum" => Check::Maximum {
-                limit: number(value, at)?,
-                exclusive: schema.get("exclusiveMaximum") == Some(&Value::Bool(true)),
-            },
-            // Draft 4 wrote `exclusiveMinimum: true` next to `minimum` (read there).
-            "exclusiveMinimum" if value.is_boolean() => return Ok(None),
-            "exclusiveMaximum" if value.is_boolean() => return Ok(None),
-            "exclusiveMinimum" => Check::Minimum {
-                limit: number(value, at)?,
-                exclusive: true,
-            },
-            "exclusiveMaximum" => Check::Maximum {
-                limit: number(value, at)?,
+                upper: keyword == "exclusiveMaximum",
                 exclusive: true,
             },
             "multipleOf" => {
@@ -291,12 +312,13 @@ impl Compiler<'_> {
                 }
                 Check::MultipleOf(divisor)
             }
-            "minLength" => Check::MinLength(count(value, at)?),
-            "maxLength" => Check::MaxLength(count(value, at)?),
-            "minItems" => Check::MinItems(count(value, at)?),
-            "maxItems" => Check::MaxItems(count(value, at)?),
-            "minProperties" => Check::MinProperties(count(value, at)?),
-            "maxProperties" => Check::MaxProperties(count(value, at)?),
+            _ if let Some(&(_, of, at_most)) = COUNTS.iter().find(|(k, ..)| *k == keyword) => {
+                Check::Count {
+                    of,
+                    limit: count(value, at)?,
+                    at_most,
+                }
+            }
             "uniqueItems" => match value {
                 Value::Bool(true) => Check::UniqueItems,
                 Value::Bool(false) => return Ok(None),

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Number, Value};
 
 use super::Violation;
-use super::compile::{Check, Compiled, Node, NodeId, escape, json_type};
+use super::compile::{Check, Compiled, Counted, Node, NodeId, escape, json_type};
 
 /// How deep `$ref`s may nest while evaluating: a schema that refers to itself
 /// without descending into the value would otherwise never end.
@@ -37,6 +37,26 @@ impl Sink<'_> {
             });
         }
     }
+}
+
+/// Runs `check` on each item: on all of them when violations are collected,
+/// else up to the first that fails. Whether all passed.
+fn every<T>(
+    items: impl IntoIterator<Item = T>,
+    path: &mut String,
+    sink: &mut Sink<'_>,
+    mut check: impl FnMut(T, &mut String, &mut Sink<'_>) -> bool,
+) -> bool {
+    let mut valid = true;
+    for item in items {
+        if !check(item, path, sink) {
+            valid = false;
+            if !sink.wants_all() {
+                return false;
+            }
+        }
+    }
+    valid
 }
 
 /// Whether `instance` fits.
@@ -104,18 +124,9 @@ impl Evaluator<'_> {
                 sink.report(path, || format!("False schema does not allow {instance}"));
                 false
             }
-            Node::Checks(checks) => {
-                let mut valid = true;
-                for check in checks {
-                    if !self.check(check, instance, path, sink, depth) {
-                        valid = false;
-                        if !sink.wants_all() {
-                            return false;
-                        }
-                    }
-                }
-                valid
-            }
+            Node::Checks(checks) => every(checks, path, sink, |check, path, sink| {
+                self.check(check, instance, path, sink, depth)
+            }),
         }
     }
 
@@ -188,28 +199,31 @@ impl Evaluator<'_> {
             Check::Const(expected) => {
                 equal(expected, instance) || fail(&|| format!("{expected} was expected"))
             }
-            Check::Minimum { limit, exclusive } => match instance {
-                Value::Number(n) => match (compare(n, limit), exclusive) {
-                    (Some(Ordering::Greater), _) | (Some(Ordering::Equal), false) => true,
-                    (_, false) => {
-                        fail(&|| format!("{instance} is less than the minimum of {limit}"))
+            Check::Bound {
+                limit,
+                upper,
+                exclusive,
+            } => match instance {
+                Value::Number(n) => {
+                    let inside = if *upper {
+                        Ordering::Less
+                    } else {
+                        Ordering::Greater
+                    };
+                    match compare(n, limit) {
+                        Some(order) if order == inside => true,
+                        Some(Ordering::Equal) if !exclusive => true,
+                        _ => fail(&|| {
+                            let (side, bound) = if *upper {
+                                ("greater", "maximum")
+                            } else {
+                                ("less", "minimum")
+                            };
+                            let or_equal = if *exclusive { " or equal to" } else { "" };
+                            format!("{instance} is {side} than{or_equal} the {bound} of {limit}")
+                        }),
                     }
-                    (_, true) => fail(&|| {
-                        format!("{instance} is less than or equal to the minimum of {limit}")
-                    }),
-                },
-                _ => true,
-            },
-            Check::Maximum { limit, exclusive } => match instance {
-                Value::Number(n) => match (compare(n, limit), exclusive) {
-                    (Some(Ordering::Less), _) | (Some(Ordering::Equal), false) => true,
-                    (_, false) => {
-                        fail(&|| format!("{instance} is greater than the maximum of {limit}"))
-                    }
-                    (_, true) => fail(&|| {
-                        format!("{instance} is greater than or equal to the maximum of {limit}")
-                    }),
-                },
+                }
                 _ => true,
             },
             Check::MultipleOf(divisor) => match instance {
@@ -219,72 +233,20 @@ impl Evaluator<'_> {
                 }
                 _ => true,
             },
-            Check::MinLength(limit) => match instance {
-                Value::String(s) => {
-                    s.chars().count() as u64 >= *limit
-                        || fail(&|| {
-                            format!(
-                                "{instance} is shorter than {limit} character{}",
-                                plural(*limit)
-                            )
-                        })
-                }
-                _ => true,
-            },
-            Check::MaxLength(limit) => match instance {
-                Value::String(s) => {
-                    s.chars().count() as u64 <= *limit
-                        || fail(&|| {
-                            format!(
-                                "{instance} is longer than {limit} character{}",
-                                plural(*limit)
-                            )
-                        })
-                }
-                _ => true,
-            },
-            Check::MinItems(limit) => match instance {
-                Value::Array(items) => {
-                    items.len() as u64 >= *limit
-                        || fail(&|| {
-                            format!("{instance} has less than {limit} item{}", plural(*limit))
-                        })
-                }
-                _ => true,
-            },
-            Check::MaxItems(limit) => match instance {
-                Value::Array(items) => {
-                    items.len() as u64 <= *limit
-                        || fail(&|| {
-                            format!("{instance} has more than {limit} item{}", plural(*limit))
-                        })
-                }
-                _ => true,
-            },
-            Check::MinProperties(limit) => match instance {
-                Value::Object(map) => {
-                    map.len() as u64 >= *limit
-                        || fail(&|| {
-                            format!(
-                                "{instance} has less than {limit} propert{}",
-                                if *limit == 1 { "y" } else { "ies" }
-                            )
-                        })
-                }
-                _ => true,
-            },
-            Check::MaxProperties(limit) => match instance {
-                Value::Object(map) => {
-                    map.len() as u64 <= *limit
-                        || fail(&|| {
-                            format!(
-                                "{instance} has more than {limit} propert{}",
-                                if *limit == 1 { "y" } else { "ies" }
-                            )
-                        })
-                }
-                _ => true,
-            },
+            Check::Count { of, limit, at_most } => {
+                let count = match (of, instance) {
+                    (Counted::Characters, Value::String(s)) => s.chars().count(),
+                    (Counted::Items, Value::Array(items)) => items.len(),
+                    (Counted::Properties, Value::Object(map)) => map.len(),
+                    _ => return true,
+                } as u64;
+                let fits = if *at_most {
+                    count <= *limit
+                } else {
+                    count >= *limit
+                };
+                fits || fail(&|| count_message(instance, *of, *limit, *at_most))
+            }
             Check::UniqueItems => match instance {
                 Value::Array(items) => {
                     all_unique(items) || fail(&|| format!("{instance} has non-unique elements"))
@@ -343,24 +305,18 @@ impl Evaluator<'_> {
         match check {
             Check::Properties(properties) => match instance {
                 Value::Object(map) => {
-                    let mut valid = true;
-                    for (name, schema) in properties {
-                        if let Some(value) = lookup(map, name)
-                            && !self.child(*schema, value, Segment::Name(name), path, sink, depth)
-                        {
-                            valid = false;
-                            if !sink.wants_all() {
-                                return false;
-                            }
-                        }
-                    }
-                    valid
+                    let present = properties
+                        .iter()
+                        .filter_map(|(name, schema)| Some((name, *schema, lookup(map, name)?)));
+                    every(present, path, sink, |(name, schema, value), path, sink| {
+                        self.child(schema, value, Segment::Name(name), path, sink, depth)
+                    })
                 }
                 _ => true,
             },
             Check::AdditionalProperties { known, schema } => match instance {
                 Value::Object(map) => {
-                    let mut extra = map
+                    let extra = map
                         .iter()
                         .filter(|(name, _)| !known.iter().any(|k| k == *name));
                     if matches!(self.schema.nodes[*schema], Node::Bool(false)) {
@@ -378,71 +334,40 @@ impl Evaluator<'_> {
                         });
                         return false;
                     }
-                    let mut valid = true;
-                    for (name, value) in extra.by_ref() {
-                        if !self.child(*schema, value, Segment::Name(name), path, sink, depth) {
-                            valid = false;
-                            if !sink.wants_all() {
-                                return false;
-                            }
-                        }
-                    }
-                    valid
+                    every(extra, path, sink, |(name, value), path, sink| {
+                        self.child(*schema, value, Segment::Name(name), path, sink, depth)
+                    })
                 }
                 _ => true,
             },
             Check::PropertyNames(schema) => match instance {
-                Value::Object(map) => {
-                    let mut valid = true;
-                    for name in map.keys() {
-                        let name = Value::from(name.as_str());
-                        if !self.node(*schema, &name, path, sink, depth + 1) {
-                            valid = false;
-                            if !sink.wants_all() {
-                                return false;
-                            }
-                        }
-                    }
-                    valid
-                }
+                Value::Object(map) => every(map.keys(), path, sink, |name, path, sink| {
+                    let name = Value::from(name.as_str());
+                    self.node(*schema, &name, path, sink, depth + 1)
+                }),
                 _ => true,
             },
             Check::DependentSchemas(dependencies) => match instance {
                 Value::Object(map) => {
-                    let mut valid = true;
-                    for (name, schema) in dependencies {
-                        if lookup(map, name).is_some()
-                            && !self.node(*schema, instance, path, sink, depth + 1)
-                        {
-                            valid = false;
-                            if !sink.wants_all() {
-                                return false;
-                            }
-                        }
-                    }
-                    valid
+                    let applying = dependencies
+                        .iter()
+                        .filter(|(name, _)| lookup(map, name).is_some());
+                    every(applying, path, sink, |(_, schema), path, sink| {
+                        self.node(*schema, instance, path, sink, depth + 1)
+                    })
                 }
                 _ => true,
             },
             Check::Items { prefix, rest } => match instance {
                 Value::Array(items) => {
-                    let mut valid = true;
-                    for (i, item) in items.iter().enumerate() {
-                        let schema = match prefix.get(i) {
-                            Some(schema) => *schema,
-                            None => match rest {
-                                Some(schema) => *schema,
-                                None => break,
-                            },
-                        };
-                        if !self.child(schema, item, Segment::Index(i), path, sink, depth) {
-                            valid = false;
-                            if !sink.wants_all() {
-                                return false;
-                            }
-                        }
-                    }
-                    valid
+                    // Items past the prefix without a `rest` schema are not checked.
+                    let checked = items
+                        .iter()
+                        .enumerate()
+                        .map_while(|(i, item)| Some((i, item, prefix.get(i).or(rest.as_ref())?)));
+                    every(checked, path, sink, |(i, item, schema), path, sink| {
+                        self.child(*schema, item, Segment::Index(i), path, sink, depth)
+                    })
                 }
                 _ => true,
             },
@@ -463,18 +388,9 @@ impl Evaluator<'_> {
                 }
                 _ => true,
             },
-            Check::AllOf(schemas) => {
-                let mut valid = true;
-                for schema in schemas {
-                    if !self.node(*schema, instance, path, sink, depth + 1) {
-                        valid = false;
-                        if !sink.wants_all() {
-                            return false;
-                        }
-                    }
-                }
-                valid
-            }
+            Check::AllOf(schemas) => every(schemas, path, sink, |schema, path, sink| {
+                self.node(*schema, instance, path, sink, depth + 1)
+            }),
             Check::AnyOf(schemas) => {
                 schemas
                     .iter()
@@ -655,6 +571,30 @@ fn enum_message(instance: &Value, options: &[Value]) -> String {
         ));
     }
     message
+}
+
+/// `"ab" is longer than 1 character`, `[] has less than 1 item`, ... as jsonschema words them.
+fn count_message(instance: &Value, of: Counted, limit: u64, at_most: bool) -> String {
+    let one = limit == 1;
+    match of {
+        Counted::Characters => {
+            let comparison = if at_most { "longer" } else { "shorter" };
+            format!(
+                "{instance} is {comparison} than {limit} character{}",
+                plural(limit)
+            )
+        }
+        Counted::Items | Counted::Properties => {
+            let comparison = if at_most { "more" } else { "less" };
+            let unit = match (of, one) {
+                (Counted::Items, true) => "item",
+                (Counted::Items, false) => "items",
+                (_, true) => "property",
+                (_, false) => "properties",
+            };
+            format!("{instance} has {comparison} than {limit} {unit}")
+        }
+    }
 }
 
 fn plural(count: u64) -> &'static str {

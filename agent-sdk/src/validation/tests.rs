@@ -218,6 +218,19 @@ fn applicators_and_dependencies_read_the_same_as_jsonschema() {
         ),
         (json!(false), vec![json!(1)]),
         (
+            json!({"$schema": "http://json-schema.org/draft-04/schema#", "minimum": 1, "exclusiveMinimum": true, "maximum": 3, "exclusiveMaximum": false}),
+            vec![json!(1), json!(2), json!(3), json!(4)],
+        ),
+        (
+            json!({"minLength": 1, "maxItems": 1, "maxProperties": 1}),
+            vec![
+                json!(""),
+                json!([1, 2]),
+                json!({"a": 1, "b": 2}),
+                json!("a"),
+            ],
+        ),
+        (
             json!({"multipleOf": 3}),
             vec![json!(9), json!(10), json!(9.0), json!(1e300)],
         ),
