@@ -277,6 +277,13 @@ impl Compiler<'_> {
         value: &Value,
         at: &str,
     ) -> Result<Option<Check>, CompileError> {
+        if let Some(&(_, of, at_most)) = COUNTS.iter().find(|(name, ..)| *name == keyword) {
+            return Ok(Some(Check::Count {
+                of,
+                limit: count(value, at)?,
+                at_most,
+            }));
+        }
         let check = match keyword {
             "type" => type_check(value, at)?,
             "enum" => Check::Enum(array(value, at)?.clone()),
@@ -311,13 +318,6 @@ impl Compiler<'_> {
                     ));
                 }
                 Check::MultipleOf(divisor)
-            }
-            _ if let Some(&(_, of, at_most)) = COUNTS.iter().find(|(k, ..)| *k == keyword) => {
-                Check::Count {
-                    of,
-                    limit: count(value, at)?,
-                    at_most,
-                }
             }
             "uniqueItems" => match value {
                 Value::Bool(true) => Check::UniqueItems,
