@@ -214,18 +214,11 @@ struct Compiler<'a> {
 impl Compiler<'_> {
     /// The node of the subschema at `pointer`, compiled once.
     fn node_at(&mut self, pointer: &str) -> Result<NodeId, CompileError> {
-        if let Some(&id) = self.by_pointer.get(pointer) {
-            return Ok(id);
-        }
-        let Some(schema) = self.document.pointer(pointer) else {
+        let document = self.document;
+        let Some(schema) = document.pointer(pointer) else {
             return Err(invalid(pointer, "a `$ref` points to nothing".to_owned()));
         };
-        let id = self.nodes.len();
-        // Reserved before its children, so a loop back to it finds it.
-        self.nodes.push(Node::Pending);
-        self.by_pointer.insert(pointer.to_owned(), id);
-        self.nodes[id] = self.node(schema, pointer)?;
-        Ok(id)
+        self.child(schema, pointer)
     }
 
     fn node(&mut self, schema: &Value, at: &str) -> Result<Node, CompileError> {
@@ -254,13 +247,13 @@ impl Compiler<'_> {
         }
         let mut checks = Vec::new();
         for (keyword, value) in object {
+            let here = format!("{at}/{}", escape(keyword));
             if UNSUPPORTED.contains(&keyword.as_str()) {
                 return Err(CompileError::Unsupported {
                     keyword: keyword.clone(),
-                    location: format!("{at}/{}", escape(keyword)),
+                    location: here,
                 });
             }
-            let here = format!("{at}/{}", escape(keyword));
             if let Some(check) = self.keyword(object, keyword, value, &here)? {
                 checks.push(check);
             }
@@ -331,19 +324,13 @@ impl Compiler<'_> {
             },
             "prefixItems" => Check::Items {
                 prefix: self.each(array(value, at)?, at)?,
-                rest: match schema.get("items") {
-                    Some(items) => Some(self.child(items, &sibling(at, "items"))?),
-                    None => None,
-                },
+                rest: self.sibling_child(schema, at, "items")?,
             },
             "items" => match value {
                 // Draft 7's tuple form: `items` is the prefix, `additionalItems` the rest.
                 Value::Array(prefix) => Check::Items {
                     prefix: self.each(prefix, at)?,
-                    rest: match schema.get("additionalItems") {
-                        Some(rest) => Some(self.child(rest, &sibling(at, "additionalItems"))?),
-                        None => None,
-                    },
+                    rest: self.sibling_child(schema, at, "additionalItems")?,
                 },
                 // Read with `prefixItems` when both are there.
                 _ if schema.contains_key("prefixItems") => return Ok(None),
@@ -363,16 +350,7 @@ impl Compiler<'_> {
                     None => None,
                 },
             },
-            "properties" => {
-                let mut properties = Vec::new();
-                for (name, subschema) in object(value, at)? {
-                    properties.push((
-                        name.clone(),
-                        self.child(subschema, &format!("{at}/{}", escape(name)))?,
-                    ));
-                }
-                Check::Properties(properties)
-            }
+            "properties" => Check::Properties(self.named_children(value, at)?),
             "additionalProperties" => Check::AdditionalProperties {
                 known: match schema.get("properties") {
                     Some(Value::Object(properties)) => properties.keys().cloned().collect(),
@@ -382,8 +360,8 @@ impl Compiler<'_> {
             },
             "required" => Check::Required(strings(value, at)?),
             "propertyNames" => Check::PropertyNames(self.child(value, at)?),
-            "dependentRequired" => Check::DependentRequired(self.dependent_required(value, at)?),
-            "dependentSchemas" => Check::DependentSchemas(self.dependent_schemas(value, at)?),
+            "dependentRequired" => Check::DependentRequired(dependent_required(value, at)?),
+            "dependentSchemas" => Check::DependentSchemas(self.named_children(value, at)?),
             // Draft 7 joined both in `dependencies`: an array names properties, else a schema.
             "dependencies" => {
                 let mut names = Vec::new();
@@ -409,14 +387,8 @@ impl Compiler<'_> {
             },
             "if" => Check::If {
                 condition: self.child(value, at)?,
-                then: match schema.get("then") {
-                    Some(then) => Some(self.child(then, &sibling(at, "then"))?),
-                    None => None,
-                },
-                otherwise: match schema.get("else") {
-                    Some(otherwise) => Some(self.child(otherwise, &sibling(at, "else"))?),
-                    None => None,
-                },
+                then: self.sibling_child(schema, at, "then")?,
+                otherwise: self.sibling_child(schema, at, "else")?,
             },
             "$ref" => Check::Ref(self.reference(value, at)?),
             // `$defs`, `definitions`: only reached through `$ref`. Annotations
@@ -427,12 +399,13 @@ impl Compiler<'_> {
         Ok(Some(check))
     }
 
-    /// A subschema written in place: compiled under its own pointer, so a
-    /// `$ref` to the same place shares it.
+    /// The subschema `schema` found at pointer `at`, compiled once: a `$ref` to
+    /// the same place shares the node.
     fn child(&mut self, schema: &Value, at: &str) -> Result<NodeId, CompileError> {
         if let Some(&id) = self.by_pointer.get(at) {
             return Ok(id);
         }
+        // Reserved before its children, so a loop back to it finds it.
         let id = self.push(Node::Pending);
         self.by_pointer.insert(at.to_owned(), id);
         self.nodes[id] = self.node(schema, at)?;
@@ -460,53 +433,58 @@ impl Compiler<'_> {
                 format!("`$ref` must be a string, found {value}"),
             ));
         };
-        let Some(pointer) = reference.strip_prefix('#') else {
-            return Err(CompileError::Unsupported {
+        // A JSON Pointer fragment; not another document, not a `#name` (`$anchor`).
+        match reference.strip_prefix('#') {
+            Some(pointer) if pointer.is_empty() || pointer.starts_with('/') => {
+                self.node_at(&percent_decode(pointer))
+            }
+            _ => Err(CompileError::Unsupported {
                 keyword: format!("$ref: {reference}"),
                 location: at.to_owned(),
-            });
-        };
-        if !(pointer.is_empty() || pointer.starts_with('/')) {
-            // `#name` is a `$anchor`.
-            return Err(CompileError::Unsupported {
-                keyword: format!("$ref: {reference}"),
-                location: at.to_owned(),
-            });
+            }),
         }
-        let pointer = percent_decode(pointer);
-        self.node_at(&pointer)
     }
 
-    fn dependent_required(
+    /// The subschema of a keyword read together with this one (`then` with
+    /// `if`), when the schema has it.
+    fn sibling_child(
         &mut self,
-        value: &Value,
+        schema: &Map<String, Value>,
         at: &str,
-    ) -> Result<Vec<(String, Vec<String>)>, CompileError> {
-        object(value, at)?
-            .iter()
-            .map(|(name, names)| {
-                Ok((
-                    name.clone(),
-                    strings(names, &format!("{at}/{}", escape(name)))?,
-                ))
-            })
-            .collect()
+        keyword: &str,
+    ) -> Result<Option<NodeId>, CompileError> {
+        match schema.get(keyword) {
+            Some(subschema) => Ok(Some(self.child(subschema, &sibling(at, keyword))?)),
+            None => Ok(None),
+        }
     }
 
-    fn dependent_schemas(
+    /// An object of subschemas by name (`properties`, `dependentSchemas`).
+    fn named_children(
         &mut self,
         value: &Value,
         at: &str,
     ) -> Result<Vec<(String, NodeId)>, CompileError> {
-        let mut schemas = Vec::new();
+        let mut children = Vec::new();
         for (name, schema) in object(value, at)? {
-            schemas.push((
-                name.clone(),
-                self.child(schema, &format!("{at}/{}", escape(name)))?,
-            ));
+            let here = format!("{at}/{}", escape(name));
+            children.push((name.clone(), self.child(schema, &here)?));
         }
-        Ok(schemas)
+        Ok(children)
     }
+}
+
+/// `dependentRequired`: for each property, the properties it needs.
+fn dependent_required(value: &Value, at: &str) -> Result<Vec<(String, Vec<String>)>, CompileError> {
+    object(value, at)?
+        .iter()
+        .map(|(name, names)| {
+            Ok((
+                name.clone(),
+                strings(names, &format!("{at}/{}", escape(name)))?,
+            ))
+        })
+        .collect()
 }
 
 fn type_check(value: &Value, at: &str) -> Result<Check, CompileError> {

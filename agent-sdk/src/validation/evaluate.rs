@@ -21,6 +21,14 @@ struct Sink<'a> {
 }
 
 impl Sink<'_> {
+    /// A sink for the verdict alone.
+    fn quiet() -> Self {
+        Sink {
+            violations: None,
+            limit: 0,
+        }
+    }
+
     fn wants_all(&self) -> bool {
         self.violations
             .as_ref()
@@ -59,13 +67,43 @@ fn every<T>(
     valid
 }
 
+/// The dependencies (of `dependentRequired`, `dependentSchemas`) whose property
+/// `map` has.
+fn present<'a, T>(
+    dependencies: &'a [(String, T)],
+    map: &'a Map<String, Value>,
+) -> impl Iterator<Item = &'a T> {
+    dependencies
+        .iter()
+        .filter(|(name, _)| lookup(map, name).is_some())
+        .map(|(_, dependency)| dependency)
+}
+
+/// Whether `map` has every property in `names`; each missing one is reported.
+fn require(
+    map: &Map<String, Value>,
+    names: &[String],
+    path: &mut String,
+    sink: &mut Sink<'_>,
+) -> bool {
+    let missing = names.iter().filter(|name| lookup(map, name).is_none());
+    every(missing, path, sink, |name, path, sink| {
+        sink.report(path, || {
+            format!("{} is a required property", Value::from(name.as_str()))
+        });
+        false
+    })
+}
+
 /// Whether `instance` fits.
 pub(crate) fn is_valid(schema: &Compiled, instance: &Value) -> bool {
-    let mut sink = Sink {
-        violations: None,
-        limit: 0,
-    };
-    Evaluator { schema }.node(schema.root, instance, &mut String::new(), &mut sink, 0)
+    Evaluator { schema }.node(
+        schema.root,
+        instance,
+        &mut String::new(),
+        &mut Sink::quiet(),
+        0,
+    )
 }
 
 /// Up to `limit` violations, in the schema's keyword order.
@@ -132,11 +170,13 @@ impl Evaluator<'_> {
 
     /// Whether `instance` fits node `id`, reporting nothing.
     fn fits(&self, id: NodeId, instance: &Value, depth: usize) -> bool {
-        let mut quiet = Sink {
-            violations: None,
-            limit: 0,
-        };
-        self.node(id, instance, &mut String::new(), &mut quiet, depth + 1)
+        self.node(
+            id,
+            instance,
+            &mut String::new(),
+            &mut Sink::quiet(),
+            depth + 1,
+        )
     }
 
     /// Evaluates node `id` on a child of the instance (`segment` added to the path).
@@ -254,39 +294,16 @@ impl Evaluator<'_> {
                 _ => true,
             },
             Check::Required(names) => match instance {
-                Value::Object(map) => {
-                    let mut valid = true;
-                    for name in names {
-                        if lookup(map, name).is_none() {
-                            valid = false;
-                            sink.report(path, || {
-                                format!("{} is a required property", Value::from(name.as_str()))
-                            });
-                            if !sink.wants_all() {
-                                break;
-                            }
-                        }
-                    }
-                    valid
-                }
+                Value::Object(map) => require(map, names, path, sink),
                 _ => true,
             },
             Check::DependentRequired(dependencies) => match instance {
-                Value::Object(map) => {
-                    let mut valid = true;
-                    for (name, needed) in dependencies {
-                        if lookup(map, name).is_none() {
-                            continue;
-                        }
-                        for other in needed.iter().filter(|other| lookup(map, other).is_none()) {
-                            valid = false;
-                            sink.report(path, || {
-                                format!("{} is a required property", Value::from(other.as_str()))
-                            });
-                        }
-                    }
-                    valid
-                }
+                Value::Object(map) => every(
+                    present(dependencies, map),
+                    path,
+                    sink,
+                    |needed, path, sink| require(map, needed, path, sink),
+                ),
                 _ => true,
             },
             _ => self.applicator(check, instance, path, sink, depth),
@@ -348,14 +365,12 @@ impl Evaluator<'_> {
                 _ => true,
             },
             Check::DependentSchemas(dependencies) => match instance {
-                Value::Object(map) => {
-                    let applying = dependencies
-                        .iter()
-                        .filter(|(name, _)| lookup(map, name).is_some());
-                    every(applying, path, sink, |(_, schema), path, sink| {
-                        self.node(*schema, instance, path, sink, depth + 1)
-                    })
-                }
+                Value::Object(map) => every(
+                    present(dependencies, map),
+                    path,
+                    sink,
+                    |schema, path, sink| self.node(*schema, instance, path, sink, depth + 1),
+                ),
                 _ => true,
             },
             Check::Items { prefix, rest } => match instance {
