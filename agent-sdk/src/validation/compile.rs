@@ -6,18 +6,21 @@
 //! `default`, ...) and unknown keywords are skipped, as JSON Schema says; the
 //! keywords that need a regular-expression engine, dynamic scopes or another
 //! base URI (a nested `$id`) are refused with [`CompileError::Unsupported`], so
-//! nothing is skipped silently. Drafts 4 to 7 (by `$schema`) are read as they
-//! were: a `$ref` replaces its siblings, `items` may be an array with
-//! `additionalItems`, `dependencies` joins both kinds of dependency, and
-//! `exclusiveMinimum: true` qualifies `minimum`.
+//! nothing is skipped silently. Each draft (by `$schema`, [`Draft`]) has its
+//! own keywords, and drafts 4 to 7 are read as they were: a `$ref` replaces its
+//! siblings, `items` may be an array with `additionalItems`, `dependencies`
+//! joins both kinds of dependency, and draft 4's `exclusiveMinimum: true`
+//! qualifies `minimum`.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 
 use serde_json::{Map, Number, Value};
 
+use super::draft::Draft;
+
 /// Keywords the built-in validator does not evaluate. A schema using one of them
-/// needs the `jsonschema` feature.
+/// (in a draft that has it) needs the `jsonschema` feature.
 const UNSUPPORTED: &[&str] = &[
     "pattern",
     "patternProperties",
@@ -25,6 +28,9 @@ const UNSUPPORTED: &[&str] = &[
     "unevaluatedItems",
     "$dynamicRef",
     "$recursiveRef",
+    // Drafts 6 and 7 check a string's encoding and media type.
+    "contentEncoding",
+    "contentMediaType",
 ];
 
 /// Why a schema could not be compiled.
@@ -69,11 +75,15 @@ pub(crate) mod json_type {
     pub(crate) const STRING: u8 = 16;
     pub(crate) const ARRAY: u8 = 32;
     pub(crate) const OBJECT: u8 = 64;
-    /// Name and bit of each type, in the order errors list them.
-    pub(crate) const NAMES: [(&str, u8); 7] = [
+    /// Draft 4's `integer`: a number written without a fraction or exponent.
+    pub(crate) const INTEGER_AS_WRITTEN: u8 = 128;
+    /// Name and bit of each type, in the order errors list them (a name is
+    /// looked up by its first entry).
+    pub(crate) const NAMES: [(&str, u8); 8] = [
         ("null", NULL),
         ("boolean", BOOLEAN),
         ("integer", INTEGER),
+        ("integer", INTEGER_AS_WRITTEN),
         ("number", NUMBER),
         ("string", STRING),
         ("array", ARRAY),
@@ -119,6 +129,10 @@ pub(crate) enum Check {
     Items {
         prefix: Vec<NodeId>,
         rest: Option<NodeId>,
+    },
+    /// `additionalItems: false` after an array `items`: no items past the first `after`.
+    NoAdditionalItems {
+        after: usize,
     },
     UniqueItems,
     Contains {
@@ -182,15 +196,9 @@ pub(crate) struct Compiled {
 
 /// Compiles `schema`, or says which keyword stops it.
 pub(crate) fn compile(schema: &Value) -> Result<Compiled, CompileError> {
-    let draft = schema
-        .get("$schema")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
     let mut compiler = Compiler {
         document: schema,
-        ref_replaces_siblings: ["draft-04", "draft-06", "draft-07"]
-            .iter()
-            .any(|old| draft.contains(old)),
+        draft: Draft::of(schema),
         nodes: Vec::new(),
         by_pointer: HashMap::new(),
     };
@@ -203,9 +211,8 @@ pub(crate) fn compile(schema: &Value) -> Result<Compiled, CompileError> {
 
 struct Compiler<'a> {
     document: &'a Value,
-    /// Drafts 4 to 7 (`$schema`): a `$ref` stands for the whole schema it is in,
-    /// its siblings are ignored.
-    ref_replaces_siblings: bool,
+    /// The draft `$schema` names: which keywords there are, and how some read.
+    draft: Draft,
     nodes: Vec<Node>,
     /// Nodes already made, by JSON Pointer from the root: a `$ref` reuses them.
     by_pointer: HashMap<String, NodeId>,
@@ -233,13 +240,24 @@ impl Compiler<'_> {
             }
         };
         // A nested `$id` starts a new base for the references below it.
-        if !at.is_empty() && object.contains_key("$id") {
+        let id = self.draft.id_keyword();
+        if !at.is_empty() && object.contains_key(id) {
             return Err(CompileError::Unsupported {
-                keyword: "$id".to_owned(),
-                location: format!("{at}/$id"),
+                keyword: id.to_owned(),
+                location: format!("{at}/{id}"),
             });
         }
-        if self.ref_replaces_siblings
+        // A nested `$schema` of another draft switches the draft below it.
+        if let Some(nested) = object.get("$schema")
+            && !at.is_empty()
+            && Some(nested) != self.document.get("$schema")
+        {
+            return Err(CompileError::Unsupported {
+                keyword: format!("$schema: {nested}"),
+                location: format!("{at}/$schema"),
+            });
+        }
+        if self.draft.ref_replaces_siblings()
             && let Some(reference) = object.get("$ref")
         {
             let check = Check::Ref(self.reference(reference, &format!("{at}/$ref"))?);
@@ -247,6 +265,10 @@ impl Compiler<'_> {
         }
         let mut checks = Vec::new();
         for (keyword, value) in object {
+            // A keyword of another draft is unknown here and asserts nothing.
+            if !self.draft.has(keyword) {
+                continue;
+            }
             let here = format!("{at}/{}", escape(keyword));
             if UNSUPPORTED.contains(&keyword.as_str()) {
                 return Err(CompileError::Unsupported {
@@ -278,7 +300,7 @@ impl Compiler<'_> {
             }));
         }
         let check = match keyword {
-            "type" => type_check(value, at)?,
+            "type" => type_check(value, at, self.draft)?,
             "enum" => Check::Enum(array(value, at)?.clone()),
             "const" => Check::Const(value.clone()),
             "minimum" | "maximum" => {
@@ -292,11 +314,48 @@ impl Compiler<'_> {
                 Check::Bound {
                     limit: number(value, at)?,
                     upper,
-                    exclusive: schema.get(draft4_exclusive) == Some(&Value::Bool(true)),
+                    exclusive: self.draft == Draft::Draft4
+                        && schema.get(draft4_exclusive) == Some(&Value::Bool(true)),
                 }
             }
-            // Read with `minimum`/`maximum` (draft 4).
-            "exclusiveMinimum" | "exclusiveMaximum" if value.is_boolean() => return Ok(None),
+            // Draft 4: a qualifier read with `minimum`/`maximum`, not a bound.
+            "exclusiveMinimum" | "exclusiveMaximum" if self.draft == Draft::Draft4 => {
+                let qualified = if keyword == "exclusiveMinimum" {
+                    "minimum"
+                } else {
+                    "maximum"
+                };
+                if value.is_boolean() && schema.contains_key(qualified) {
+                    return Ok(None);
+                }
+                if value.is_boolean() {
+                    return Err(invalid(
+                        at,
+                        format!(
+                            "{} qualifies `{qualified}` in draft 4, and the schema has no `{qualified}`",
+                            keyword_of(at)
+                        ),
+                    ));
+                }
+                return Err(invalid(
+                    at,
+                    format!(
+                        "{} must be a boolean in draft 4, found {value} (a number is the \
+                         form of draft 6 and later)",
+                        keyword_of(at)
+                    ),
+                ));
+            }
+            "exclusiveMinimum" | "exclusiveMaximum" if value.is_boolean() => {
+                return Err(invalid(
+                    at,
+                    format!(
+                        "{} must be a number since draft 6, found {value} (draft 4's form; \
+                         say `\"$schema\": \"http://json-schema.org/draft-04/schema#\"` to mean it)",
+                        keyword_of(at)
+                    ),
+                ));
+            }
             "exclusiveMinimum" | "exclusiveMaximum" => Check::Bound {
                 limit: number(value, at)?,
                 upper: keyword == "exclusiveMaximum",
@@ -330,22 +389,33 @@ impl Compiler<'_> {
                 // Draft 7's tuple form: `items` is the prefix, `additionalItems` the rest.
                 Value::Array(prefix) => Check::Items {
                     prefix: self.each(prefix, at)?,
-                    rest: self.sibling_child(schema, at, "additionalItems")?,
+                    // `additionalItems: false` is its own check (jsonschema words it apart).
+                    rest: match self.sibling(schema, "additionalItems") {
+                        Some(Value::Bool(false)) => None,
+                        _ => self.sibling_child(schema, at, "additionalItems")?,
+                    },
                 },
                 // Read with `prefixItems` when both are there.
-                _ if schema.contains_key("prefixItems") => return Ok(None),
+                _ if self.sibling(schema, "prefixItems").is_some() => return Ok(None),
                 items => Check::Items {
                     prefix: Vec::new(),
                     rest: Some(self.child(items, at)?),
                 },
             },
+            "additionalItems" => match (value, schema.get("items")) {
+                (Value::Bool(false), Some(Value::Array(prefix))) => Check::NoAdditionalItems {
+                    after: prefix.len(),
+                },
+                // Read with an array `items`; nothing to check after any other `items`.
+                _ => return Ok(None),
+            },
             "contains" => Check::Contains {
                 schema: self.child(value, at)?,
-                min: match schema.get("minContains") {
+                min: match self.sibling(schema, "minContains") {
                     Some(min) => count(min, &sibling(at, "minContains"))?,
                     None => 1,
                 },
-                max: match schema.get("maxContains") {
+                max: match self.sibling(schema, "maxContains") {
                     Some(max) => Some(count(max, &sibling(at, "maxContains"))?),
                     None => None,
                 },
@@ -445,6 +515,12 @@ impl Compiler<'_> {
         }
     }
 
+    /// The value of a keyword read together with another one, when the schema
+    /// has it and the draft knows it.
+    fn sibling<'s>(&self, schema: &'s Map<String, Value>, keyword: &str) -> Option<&'s Value> {
+        schema.get(keyword).filter(|_| self.draft.has(keyword))
+    }
+
     /// The subschema of a keyword read together with this one (`then` with
     /// `if`), when the schema has it.
     fn sibling_child(
@@ -453,7 +529,7 @@ impl Compiler<'_> {
         at: &str,
         keyword: &str,
     ) -> Result<Option<NodeId>, CompileError> {
-        match schema.get(keyword) {
+        match self.sibling(schema, keyword) {
             Some(subschema) => Ok(Some(self.child(subschema, &sibling(at, keyword))?)),
             None => Ok(None),
         }
@@ -487,7 +563,7 @@ fn dependent_required(value: &Value, at: &str) -> Result<Vec<(String, Vec<String
         .collect()
 }
 
-fn type_check(value: &Value, at: &str) -> Result<Check, CompileError> {
+fn type_check(value: &Value, at: &str, draft: Draft) -> Result<Check, CompileError> {
     let names: Vec<&Value> = match value {
         Value::Array(names) => names.iter().collect(),
         one => vec![one],
@@ -506,7 +582,10 @@ fn type_check(value: &Value, at: &str) -> Result<Check, CompileError> {
                     ),
                 )
             })?;
-        allowed |= bit;
+        allowed |= match bit {
+            json_type::INTEGER if draft.integers_as_written() => json_type::INTEGER_AS_WRITTEN,
+            bit => bit,
+        };
     }
     Ok(Check::Type(allowed))
 }

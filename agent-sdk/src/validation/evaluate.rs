@@ -287,6 +287,17 @@ impl Evaluator<'_> {
                 };
                 fits || fail(&|| count_message(instance, *of, *limit, *at_most))
             }
+            Check::NoAdditionalItems { after } => match instance {
+                Value::Array(items) if items.len() > *after => fail(&|| {
+                    let extra: Vec<String> = items[*after..].iter().map(Value::to_string).collect();
+                    let verb = if extra.len() == 1 { "was" } else { "were" };
+                    format!(
+                        "Additional items are not allowed ({} {verb} unexpected)",
+                        extra.join(", ")
+                    )
+                }),
+                _ => true,
+            },
             Check::UniqueItems => match instance {
                 Value::Array(items) => {
                     all_unique(items) || fail(&|| format!("{instance} has non-unique elements"))
@@ -461,8 +472,10 @@ fn type_bits(instance: &Value) -> u8 {
     match instance {
         Value::Null => json_type::NULL,
         Value::Bool(_) => json_type::BOOLEAN,
-        // An integer is also a number; `2.0` is an integer too.
-        Value::Number(n) if n.is_i64() || n.is_u64() => json_type::INTEGER | json_type::NUMBER,
+        // An integer is also a number; `2.0` is an integer too (but for draft 4).
+        Value::Number(n) if n.is_i64() || n.is_u64() => {
+            json_type::INTEGER_AS_WRITTEN | json_type::INTEGER | json_type::NUMBER
+        }
         Value::Number(n) if n.as_f64().is_some_and(|f| f.fract() == 0.0) => {
             json_type::INTEGER | json_type::NUMBER
         }

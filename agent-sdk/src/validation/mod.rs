@@ -17,6 +17,7 @@
 //! skipped silently.
 
 mod compile;
+mod draft;
 mod evaluate;
 
 use serde_json::Value;

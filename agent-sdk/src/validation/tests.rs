@@ -254,6 +254,115 @@ fn applicators_and_dependencies_read_the_same_as_jsonschema() {
     }
 }
 
+/// Each draft's keywords: one a draft does not have asserts nothing there.
+#[test]
+fn each_draft_reads_only_its_own_keywords() {
+    const DRAFT4: &str = "http://json-schema.org/draft-04/schema#";
+    const DRAFT6: &str = "http://json-schema.org/draft-06/schema#";
+    const DRAFT7: &str = "http://json-schema.org/draft-07/schema#";
+    const DRAFT2019: &str = "https://json-schema.org/draft/2019-09/schema";
+    let cases = [
+        // Found by the `schema_validation` fuzz target: `const` came in draft 6.
+        (
+            json!({"$schema": DRAFT4, "const": [{"type": "string"}], "additionalItems": false, "dependencies": {"a": {"required": ["b"]}}}),
+            vec![json!(["x", 0]), json!([{"type": "string"}])],
+        ),
+        (
+            json!({"$schema": DRAFT4, "contains": {"type": "string"}, "propertyNames": {"maxLength": 1}}),
+            vec![json!([1]), json!({"abc": 1})],
+        ),
+        // Draft 4: `1.0` is not an integer; `exclusiveMaximum` qualifies `maximum`.
+        (
+            json!({"$schema": DRAFT4, "type": "integer"}),
+            vec![json!(1), json!(1.0), json!(1.5)],
+        ),
+        (
+            json!({"$schema": DRAFT4, "items": {"type": ["integer", "string"]}}),
+            vec![json!([1, "a"]), json!([2.0])],
+        ),
+        (
+            json!({"$schema": DRAFT4, "maximum": 3, "exclusiveMaximum": true}),
+            vec![json!(1), json!(3), json!(4)],
+        ),
+        (
+            json!({"$schema": DRAFT6, "type": "integer", "minimum": 1, "exclusiveMaximum": 3}),
+            vec![json!(1.0), json!(3), json!(2)],
+        ),
+        (
+            json!({"$schema": DRAFT6, "if": {"type": "string"}, "then": false}),
+            vec![json!("x")],
+        ),
+        (
+            json!({"$schema": DRAFT7, "contains": {"type": "string"}, "minContains": 2, "dependentRequired": {"a": ["b"]}}),
+            vec![json!(["a"]), json!([1]), json!({"a": 1})],
+        ),
+        // 2019-09 has no `prefixItems`: `items` covers every item.
+        (
+            json!({"$schema": DRAFT2019, "prefixItems": [{"type": "string"}], "items": {"type": "integer"}}),
+            vec![json!(["a"]), json!([1, 2])],
+        ),
+        (
+            json!({"$schema": DRAFT2019, "items": [{"type": "string"}], "additionalItems": false, "minContains": 0, "contains": {"type": "integer"}}),
+            vec![json!(["a"]), json!(["a", 1])],
+        ),
+    ];
+    for (schema, instances) in &cases {
+        for instance in instances {
+            compare(schema, instance);
+        }
+    }
+    // Keywords the built-in validator does not evaluate, in drafts that have them;
+    // in drafts that do not, nothing to evaluate.
+    for schema in [
+        json!({"$schema": DRAFT7, "contentEncoding": "base64"}),
+        json!({"$schema": DRAFT4, "properties": {"a": {"id": "http://example.com/a"}}}),
+        json!({"properties": {"a": {"$schema": DRAFT4, "type": "integer"}}}),
+    ] {
+        let refusal = Validator::built_in(&schema).err().expect("not evaluated");
+        assert!(refusal.needs_feature, "{schema}: {}", refusal.message);
+    }
+    #[cfg(feature = "jsonschema")]
+    {
+        let base64 = Validator::new(&json!({"$schema": DRAFT7, "contentEncoding": "base64"}))
+            .unwrap_or_else(|e| panic!("{}", e.message));
+        assert!(!base64.is_built_in() && !base64.is_valid(&json!("not base64!")));
+    }
+    // An unknown `$schema` is refused by jsonschema; the built-in reads it as 2020-12.
+    let custom = json!({"$schema": "https://example.com/meta", "const": 1});
+    assert!(jsonschema::validator_for(&custom).is_err());
+    assert!(!built_in(&custom).is_valid(&json!(2)));
+    for schema in [
+        json!({"properties": {"a": {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "integer"}}, "$schema": "https://json-schema.org/draft/2020-12/schema"}),
+        json!({"contentEncoding": "base64", "contentMediaType": "application/json"}),
+        json!({"$schema": DRAFT7, "unevaluatedProperties": false}),
+        json!({"$schema": DRAFT4, "properties": {"a": {"$id": "http://example.com/a"}}}),
+    ] {
+        compare(&schema, &json!({"x": "not base64!"}));
+    }
+    // `exclusiveMinimum` of the wrong draft's form is a mistake to name.
+    for (schema, hint) in [
+        (json!({"minimum": 1, "exclusiveMinimum": true}), "draft-04"),
+        (
+            json!({"$schema": DRAFT4, "exclusiveMinimum": 5}),
+            "draft 6 and later",
+        ),
+        (
+            json!({"$schema": DRAFT4, "exclusiveMaximum": true}),
+            "no `maximum`",
+        ),
+    ] {
+        let refusal = Validator::new(&schema)
+            .err()
+            .expect("the other draft's form");
+        assert!(
+            !refusal.needs_feature && refusal.message.contains(hint),
+            "{schema}: {}",
+            refusal.message
+        );
+        assert!(jsonschema::validator_for(&schema).is_err(), "{schema}");
+    }
+}
+
 #[test]
 fn a_broken_schema_is_refused_with_where_and_what() {
     let cases = [
@@ -417,14 +526,39 @@ fn instance() -> impl Strategy<Value = Value> {
     })
 }
 
+/// `$schema` of each draft; `None` for none (2020-12).
+const DRAFTS: [Option<&str>; 6] = [
+    None,
+    Some("http://json-schema.org/draft-04/schema#"),
+    Some("http://json-schema.org/draft-06/schema#"),
+    Some("http://json-schema.org/draft-07/schema#"),
+    Some("https://json-schema.org/draft/2019-09/schema"),
+    Some("https://json-schema.org/draft/2020-12/schema"),
+];
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2_000))]
 
     /// Any generated schema gives the built-in evaluator's verdict that jsonschema gives.
     #[test]
-    fn generated_schemas_get_jsonschemas_verdict(schema in schema(), instances in prop::collection::vec(instance(), 1..6)) {
-        let ours = built_in(&schema);
-        let reference = jsonschema::validator_for(&schema).unwrap();
+    fn generated_schemas_get_jsonschemas_verdict(
+        schema in schema(),
+        draft in prop::sample::select(DRAFTS.to_vec()),
+        instances in prop::collection::vec(instance(), 1..6),
+    ) {
+        // The same keywords read in each draft (those a draft does not have assert nothing).
+        let schema = match (draft, schema) {
+            (Some(uri), Value::Object(mut object)) => {
+                object.insert("$schema".to_owned(), Value::from(uri));
+                Value::Object(object)
+            }
+            (_, schema) => schema,
+        };
+        // A draft's meta-schema refuses some (draft 4's `exclusiveMaximum` is a boolean).
+        let (Ok(ours), Ok(reference)) = (Validator::new(&schema), jsonschema::validator_for(&schema)) else {
+            return Ok(());
+        };
+        prop_assert!(ours.is_built_in(), "{} fell back", schema);
         for instance in &instances {
             prop_assert_eq!(ours.is_valid(instance), reference.is_valid(instance), "{} on {}", schema, instance);
             let violations = ours.violations(instance, 10);
