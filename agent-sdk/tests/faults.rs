@@ -285,7 +285,7 @@ fn invalid_utf8_is_a_malformed_item_and_the_next_line_arrives() {
             .await;
         // A non-JSON line is skipped; a JSON-looking one with bad bytes is a `Malformed` item.
         assert!(
-            matches!(items[0], Ok(Message::Malformed { .. })),
+            matches!(&items[0], Ok(Message::Malformed { error, .. }) if error.contains("not UTF-8: invalid byte at column 28")),
             "{items:?}"
         );
         assert_eq!(texts(&items), ["after invalid utf-8"]);
