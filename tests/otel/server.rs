@@ -207,3 +207,93 @@ async fn requests_continue_the_callers_trace_down_to_the_turn_and_the_cli() {
     );
     assert_parent(one(&spans, "control_request initialize"), session);
 }
+
+/// A permission request a person answers: the SDK's `permission` span under the
+/// turn says the tool and the decision, and the server's `permission_request`
+/// span under it names the session, the request's correlation id and the
+/// event's seq, so a trace leads to the event a console showed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_permission_request_has_spans_with_the_tool_the_decision_and_the_event() {
+    use agent_sdk::server::ServerConfig;
+    use agent_sdk_e2e::server::{TestServer, of_kind};
+
+    telemetry();
+    let world = World::start(
+        Script::new()
+            .then(Turn::tool_use(
+                "Bash",
+                json!({"command": "touch never.txt"}),
+            ))
+            .then(Turn::text("understood")),
+    )
+    .await;
+    let server = TestServer::start(&world, ServerConfig::default()).await;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let trace = format!("{:032x}", nanos | (1 << 102));
+    let (status, created) = post(
+        &server.http,
+        format!("{}/v1/sessions", server.base),
+        &traceparent(&trace, "00000000000000d4"),
+        json!({"permission_mode": "default"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().expect("a session id").to_owned();
+    let mut events = server.events(&id, Some(0)).await;
+    let (status, answer) = post(
+        &server.http,
+        format!("{}/v1/sessions/{id}/messages", server.base),
+        &traceparent(&trace, "00000000000000e5"),
+        json!({"text": "run it"}),
+    )
+    .await;
+    assert!((200..300).contains(&status), "{status} {answer}");
+
+    let seen = events.until("permission_request").await;
+    let (seq, request) = seen
+        .iter()
+        .find(|event| event.1 == "permission_request")
+        .map(|event| (event.0.expect("a seq"), event.2.clone()))
+        .expect("a permission request");
+    let cid = request["correlation_id"]
+        .as_str()
+        .expect("a correlation id");
+    let path = format!("/v1/sessions/{id}/permissions/{cid}");
+    let (status, denied) = server
+        .post(&path, json!({"behavior": "deny", "message": "not today"}))
+        .await;
+    assert_eq!(status, 200, "{denied}");
+    let seen = events.until("turn_complete").await;
+    assert_eq!(of_kind(&seen, "permission_resolved")[0]["behavior"], "deny");
+
+    let spans = exported(&trace, |spans| {
+        spans.iter().any(|span| {
+            span.name == "permission" && span.attr("agent_sdk.permission.decision").is_some()
+        }) && has_all(spans, &["permission_request"])
+    })
+    .await;
+    let asked = one(&spans, "permission");
+    assert_parent(asked, one(&spans, "invoke_agent"));
+    assert_eq!(asked.attr("gen_ai.tool.name").as_deref(), Some("Bash"));
+    assert_eq!(
+        asked.attr("agent_sdk.permission.decision").as_deref(),
+        Some("deny")
+    );
+    assert_eq!(
+        asked.attr("gen_ai.tool.call.id").as_deref(),
+        request["tool_use_id"].as_str()
+    );
+    let waited = one(&spans, "permission_request");
+    assert_parent(waited, asked);
+    assert_eq!(waited.attr("session_id").as_deref(), Some(id.as_str()));
+    assert_eq!(waited.attr("correlation_id").as_deref(), Some(cid));
+    assert_eq!(waited.attr("tool").as_deref(), Some("Bash"));
+    assert_eq!(
+        waited.attr("tool_use_id").as_deref(),
+        request["tool_use_id"].as_str()
+    );
+    assert_eq!(waited.attr("seq"), Some(seq.to_string()), "{waited:?}");
+}
