@@ -162,6 +162,7 @@ async fn metrics_render_valid_text_and_every_counter_moves() {
     metrics.session_created();
     metrics.set_live_sessions(7);
     metrics.set_running_turns(2);
+    metrics.set_running_tasks(1);
     metrics.task_finished("completed", Duration::from_millis(1500));
     metrics.task_finished("failed", Duration::from_millis(250));
     let usage = Usage {
@@ -189,6 +190,7 @@ async fn metrics_render_valid_text_and_every_counter_moves() {
         ("agent_server_sessions_created", "counter"),
         ("agent_server_live_sessions", "gauge"),
         ("agent_server_running_turns", "gauge"),
+        ("agent_server_running_tasks", "gauge"),
         ("agent_server_tasks_finished", "counter"),
         ("agent_server_task_duration_seconds", "histogram"),
         ("agent_server_turn_duration_seconds", "histogram"),
@@ -211,6 +213,7 @@ async fn metrics_render_valid_text_and_every_counter_moves() {
     assert_eq!(at("agent_server_sessions_created_total", &[]), 2.0);
     assert_eq!(at("agent_server_live_sessions", &[]), 7.0);
     assert_eq!(at("agent_server_running_turns", &[]), 2.0);
+    assert_eq!(at("agent_server_running_tasks", &[]), 1.0);
     assert_eq!(
         at(
             "agent_server_tasks_finished_total",

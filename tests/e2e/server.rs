@@ -212,8 +212,16 @@ async fn an_unanswered_permission_request_is_denied_with_a_message_the_model_see
 
 #[tokio::test]
 async fn a_task_runs_to_completion_and_reports_its_result() {
-    let world = World::start(Script::new().then(Turn::text("task done"))).await;
+    // The model takes a while, so the task is seen running.
+    let world = World::start(
+        Script::new().then(Turn::text("task done").with_delay(Duration::from_secs(1))),
+    )
+    .await;
     let server = TestServer::start(&world, ServerConfig::default()).await;
+    assert_eq!(
+        metric(&server, "agent_server_running_tasks").await,
+        Some(0.0)
+    );
     let (status, created) = server
         .post(
             "/v1/tasks",
@@ -225,14 +233,24 @@ async fn a_task_runs_to_completion_and_reports_its_result() {
         (created["task_id"].as_str(), created["status"].as_str()),
         (Some("t-1"), Some("running"))
     );
-    let task = loop {
-        let (_, task) = server.get("/v1/tasks/t-1").await;
-        if task["status"] != "running" {
-            break task;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    assert_eq!(
+        metric(&server, "agent_server_running_tasks").await,
+        Some(1.0)
+    );
+    let task = task_end(&server, "t-1").await;
     assert_eq!(task["status"], "completed", "{task}");
+    assert_eq!(
+        metric(&server, "agent_server_running_tasks").await,
+        Some(0.0)
+    );
+    assert_eq!(
+        metric(
+            &server,
+            "agent_server_tasks_finished_total{status=\"completed\"}"
+        )
+        .await,
+        Some(1.0)
+    );
     assert_eq!(task["result"], "task done");
     assert!(task["duration_ms"].as_i64().is_some());
     assert_eq!(

@@ -86,6 +86,7 @@ pub struct ServerMetrics {
     sessions_evicted: CounterFamily,
     live_sessions: Gauge,
     running_turns: Gauge,
+    running_tasks: Gauge,
     tasks_finished: CounterFamily,
     task_duration: HistogramFamily,
     turns: Counter,
@@ -115,6 +116,7 @@ impl Default for ServerMetrics {
             sessions_evicted: Family::default(),
             live_sessions: Gauge::default(),
             running_turns: Gauge::default(),
+            running_tasks: Gauge::default(),
             tasks_finished: Family::default(),
             task_duration: Family::new_with_constructor(work_histogram),
             turns: Counter::default(),
@@ -161,6 +163,11 @@ impl ServerMetrics {
             "running_turns",
             "Turns running now",
             self.running_turns.clone(),
+        );
+        r.register(
+            "running_tasks",
+            "Tasks running now",
+            self.running_tasks.clone(),
         );
         r.register(
             "tasks_finished",
@@ -248,6 +255,11 @@ impl ServerMetrics {
     /// Sets the number of turns running.
     pub fn set_running_turns(&self, count: usize) {
         self.running_turns.set(gauge_value(count));
+    }
+
+    /// Sets the number of tasks (`POST /v1/tasks`) running.
+    pub fn set_running_tasks(&self, count: usize) {
+        self.running_tasks.set(gauge_value(count));
     }
 
     /// A task ended with `status` (`completed`, `failed`, `interrupted`) after `duration`.

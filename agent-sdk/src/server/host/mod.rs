@@ -269,6 +269,8 @@ pub(crate) struct Host {
     draining: AtomicBool,
     started: Instant,
     running_turns: AtomicUsize,
+    /// Tasks started and not finished (their turns are among the running turns).
+    running_tasks: AtomicUsize,
     pub(crate) limiter: Option<Arc<RateLimiter>>,
     webhooks: Option<Webhooks>,
     deliverer: Option<tokio::task::JoinHandle<()>>,
@@ -344,6 +346,7 @@ impl Host {
             draining: AtomicBool::new(false),
             started: Instant::now(),
             running_turns: AtomicUsize::new(0),
+            running_tasks: AtomicUsize::new(0),
         }
     }
 
@@ -362,6 +365,10 @@ impl Host {
 
     pub(crate) fn running_turns(&self) -> usize {
         self.running_turns.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn running_tasks(&self) -> usize {
+        self.running_tasks.load(Ordering::Acquire)
     }
 
     /// The caller's tier of limits; an unknown tier name is a 403.
@@ -405,5 +412,6 @@ impl Host {
     fn update_gauges(&self) {
         self.metrics.set_live_sessions(self.live_sessions());
         self.metrics.set_running_turns(self.running_turns());
+        self.metrics.set_running_tasks(self.running_tasks());
     }
 }

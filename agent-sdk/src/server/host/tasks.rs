@@ -1,6 +1,7 @@
 //! Tasks: one-shot jobs, a prompt run as one turn of a (new or reused) session.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use axum::http::StatusCode;
@@ -154,6 +155,8 @@ impl Host {
         let host = self.clone();
         let started = Instant::now();
         let stored = record.clone();
+        self.running_tasks.fetch_add(1, Ordering::AcqRel);
+        self.update_gauges();
         tokio::spawn(async move {
             let mut record = stored;
             match outcome.await {
@@ -217,6 +220,8 @@ impl Host {
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default();
         self.metrics.task_finished(&status, started.elapsed());
+        self.running_tasks.fetch_sub(1, Ordering::AcqRel);
+        self.update_gauges();
         match self.db.update_task_fenced(epoch, &record).await {
             Ok(_) => {}
             // Another host took the session over: it reports the task.
