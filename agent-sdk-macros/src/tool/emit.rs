@@ -215,9 +215,10 @@ pub(crate) fn tool_impl(
         }
     });
     let definition = match known_parameters(tool) {
-        Some(parameters) => quote! {
-            use __agent_sdk::{ProbeOptional as _, ProbeRequired as _, ProbeUnknown as _};
-            __agent_sdk::tool_definition_of_parameters::<#arguments_ty, #output>(&#spec, ::std::vec![#(#parameters),*])
+        Some((types, parameters)) => quote! {
+            use __agent_sdk::{DefineFromTable as _, DefineWithSchemars as _};
+            (&&__agent_sdk::DefinitionProbe::<(#(#types,)*), #arguments_ty, #output>::new())
+                .definition(&#spec, &[#(#parameters),*])
         },
         None => quote!(__agent_sdk::tool_definition::<#arguments_ty, #output>(&#spec)),
     };
@@ -246,12 +247,13 @@ pub(crate) fn tool_impl(
     }
 }
 
-/// One `__agent_sdk::Parameter` per plain parameter, for the schema the SDK writes
-/// without schemars when every type is known to it (the compiler decides that, through
-/// `SchemaProbe`); `None` when a parameter carries `serde`/`schemars` attributes or a
-/// doc comment of more than one plain line (schemars' own reading of those is kept), or
-/// the arguments are an `#[args]` struct.
-fn known_parameters(tool: &ToolFn) -> Option<Vec<TokenStream>> {
+/// The types of the plain parameters and, for each, `(name, doc line)`: the
+/// SDK writes the schema without schemars when every type is known to it (the
+/// compiler decides that, through `DefinitionProbe`); `None` when a parameter
+/// carries `serde`/`schemars` attributes or a doc comment of more than one plain
+/// line (schemars' own reading of those is kept), or the arguments are an
+/// `#[args]` struct.
+fn known_parameters(tool: &ToolFn) -> Option<(Vec<&syn::Type>, Vec<TokenStream>)> {
     let Arguments::Params(params) = &tool.arguments else {
         return None;
     };
@@ -264,16 +266,10 @@ fn known_parameters(tool: &ToolFn) -> Option<Vec<TokenStream>> {
                 None => quote!(::core::option::Option::None),
             };
             let name = syn::ext::IdentExt::unraw(&param.ident).to_string();
-            let ty = &param.ty;
-            Some(quote! {
-                __agent_sdk::Parameter {
-                    name: #name,
-                    description: #description,
-                    known: (&&&__agent_sdk::SchemaProbe::<#ty>::new()).known(),
-                }
-            })
+            Some((&param.ty, quote!((#name, #description))))
         })
-        .collect()
+        .collect::<Option<Vec<_>>>()
+        .map(|pairs| pairs.into_iter().unzip())
 }
 
 /// `Some(None)` without a doc comment, `Some(Some(line))` for one plain line (trimmed, as

@@ -37,23 +37,21 @@ const _: () = {
             __agent_sdk::ToolDefinition,
             __agent_sdk::SchemaError,
         > {
-            use __agent_sdk::{ProbeOptional as _, ProbeRequired as _, ProbeUnknown as _};
-            __agent_sdk::tool_definition_of_parameters::<
-                __ToolArguments,
-                (),
-            >(
-                &__agent_sdk::ToolSpec {
-                    name: "ping",
-                    description: ::core::option::Option::None,
-                    title: ::core::option::Option::None,
-                    read_only: ::core::option::Option::None,
-                    destructive: ::core::option::Option::None,
-                    idempotent: ::core::option::Option::None,
-                    open_world: ::core::option::Option::None,
-                    max_result_size_chars: ::core::option::Option::None,
-                },
-                ::std::vec![],
-            )
+            use __agent_sdk::{DefineFromTable as _, DefineWithSchemars as _};
+            (&&__agent_sdk::DefinitionProbe::<(), __ToolArguments, ()>::new())
+                .definition(
+                    &__agent_sdk::ToolSpec {
+                        name: "ping",
+                        description: ::core::option::Option::None,
+                        title: ::core::option::Option::None,
+                        read_only: ::core::option::Option::None,
+                        destructive: ::core::option::Option::None,
+                        idempotent: ::core::option::Option::None,
+                        open_world: ::core::option::Option::None,
+                        max_result_size_chars: ::core::option::Option::None,
+                    },
+                    &[],
+                )
         }
         fn call(
             &self,

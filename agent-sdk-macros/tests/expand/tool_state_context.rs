@@ -61,30 +61,28 @@ const _: () = {
             __agent_sdk::ToolDefinition,
             __agent_sdk::SchemaError,
         > {
-            use __agent_sdk::{ProbeOptional as _, ProbeRequired as _, ProbeUnknown as _};
-            __agent_sdk::tool_definition_of_parameters::<
+            use __agent_sdk::{DefineFromTable as _, DefineWithSchemars as _};
+            (&&__agent_sdk::DefinitionProbe::<
+                (String, u32),
                 __ToolArguments,
                 String,
-            >(
-                &__agent_sdk::ToolSpec {
-                    name: "lookup",
-                    description: ::core::option::Option::Some("Look a key up."),
-                    title: ::core::option::Option::None,
-                    read_only: ::core::option::Option::None,
-                    destructive: ::core::option::Option::None,
-                    idempotent: ::core::option::Option::None,
-                    open_world: ::core::option::Option::None,
-                    max_result_size_chars: ::core::option::Option::None,
-                },
-                ::std::vec![
-                    __agent_sdk::Parameter { name : "key", description :
-                    ::core::option::Option::None, known : (&& &
-                    __agent_sdk::SchemaProbe:: < String > ::new()).known(), },
-                    __agent_sdk::Parameter { name : "limit", description :
-                    ::core::option::Option::None, known : (&& &
-                    __agent_sdk::SchemaProbe:: < u32 > ::new()).known(), }
-                ],
-            )
+            >::new())
+                .definition(
+                    &__agent_sdk::ToolSpec {
+                        name: "lookup",
+                        description: ::core::option::Option::Some("Look a key up."),
+                        title: ::core::option::Option::None,
+                        read_only: ::core::option::Option::None,
+                        destructive: ::core::option::Option::None,
+                        idempotent: ::core::option::Option::None,
+                        open_world: ::core::option::Option::None,
+                        max_result_size_chars: ::core::option::Option::None,
+                    },
+                    &[
+                        ("key", ::core::option::Option::None),
+                        ("limit", ::core::option::Option::None),
+                    ],
+                )
         }
         fn call(
             &self,

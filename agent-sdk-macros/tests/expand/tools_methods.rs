@@ -51,29 +51,25 @@ const _: () = {
                 __agent_sdk::ToolDefinition,
                 __agent_sdk::SchemaError,
             > {
-                use __agent_sdk::{
-                    ProbeOptional as _, ProbeRequired as _, ProbeUnknown as _,
-                };
-                __agent_sdk::tool_definition_of_parameters::<
+                use __agent_sdk::{DefineFromTable as _, DefineWithSchemars as _};
+                (&&__agent_sdk::DefinitionProbe::<
+                    (String,),
                     __ToolArguments,
                     Option<String>,
-                >(
-                    &__agent_sdk::ToolSpec {
-                        name: "get",
-                        description: ::core::option::Option::Some("Look a key up."),
-                        title: ::core::option::Option::None,
-                        read_only: ::core::option::Option::Some(true),
-                        destructive: ::core::option::Option::None,
-                        idempotent: ::core::option::Option::None,
-                        open_world: ::core::option::Option::None,
-                        max_result_size_chars: ::core::option::Option::None,
-                    },
-                    ::std::vec![
-                        __agent_sdk::Parameter { name : "key", description :
-                        ::core::option::Option::None, known : (&& &
-                        __agent_sdk::SchemaProbe:: < String > ::new()).known(), }
-                    ],
-                )
+                >::new())
+                    .definition(
+                        &__agent_sdk::ToolSpec {
+                            name: "get",
+                            description: ::core::option::Option::Some("Look a key up."),
+                            title: ::core::option::Option::None,
+                            read_only: ::core::option::Option::Some(true),
+                            destructive: ::core::option::Option::None,
+                            idempotent: ::core::option::Option::None,
+                            open_world: ::core::option::Option::None,
+                            max_result_size_chars: ::core::option::Option::None,
+                        },
+                        &[("key", ::core::option::Option::None)],
+                    )
             }
             fn call(
                 &self,

@@ -7,12 +7,11 @@
 //! half a megabyte of it (benches/README.md, "Idle memory"), to produce a schema
 //! this table knows in advance. Which types are known is decided by the
 //! compiler, not by the macro reading type names (a user may shadow `f64`):
-//! `(&&&SchemaProbe::<T>::new()).known()` picks an impl by method lookup
-//! ("autoref specialization"), and any unknown parameter sends the whole tool
-//! back to schemars. A test holds every entry equal to what schemars and the
-//! shaping make (`tests/integration/mcp_known_schema.rs`).
-
-use std::marker::PhantomData;
+//! the tuple of a tool's parameter types is [`KnownParameters`] or not, and
+//! `crate::mcp::private::DefinitionProbe` picks the table or schemars by method
+//! lookup ("autoref specialization"). The tool of a program then holds the code
+//! of one of the two, not both. A test holds every entry equal to what schemars
+//! and the shaping make (`tests/integration/mcp_known_schema.rs`).
 
 use serde_json::{Map, Value, json};
 
@@ -65,90 +64,78 @@ impl<T: KnownSchema> KnownSchema for Vec<T> {
     }
 }
 
-/// A parameter's schema, and whether it is required.
-pub struct KnownParameter {
-    schema: Value,
-    required: bool,
+/// A parameter type the table knows: a [`KnownSchema`] is a required
+/// parameter, an `Option` of one an optional parameter.
+pub trait KnownParameterType {
+    /// Whether the parameter must be present.
+    const REQUIRED: bool;
+    /// The parameter's schema.
+    fn parameter_schema() -> Value;
 }
 
-/// Asks the compiler whether `T` has a [`KnownSchema`]; see the module docs.
-pub struct SchemaProbe<T>(PhantomData<T>);
-
-impl<T> SchemaProbe<T> {
-    /// A probe of `T`.
-    #[allow(clippy::new_without_default)]
-    pub const fn new() -> Self {
-        SchemaProbe(PhantomData)
+impl<T: KnownSchema> KnownParameterType for T {
+    const REQUIRED: bool = true;
+    fn parameter_schema() -> Value {
+        T::known_schema()
     }
 }
 
-/// `Option<T>` of a known `T`: the schema of `T`, not required.
-pub trait ProbeOptional {
-    /// The parameter's schema, if known.
-    fn known(&self) -> Option<KnownParameter>;
-}
-
-impl<T: KnownSchema> ProbeOptional for &&SchemaProbe<Option<T>> {
-    fn known(&self) -> Option<KnownParameter> {
-        Some(KnownParameter {
-            schema: T::known_schema(),
-            required: false,
-        })
+impl<T: KnownSchema> KnownParameterType for Option<T> {
+    const REQUIRED: bool = false;
+    fn parameter_schema() -> Value {
+        T::known_schema()
     }
 }
 
-/// A known `T`: its schema, required.
-pub trait ProbeRequired {
-    /// The parameter's schema, if known.
-    fn known(&self) -> Option<KnownParameter>;
+/// A tuple of a tool's parameter types, every one known to the table (up to
+/// 16 parameters; a tool with more gets its schema from schemars).
+pub trait KnownParameters {
+    /// Each parameter's schema and whether it is required, in order.
+    fn parameters() -> Vec<(Value, bool)>;
 }
 
-impl<T: KnownSchema> ProbeRequired for &SchemaProbe<T> {
-    fn known(&self) -> Option<KnownParameter> {
-        Some(KnownParameter {
-            schema: T::known_schema(),
-            required: true,
-        })
-    }
+/// `KnownParameters` for the tuples of 0 to 16 known types.
+macro_rules! known_tuples {
+    ($($ty:ident)*) => {
+        impl<$($ty: KnownParameterType),*> KnownParameters for ($($ty,)*) {
+            fn parameters() -> Vec<(Value, bool)> {
+                vec![$(($ty::parameter_schema(), $ty::REQUIRED)),*]
+            }
+        }
+    };
 }
 
-/// Any other type: unknown, the tool's schema comes from schemars.
-pub trait ProbeUnknown {
-    /// `None`.
-    fn known(&self) -> Option<KnownParameter> {
-        None
-    }
-}
+known_tuples!();
+known_tuples!(A);
+known_tuples!(A B);
+known_tuples!(A B C);
+known_tuples!(A B C D);
+known_tuples!(A B C D E);
+known_tuples!(A B C D E F);
+known_tuples!(A B C D E F G);
+known_tuples!(A B C D E F G H);
+known_tuples!(A B C D E F G H I);
+known_tuples!(A B C D E F G H I J);
+known_tuples!(A B C D E F G H I J K);
+known_tuples!(A B C D E F G H I J K L);
+known_tuples!(A B C D E F G H I J K L M);
+known_tuples!(A B C D E F G H I J K L M N);
+known_tuples!(A B C D E F G H I J K L M N O);
+known_tuples!(A B C D E F G H I J K L M N O P);
 
-impl<T> ProbeUnknown for SchemaProbe<T> {}
-
-/// A `#[tool]` parameter as the macro saw it.
-pub struct Parameter {
-    /// The property name (the parameter's name).
-    pub name: &'static str,
-    /// The doc comment, when it is one plain line (else the macro does not
-    /// take this path).
-    pub description: Option<&'static str>,
-    /// What the probe found.
-    pub known: Option<KnownParameter>,
-}
-
-/// The object schema of `parameters`, or `None` when one of them is not known.
-pub fn known_object_schema(parameters: Vec<Parameter>) -> Option<Value> {
-    let mut properties = Map::with_capacity(parameters.len());
+/// The object schema of parameters `P`, named and described by `names` (the
+/// parameters' names and one-line doc comments, in order).
+pub fn known_object_schema<P: KnownParameters>(names: &[(&str, Option<&str>)]) -> Value {
+    let mut properties = Map::with_capacity(names.len());
     let mut required = Vec::new();
-    for parameter in parameters {
-        let KnownParameter {
-            mut schema,
-            required: is_required,
-        } = parameter.known?;
-        if let (Some(description), Value::Object(schema)) = (parameter.description, &mut schema) {
+    for (&(name, description), (mut schema, is_required)) in names.iter().zip(P::parameters()) {
+        if let (Some(description), Value::Object(schema)) = (description, &mut schema) {
             schema.insert("description".to_owned(), Value::from(description));
         }
         if is_required {
-            required.push(Value::from(parameter.name));
+            required.push(Value::from(name));
         }
-        properties.insert(parameter.name.to_owned(), schema);
+        properties.insert(name.to_owned(), schema);
     }
-    Some(json!({"type": "object", "properties": properties, "required": required}))
+    json!({"type": "object", "properties": properties, "required": required})
 }

@@ -12,8 +12,7 @@ use serde_json::Value;
 
 pub use crate::handler::BoxFuture;
 pub use crate::mcp::known_schema::{
-    KnownParameter, KnownSchema, Parameter, ProbeOptional, ProbeRequired, ProbeUnknown,
-    SchemaProbe, known_object_schema,
+    KnownParameterType, KnownParameters, KnownSchema, known_object_schema,
 };
 pub use crate::mcp::{
     IntoToolResult, SdkMcpServer, ServerBuildError, Tool, ToolAnnotations, ToolDefinition,
@@ -71,15 +70,72 @@ pub fn tool_definition<A: JsonSchema, R: IntoToolResult>(
     definition_with::<R>(spec, input_schema)
 }
 
-/// [`tool_definition`] for plain parameters: their schemas from the known table
-/// when every one is in it (no schemars at run time), else from `A`'s derive.
-pub fn tool_definition_of_parameters<A: JsonSchema, R: IntoToolResult>(
-    spec: &ToolSpec,
-    parameters: Vec<Parameter>,
-) -> Result<ToolDefinition, SchemaError> {
-    match known_object_schema(parameters) {
-        Some(input_schema) => definition_with::<R>(spec, input_schema),
-        None => tool_definition::<A, R>(spec),
+/// Where a tool of plain parameters (types `P`, a tuple) gets its input
+/// schema: the known table when every type is in it, else schemars through
+/// `A`'s derive. The generated code calls
+/// `(&&DefinitionProbe::<P, A, R>::new()).definition(..)`, and method lookup
+/// picks [`DefineFromTable`] when `P: KnownParameters` (its impl is on
+/// `&DefinitionProbe`, one reference closer), else [`DefineWithSchemars`]. Only
+/// the chosen one is compiled into the tool: schemars' code for a table tool
+/// was ~10 KiB of every such tool's code.
+pub struct DefinitionProbe<P, A, R>(PhantomData<Types<P, A, R>>);
+
+/// The types a [`DefinitionProbe`] is about (owning none of them).
+type Types<P, A, R> = fn() -> (P, A, R);
+
+impl<P, A, R> DefinitionProbe<P, A, R> {
+    /// A probe of parameter types `P`, arguments `A` and output `R`.
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Self {
+        DefinitionProbe(PhantomData)
+    }
+}
+
+/// The definition from the known table; see [`DefinitionProbe`].
+pub trait DefineFromTable {
+    /// The tool's definition; `parameters` are the names and one-line docs.
+    fn definition(
+        &self,
+        spec: &ToolSpec,
+        parameters: &[(&'static str, Option<&'static str>)],
+    ) -> Result<ToolDefinition, SchemaError>;
+    /// Whether the table is used (for tests).
+    fn uses_table(&self) -> bool {
+        true
+    }
+}
+
+impl<P: KnownParameters, A, R: IntoToolResult> DefineFromTable for &DefinitionProbe<P, A, R> {
+    fn definition(
+        &self,
+        spec: &ToolSpec,
+        parameters: &[(&'static str, Option<&'static str>)],
+    ) -> Result<ToolDefinition, SchemaError> {
+        definition_with::<R>(spec, known_object_schema::<P>(parameters))
+    }
+}
+
+/// The definition from schemars; see [`DefinitionProbe`].
+pub trait DefineWithSchemars {
+    /// The tool's definition (`parameters` are in `A`'s schema already).
+    fn definition(
+        &self,
+        spec: &ToolSpec,
+        parameters: &[(&'static str, Option<&'static str>)],
+    ) -> Result<ToolDefinition, SchemaError>;
+    /// Whether the table is used (for tests).
+    fn uses_table(&self) -> bool {
+        false
+    }
+}
+
+impl<P, A: JsonSchema, R: IntoToolResult> DefineWithSchemars for DefinitionProbe<P, A, R> {
+    fn definition(
+        &self,
+        spec: &ToolSpec,
+        _parameters: &[(&'static str, Option<&'static str>)],
+    ) -> Result<ToolDefinition, SchemaError> {
+        tool_definition::<A, R>(spec)
     }
 }
 

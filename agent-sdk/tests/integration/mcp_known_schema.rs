@@ -3,11 +3,21 @@
 //! case is a tool and a struct of the same fields: the tool's schema (table) must
 //! equal the struct's (schemars, then the SDK's shaping), as JSON values.
 
-use agent_sdk::__private::{KnownSchema, ProbeOptional, ProbeRequired, ProbeUnknown, SchemaProbe};
+use agent_sdk::__private::{DefineFromTable, DefineWithSchemars, DefinitionProbe, KnownSchema};
 use agent_sdk::mcp::Tool;
 use agent_sdk::prelude::*;
 use agent_sdk::schema::shaped_schema_for;
 use serde_json::Value;
+
+/// Whether a tool whose one parameter is of type `$ty` gets its schema from
+/// the table (the probe the macro's expansion calls; the borrows choose the impl).
+macro_rules! from_table {
+    ($ty:ty) => {{
+        #[allow(clippy::needless_borrow)]
+        let known = (&&DefinitionProbe::<($ty,), Point, String>::new()).uses_table();
+        known
+    }};
+}
 
 /// The input schema of a tool's definition.
 fn input_schema(tool: &dyn Tool) -> Value {
@@ -53,13 +63,12 @@ macro_rules! same_schema_cases {
     )*
 
         #[test]
-        #[allow(clippy::needless_borrow)] // the borrows choose the impl, as in the macro's expansion
         fn every_known_type_gets_the_schema_schemars_would_give() {
             $(
                 let table = input_schema(&$case::tool {});
                 let schemars = shaped_schema_for::<$case::Mirror>().expect("shaped");
                 assert_eq!(table, schemars, "{}", stringify!($ty));
-                assert!((&&&SchemaProbe::<$ty>::new()).known().is_some(), "{} is known", stringify!($ty));
+                assert!(from_table!($ty), "{} is known", stringify!($ty));
             )*
         }
     };
@@ -195,25 +204,75 @@ fn the_other_tools_match_schemars_too() {
 }
 
 #[test]
-#[allow(clippy::needless_borrow)] // the borrows choose the impl, as in the macro's expansion
 fn the_probe_knows_only_the_table() {
-    assert!((&&&SchemaProbe::<Point>::new()).known().is_none());
-    assert!((&&&SchemaProbe::<Value>::new()).known().is_none());
-    assert!((&&&SchemaProbe::<Option<Point>>::new()).known().is_none());
-    assert!((&&&SchemaProbe::<Vec<Point>>::new()).known().is_none());
-    assert!(
-        (&&&SchemaProbe::<Option<Option<u8>>>::new())
-            .known()
-            .is_none()
-    );
-    assert!((&&&SchemaProbe::<Option<Vec<u8>>>::new()).known().is_some());
+    assert!(!from_table!(Point));
+    assert!(!from_table!(Value));
+    assert!(!from_table!(Option<Point>));
+    assert!(!from_table!(Vec<Point>));
+    assert!(!from_table!(Option<Option<u8>>));
+    assert!(from_table!(Option<Vec<u8>>));
     // A type named like a known one is judged by what it is.
     #[allow(non_camel_case_types, dead_code)]
     #[derive(serde::Deserialize, schemars::JsonSchema)]
     struct f64 {
         inner: String,
     }
-    assert!((&&&SchemaProbe::<f64>::new()).known().is_none());
+    assert!(!from_table!(f64));
+    // Every parameter must be known, and 16 is the most.
+    #[allow(clippy::needless_borrow)]
+    let mixed = (&&DefinitionProbe::<(u8, Point), Point, String>::new()).uses_table();
+    assert!(!mixed);
+    #[allow(clippy::needless_borrow)]
+    let sixteen = (&&DefinitionProbe::<
+        (
+            u8,
+            u8,
+            u8,
+            u8,
+            u8,
+            u8,
+            u8,
+            u8,
+            u8,
+            u8,
+            u8,
+            u8,
+            u8,
+            u8,
+            u8,
+            u8,
+        ),
+        Point,
+        String,
+    >::new())
+        .uses_table();
+    assert!(sixteen);
+    #[allow(clippy::needless_borrow)]
+    let seventeen = (&&DefinitionProbe::<
+        (
+            u8,
+            u8,
+            u8,
+            u8,
+            u8,
+            u8,
+            u8,
+            u8,
+            u8,
+            u8,
+            u8,
+            u8,
+            u8,
+            u8,
+            u8,
+            u8,
+            u8,
+        ),
+        Point,
+        String,
+    >::new())
+        .uses_table();
+    assert!(!seventeen);
     assert_eq!(
         <Vec<u8> as KnownSchema>::known_schema()["items"]["maximum"],
         255
