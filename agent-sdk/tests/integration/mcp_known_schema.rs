@@ -9,14 +9,22 @@ use agent_sdk::prelude::*;
 use agent_sdk::schema::shaped_schema_for;
 use serde_json::Value;
 
-/// Whether a tool whose one parameter is of type `$ty` gets its schema from
-/// the table (the probe the macro's expansion calls; the borrows choose the impl).
-macro_rules! from_table {
-    ($ty:ty) => {{
+/// Whether a tool whose parameters are of the types `$params` (a tuple) gets
+/// its schema from the table (the probe the macro's expansion calls; the
+/// borrows choose the impl).
+macro_rules! table_for {
+    ($params:ty) => {{
         #[allow(clippy::needless_borrow)]
-        let known = (&&DefinitionProbe::<($ty,), Point, String>::new()).uses_table();
+        let known = (&&DefinitionProbe::<$params, Point, String>::new()).uses_table();
         known
     }};
+}
+
+/// [`table_for!`] of a tool with one parameter of type `$ty`.
+macro_rules! from_table {
+    ($ty:ty) => {
+        table_for!(($ty,))
+    };
 }
 
 /// The input schema of a tool's definition.
@@ -219,60 +227,46 @@ fn the_probe_knows_only_the_table() {
     }
     assert!(!from_table!(f64));
     // Every parameter must be known, and 16 is the most.
-    #[allow(clippy::needless_borrow)]
-    let mixed = (&&DefinitionProbe::<(u8, Point), Point, String>::new()).uses_table();
-    assert!(!mixed);
-    #[allow(clippy::needless_borrow)]
-    let sixteen = (&&DefinitionProbe::<
-        (
-            u8,
-            u8,
-            u8,
-            u8,
-            u8,
-            u8,
-            u8,
-            u8,
-            u8,
-            u8,
-            u8,
-            u8,
-            u8,
-            u8,
-            u8,
-            u8,
-        ),
-        Point,
-        String,
-    >::new())
-        .uses_table();
-    assert!(sixteen);
-    #[allow(clippy::needless_borrow)]
-    let seventeen = (&&DefinitionProbe::<
-        (
-            u8,
-            u8,
-            u8,
-            u8,
-            u8,
-            u8,
-            u8,
-            u8,
-            u8,
-            u8,
-            u8,
-            u8,
-            u8,
-            u8,
-            u8,
-            u8,
-            u8,
-        ),
-        Point,
-        String,
-    >::new())
-        .uses_table();
-    assert!(!seventeen);
+    assert!(!table_for!((u8, Point)));
+    type Sixteen = (
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+    );
+    type Seventeen = (
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+    );
+    assert!(table_for!(Sixteen));
+    assert!(!table_for!(Seventeen));
     assert_eq!(
         <Vec<u8> as KnownSchema>::known_schema()["items"]["maximum"],
         255
