@@ -325,26 +325,19 @@ impl Compiler<'_> {
                 } else {
                     "maximum"
                 };
-                if value.is_boolean() && schema.contains_key(qualified) {
-                    return Ok(None);
-                }
-                if value.is_boolean() {
-                    return Err(invalid(
-                        at,
-                        format!(
-                            "{} qualifies `{qualified}` in draft 4, and the schema has no `{qualified}`",
-                            keyword_of(at)
-                        ),
-                    ));
-                }
-                return Err(invalid(
-                    at,
-                    format!(
+                let problem = match (value.is_boolean(), schema.contains_key(qualified)) {
+                    (true, true) => return Ok(None),
+                    (true, false) => format!(
+                        "{} qualifies `{qualified}` in draft 4, and the schema has no `{qualified}`",
+                        keyword_of(at)
+                    ),
+                    (false, _) => format!(
                         "{} must be a boolean in draft 4, found {value} (a number is the \
                          form of draft 6 and later)",
                         keyword_of(at)
                     ),
-                ));
+                };
+                return Err(invalid(at, problem));
             }
             "exclusiveMinimum" | "exclusiveMaximum" if value.is_boolean() => {
                 return Err(invalid(
