@@ -196,9 +196,16 @@ pub(crate) struct Compiled {
 
 /// Compiles `schema`, or says which keyword stops it.
 pub(crate) fn compile(schema: &Value) -> Result<Compiled, CompileError> {
+    // Another meta-schema may define other keywords: not ours to guess.
+    let Some(draft) = Draft::of(schema) else {
+        return Err(CompileError::Unsupported {
+            keyword: format!("$schema: {}", schema["$schema"]),
+            location: "/$schema".to_owned(),
+        });
+    };
     let mut compiler = Compiler {
         document: schema,
-        draft: Draft::of(schema),
+        draft,
         nodes: Vec::new(),
         by_pointer: HashMap::new(),
     };

@@ -59,11 +59,12 @@ const URIS: [(&str, Draft); 6] = [
 ];
 
 impl Draft {
-    /// The draft a document's `$schema` names; 2020-12 when it names none
-    /// (JSON Schema's default, and what the SDK's schemas are).
-    pub(crate) fn of(document: &Value) -> Draft {
+    /// The draft a document's `$schema` names: 2020-12 when there is none
+    /// (JSON Schema's default, and what the SDK's schemas are), `None` for a
+    /// meta-schema of another name (its keywords are not known here).
+    pub(crate) fn of(document: &Value) -> Option<Draft> {
         let Some(uri) = document.get("$schema").and_then(Value::as_str) else {
-            return Draft202012;
+            return Some(Draft202012);
         };
         let uri = uri.trim_end_matches('#');
         let uri = uri
@@ -72,7 +73,7 @@ impl Draft {
             .unwrap_or(uri);
         URIS.iter()
             .find(|(known, _)| *known == uri)
-            .map_or(Draft202012, |(_, draft)| *draft)
+            .map(|(_, draft)| *draft)
     }
 
     /// Whether `keyword` means something in this draft.
@@ -108,18 +109,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn schema_uris_name_drafts_and_anything_else_is_the_newest() {
+    fn schema_uris_name_drafts_and_no_schema_is_the_newest() {
         for (uri, draft) in [
-            ("http://json-schema.org/draft-04/schema#", Draft4),
-            ("https://json-schema.org/draft-06/schema", Draft6),
-            ("http://json-schema.org/draft-07/schema#", Draft7),
-            ("https://json-schema.org/draft/2019-09/schema", Draft201909),
-            ("https://json-schema.org/draft/2020-12/schema", Draft202012),
-            ("https://example.com/my-meta-schema", Draft202012),
+            ("http://json-schema.org/draft-04/schema#", Some(Draft4)),
+            ("https://json-schema.org/draft-06/schema", Some(Draft6)),
+            ("http://json-schema.org/draft-07/schema#", Some(Draft7)),
+            (
+                "https://json-schema.org/draft/2019-09/schema",
+                Some(Draft201909),
+            ),
+            (
+                "https://json-schema.org/draft/2020-12/schema",
+                Some(Draft202012),
+            ),
+            ("https://json-schema.org/schema", Some(Draft202012)),
+            ("https://example.com/my-meta-schema", None),
+            ("#/definitions/meta", None),
         ] {
             assert_eq!(Draft::of(&json!({ "$schema": uri })), draft, "{uri}");
         }
-        assert_eq!(Draft::of(&json!({})), Draft202012);
+        assert_eq!(Draft::of(&json!({})), Some(Draft202012));
+        assert_eq!(Draft::of(&json!({"$schema": 4})), Some(Draft202012));
     }
 
     #[test]
