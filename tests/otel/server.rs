@@ -18,6 +18,16 @@ fn traceparent(trace: &str, span: &str) -> String {
     format!("00-{trace}-{span}-01")
 }
 
+/// A caller's trace id, new for each run: the time, with bit `bit` set so the
+/// ids of one test differ.
+fn new_trace_id(bit: u32) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{:032x}", nanos | (1 << bit))
+}
+
 /// POSTs `body` with the caller's `traceparent`; returns the status and the answer.
 async fn post(http: &reqwest::Client, url: String, traceparent: &str, body: Value) -> (u16, Value) {
     let response = http
@@ -77,11 +87,7 @@ async fn requests_continue_the_callers_trace_down_to_the_turn_and_the_cli() {
     let http = reqwest::Client::new();
 
     // The caller's trace: a new id for each run, and a span of its own per request.
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let trace = format!("{:032x}", nanos | (1 << 100));
+    let trace = new_trace_id(100);
     let (create_parent, message_parent) = ("00000000000000a1", "00000000000000b2");
     let (status, created) = post(
         &http,
@@ -169,7 +175,7 @@ async fn requests_continue_the_callers_trace_down_to_the_turn_and_the_cli() {
     assert_eq!(interaction.attr("parent.source").as_deref(), Some("env"));
 
     // A later message in another trace: its turn joins that trace, linked to the session's.
-    let other_trace = format!("{:032x}", nanos | (1 << 101));
+    let other_trace = new_trace_id(101);
     let other_parent = "00000000000000c3";
     let (status, answer) = post(
         &http,
@@ -228,11 +234,7 @@ async fn a_permission_request_has_spans_with_the_tool_the_decision_and_the_event
     )
     .await;
     let server = TestServer::start(&world, ServerConfig::default()).await;
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let trace = format!("{:032x}", nanos | (1 << 102));
+    let trace = new_trace_id(102);
     let (status, created) = post(
         &server.http,
         format!("{}/v1/sessions", server.base),

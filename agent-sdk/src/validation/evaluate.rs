@@ -290,11 +290,7 @@ impl Evaluator<'_> {
             Check::NoAdditionalItems { after } => match instance {
                 Value::Array(items) if items.len() > *after => fail(&|| {
                     let extra: Vec<String> = items[*after..].iter().map(Value::to_string).collect();
-                    let verb = if extra.len() == 1 { "was" } else { "were" };
-                    format!(
-                        "Additional items are not allowed ({} {verb} unexpected)",
-                        extra.join(", ")
-                    )
+                    not_allowed("items", &extra)
                 }),
                 _ => true,
             },
@@ -353,13 +349,7 @@ impl Evaluator<'_> {
                         if unexpected.is_empty() {
                             return true;
                         }
-                        sink.report(path, || {
-                            let verb = if unexpected.len() == 1 { "was" } else { "were" };
-                            format!(
-                                "Additional properties are not allowed ({} {verb} unexpected)",
-                                unexpected.join(", ")
-                            )
-                        });
+                        sink.report(path, || not_allowed("properties", &unexpected));
                         return false;
                     }
                     every(extra, path, sink, |(name, value), path, sink| {
@@ -466,6 +456,16 @@ impl Evaluator<'_> {
             _ => unreachable!("the assertions are checked in `check`"),
         }
     }
+}
+
+/// jsonschema's words for `additionalProperties: false` and `additionalItems:
+/// false`: "Additional items are not allowed (1, 2 were unexpected)".
+fn not_allowed(what: &str, unexpected: &[String]) -> String {
+    let verb = if unexpected.len() == 1 { "was" } else { "were" };
+    format!(
+        "Additional {what} are not allowed ({} {verb} unexpected)",
+        unexpected.join(", ")
+    )
 }
 
 fn type_bits(instance: &Value) -> u8 {
