@@ -7,6 +7,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 use crate::error::{Error, Result};
+use crate::handler::BoxFuture;
 use crate::message::{
     ContextUsage, McpSetServersResult, McpStatus, Message, RewindFilesResult, ServerInfo, UserInput,
 };
@@ -57,10 +58,7 @@ impl std::fmt::Debug for Client {
 impl Client {
     /// Starts the CLI and performs the `initialize` handshake.
     pub async fn connect(options: AgentOptions) -> Result<Client> {
-        // A resume through a session store needs the transcript on disk before the CLI starts.
-        let options = crate::store::resume::prepare(options).await?;
-        let transport = SubprocessTransport::new(&options)?;
-        Self::start(options, Box::new(transport)).await
+        Self::start(options, None).await
     }
 
     /// Starts the CLI and sends a first prompt.
@@ -85,15 +83,28 @@ impl Client {
         options: AgentOptions,
         transport: impl Transport,
     ) -> Result<Client> {
-        let options = crate::store::resume::prepare(options).await?;
-        Self::start(options, Box::new(transport)).await
+        Self::start(options, Some(Box::new(transport))).await
     }
 
-    async fn start(options: AgentOptions, transport: Box<dyn Transport>) -> Result<Client> {
-        let session = Session::start(&options, transport, InputMode::Interactive).await?;
-        Ok(Client {
-            session,
-            mcp_tool_timeouts: options.mcp_tool_timeouts.clone(),
+    /// Connecting, over `transport` or else the CLI's own. Boxed: inlined into
+    /// the caller's future, its state machines made the main frame of a
+    /// `#[tokio::main]` program 60 KiB of stack.
+    fn start(
+        options: AgentOptions,
+        transport: Option<Box<dyn Transport>>,
+    ) -> BoxFuture<'static, Result<Client>> {
+        Box::pin(async move {
+            // A resume through a session store needs the transcript on disk before the CLI starts.
+            let options = crate::store::wiring::prepare(options).await?;
+            let transport = match transport {
+                Some(transport) => transport,
+                None => Box::new(SubprocessTransport::new(&options)?),
+            };
+            let session = Session::start(&options, transport, InputMode::Interactive).await?;
+            Ok(Client {
+                session,
+                mcp_tool_timeouts: options.mcp_tool_timeouts.clone(),
+            })
         })
     }
 

@@ -47,6 +47,7 @@ pub mod structured;
 #[cfg(feature = "supervisor")]
 #[cfg_attr(docsrs, doc(cfg(feature = "supervisor")))]
 pub mod supervisor;
+mod task;
 pub mod tool_inputs;
 pub mod transport;
 mod validation;

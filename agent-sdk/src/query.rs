@@ -170,7 +170,7 @@ impl Query {
                     State::Start(start) => {
                         let (prompt, options, transport) = *start;
                         // A resume through a session store needs the transcript on disk first.
-                        let options = match crate::store::resume::prepare(options).await {
+                        let options = match crate::store::wiring::prepare(options).await {
                             Ok(options) => options,
                             Err(err) => return Some((Err(err), State::Done)),
                         };

@@ -650,6 +650,7 @@ impl AgentOptionsBuilder {
     /// # Ok::<(), agent_sdk::Error>(())
     /// ```
     pub fn session_store(mut self, store: Arc<dyn crate::store::SessionStore>) -> Self {
+        crate::store::wiring::link();
         self.options.session_store = Some(store);
         self
     }

@@ -54,7 +54,7 @@ impl InFlight {
             return;
         };
         if cooperating {
-            runtime.spawn(async move {
+            crate::task::spawn_on(runtime, async move {
                 tokio::time::sleep(crate::mcp::CANCELLED_CALL_GRACE).await;
                 task.abort();
             });
@@ -176,7 +176,7 @@ pub(super) struct Job {
 impl Job {
     /// Starts the handler as a task of the handlers' runtime.
     pub(super) fn spawn(self) {
-        let task = self.shared.handler_runtime.spawn(self.future);
+        let task = crate::task::spawn_boxed_on(&self.shared.handler_runtime, self.future);
         // Cancelled meanwhile: the task finds itself out of the table and writes nothing.
         if let Some(entry) = lock(&self.shared.inflight).get_mut(&self.request_id) {
             entry.task = Some(task.abort_handle());

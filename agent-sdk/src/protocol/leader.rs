@@ -42,6 +42,32 @@ const IDLE_AFTER: Duration = Duration::from_millis(250);
 /// their memory at hand. 256 KiB batches of ~330 frames cost 25% more CPU per
 /// frame, most of it in `malloc`/`free` slow paths (measured with callgrind).
 pub(super) const READ_CHUNK: usize = 32 * 1024;
+/// The read buffer's first size (see [`ReadBuffer`]).
+const FIRST_READ: usize = 4 * 1024;
+
+/// The buffer stdout is read into. It starts at [`FIRST_READ`] and doubles,
+/// up to [`READ_CHUNK`], each time a read fills it: a reader must hand `read`
+/// initialized memory, and a `READ_CHUNK` zeroed up front stays resident in an
+/// idle session that read a few KiB of handshake.
+pub(super) struct ReadBuffer(Vec<u8>);
+
+impl ReadBuffer {
+    pub(super) fn new() -> ReadBuffer {
+        ReadBuffer(vec![0; FIRST_READ])
+    }
+
+    /// Where the next read goes.
+    pub(super) fn space(&mut self) -> &mut [u8] {
+        &mut self.0
+    }
+
+    /// After a read of `n` bytes (handled): the next read may take more if this one filled the buffer.
+    pub(super) fn grow_if_filled(&mut self, n: usize) {
+        if n == self.0.len() && n < READ_CHUNK {
+            self.0.resize(n * 2, 0);
+        }
+    }
+}
 
 /// What the thread holding the reading role drives: the router and its framer.
 pub(super) trait Reading: Send + 'static {
@@ -56,7 +82,7 @@ pub(super) trait Reading: Send + 'static {
 /// The reading role: whoever holds the lock reads and routes.
 struct Role<R> {
     stdout: std::fs::File,
-    buf: Vec<u8>,
+    buf: ReadBuffer,
     /// `None` once stdout has ended (the reading went back to the core's task).
     reading: Option<R>,
     done: Option<oneshot::Sender<R>>,
@@ -82,7 +108,7 @@ pub(super) async fn run<R: Reading>(stdout: std::fs::File, reading: R) -> Option
     let leadership = Arc::new(Leadership {
         role: Mutex::new(Role {
             stdout,
-            buf: vec![0; READ_CHUNK],
+            buf: ReadBuffer::new(),
             reading: Some(reading),
             done: Some(done_tx),
         }),
@@ -126,13 +152,16 @@ fn lead<R: Reading>(leadership: &Leadership<R>) {
         }
         reading.before_read();
         let read = loop {
-            match role.stdout.read(&mut role.buf) {
+            match role.stdout.read(role.buf.space()) {
                 Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
                 other => break other,
             }
         };
         match read {
-            Ok(n) if n > 0 => reading.on_chunk(&role.buf[..n]),
+            Ok(n) if n > 0 => {
+                reading.on_chunk(&role.buf.space()[..n]);
+                role.buf.grow_if_filled(n);
+            }
             end => {
                 if let Err(err) = end {
                     tracing::debug!(%err, "reading the CLI's stdout failed");

@@ -263,7 +263,7 @@ impl Session {
 
         // With a session store, a mirror (on the user's runtime: it calls the
         // store) sits between the router and the reader, inside the same budget.
-        let mirror = crate::store::mirror::attach(options, &mut messages_tx);
+        let mirror = crate::store::wiring::mirror(options, &mut messages_tx);
         let config = router::RouterConfig {
             max_line: options.max_buffer_size(),
             mode,
@@ -277,11 +277,11 @@ impl Session {
                 Some(pipe) => router::Stdout::Pipe(pipe),
                 None => router::Stdout::Async(connection.reader),
             };
-            let writer = tokio::spawn(outbox::write_loop(connection.writer, write_queue));
+            let writer = crate::task::spawn(outbox::write_loop(connection.writer, write_queue));
             let supervisor =
-                tokio::spawn(supervise(connection.process, core_shared.clone(), exit_tx));
+                crate::task::spawn(supervise(connection.process, core_shared.clone(), exit_tx));
             let route = router::route(stdout, core_shared, messages_tx, core_exit, config);
-            let router = tokio::spawn(async move {
+            let router = crate::task::spawn(async move {
                 route.await;
                 mirror.finished().await;
                 let _ = router_done_tx.send(true);

@@ -205,13 +205,14 @@ pub(super) async fn route(
 
 /// Reads stdout as a task of the core's runtime until it ends.
 async fn read(mut reader: Box<dyn AsyncRead + Send + Unpin>, stream: &mut Stream) {
-    let mut buf = vec![0u8; leader::READ_CHUNK];
+    let mut buf = leader::ReadBuffer::new();
     loop {
         stream.router.before_read().await;
-        match reader.read(&mut buf).await {
+        match reader.read(buf.space()).await {
             Ok(0) => break,
             Ok(n) => {
-                stream.on_chunk(&buf[..n]);
+                stream.on_chunk(&buf.space()[..n]);
+                buf.grow_if_filled(n);
                 // Let the reader of the messages take this batch before the next
                 // read, even when the pipe never runs dry (see READ_CHUNK).
                 if stream.router.messages.flush() {

@@ -43,6 +43,7 @@ const APPEND_QUEUE: usize = 2;
 type Messages = crate::protocol::inbox::MessageTx;
 
 /// The end of a session's mirroring: await it to know the last batch was handed to the store.
+#[derive(Default)]
 pub(crate) struct MirrorDone(Option<JoinHandle<()>>);
 
 impl MirrorDone {
@@ -58,12 +59,12 @@ impl MirrorDone {
 /// when the options have a session store.
 pub(crate) fn attach(options: &AgentOptions, messages: &mut InboxSender) -> MirrorDone {
     let Some(store) = options.session_store.clone() else {
-        return MirrorDone(None);
+        return MirrorDone::default();
     };
     let relay = messages.relay();
     let projects_dir = options.cli_config_dir().map(|dir| dir.join("projects"));
     let (appender_tx, appender_rx) = mpsc::channel(APPEND_QUEUE);
-    let appender = tokio::spawn(append_loop(
+    let appender = crate::task::spawn(append_loop(
         store,
         projects_dir,
         appender_rx,
@@ -74,7 +75,7 @@ pub(crate) fn attach(options: &AgentOptions, messages: &mut InboxSender) -> Mirr
         pending: Pending::default(),
         appender: appender_tx,
     };
-    let handle = tokio::spawn(forwarder.run(relay, appender));
+    let handle = crate::task::spawn(forwarder.run(relay, appender));
     MirrorDone(Some(handle))
 }
 

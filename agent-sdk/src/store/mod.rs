@@ -63,8 +63,9 @@
 mod history;
 mod import;
 mod materialize;
-pub(crate) mod mirror;
+mod mirror;
 pub(crate) mod resume;
+pub(crate) mod wiring;
 
 pub use history::StoredSessions;
 pub use import::import_session_to_store;

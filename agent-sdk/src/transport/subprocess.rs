@@ -126,7 +126,7 @@ impl SubprocessTransport {
         enlarge_pipe(&stdout);
         let stderr = child.stderr.take().expect("stderr is piped");
         let tail = Arc::new(Mutex::new(VecDeque::new()));
-        let stderr_task = tokio::spawn(pump_stderr(
+        let stderr_task = crate::task::spawn(pump_stderr(
             stderr,
             tail.clone(),
             self.stderr_callback,
@@ -201,7 +201,9 @@ async fn pump_stderr(
     max_line: usize,
 ) {
     let mut framer = LineFramer::new(max_line);
-    let mut buf = vec![0u8; 8192];
+    // Read into spare capacity: a zeroed buffer would be resident in every
+    // session, and most CLIs write nothing to stderr.
+    let mut buf = Vec::with_capacity(8192);
     // The callback's thread starts with the first line: a CLI that writes
     // nothing to stderr (the usual case) costs no thread, stack or malloc arena.
     let mut callback = callback.map(CallbackThread::NotStarted);
@@ -233,9 +235,10 @@ async fn pump_stderr(
         tail.push_back(text.chars().take(2000).collect());
     };
     loop {
-        match stderr.read(&mut buf).await {
+        buf.clear();
+        match stderr.read_buf(&mut buf).await {
             Ok(0) | Err(_) => break,
-            Ok(n) => framer.push(&buf[..n], |item| match item {
+            Ok(_) => framer.push(&buf, |item| match item {
                 Framed::Line(line) => deliver(line),
                 Framed::TooLong { .. } => deliver(b"[stderr line over the buffer limit dropped]"),
             }),
