@@ -41,7 +41,14 @@ pub struct SubprocessTransport {
     spec: CommandSpec,
     stderr_callback: Option<StderrCallback>,
     max_line: usize,
-    bound_to_parent: bool,
+    /// How the child is spawned: a plain spawn, or [`spawn_bound`] once
+    /// `bound_to_parent` chose it (so only a program that binds links the spawner).
+    spawn: fn(Command) -> std::io::Result<Child>,
+}
+
+/// A plain spawn (the child is stopped when its handle is dropped).
+fn spawn_plain(mut command: Command) -> std::io::Result<Child> {
+    command.spawn()
 }
 
 impl std::fmt::Debug for SubprocessTransport {
@@ -60,7 +67,7 @@ impl SubprocessTransport {
             spec: build_command(options)?,
             stderr_callback: options.stderr.clone(),
             max_line: options.max_buffer_size(),
-            bound_to_parent: false,
+            spawn: spawn_plain,
         })
     }
 
@@ -75,7 +82,7 @@ impl SubprocessTransport {
     /// # Ok::<(), agent_sdk::Error>(())
     /// ```
     pub fn bound_to_parent(mut self, bound: bool) -> Self {
-        self.bound_to_parent = bound;
+        self.spawn = if bound { spawn_bound } else { spawn_plain };
         self
     }
 
@@ -104,11 +111,7 @@ impl SubprocessTransport {
             run_as_user(&mut command, run_as)?;
         }
         tracing::debug!(program = %spec.program.display(), args = ?spec.args, "starting the Claude Code CLI");
-        let spawned = if self.bound_to_parent {
-            spawn_bound(command)
-        } else {
-            command.spawn()
-        };
+        let spawned = (self.spawn)(command);
         let mut child = spawned.map_err(|source| {
             if source.kind() == std::io::ErrorKind::NotFound {
                 Error::CliNotFound {
