@@ -58,6 +58,10 @@ pub(crate) struct Handlers {
     pub user_dialog: Option<crate::dialog::DynUserDialogHandler>,
 }
 
+/// How long a request that found the CLI's input closed waits for the exit
+/// report (sent right after the input is closed, when the CLI exited).
+const EXIT_REPORT_GRACE: Duration = Duration::from_millis(500);
+
 /// Why the session can no longer send requests.
 #[derive(Clone)]
 enum Closed {
@@ -366,7 +370,9 @@ impl Session {
                 request: &body,
             });
             let exchange = async {
-                shared.send_line(line).await?;
+                if let Err(err) = shared.send_line(line).await {
+                    return Err(self.unsent(err).await);
+                }
                 rx.await.map_err(|_| Error::NotConnected)?
             };
             match tokio::time::timeout(timeout, exchange).await {
@@ -392,6 +398,23 @@ impl Session {
             trace::record_error(&span, "control_error");
         }
         answer
+    }
+
+    /// Why a request could not be written. A CLI that exits has its input
+    /// closed a moment before its exit is reported, and a request sent in
+    /// between (an `initialize` to a CLI that failed to start) is better
+    /// answered with the exit's code and stderr than with `NotConnected`.
+    async fn unsent(&self, err: Error) -> Error {
+        if !matches!(err, Error::NotConnected) || self.shared.disconnecting.load(Ordering::SeqCst) {
+            return err;
+        }
+        let mut exit = self.exit.clone();
+        let report =
+            match tokio::time::timeout(EXIT_REPORT_GRACE, exit.wait_for(Option::is_some)).await {
+                Ok(Ok(report)) => report.clone(),
+                _ => None,
+            };
+        report.map_or(err, |report| process_exited(&report))
     }
 
     /// Writes one frame (a `user` message) to the CLI. Waits while the write

@@ -311,6 +311,26 @@ async fn initialize_fails_when_the_cli_exits_before_answering() {
     }
 }
 
+/// A CLI that exits before anything is written to it: its input closes a
+/// moment before its exit is reported, and `initialize` sent in between once
+/// failed with `NotConnected` (some runs of the supervisor's e2e test did).
+/// Every run must say how the CLI ended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cli_that_exits_at_once_fails_connect_with_its_exit_every_time() {
+    for _ in 0..100 {
+        let (transport, cli) = pipes();
+        cli.exit(1, "cannot start today").await;
+        match Client::connect_with_transport(options(), transport).await {
+            Err(Error::ProcessExited {
+                exit_code: Some(1),
+                stderr_tail,
+                ..
+            }) => assert!(stderr_tail.contains("cannot start today")),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
 #[tokio::test]
 async fn bad_lines_are_malformed_items_and_lose_nothing_after_them() {
     let options = AgentOptions {
