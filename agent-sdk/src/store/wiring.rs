@@ -4,9 +4,9 @@
 //!
 //! `AgentOptionsBuilder::session_store` calls [`link`]; the session start
 //! paths reach resume and mirror only through what it recorded. A program
-//! that never sets a store carries none of that code: about 60 KiB, and a
-//! program's code is most of its resident memory (benches/README.md, "Idle
-//! memory").
+//! that never sets a store carries none of that code (80 KiB of the bench's
+//! client program), and a program's code is most of its resident memory
+//! (benches/README.md, "Idle memory").
 
 use std::sync::OnceLock;
 
