@@ -29,7 +29,7 @@ pub(crate) fn spawn_on(
 }
 
 /// Spawns an already boxed task on the current runtime.
-pub(crate) fn spawn_boxed(future: BoxFuture<'static, ()>) -> JoinHandle<()> {
+fn spawn_boxed(future: BoxFuture<'static, ()>) -> JoinHandle<()> {
     tokio::spawn(future)
 }
 

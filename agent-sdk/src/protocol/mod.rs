@@ -58,10 +58,6 @@ pub(crate) struct Handlers {
     pub user_dialog: Option<crate::dialog::DynUserDialogHandler>,
 }
 
-/// How long a request that found the CLI's input closed waits for the exit
-/// report (sent right after the input is closed, when the CLI exited).
-const EXIT_REPORT_GRACE: Duration = Duration::from_millis(500);
-
 /// Why the session can no longer send requests.
 #[derive(Clone)]
 enum Closed {
@@ -371,7 +367,7 @@ impl Session {
             });
             let exchange = async {
                 if let Err(err) = shared.send_line(line).await {
-                    return Err(self.unsent(err).await);
+                    return Err(self.unsent(err));
                 }
                 rx.await.map_err(|_| Error::NotConnected)?
             };
@@ -400,21 +396,18 @@ impl Session {
         answer
     }
 
-    /// Why a request could not be written. A CLI that exits has its input
-    /// closed a moment before its exit is reported, and a request sent in
-    /// between (an `initialize` to a CLI that failed to start) is better
-    /// answered with the exit's code and stderr than with `NotConnected`.
-    async fn unsent(&self, err: Error) -> Error {
+    /// Why a request could not be written: when the CLI exited (an
+    /// `initialize` to a CLI that failed to start), its exit code and stderr
+    /// say more than `NotConnected`. The exit is reported before the input
+    /// closes (`supervise`), so it is known here.
+    fn unsent(&self, err: Error) -> Error {
         if !matches!(err, Error::NotConnected) || self.shared.disconnecting.load(Ordering::SeqCst) {
             return err;
         }
-        let mut exit = self.exit.clone();
-        let report =
-            match tokio::time::timeout(EXIT_REPORT_GRACE, exit.wait_for(Option::is_some)).await {
-                Ok(Ok(report)) => report.clone(),
-                _ => None,
-            };
-        report.map_or(err, |report| process_exited(&report))
+        match &*self.exit.borrow() {
+            Some(report) => process_exited(report),
+            None => err,
+        }
     }
 
     /// Writes one frame (a `user` message) to the CLI. Waits while the write
@@ -620,10 +613,12 @@ async fn supervise(
         None => process.terminate().await,
     };
     tracing::debug!(code = ?report.code, signal = ?report.signal, "the CLI exited");
+    // Reported before the input closes: a request that then finds the input
+    // closed reads why (`Session::unsent`).
+    let _ = exit.send(Some(report));
     // Nothing can be written to a process that is gone: let the writer end.
     shared.close_input();
     drop(shared);
-    let _ = exit.send(Some(report));
 }
 
 #[cfg(test)]
